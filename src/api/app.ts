@@ -1,0 +1,62 @@
+/** The hono app: envelope, auth, metrics, request logging, and every route. */
+import { Hono } from "hono";
+import { BerthError, notFound } from "../domain/errors.ts";
+import { authenticate, type AuthEnv } from "./auth.ts";
+import { errorBody, errorResponse, sync } from "./envelope.ts";
+import { createMetrics } from "./metrics.ts";
+import { catalogRoutes } from "./routes/catalog.ts";
+import { eventRoutes } from "./routes/events.ts";
+import { groupRoutes } from "./routes/groups.ts";
+import { instanceRoutes } from "./routes/instances.ts";
+import { memberRoutes } from "./routes/members.ts";
+import { operationRoutes } from "./routes/operations.ts";
+import { serverRoutes } from "./routes/server.ts";
+import { tokenRoutes } from "./routes/tokens.ts";
+import type { Services } from "./services.ts";
+
+export interface AppInfo {
+  version: string;
+  serverName: string;
+}
+
+/** Extra route groups added by later modules (placement, scriptlets, evacuation). */
+export type RouteModule = (app: Hono<AuthEnv>, s: Services) => void;
+
+export function createApp(s: Services, info: AppInfo, extra: RouteModule[] = []): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
+  const metrics = createMetrics(s);
+  const logError = (err: unknown) => s.logger.error({ err }, "request failed");
+
+  app.onError((err, c) => errorResponse(c, err, logError));
+  app.notFound((c) => c.json(errorBody(404, `Not found: ${c.req.method} ${c.req.path}`), 404));
+
+  app.use("*", metrics.middleware);
+  app.get("/", (c) => sync(c, ["/1.0"]));
+  app.use("/1.0", authenticate(s.tokens));
+  app.use("/1.0/*", authenticate(s.tokens));
+  app.use("/1.0/*", async (c, next) => {
+    // Writes are JSON: refuse other declared content types early and clearly.
+    const type = c.req.header("content-type");
+    if (["POST", "PUT", "PATCH"].includes(c.req.method) && type && !/^application\/json\b/i.test(type)) {
+      throw new BerthError(415, `Content-Type must be application/json, got ${JSON.stringify(type)}`);
+    }
+    await next();
+  });
+
+  app.get("/1.0/metrics", async (c) => {
+    c.header("Content-Type", metrics.registry.contentType);
+    return c.body(await metrics.registry.metrics());
+  });
+
+  serverRoutes(app, s, info);
+  memberRoutes(app, s);
+  groupRoutes(app, s);
+  catalogRoutes(app, s);
+  instanceRoutes(app, s);
+  operationRoutes(app, s);
+  tokenRoutes(app, s);
+  eventRoutes(app, s);
+  for (const module of extra) module(app, s);
+  app.all("/1.0/*", (c) => { throw notFound(`Not found: ${c.req.method} ${c.req.path}`); });
+  return app;
+}

@@ -1,0 +1,37 @@
+/** Bearer-token authentication and role checks: admin (all), viewer (reads), agent (its own member). */
+import type { MiddlewareHandler } from "hono";
+import { forbidden, unauthorized } from "../domain/errors.ts";
+import type { TokenInfo } from "../domain/types.ts";
+import type { TokenService } from "../cluster/tokenService.ts";
+
+export type AuthEnv = { Variables: { token: TokenInfo } };
+
+const READ_METHODS = new Set(["GET", "HEAD"]);
+const AGENT_PATH = /^\/1\.0\/cluster\/members\/([^/]+)(\/heartbeat|\/state|\/desired)?$/;
+
+/** What an agent token may do: heartbeat as its member, and read its member and desired state. */
+function agentMayAccess(token: TokenInfo, method: string, path: string): boolean {
+  const m = AGENT_PATH.exec(path);
+  if (!m || decodeURIComponent(m[1]) !== token.member) return false;
+  if (m[2] === "/heartbeat") return method === "POST";
+  return READ_METHODS.has(method);
+}
+
+export function authenticate(tokens: TokenService): MiddlewareHandler<AuthEnv> {
+  return async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) throw unauthorized("Missing bearer token: send Authorization: Bearer <token>");
+    const token = tokens.authenticate(match[1]);
+    if (!token) throw unauthorized("Invalid or revoked token");
+    const method = c.req.method;
+    if (token.role === "viewer" && !READ_METHODS.has(method)) {
+      throw forbidden(`A viewer token may only read; ${method} ${c.req.path} needs an admin token`);
+    }
+    if (token.role === "agent" && !agentMayAccess(token, method, c.req.path)) {
+      throw forbidden(`An agent token for member "${token.member}" may only heartbeat as that member; ${method} ${c.req.path} is not allowed`);
+    }
+    c.set("token", token);
+    await next();
+  };
+}

@@ -1,0 +1,62 @@
+/** /1.0/metrics in Prometheus text format: members, instances, operations, HTTP traffic. */
+import type { MiddlewareHandler } from "hono";
+import { routePath } from "hono/route";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { MEMBER_STATUSES } from "../domain/types.ts";
+import type { Services } from "./services.ts";
+
+export interface Metrics {
+  registry: Registry;
+  middleware: MiddlewareHandler;
+}
+
+export function createMetrics(s: Services): Metrics {
+  const registry = new Registry();
+  new Gauge({
+    name: "berth_members", help: "Cluster members by status", labelNames: ["status"], registers: [registry],
+    collect() {
+      this.reset();
+      const counts = new Map<string, number>(MEMBER_STATUSES.map((st) => [st, 0]));
+      for (const m of s.members.list()) counts.set(m.status, (counts.get(m.status) ?? 0) + 1);
+      for (const [status, n] of counts) this.set({ status }, n);
+    },
+  });
+  new Gauge({
+    name: "berth_instances", help: "Instances by status and member", labelNames: ["status", "member"], registers: [registry],
+    collect() {
+      this.reset();
+      for (const row of s.store.countInstancesByLocationAndStatus()) this.set({ status: row.status, member: row.location }, row.n);
+    },
+  });
+  new Gauge({
+    name: "berth_operations", help: "Operations by status", labelNames: ["status"], registers: [registry],
+    collect() {
+      this.reset();
+      for (const row of s.store.countOperationsByStatus()) this.set({ status: row.status }, row.n);
+    },
+  });
+  new Gauge({
+    name: "berth_events_emitted", help: "Events emitted since start, by kind", labelNames: ["kind"], registers: [registry],
+    collect() {
+      this.reset();
+      for (const [kind, n] of s.bus.emittedCounts()) this.set({ kind }, n);
+    },
+  });
+  const requests = new Counter({
+    name: "berth_http_requests_total", help: "HTTP requests", labelNames: ["method", "route", "status"], registers: [registry],
+  });
+  const latency = new Histogram({
+    name: "berth_http_request_duration_seconds", help: "HTTP request latency", labelNames: ["method", "route"],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
+  });
+  const middleware: MiddlewareHandler = async (c, next) => {
+    const start = performance.now();
+    await next();
+    const path = routePath(c, -1);
+    const route = path && path !== "/*" && path !== "*" ? path : "unmatched";
+    if (route === "/1.0/events") return; // a stream, not a request with a latency
+    requests.inc({ method: c.req.method, route, status: String(c.res.status) });
+    latency.observe({ method: c.req.method, route }, (performance.now() - start) / 1000);
+  };
+  return { registry, middleware };
+}

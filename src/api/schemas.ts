@@ -1,0 +1,148 @@
+/** zod schemas for every request body: strict (unknown fields are a 400), bounded sizes. */
+import { z } from "zod";
+import { EVACUATE_MODES } from "../domain/instanceConfig.ts";
+import { devicesSchema, nameList, stringMap } from "./validation.ts";
+
+const bytes = z.number().int().nonnegative().max(2 ** 62);
+const count = z.number().nonnegative().max(1e9);
+
+const poolSpace = z.strictObject({ total: bytes, used: bytes.default(0) });
+
+/** Resources as reported or declared; parts left out take empty defaults. */
+export const resourcesSchema = z.strictObject({
+  cpu: z.strictObject({ architecture: z.string().max(64).optional(), total: count }).optional(),
+  memory: z.strictObject({ total: bytes, used: bytes.default(0) }).optional(),
+  storage: z.strictObject({ pools: z.record(z.string().max(64), poolSpace) }).optional(),
+  gpu: z.strictObject({
+    total: z.number().int().nonnegative().max(1024).optional(),
+    cards: z.array(z.strictObject({ vendor: z.string().max(256).default(""), model: z.string().max(256).default(""), memory: bytes.default(0) })).max(1024).optional(),
+  }).optional(),
+  load: z.strictObject({
+    average_1m: count.default(0), average_5m: count.default(0), average_15m: count.default(0), processes: count.default(0),
+  }).optional(),
+});
+export type ResourcesInput = z.infer<typeof resourcesSchema>;
+
+export const memberStateSchema = z.strictObject({
+  sysinfo: z.strictObject({
+    uptime: count.default(0),
+    load_averages: z.array(count).max(3).default([0, 0, 0]),
+    total_ram: bytes.default(0),
+    free_ram: bytes.default(0),
+    processes: count.default(0),
+    logical_cpus: count.default(0),
+  }),
+  storage_pools: z.record(z.string().max(64), z.strictObject({ space: poolSpace })).default({}),
+});
+
+const arch = z.string().regex(/^[a-z0-9_]{1,32}$/, "must be an architecture name such as x86_64 or aarch64");
+
+export const memberCreateSchema = z.strictObject({
+  server_name: z.string().max(256),
+  url: z.string().max(2048).optional(),
+  architecture: arch.optional(),
+  failure_domain: z.string().min(1).max(256).optional(),
+  description: z.string().max(4096).optional(),
+  roles: nameList.optional(),
+  groups: nameList.optional(),
+  config: stringMap.optional(),
+  resources: resourcesSchema.optional(),
+});
+
+export const memberUpdateSchema = memberCreateSchema.omit({ server_name: true, resources: true }).extend({
+  // LXD clients send the whole object back on PUT: read-only fields are accepted and ignored.
+  server_name: z.string().max(256).optional(),
+  status: z.string().max(64).optional(),
+  message: z.string().max(4096).optional(),
+  last_heartbeat: z.string().max(64).nullable().optional(),
+  resources: z.unknown().optional(),
+});
+
+export const heartbeatSchema = z.strictObject({
+  resources: resourcesSchema.optional(),
+  state: memberStateSchema.optional(),
+  instances: z.array(z.strictObject({ name: z.string().max(256), project: z.string().max(256).default("default"), status: z.string().max(32) })).max(100_000).optional(),
+});
+
+export const memberStateActionSchema = z.strictObject({
+  action: z.enum(["evacuate", "restore"]),
+  mode: z.enum([...EVACUATE_MODES, "heal", "skip"]).optional(),
+  dry_run: z.boolean().optional(),
+});
+
+export const groupCreateSchema = z.strictObject({
+  name: z.string().max(256),
+  description: z.string().max(4096).optional(),
+  members: nameList.optional(),
+});
+export const groupUpdateSchema = groupCreateSchema.omit({ name: true }).extend({ name: z.string().max(256).optional() });
+
+export const poolCreateSchema = z.strictObject({
+  name: z.string().max(256),
+  driver: z.string().max(64),
+  description: z.string().max(4096).optional(),
+  config: stringMap.optional(),
+});
+export const poolUpdateSchema = z.strictObject({
+  name: z.string().max(256).optional(),
+  driver: z.string().max(64).optional(),
+  description: z.string().max(4096).optional(),
+  config: stringMap.optional(),
+});
+
+export const projectCreateSchema = z.strictObject({
+  name: z.string().max(256),
+  description: z.string().max(4096).optional(),
+  config: stringMap.optional(),
+});
+export const projectUpdateSchema = projectCreateSchema.omit({ name: true }).extend({ name: z.string().max(256).optional() });
+
+export const instanceCreateSchema = z.strictObject({
+  name: z.string().max(256),
+  type: z.enum(["container", "virtual-machine"]).optional(),
+  architecture: arch.optional(),
+  description: z.string().max(4096).optional(),
+  config: stringMap.optional(),
+  devices: devicesSchema.optional(),
+  profiles: nameList.optional(),
+  start: z.boolean().optional(),
+  // LXD clients send a source; Berth places instances and does not fetch images.
+  source: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const instanceUpdateSchema = z.strictObject({
+  description: z.string().max(4096).optional(),
+  config: stringMap.optional(),
+  devices: devicesSchema.optional(),
+  profiles: nameList.optional(),
+  // Read-only fields an LXD client echoes back on PUT; ignored.
+  name: z.string().max(256).optional(),
+  project: z.string().max(256).optional(),
+  type: z.string().max(64).optional(),
+  architecture: z.string().max(64).optional(),
+  location: z.string().max(256).optional(),
+  status: z.string().max(64).optional(),
+  created_at: z.string().max(64).optional(),
+});
+
+export const instanceMoveSchema = z.strictObject({
+  migration: z.literal(true),
+  live: z.boolean().optional(),
+  name: z.string().max(256).optional(),
+});
+
+export const instanceStateSchema = z.strictObject({
+  action: z.enum(["start", "stop", "restart"]),
+  force: z.boolean().optional(),
+  timeout: z.number().int().min(-1).max(86_400).optional(),
+  stateful: z.boolean().optional(),
+});
+
+export const serverPutSchema = z.strictObject({ config: z.record(z.string().max(256), z.unknown()) });
+export const serverPatchSchema = serverPutSchema;
+
+export const tokenCreateSchema = z.strictObject({
+  role: z.string().max(32),
+  member: z.string().max(256).nullable().optional(),
+  description: z.string().max(4096).optional(),
+});

@@ -1,0 +1,27 @@
+/** Everything the HTTP layer calls: built once in main.ts (or a test) and handed to createApp. */
+import type { Logger } from "pino";
+import type { ConfigService } from "../cluster/configService.ts";
+import type { GroupService } from "../cluster/groupService.ts";
+import type { InstanceService } from "../cluster/instanceService.ts";
+import type { MemberService } from "../cluster/memberService.ts";
+import type { PoolService } from "../cluster/poolService.ts";
+import type { ProjectService } from "../cluster/projectService.ts";
+import type { TokenService } from "../cluster/tokenService.ts";
+import type { EventBus } from "../events/bus.ts";
+import type { OperationManager } from "../operations/manager.ts";
+import type { Store } from "../store/store.ts";
+
+export interface Services {
+  store: Store;
+  bus: EventBus;
+  config: ConfigService;
+  members: MemberService;
+  groups: GroupService;
+  pools: PoolService;
+  projects: ProjectService;
+  instances: InstanceService;
+  tokens: TokenService;
+  operations: OperationManager;
+  logger: Logger;
+  now: () => number;
+}

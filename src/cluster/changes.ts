@@ -1,0 +1,26 @@
+/** Typed notifications of state changes, for the in-memory views that mirror the store. */
+import type { ClusterGroup, Instance, Member, Project } from "../domain/types.ts";
+
+export type ClusterChange =
+  | { kind: "member"; member: Member }
+  | { kind: "member-removed"; name: string }
+  | { kind: "group"; group: ClusterGroup }
+  | { kind: "group-removed"; name: string }
+  | { kind: "project"; project: Project }
+  | { kind: "project-removed"; name: string }
+  | { kind: "instance"; instance: Instance; previousLocation?: string }
+  | { kind: "instance-removed"; project: string; name: string; location: string };
+
+export type ChangeListener = (change: ClusterChange) => void;
+
+export class ClusterChanges {
+  private readonly listeners: ChangeListener[] = [];
+
+  subscribe(listener: ChangeListener): void {
+    this.listeners.push(listener);
+  }
+
+  publish(change: ClusterChange): void {
+    for (const listener of this.listeners) listener(change);
+  }
+}

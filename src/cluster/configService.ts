@@ -1,0 +1,90 @@
+/** Server configuration: validated updates, an in-memory copy, and hooks that vet a change before it lands. */
+import { badRequest } from "../domain/errors.ts";
+import {
+  defaultServerConfig, parseServerConfigValue, SERVER_CONFIG_KEYS, type ServerConfig, type ServerConfigKey,
+} from "../domain/serverConfig.ts";
+import type { EventBus } from "../events/bus.ts";
+import type { Store } from "../store/store.ts";
+
+/** Vets the new config before it is stored (e.g. compiles a scriptlet); throwing rejects the whole change. */
+export type ConfigGuard = (next: ServerConfig, previous: ServerConfig, changed: ServerConfigKey[]) => Promise<void> | void;
+
+export class ConfigService {
+  private current: ServerConfig;
+  private readonly guards: ConfigGuard[] = [];
+  private readonly listeners: ((config: ServerConfig, changed: ServerConfigKey[]) => void)[] = [];
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly store: Store, private readonly bus: EventBus) {
+    this.current = defaultServerConfig();
+    const stored = store.readConfig();
+    const values = this.current as unknown as Record<string, string | number>;
+    for (const [key, text] of Object.entries(stored)) {
+      if (!(key in SERVER_CONFIG_KEYS)) continue; // a key from a newer version: ignored, kept in the DB
+      const spec = SERVER_CONFIG_KEYS[key as ServerConfigKey];
+      values[key] = spec.kind === "integer" || spec.kind === "number" ? Number(text) : text;
+    }
+  }
+
+  get(): ServerConfig {
+    return this.current;
+  }
+
+  /** Only keys that differ from their default, as LXD shows config. */
+  explicit(): Record<string, string | number> {
+    const out: Record<string, string | number> = {};
+    for (const key of Object.keys(this.store.readConfig())) {
+      if (key in SERVER_CONFIG_KEYS) out[key] = this.current[key as ServerConfigKey];
+    }
+    return out;
+  }
+
+  addGuard(guard: ConfigGuard): void {
+    this.guards.push(guard);
+  }
+
+  onChange(listener: (config: ServerConfig, changed: ServerConfigKey[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * PATCH semantics: the given keys change, others stay. A null or "" value resets a key to its
+   * default. With replace=true (PUT), keys not given are reset. Serialised so two changes never interleave.
+   */
+  update(changes: Record<string, unknown>, replace = false): Promise<ServerConfig> {
+    const run = this.queue.then(() => this.apply(changes, replace));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async apply(changes: Record<string, unknown>, replace: boolean): Promise<ServerConfig> {
+    if (changes === null || typeof changes !== "object" || Array.isArray(changes)) {
+      throw badRequest("config must be an object of key: value");
+    }
+    const next = { ...(replace ? defaultServerConfig() : this.current) } as unknown as Record<string, string | number>;
+    const writes: Record<string, string | null> = {};
+    if (replace) for (const key of Object.keys(this.store.readConfig())) writes[key] = null;
+    for (const [key, raw] of Object.entries(changes)) {
+      if (!(key in SERVER_CONFIG_KEYS)) parseServerConfigValue(key, raw); // throws "unknown key"
+      const spec = SERVER_CONFIG_KEYS[key as ServerConfigKey];
+      if (raw === null || (raw === "" && spec.kind !== "string")) {
+        next[key] = spec.default;
+        writes[key] = null;
+        continue;
+      }
+      const value = parseServerConfigValue(key, raw);
+      next[key] = value;
+      writes[key] = value === spec.default && spec.kind !== "string" ? null : String(value);
+      if (spec.kind === "string" && value === "") writes[key] = null;
+    }
+    const nextConfig = next as unknown as ServerConfig;
+    const changed = (Object.keys(SERVER_CONFIG_KEYS) as ServerConfigKey[]).filter((k) => nextConfig[k] !== this.current[k]);
+    const previous = this.current;
+    for (const guard of this.guards) await guard(nextConfig, previous, changed);
+    this.store.writeConfig(writes);
+    this.current = nextConfig;
+    for (const listener of this.listeners) listener(nextConfig, changed);
+    if (changed.length > 0) this.bus.lifecycle("config-updated", "/1.0", { keys: changed });
+    return nextConfig;
+  }
+}

@@ -1,0 +1,208 @@
+/** Cluster members: registration, updates, removal, heartbeats, and the API view with derived status. */
+import { badRequest, conflict, notFound } from "../domain/errors.ts";
+import { checkName } from "../domain/names.ts";
+import type { Member, MemberLifecycle, MemberRecord, MemberResources, MemberStateReport } from "../domain/types.ts";
+import type { EventBus } from "../events/bus.ts";
+import { deriveLiveness } from "../members/liveness.ts";
+import type { NewMember, Store } from "../store/store.ts";
+import type { ClusterChanges } from "./changes.ts";
+import type { ConfigService } from "./configService.ts";
+
+export const SCHEDULER_MODES = ["all", "manual", "group"] as const;
+
+export interface MemberInput {
+  server_name: string;
+  url?: string;
+  architecture?: string;
+  failure_domain?: string;
+  description?: string;
+  roles?: string[];
+  groups?: string[];
+  config?: Record<string, string>;
+  resources?: MemberResources | null;
+}
+
+export type MemberUpdate = Partial<Omit<MemberInput, "server_name" | "resources">>;
+
+/** Member config keys: scheduler.instance and free-form user.* keys. */
+export function validateMemberConfig(config: Record<string, string>): void {
+  for (const [key, value] of Object.entries(config)) {
+    if (key === "scheduler.instance") {
+      if (!(SCHEDULER_MODES as readonly string[]).includes(value)) {
+        throw badRequest(`config["scheduler.instance"] must be one of ${SCHEDULER_MODES.join(", ")}, got ${JSON.stringify(value)}`);
+      }
+    } else if (!key.startsWith("user.")) {
+      throw badRequest(`Unknown member configuration key config["${key}"] (known: scheduler.instance, user.*)`);
+    }
+  }
+}
+
+export class MemberService {
+  constructor(
+    private readonly store: Store,
+    private readonly config: ConfigService,
+    private readonly bus: EventBus,
+    private readonly changes: ClusterChanges,
+    private readonly now: () => number,
+  ) {}
+
+  list(): Member[] {
+    const groupsByMember = new Map<string, string[]>();
+    for (const group of this.store.listGroups()) {
+      for (const m of group.members) {
+        const list = groupsByMember.get(m) ?? [];
+        list.push(group.name);
+        groupsByMember.set(m, list);
+      }
+    }
+    return this.store.listMembers().map((r) => this.view(r, groupsByMember.get(r.server_name) ?? []));
+  }
+
+  get(name: string): Member {
+    return this.view(this.record(name), this.store.groupsOfMember(name));
+  }
+
+  record(name: string): MemberRecord {
+    const record = this.store.getMember(name);
+    if (!record) throw notFound(`Cluster member "${name}" not found`);
+    return record;
+  }
+
+  exists(name: string): boolean {
+    return this.store.getMember(name) !== undefined;
+  }
+
+  create(input: MemberInput): Member {
+    const name = checkName("server_name", input.server_name);
+    if (this.store.getMember(name)) throw conflict(`Cluster member "${name}" already exists`);
+    const groups = this.checkGroups(["default", ...(input.groups ?? [])]);
+    const config = input.config ?? {};
+    validateMemberConfig(config);
+    const record: NewMember = {
+      server_name: name,
+      url: input.url ?? "",
+      architecture: input.architecture ?? input.resources?.cpu.architecture ?? "x86_64",
+      failure_domain: input.failure_domain ?? "default",
+      description: input.description ?? "",
+      roles: input.roles ?? [],
+      config,
+      groups,
+      resources: input.resources ?? null,
+    };
+    this.store.insertMember(record, this.now());
+    const member = this.get(name);
+    this.changes.publish({ kind: "member", member });
+    this.bus.lifecycle("cluster-member-added", `/1.0/cluster/members/${name}`);
+    return member;
+  }
+
+  /** PATCH merges (config keys merge too); PUT (replace) sets every writable field. */
+  update(name: string, input: MemberUpdate, replace: boolean): Member {
+    const current = this.record(name);
+    const config = replace ? (input.config ?? {}) : { ...current.config, ...(input.config ?? {}) };
+    validateMemberConfig(config);
+    const groups = input.groups !== undefined ? this.checkGroups(input.groups) : replace ? ["default"] : undefined;
+    this.store.transaction(() => {
+      this.store.updateMember(name, {
+        url: input.url ?? (replace ? "" : undefined),
+        architecture: input.architecture,
+        failure_domain: input.failure_domain ?? (replace ? "default" : undefined),
+        description: input.description ?? (replace ? "" : undefined),
+        roles: input.roles ?? (replace ? [] : undefined),
+        config,
+      });
+      if (groups) this.store.setMemberGroups(name, groups);
+    });
+    return this.publish(name, "cluster-member-updated");
+  }
+
+  /** Removes a member; refuses while it still hosts instances, naming them. */
+  remove(name: string): void {
+    this.record(name);
+    const hosted = this.store.listInstances({ location: name });
+    if (hosted.length > 0) {
+      const names = hosted.slice(0, 20).map((i) => `${i.project}/${i.name}`).join(", ");
+      const more = hosted.length > 20 ? ` and ${hosted.length - 20} more` : "";
+      throw conflict(
+        `Cluster member "${name}" still hosts ${hosted.length} instance(s): ${names}${more}; evacuate or move them first`,
+      );
+    }
+    this.store.deleteMember(name);
+    this.changes.publish({ kind: "member-removed", name });
+    this.bus.lifecycle("cluster-member-removed", `/1.0/cluster/members/${name}`);
+  }
+
+  heartbeat(name: string, resources: MemberResources | null, state: MemberStateReport | null): Member {
+    this.store.recordHeartbeat(name, resources, state, this.now());
+    const member = this.get(name);
+    this.changes.publish({ kind: "member", member });
+    return member;
+  }
+
+  setLifecycle(name: string, state: MemberLifecycle): Member {
+    this.store.setMemberLifecycle(name, state);
+    return this.publish(name, undefined);
+  }
+
+  /** LXD api.ClusterMemberState: the last report, or one derived from declared resources. */
+  state(name: string): MemberStateReport {
+    const record = this.record(name);
+    if (record.member_state) return record.member_state;
+    const r = record.resources;
+    const pools: MemberStateReport["storage_pools"] = {};
+    for (const [pool, space] of Object.entries(r?.storage.pools ?? {})) pools[pool] = { space: { ...space } };
+    return {
+      sysinfo: {
+        uptime: 0,
+        load_averages: r ? [r.load.average_1m, r.load.average_5m, r.load.average_15m] : [0, 0, 0],
+        total_ram: r?.memory.total ?? 0,
+        free_ram: r ? r.memory.total - r.memory.used : 0,
+        processes: r?.load.processes ?? 0,
+        logical_cpus: r?.cpu.total ?? 0,
+      },
+      storage_pools: pools,
+    };
+  }
+
+  /** The member as the API shows it: status and message derived now. */
+  view(record: MemberRecord, groups: string[]): Member {
+    const heartbeat = record.last_heartbeat === null ? null : Date.parse(record.last_heartbeat);
+    const live = deriveLiveness(record.state, heartbeat, this.now(), this.config.get()["cluster.offline_threshold"]);
+    return {
+      server_name: record.server_name,
+      url: record.url,
+      architecture: record.architecture,
+      failure_domain: record.failure_domain,
+      description: record.description,
+      roles: record.roles,
+      groups,
+      config: record.config,
+      status: live.status,
+      message: live.message,
+      last_heartbeat: record.last_heartbeat,
+      resources: record.resources,
+    };
+  }
+
+  private publish(name: string, action: string | undefined): Member {
+    const member = this.get(name);
+    this.changes.publish({ kind: "member", member });
+    if (action) this.bus.lifecycle(action, `/1.0/cluster/members/${name}`);
+    return member;
+  }
+
+  /**
+   * Groups must exist and a member keeps at least one (LXD: new members join "default"; a member
+   * may leave "default" only for another group).
+   */
+  checkGroups(groups: string[]): string[] {
+    if (groups.length === 0) throw badRequest("groups: a member must belong to at least one cluster group");
+    const out = new Set<string>();
+    for (const group of groups) {
+      checkName("groups[]", group);
+      if (!this.store.getGroup(group)) throw badRequest(`groups: cluster group "${group}" does not exist`);
+      out.add(group);
+    }
+    return [...out].sort();
+  }
+}

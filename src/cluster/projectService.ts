@@ -1,0 +1,79 @@
+/** Projects: namespaces for instances; restricted.cluster.groups limits where their instances may go. */
+import { badRequest, conflict, notFound } from "../domain/errors.ts";
+import { checkName } from "../domain/names.ts";
+import type { Project } from "../domain/types.ts";
+import type { EventBus } from "../events/bus.ts";
+import type { Store } from "../store/store.ts";
+import type { ClusterChanges } from "./changes.ts";
+
+const PROJECT_KEYS = ["restricted", "restricted.cluster.groups"];
+
+/** The groups a project's instances are limited to, or null when unrestricted. */
+export function restrictedGroups(project: Project): string[] | null {
+  const raw = project.config["restricted.cluster.groups"];
+  if (!raw) return null;
+  return raw.split(",").map((g) => g.trim()).filter((g) => g !== "");
+}
+
+export class ProjectService {
+  constructor(private readonly store: Store, private readonly bus: EventBus, private readonly changes: ClusterChanges) {}
+
+  list(): Project[] {
+    return this.store.listProjects();
+  }
+
+  get(name: string): Project {
+    const project = this.store.getProject(name);
+    if (!project) throw notFound(`Project "${name}" not found`);
+    return project;
+  }
+
+  ensureDefault(): void {
+    if (!this.store.getProject("default")) this.store.insertProject({ name: "default", description: "Default project", config: {} });
+  }
+
+  create(input: { name: string; description?: string; config?: Record<string, string> }): Project {
+    const name = checkName("name", input.name);
+    if (this.store.getProject(name)) throw conflict(`Project "${name}" already exists`);
+    const project: Project = { name, description: input.description ?? "", config: this.checkConfig(input.config ?? {}) };
+    this.store.insertProject(project);
+    this.changes.publish({ kind: "project", project });
+    this.bus.lifecycle("project-created", `/1.0/projects/${name}`);
+    return project;
+  }
+
+  update(name: string, input: { description?: string; config?: Record<string, string> }, replace: boolean): Project {
+    const current = this.get(name);
+    const config = this.checkConfig(replace ? (input.config ?? {}) : { ...current.config, ...(input.config ?? {}) });
+    this.store.updateProject(name, input.description ?? (replace ? "" : current.description), config);
+    const project = this.get(name);
+    this.changes.publish({ kind: "project", project });
+    this.bus.lifecycle("project-updated", `/1.0/projects/${name}`);
+    return project;
+  }
+
+  remove(name: string): void {
+    if (name === "default") throw badRequest(`The "default" project cannot be deleted`);
+    this.get(name);
+    const count = this.store.countInstances({ project: name });
+    if (count > 0) throw conflict(`Project "${name}" still has ${count} instance(s); delete them first`);
+    this.store.deleteProject(name);
+    this.changes.publish({ kind: "project-removed", name });
+    this.bus.lifecycle("project-deleted", `/1.0/projects/${name}`);
+  }
+
+  private checkConfig(config: Record<string, string>): Record<string, string> {
+    for (const [key, value] of Object.entries(config)) {
+      if (!PROJECT_KEYS.includes(key) && !key.startsWith("user.")) {
+        throw badRequest(`Unknown project configuration key config["${key}"] (known: ${PROJECT_KEYS.join(", ")}, user.*)`);
+      }
+      if (key === "restricted.cluster.groups") {
+        for (const group of value.split(",").map((g) => g.trim()).filter(Boolean)) {
+          checkName(`config["restricted.cluster.groups"] entry`, group);
+          if (!this.store.getGroup(group)) throw badRequest(`config["restricted.cluster.groups"]: cluster group "${group}" does not exist`);
+        }
+      }
+    }
+    return config;
+  }
+}

@@ -1,0 +1,87 @@
+/** API tokens: random secrets stored as SHA-256 hashes, with a role and (for agents) a member. */
+import { createHash, randomBytes } from "node:crypto";
+import { badRequest, notFound } from "../domain/errors.ts";
+import { TOKEN_ROLES, type TokenInfo, type TokenRole } from "../domain/types.ts";
+import type { EventBus } from "../events/bus.ts";
+import type { Store } from "../store/store.ts";
+
+const TOUCH_INTERVAL_MS = 60_000;
+
+export function hashToken(secret: string): string {
+  return createHash("sha256").update(secret).digest("hex");
+}
+
+export class TokenService {
+  /** hash → token; a cache so authenticating a request costs no query. */
+  private readonly byHash = new Map<string, TokenInfo>();
+  private readonly lastTouched = new Map<string, number>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly bus: EventBus,
+    private readonly memberExists: (name: string) => boolean,
+    private readonly now: () => number,
+  ) {}
+
+  /** Creates a token and returns its secret, which is shown only this once. */
+  create(input: { role: string; member?: string | null; description?: string }, secret?: string): { token: TokenInfo; secret: string } {
+    if (!(TOKEN_ROLES as readonly string[]).includes(input.role)) {
+      throw badRequest(`role must be one of ${TOKEN_ROLES.join(", ")}, got ${JSON.stringify(input.role)}`);
+    }
+    const role = input.role as TokenRole;
+    const member = input.member ?? null;
+    if (role === "agent") {
+      if (!member) throw badRequest(`member is required for an agent token (the member it may heartbeat as)`);
+      if (!this.memberExists(member)) throw badRequest(`member: cluster member "${member}" does not exist`);
+    } else if (member) {
+      throw badRequest(`member is only for agent tokens, got member ${JSON.stringify(member)} with role "${role}"`);
+    }
+    const plain = secret ?? `berth_${randomBytes(24).toString("base64url")}`;
+    const id = randomBytes(6).toString("hex");
+    this.store.insertToken({ id, hash: hashToken(plain), role, member, description: input.description ?? "" }, this.now());
+    const token = this.list().find((t) => t.id === id)!;
+    this.bus.lifecycle("token-created", `/1.0/tokens/${id}`, { role, member });
+    return { token, secret: plain };
+  }
+
+  list(): TokenInfo[] {
+    return this.store.listTokens();
+  }
+
+  revoke(id: string): void {
+    if (!this.store.deleteToken(id)) throw notFound(`Token "${id}" not found`);
+    for (const [hash, token] of this.byHash) if (token.id === id) this.byHash.delete(hash);
+    this.bus.lifecycle("token-deleted", `/1.0/tokens/${id}`);
+  }
+
+  /** The token a secret belongs to, or undefined. */
+  authenticate(secret: string): TokenInfo | undefined {
+    const hash = hashToken(secret);
+    let token = this.byHash.get(hash);
+    if (!token) {
+      token = this.store.findTokenByHash(hash);
+      if (!token) return undefined;
+      this.byHash.set(hash, token);
+    }
+    const now = this.now();
+    if (now - (this.lastTouched.get(token.id) ?? 0) > TOUCH_INTERVAL_MS) {
+      this.lastTouched.set(token.id, now);
+      this.store.touchToken(token.id, now);
+    }
+    return token;
+  }
+
+  /**
+   * First start: makes sure an admin token exists. With a given secret (BERTH_ADMIN_TOKEN) that
+   * secret becomes an admin token; otherwise a random one is created when there is no admin yet.
+   * Returns the new secret when one was generated.
+   */
+  bootstrapAdmin(given: string | undefined): string | undefined {
+    if (given) {
+      if (!this.store.findTokenByHash(hashToken(given))) this.create({ role: "admin", description: "bootstrap (BERTH_ADMIN_TOKEN)" }, given);
+      return undefined;
+    }
+    if (this.store.countTokens("admin") > 0) return undefined;
+    return this.create({ role: "admin", description: "bootstrap" }).secret;
+  }
+}

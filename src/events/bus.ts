@@ -1,0 +1,46 @@
+/** In-process event bus behind /1.0/events: lifecycle, operation and logging events. */
+import type { BerthEvent, EventType } from "../domain/types.ts";
+
+export type EventListener = (event: BerthEvent) => void;
+
+export class EventBus {
+  private readonly listeners = new Set<EventListener>();
+  private readonly counts = new Map<string, number>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get subscriberCount(): number {
+    return this.listeners.size;
+  }
+
+  emit(type: EventType, metadata: Record<string, unknown>, project?: string): void {
+    const key = type === "lifecycle" ? String(metadata.action) : type;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    if (this.listeners.size === 0) return;
+    const event: BerthEvent = { type, timestamp: new Date(this.now()).toISOString(), metadata };
+    if (project !== undefined) event.project = project;
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A broken subscriber must not break the emitter; it is dropped.
+        this.listeners.delete(listener);
+      }
+    }
+  }
+
+  /** A lifecycle event in LXD's shape: {action, source, context}. */
+  lifecycle(action: string, source: string, context: Record<string, unknown> = {}, project?: string): void {
+    this.emit("lifecycle", { action, source, context }, project);
+  }
+
+  /** How many events of each kind were emitted (for metrics). */
+  emittedCounts(): ReadonlyMap<string, number> {
+    return this.counts;
+  }
+}

@@ -1,0 +1,134 @@
+/** The composition root: the one place that knows every concrete module and wires them together. */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join, resolve } from "node:path";
+import pino, { type Logger } from "pino";
+import { createApp } from "./api/app.ts";
+import type { Services } from "./api/services.ts";
+import { ClusterChanges } from "./cluster/changes.ts";
+import { ConfigService } from "./cluster/configService.ts";
+import { GroupService } from "./cluster/groupService.ts";
+import { InstanceService } from "./cluster/instanceService.ts";
+import { MemberService } from "./cluster/memberService.ts";
+import { PoolService } from "./cluster/poolService.ts";
+import { ProjectService } from "./cluster/projectService.ts";
+import { TokenService } from "./cluster/tokenService.ts";
+import { badRequest, conflict } from "./domain/errors.ts";
+import { EventBus } from "./events/bus.ts";
+import { StoreExecutor } from "./members/executor.ts";
+import { LivenessMonitor } from "./members/livenessMonitor.ts";
+import { LocalProbe } from "./members/localMember.ts";
+import { OperationManager } from "./operations/manager.ts";
+import { registerInstanceOperations } from "./cluster/instanceOperations.ts";
+import { Store } from "./store/store.ts";
+
+export const VERSION = "0.1.0";
+
+export interface BerthOptions {
+  dataDir: string;
+  /** Run the embedded local member (default true). */
+  localMember?: boolean;
+  localMemberName?: string;
+  adminToken?: string;
+  now?: () => number;
+  logger?: Logger;
+  /** Liveness sweep interval; 0 disables the timer (tests call tick()). */
+  livenessIntervalMs?: number;
+}
+
+export interface Berth {
+  services: Services;
+  app: ReturnType<typeof createApp>;
+  liveness: LivenessMonitor;
+  /** The admin secret when this start generated one. */
+  generatedAdminToken?: string;
+  localMemberName: string | null;
+  /** Heartbeats the local member now (also runs on a timer). */
+  heartbeatLocal(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createBerth(opts: BerthOptions): Promise<Berth> {
+  const dataDir = resolve(opts.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const now = opts.now ?? Date.now;
+  const logger = opts.logger ?? pino({ level: process.env.BERTH_LOG_LEVEL ?? "info" }, pino.destination(2));
+  const store = new Store(join(dataDir, "berth.db"));
+  const bus = new EventBus(now);
+  const changes = new ClusterChanges();
+  const config = new ConfigService(store, bus);
+  const members = new MemberService(store, config, bus, changes, now);
+  const groups = new GroupService(store, members, bus, changes);
+  const pools = new PoolService(store, bus);
+  const projects = new ProjectService(store, bus, changes);
+  const instances = new InstanceService(store, bus, changes, now);
+  const tokens = new TokenService(store, bus, (name) => members.exists(name), now);
+  const operations = new OperationManager(store, bus, now, (err, id) => logger.error({ err, operation: id }, "operation failed"));
+  instances.executor = new StoreExecutor(instances);
+  instances.placement = {
+    async place({ target }) {
+      if (!target) throw badRequest("target is required: pass ?target=<member>");
+      const member = members.get(target);
+      if (member.status !== "Online") throw conflict(`Cluster member "${target}" is ${member.status}: ${member.message}`);
+      return { location: target, commit() {}, release() {} };
+    },
+  };
+  groups.ensureDefault();
+  projects.ensureDefault();
+
+  const generatedAdminToken = tokens.bootstrapAdmin(opts.adminToken);
+  if (generatedAdminToken) {
+    writeFileSync(join(dataDir, "admin.token"), `${generatedAdminToken}\n`, { mode: 0o600 });
+    logger.info({ file: join(dataDir, "admin.token") }, "created the admin token");
+  }
+
+  const services: Services = { store, bus, config, members, groups, pools, projects, instances, tokens, operations, logger, now };
+  registerInstanceOperations(operations, instances);
+  const app = createApp(services, { version: VERSION, serverName: opts.localMemberName ?? hostname() });
+  const liveness = new LivenessMonitor(members, changes, bus);
+
+  // The embedded local member.
+  let localMemberName: string | null = null;
+  let heartbeatTimer: NodeJS.Timeout | null = null;
+  const probe = new LocalProbe(dataDir);
+  const heartbeatLocal = async () => {
+    if (!localMemberName) return;
+    const { resources, state } = await probe.read();
+    members.heartbeat(localMemberName, resources, state);
+  };
+  if (opts.localMember !== false) {
+    localMemberName = opts.localMemberName ?? hostname();
+    if (!members.exists(localMemberName)) {
+      members.create({ server_name: localMemberName, architecture: await probe.architecture(), roles: ["local"], description: "Embedded local member" });
+    }
+    await heartbeatLocal();
+    const schedule = () => {
+      const every = (config.get()["cluster.offline_threshold"] * 1000) / 2;
+      heartbeatTimer = setTimeout(() => {
+        heartbeatLocal().catch((err) => logger.warn({ err }, "local member heartbeat failed")).finally(schedule);
+      }, every);
+      heartbeatTimer.unref();
+    };
+    schedule();
+  }
+
+  liveness.tick();
+  if ((opts.livenessIntervalMs ?? 1000) > 0) liveness.start(opts.livenessIntervalMs ?? 1000);
+  const resumed = operations.resumeInterrupted();
+  if (resumed > 0) logger.info({ resumed }, "resumed interrupted operations");
+
+  return {
+    services,
+    app,
+    liveness,
+    generatedAdminToken,
+    localMemberName,
+    heartbeatLocal,
+    async close() {
+      if (heartbeatTimer) clearTimeout(heartbeatTimer);
+      liveness.stop();
+      await operations.settle();
+      store.close();
+    },
+  };
+}

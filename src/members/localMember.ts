@@ -1,0 +1,95 @@
+/** The embedded local member: this machine's real resources via systeminformation, heartbeating in-process. */
+import { readFile } from "node:fs/promises";
+import { loadavg, uptime } from "node:os";
+import si from "systeminformation";
+import type { MemberResources, MemberStateReport } from "../domain/types.ts";
+
+/** Maps Node/systeminformation architecture names to LXD's. */
+export function lxdArchitecture(arch: string): string {
+  const map: Record<string, string> = { x64: "x86_64", arm64: "aarch64", arm: "armv7l", ia32: "i686", ppc64: "ppc64le", s390x: "s390x" };
+  return map[arch] ?? arch;
+}
+
+interface StaticInfo {
+  architecture: string;
+  cpus: number;
+  gpus: { vendor: string; model: string; memory: number }[];
+}
+
+export class LocalProbe {
+  private staticInfo: Promise<StaticInfo> | null = null;
+
+  constructor(private readonly dataDir: string) {}
+
+  /** cpu, os and graphics never change while we run: read them once. */
+  private static(): Promise<StaticInfo> {
+    this.staticInfo ??= (async () => {
+      const [cpu, os, graphics] = await Promise.all([
+        si.cpu(),
+        si.osInfo(),
+        si.graphics().catch(() => ({ controllers: [] as si.Systeminformation.GraphicsControllerData[] })),
+      ]);
+      return {
+        architecture: lxdArchitecture(os.arch || process.arch),
+        cpus: cpu.cores || 1,
+        gpus: graphics.controllers
+          .filter((g) => g.vendor || g.model)
+          .map((g) => ({ vendor: g.vendor ?? "", model: g.model ?? "", memory: (g.vram ?? 0) * 1024 * 1024 })),
+      };
+    })();
+    return this.staticInfo;
+  }
+
+  async architecture(): Promise<string> {
+    return (await this.static()).architecture;
+  }
+
+  /** One reading of resources and state. Never throws: a failed probe reports what it could. */
+  async read(): Promise<{ resources: MemberResources; state: MemberStateReport }> {
+    const info = await this.static();
+    const [mem, disks, processes] = await Promise.all([
+      si.mem(),
+      si.fsSize().catch(() => [] as si.Systeminformation.FsSizeData[]),
+      countProcesses(),
+    ]);
+    const [l1, l5, l15] = loadavg();
+    const disk = pickDisk(disks, this.dataDir);
+    const pool = { total: disk?.size ?? 0, used: disk?.used ?? 0 };
+    const resources: MemberResources = {
+      cpu: { architecture: info.architecture, total: info.cpus },
+      memory: { total: mem.total, used: mem.active },
+      storage: { pools: { local: pool } },
+      gpu: { total: info.gpus.length, cards: info.gpus },
+      load: { average_1m: l1, average_5m: l5, average_15m: l15, processes },
+    };
+    const state: MemberStateReport = {
+      sysinfo: {
+        uptime: Math.round(uptime()),
+        load_averages: [l1, l5, l15],
+        total_ram: mem.total,
+        free_ram: mem.available,
+        processes,
+        logical_cpus: info.cpus,
+      },
+      storage_pools: { local: { space: pool } },
+    };
+    return { resources, state };
+  }
+}
+
+/** The filesystem holding the data dir: the longest mount point that prefixes it. */
+function pickDisk(disks: { mount: string; size: number; used: number }[], dir: string) {
+  return disks
+    .filter((d) => dir === d.mount || dir.startsWith(d.mount.endsWith("/") ? d.mount : `${d.mount}/`))
+    .sort((a, b) => b.mount.length - a.mount.length)[0] ?? disks[0];
+}
+
+/** Total processes from /proc/loadavg ("0.1 0.2 0.3 1/234 5678"); 0 where there is no /proc. */
+async function countProcesses(): Promise<number> {
+  try {
+    const text = await readFile("/proc/loadavg", "utf8");
+    return Number(text.split(" ")[3]?.split("/")[1]) || 0;
+  } catch {
+    return 0;
+  }
+}

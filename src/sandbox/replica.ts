@@ -1,0 +1,182 @@
+/**
+ * The cluster data the scriptlet helpers read, kept in each worker (and mirrored on the main thread
+ * to seed new workers). Updated by ordered deltas; answers helper queries with memoised JSON so
+ * a repeated query costs a map lookup.
+ */
+import type { Member, MemberStateReport, Project } from "../domain/types.ts";
+import type { PendingPlacement, ReplicaDelta, ReplicaSnapshot, ScriptletInstance } from "./types.ts";
+
+interface MemberEntry {
+  member: Member;
+  version: number; // changes whenever the member changes; sessions cache frozen copies by it
+  json: string | null;
+}
+
+/** Keeps only what get_instances returns, so a full Instance can be passed in. */
+function trimInstance(i: ScriptletInstance): ScriptletInstance {
+  return {
+    name: i.name, project: i.project, type: i.type, location: i.location, status: i.status,
+    config: i.config, devices: i.devices,
+  };
+}
+
+const instanceKey = (project: string, name: string): string => `${project}/${name}`;
+const matches = (value: string, filter: string): boolean => filter === "" || value === filter;
+
+export class Replica {
+  private readonly members = new Map<string, MemberEntry>();
+  private readonly states = new Map<string, MemberStateReport>();
+  private readonly instances = new Map<string, ScriptletInstance>();
+  private readonly pending = new Map<string, PendingPlacement>();
+  private readonly projects = new Map<string, Project>();
+  private nextVersion = 1;
+  /** Bumped on any member change (member lists), any instance change, any instance or pending change (counts). */
+  membersVersion = 0;
+  instancesVersion = 0;
+  private countsVersion = 0;
+  private readonly memo = new Map<string, { version: number; value: string | number | string[] }>();
+
+  constructor(snapshot?: ReplicaSnapshot) {
+    if (snapshot) this.reset(snapshot);
+  }
+
+  reset(s: ReplicaSnapshot): void {
+    this.members.clear();
+    this.states.clear();
+    this.instances.clear();
+    this.pending.clear();
+    this.projects.clear();
+    for (const member of s.members) this.apply({ kind: "member.upsert", member });
+    for (const [name, state] of Object.entries(s.member_states)) this.states.set(name, state);
+    for (const instance of s.instances) this.apply({ kind: "instance.upsert", instance });
+    for (const placement of s.pending) this.pending.set(placement.id, placement);
+    for (const project of s.projects) this.projects.set(project.name, project);
+    this.bumpAll();
+  }
+
+  snapshot(): ReplicaSnapshot {
+    return {
+      members: [...this.members.values()].map((e) => e.member),
+      member_states: Object.fromEntries(this.states),
+      instances: [...this.instances.values()],
+      pending: [...this.pending.values()],
+      projects: [...this.projects.values()],
+    };
+  }
+
+  apply(d: ReplicaDelta): void {
+    switch (d.kind) {
+      case "member.upsert":
+        this.members.set(d.member.server_name, { member: d.member, version: this.nextVersion++, json: null });
+        this.membersVersion++;
+        return;
+      case "member.remove":
+        this.members.delete(d.name);
+        this.states.delete(d.name);
+        this.membersVersion++;
+        return;
+      case "member_state.set":
+        if (d.state === null) this.states.delete(d.name);
+        else this.states.set(d.name, d.state);
+        return;
+      case "instance.upsert":
+        this.instances.set(instanceKey(d.instance.project, d.instance.name), trimInstance(d.instance));
+        this.instancesVersion++;
+        this.countsVersion++;
+        return;
+      case "instance.remove":
+        this.instances.delete(instanceKey(d.project, d.name));
+        this.instancesVersion++;
+        this.countsVersion++;
+        return;
+      case "pending.add":
+        this.pending.set(d.placement.id, d.placement);
+        this.countsVersion++;
+        return;
+      case "pending.remove":
+        this.pending.delete(d.id);
+        this.countsVersion++;
+        return;
+      case "project.upsert":
+        this.projects.set(d.project.name, d.project);
+        return;
+      case "project.remove":
+        this.projects.delete(d.name);
+        return;
+    }
+  }
+
+  private bumpAll(): void {
+    this.membersVersion++;
+    this.instancesVersion++;
+    this.countsVersion++;
+  }
+
+  hasMember(name: string): boolean {
+    return this.members.has(name);
+  }
+
+  memberVersion(name: string): number {
+    return this.members.get(name)?.version ?? 0;
+  }
+
+  /** The member as JSON (cached until it changes), or null when unknown. */
+  memberJson(name: string): string | null {
+    const entry = this.members.get(name);
+    if (!entry) return null;
+    entry.json ??= JSON.stringify(entry.member);
+    return entry.json;
+  }
+
+  member(name: string): Member | null {
+    return this.members.get(name)?.member ?? null;
+  }
+
+  memberState(name: string): MemberStateReport | null {
+    return this.states.get(name) ?? null;
+  }
+
+  project(name: string): Project | null {
+    return this.projects.get(name) ?? null;
+  }
+
+  private memoised<T extends string | number | string[]>(key: string, version: number, compute: () => T): T {
+    const hit = this.memo.get(key);
+    if (hit && hit.version === version) return hit.value as T;
+    if (this.memo.size > 4096) this.memo.clear(); // bound: filters are few, but names are caller-chosen
+    const value = compute();
+    this.memo.set(key, { version, value });
+    return value;
+  }
+
+  /** Member names (sorted) in a group, or all when group is "". */
+  memberNames(group: string): string[] {
+    return this.memoised(`m\0${group}`, this.membersVersion, () =>
+      [...this.members.values()]
+        .filter((e) => group === "" || e.member.groups.includes(group))
+        .map((e) => e.member.server_name)
+        .sort());
+  }
+
+  /** JSON array of the matching instances ("" filter = any), memoised until instances change. */
+  instancesJson(project: string, location: string): string {
+    return this.memoised(`i\0${project}\0${location}`, this.instancesVersion, () => {
+      const found: ScriptletInstance[] = [];
+      for (const i of this.instances.values()) {
+        if (matches(i.project, project) && matches(i.location, location)) found.push(i);
+      }
+      return JSON.stringify(found);
+    });
+  }
+
+  instanceCount(project: string, location: string, pending: boolean): number {
+    return this.memoised(`c\0${project}\0${location}\0${pending ? 1 : 0}`, this.countsVersion, () => {
+      let n = 0;
+      for (const i of this.instances.values()) if (matches(i.project, project) && matches(i.location, location)) n++;
+      if (pending) {
+        for (const p of this.pending.values()) if (matches(p.project, project) && matches(p.location, location)) n++;
+      }
+      return n;
+    });
+  }
+}

@@ -1,0 +1,27 @@
+/** Builds the ranked candidate objects (only for members that are returned, never per scanned member). */
+import { capacity } from "./filters/resources.ts";
+import { maskHas } from "./prepared.ts";
+import type { PreparedRequest } from "./prepared.ts";
+import { allocatedAfter } from "./rankers/index.ts";
+import { tieBreakOf } from "./seed.ts";
+import type { RankedCandidate } from "./types.ts";
+
+export function candidateOf(p: PreparedRequest, slot: number, rank: number): RankedCandidate {
+  const c = p.columns;
+  const hasPool = p.request.pool !== undefined && maskHas(p.poolPresent, slot);
+  return {
+    member: c.names[slot],
+    rank,
+    instanceCount: c.instanceCount[slot],
+    pending: c.pendingCount[slot],
+    free: {
+      cpu: (capacity(c.cpuTotalMilli[slot], p.cpuRatio) - c.cpuRequestedMilli[slot]) / 1000,
+      memory: capacity(c.memoryTotal[slot], p.memoryRatio) - c.memoryRequested[slot],
+      disk: hasPool ? p.poolTotal[slot] - p.poolRequested[slot] : null,
+      gpu: c.gpuTotal[slot] - c.gpuRequested[slot],
+    },
+    reportedFreeMemory: c.reportedFreeMemory[slot],
+    allocated: allocatedAfter(p, slot),
+    tieBreak: tieBreakOf(p.seed, c.nameHash[slot]),
+  };
+}

@@ -1,0 +1,93 @@
+/** Conversions between table rows and domain objects. */
+import type {
+  ClusterGroup, Instance, InstanceStatus, InstanceType, MemberLifecycle, MemberRecord, MemberResources,
+  MemberStateReport, Operation, OperationStatus, Project, StorageDriver, StoragePool, TokenInfo, TokenRole,
+} from "../domain/types.ts";
+import { OPERATION_STATUS_CODES } from "../domain/types.ts";
+import type * as schema from "./schema.ts";
+
+type Row<T extends { $inferSelect: unknown }> = T["$inferSelect"];
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function memberFromRow(row: Row<typeof schema.members>): MemberRecord {
+  return {
+    server_name: row.name,
+    url: row.url,
+    architecture: row.architecture,
+    failure_domain: row.failureDomain,
+    description: row.description,
+    roles: row.roles,
+    config: row.config,
+    state: row.state as MemberLifecycle,
+    resources: (row.resources as MemberResources | null) ?? null,
+    member_state: (row.memberState as MemberStateReport | null) ?? null,
+    last_heartbeat: row.lastHeartbeat === null ? null : iso(row.lastHeartbeat),
+    created_at: iso(row.createdAt),
+  };
+}
+
+export function instanceFromRow(row: Row<typeof schema.instances>): Instance {
+  return {
+    name: row.name,
+    project: row.project,
+    type: row.type as InstanceType,
+    architecture: row.architecture,
+    location: row.location,
+    status: row.status as InstanceStatus,
+    description: row.description,
+    config: row.config,
+    devices: row.devices,
+    profiles: row.profiles,
+    created_at: iso(row.createdAt),
+  };
+}
+
+export function poolFromRow(row: Row<typeof schema.storagePools>): StoragePool {
+  return { name: row.name, driver: row.driver as StorageDriver, description: row.description, config: row.config };
+}
+
+export function projectFromRow(row: Row<typeof schema.projects>): Project {
+  return { name: row.name, description: row.description, config: row.config };
+}
+
+export function groupFromRows(row: Row<typeof schema.clusterGroups>, members: string[]): ClusterGroup {
+  return { name: row.name, description: row.description, members };
+}
+
+export function tokenFromRow(row: Row<typeof schema.tokens>): TokenInfo {
+  return {
+    id: row.id,
+    role: row.role as TokenRole,
+    member: row.member,
+    description: row.description,
+    created_at: iso(row.createdAt),
+    last_used_at: row.lastUsedAt === null ? null : iso(row.lastUsedAt),
+  };
+}
+
+/** A stored operation: the API shape plus what is needed to resume it. */
+export interface OperationRecord extends Operation {
+  kind: string;
+  input: unknown;
+}
+
+export function operationFromRow(row: Row<typeof schema.operations>): OperationRecord {
+  const status = row.status as OperationStatus;
+  return {
+    id: row.id,
+    kind: row.kind,
+    input: row.input,
+    class: "task",
+    description: row.description,
+    created_at: iso(row.createdAt),
+    updated_at: iso(row.updatedAt),
+    status,
+    status_code: OPERATION_STATUS_CODES[status],
+    resources: row.resources,
+    metadata: row.metadata,
+    may_cancel: row.mayCancel,
+    err: row.err,
+    location: "",
+  };
+}

@@ -1,0 +1,351 @@
+/** The Store: every read and write of Berth's state. The only module that touches the database. */
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import type Database from "better-sqlite3";
+import type {
+  ClusterGroup, Instance, InstanceStatus, MemberLifecycle, MemberRecord, MemberResources, MemberStateReport,
+  OperationStatus, Project, StoragePool, TokenInfo, TokenRole,
+} from "../domain/types.ts";
+import { openDatabase, type Db } from "./db.ts";
+import * as t from "./schema.ts";
+import {
+  groupFromRows, instanceFromRow, memberFromRow, operationFromRow, poolFromRow, projectFromRow, tokenFromRow,
+  type OperationRecord,
+} from "./rows.ts";
+
+export type { OperationRecord } from "./rows.ts";
+
+export interface NewMember {
+  server_name: string;
+  url: string;
+  architecture: string;
+  failure_domain: string;
+  description: string;
+  roles: string[];
+  config: Record<string, string>;
+  groups: string[];
+  resources: MemberResources | null;
+}
+
+export type MemberPatch = Partial<Pick<MemberRecord, "url" | "failure_domain" | "description" | "roles" | "config" | "architecture">>;
+export type InstancePatch = Partial<Pick<Instance, "config" | "devices" | "profiles" | "description" | "status" | "location">>;
+
+export interface NewOperation {
+  id: string;
+  kind: string;
+  description: string;
+  resources: Record<string, string[]>;
+  metadata: Record<string, unknown>;
+  input: unknown;
+  mayCancel: boolean;
+}
+
+export class Store {
+  readonly db: Db;
+  private readonly sqlite: Database.Database;
+
+  constructor(path: string) {
+    const { db, sqlite } = openDatabase(path);
+    this.db = db;
+    this.sqlite = sqlite;
+  }
+
+  close(): void {
+    this.sqlite.close();
+  }
+
+  /** Runs fn in one transaction: all of its writes land, or none. */
+  transaction<T>(fn: () => T): T {
+    return this.sqlite.transaction(fn)();
+  }
+
+  // ---- members -------------------------------------------------------------------------------
+
+  listMembers(): MemberRecord[] {
+    return this.db.select().from(t.members).orderBy(asc(t.members.name)).all().map(memberFromRow);
+  }
+
+  getMember(name: string): MemberRecord | undefined {
+    const row = this.db.select().from(t.members).where(eq(t.members.name, name)).get();
+    return row ? memberFromRow(row) : undefined;
+  }
+
+  insertMember(m: NewMember, now: number): void {
+    this.transaction(() => {
+      this.db.insert(t.members).values({
+        name: m.server_name, url: m.url, architecture: m.architecture, failureDomain: m.failure_domain,
+        description: m.description, roles: m.roles, config: m.config, state: "CREATED",
+        resources: m.resources, memberState: null, lastHeartbeat: null, createdAt: now,
+      }).run();
+      for (const group of m.groups) this.db.insert(t.groupMembers).values({ group, member: m.server_name }).run();
+    });
+  }
+
+  updateMember(name: string, patch: MemberPatch): void {
+    const values: Partial<typeof t.members.$inferInsert> = {};
+    if (patch.url !== undefined) values.url = patch.url;
+    if (patch.failure_domain !== undefined) values.failureDomain = patch.failure_domain;
+    if (patch.description !== undefined) values.description = patch.description;
+    if (patch.roles !== undefined) values.roles = patch.roles;
+    if (patch.config !== undefined) values.config = patch.config;
+    if (patch.architecture !== undefined) values.architecture = patch.architecture;
+    if (Object.keys(values).length > 0) this.db.update(t.members).set(values).where(eq(t.members.name, name)).run();
+  }
+
+  setMemberLifecycle(name: string, state: MemberLifecycle): void {
+    this.db.update(t.members).set({ state }).where(eq(t.members.name, name)).run();
+  }
+
+  recordHeartbeat(name: string, resources: MemberResources | null, state: MemberStateReport | null, now: number): void {
+    const values: Partial<typeof t.members.$inferInsert> = { lastHeartbeat: now };
+    if (resources) values.resources = resources;
+    if (state) values.memberState = state;
+    this.db.update(t.members).set(values).where(eq(t.members.name, name)).run();
+  }
+
+  deleteMember(name: string): void {
+    this.db.delete(t.members).where(eq(t.members.name, name)).run();
+  }
+
+  // ---- cluster groups ------------------------------------------------------------------------
+
+  listGroups(): ClusterGroup[] {
+    const links = this.db.select().from(t.groupMembers).orderBy(asc(t.groupMembers.member)).all();
+    const byGroup = new Map<string, string[]>();
+    for (const link of links) {
+      const list = byGroup.get(link.group) ?? [];
+      list.push(link.member);
+      byGroup.set(link.group, list);
+    }
+    return this.db.select().from(t.clusterGroups).orderBy(asc(t.clusterGroups.name)).all()
+      .map((row) => groupFromRows(row, byGroup.get(row.name) ?? []));
+  }
+
+  getGroup(name: string): ClusterGroup | undefined {
+    const row = this.db.select().from(t.clusterGroups).where(eq(t.clusterGroups.name, name)).get();
+    if (!row) return undefined;
+    const members = this.db.select().from(t.groupMembers).where(eq(t.groupMembers.group, name))
+      .orderBy(asc(t.groupMembers.member)).all().map((l) => l.member);
+    return groupFromRows(row, members);
+  }
+
+  insertGroup(name: string, description: string, members: string[]): void {
+    this.transaction(() => {
+      this.db.insert(t.clusterGroups).values({ name, description }).run();
+      for (const member of members) this.db.insert(t.groupMembers).values({ group: name, member }).run();
+    });
+  }
+
+  updateGroup(name: string, description: string | undefined, members: string[] | undefined): void {
+    this.transaction(() => {
+      if (description !== undefined) this.db.update(t.clusterGroups).set({ description }).where(eq(t.clusterGroups.name, name)).run();
+      if (members !== undefined) {
+        this.db.delete(t.groupMembers).where(eq(t.groupMembers.group, name)).run();
+        for (const member of members) this.db.insert(t.groupMembers).values({ group: name, member }).run();
+      }
+    });
+  }
+
+  deleteGroup(name: string): void {
+    this.db.delete(t.clusterGroups).where(eq(t.clusterGroups.name, name)).run();
+  }
+
+  groupsOfMember(member: string): string[] {
+    return this.db.select().from(t.groupMembers).where(eq(t.groupMembers.member, member))
+      .orderBy(asc(t.groupMembers.group)).all().map((l) => l.group);
+  }
+
+  /** Replaces the groups a member belongs to. */
+  setMemberGroups(member: string, groups: string[]): void {
+    this.transaction(() => {
+      this.db.delete(t.groupMembers).where(eq(t.groupMembers.member, member)).run();
+      for (const group of groups) this.db.insert(t.groupMembers).values({ group, member }).run();
+    });
+  }
+
+  // ---- storage pools and projects ------------------------------------------------------------
+
+  listPools(): StoragePool[] {
+    return this.db.select().from(t.storagePools).orderBy(asc(t.storagePools.name)).all().map(poolFromRow);
+  }
+
+  getPool(name: string): StoragePool | undefined {
+    const row = this.db.select().from(t.storagePools).where(eq(t.storagePools.name, name)).get();
+    return row ? poolFromRow(row) : undefined;
+  }
+
+  insertPool(pool: StoragePool): void {
+    this.db.insert(t.storagePools).values(pool).run();
+  }
+
+  updatePool(name: string, description: string, config: Record<string, string>): void {
+    this.db.update(t.storagePools).set({ description, config }).where(eq(t.storagePools.name, name)).run();
+  }
+
+  deletePool(name: string): void {
+    this.db.delete(t.storagePools).where(eq(t.storagePools.name, name)).run();
+  }
+
+  listProjects(): Project[] {
+    return this.db.select().from(t.projects).orderBy(asc(t.projects.name)).all().map(projectFromRow);
+  }
+
+  getProject(name: string): Project | undefined {
+    const row = this.db.select().from(t.projects).where(eq(t.projects.name, name)).get();
+    return row ? projectFromRow(row) : undefined;
+  }
+
+  insertProject(project: Project): void {
+    this.db.insert(t.projects).values(project).run();
+  }
+
+  updateProject(name: string, description: string, config: Record<string, string>): void {
+    this.db.update(t.projects).set({ description, config }).where(eq(t.projects.name, name)).run();
+  }
+
+  deleteProject(name: string): void {
+    this.db.delete(t.projects).where(eq(t.projects.name, name)).run();
+  }
+
+  // ---- instances -----------------------------------------------------------------------------
+
+  listInstances(filter: { project?: string; location?: string } = {}): Instance[] {
+    const where = [];
+    if (filter.project !== undefined) where.push(eq(t.instances.project, filter.project));
+    if (filter.location !== undefined) where.push(eq(t.instances.location, filter.location));
+    return this.db.select().from(t.instances).where(and(...where))
+      .orderBy(asc(t.instances.project), asc(t.instances.name)).all().map(instanceFromRow);
+  }
+
+  getInstance(project: string, name: string): Instance | undefined {
+    const row = this.db.select().from(t.instances)
+      .where(and(eq(t.instances.project, project), eq(t.instances.name, name))).get();
+    return row ? instanceFromRow(row) : undefined;
+  }
+
+  countInstances(filter: { project?: string; location?: string } = {}): number {
+    const where = [];
+    if (filter.project !== undefined) where.push(eq(t.instances.project, filter.project));
+    if (filter.location !== undefined) where.push(eq(t.instances.location, filter.location));
+    const row = this.db.select({ n: sql<number>`count(*)` }).from(t.instances).where(and(...where)).get();
+    return row?.n ?? 0;
+  }
+
+  countInstancesByLocationAndStatus(): { location: string; status: string; n: number }[] {
+    return this.db.select({ location: t.instances.location, status: t.instances.status, n: sql<number>`count(*)` })
+      .from(t.instances).groupBy(t.instances.location, t.instances.status).all();
+  }
+
+  insertInstance(instance: Instance): void {
+    this.db.insert(t.instances).values({
+      project: instance.project, name: instance.name, type: instance.type, architecture: instance.architecture,
+      location: instance.location, status: instance.status, description: instance.description,
+      config: instance.config, devices: instance.devices, profiles: instance.profiles,
+      createdAt: Date.parse(instance.created_at),
+    }).run();
+  }
+
+  updateInstance(project: string, name: string, patch: InstancePatch): void {
+    const values: Partial<typeof t.instances.$inferInsert> = {};
+    if (patch.config !== undefined) values.config = patch.config;
+    if (patch.devices !== undefined) values.devices = patch.devices;
+    if (patch.profiles !== undefined) values.profiles = patch.profiles;
+    if (patch.description !== undefined) values.description = patch.description;
+    if (patch.status !== undefined) values.status = patch.status;
+    if (patch.location !== undefined) values.location = patch.location;
+    if (Object.keys(values).length === 0) return;
+    this.db.update(t.instances).set(values).where(and(eq(t.instances.project, project), eq(t.instances.name, name))).run();
+  }
+
+  setInstanceStatus(project: string, name: string, status: InstanceStatus): void {
+    this.updateInstance(project, name, { status });
+  }
+
+  deleteInstance(project: string, name: string): void {
+    this.db.delete(t.instances).where(and(eq(t.instances.project, project), eq(t.instances.name, name))).run();
+  }
+
+  // ---- server config -------------------------------------------------------------------------
+
+  readConfig(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const row of this.db.select().from(t.serverConfig).all()) out[row.key] = row.value;
+    return out;
+  }
+
+  /** Writes the given keys (null removes a key) in one transaction. */
+  writeConfig(changes: Record<string, string | null>): void {
+    this.transaction(() => {
+      for (const [key, value] of Object.entries(changes)) {
+        if (value === null) this.db.delete(t.serverConfig).where(eq(t.serverConfig.key, key)).run();
+        else this.db.insert(t.serverConfig).values({ key, value })
+          .onConflictDoUpdate({ target: t.serverConfig.key, set: { value } }).run();
+      }
+    });
+  }
+
+  // ---- tokens --------------------------------------------------------------------------------
+
+  insertToken(token: { id: string; hash: string; role: TokenRole; member: string | null; description: string }, now: number): void {
+    this.db.insert(t.tokens).values({ ...token, createdAt: now, lastUsedAt: null }).run();
+  }
+
+  findTokenByHash(hash: string): TokenInfo | undefined {
+    const row = this.db.select().from(t.tokens).where(eq(t.tokens.hash, hash)).get();
+    return row ? tokenFromRow(row) : undefined;
+  }
+
+  listTokens(): TokenInfo[] {
+    return this.db.select().from(t.tokens).orderBy(asc(t.tokens.createdAt)).all().map(tokenFromRow);
+  }
+
+  touchToken(id: string, now: number): void {
+    this.db.update(t.tokens).set({ lastUsedAt: now }).where(eq(t.tokens.id, id)).run();
+  }
+
+  deleteToken(id: string): boolean {
+    return this.db.delete(t.tokens).where(eq(t.tokens.id, id)).run().changes > 0;
+  }
+
+  countTokens(role?: TokenRole): number {
+    const q = this.db.select({ n: sql<number>`count(*)` }).from(t.tokens);
+    const row = role ? q.where(eq(t.tokens.role, role)).get() : q.get();
+    return row?.n ?? 0;
+  }
+
+  // ---- operations ----------------------------------------------------------------------------
+
+  insertOperation(op: NewOperation, now: number): void {
+    this.db.insert(t.operations).values({
+      id: op.id, kind: op.kind, description: op.description, status: "Running", createdAt: now, updatedAt: now,
+      resources: op.resources, metadata: op.metadata, input: op.input, mayCancel: op.mayCancel, err: "",
+    }).run();
+  }
+
+  updateOperation(id: string, patch: { status?: OperationStatus; metadata?: Record<string, unknown>; err?: string; mayCancel?: boolean }, now: number): void {
+    this.db.update(t.operations).set({ ...patch, updatedAt: now }).where(eq(t.operations.id, id)).run();
+  }
+
+  getOperation(id: string): OperationRecord | undefined {
+    const row = this.db.select().from(t.operations).where(eq(t.operations.id, id)).get();
+    return row ? operationFromRow(row) : undefined;
+  }
+
+  listOperations(statuses?: OperationStatus[]): OperationRecord[] {
+    const q = this.db.select().from(t.operations);
+    const rows = statuses ? q.where(inArray(t.operations.status, statuses)).orderBy(asc(t.operations.createdAt)).all()
+      : q.orderBy(asc(t.operations.createdAt)).all();
+    return rows.map(operationFromRow);
+  }
+
+  countOperationsByStatus(): { status: string; n: number }[] {
+    return this.db.select({ status: t.operations.status, n: sql<number>`count(*)` }).from(t.operations)
+      .groupBy(t.operations.status).all();
+  }
+
+  /** Forgets finished operations older than the cutoff, so the table does not grow without bound. */
+  pruneOperations(olderThan: number): number {
+    return this.db.delete(t.operations)
+      .where(and(inArray(t.operations.status, ["Success", "Failure", "Cancelled"]), sql`${t.operations.updatedAt} < ${olderThan}`))
+      .run().changes;
+  }
+}
