@@ -52,7 +52,7 @@ export function createMetrics(s: Services): Metrics {
   const middleware: MiddlewareHandler = async (c, next) => {
     const start = performance.now();
     await next();
-    const path = routePath(c, -1);
+    const path = routePath(c); // after next(): the route that answered
     const route = path && path !== "/*" && path !== "*" ? path : "unmatched";
     if (route === "/1.0/events") return; // a stream, not a request with a latency
     requests.inc({ method: c.req.method, route, status: String(c.res.status) });

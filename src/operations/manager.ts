@@ -55,7 +55,7 @@ export class OperationManager {
     const id = randomUUID();
     this.store.insertOperation({
       id, kind: opts.kind, description: opts.description, resources: opts.resources ?? {},
-      metadata: opts.metadata ?? {}, input: opts.input ?? null, mayCancel: opts.mayCancel ?? false,
+      metadata: opts.metadata ?? {}, input: opts.input ?? {}, mayCancel: opts.mayCancel ?? false,
     }, this.now());
     const record = this.store.getOperation(id)!;
     this.emit(record);
@@ -143,6 +143,7 @@ export class OperationManager {
     const done = (async () => {
       await Promise.resolve(); // the caller gets the record before any work happens
       try {
+        if (controller.signal.aborted) throw new BerthError(400, "Cancelled before it started");
         const result = await runner(ctx, record.input);
         if (controller.signal.aborted) this.finish(record.id, "Cancelled", { ...metadata, ...result }, "Cancelled by request");
         else this.finish(record.id, "Success", { ...metadata, ...result }, "");

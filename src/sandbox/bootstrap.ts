@@ -159,11 +159,11 @@ for (let i = 0; i < names.length; i++) {
 }
 
 return {
-  /** One placement call: payload = [request, names, member updates, resources]. */
-  run(fn, payload) {
+  /** One placement call: payload = [request, names, resources]; updates = [[name, member]...] to cache. */
+  run(fn, payload, updates) {
+    if (updates !== "[]") applyUpdates(parseFrozen(updates));
     const p = parse(payload);
-    applyUpdates(parseFrozen(p[2]));
-    resources = p[3];
+    resources = p[2];
     logFull = false;
     return fn(p[0], memberList(p[1]));
   },

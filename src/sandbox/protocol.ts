@@ -23,13 +23,23 @@ export type ToWorker =
   | { t: "install"; id: number; source: string }
   | { t: "validate"; id: number; source: string }
   | { t: "place"; id: number; request: ScriptletRequest; names: string[] }
-  | { t: "test"; id: number; source: string; request: ScriptletRequest; names: string[] }
+  | { t: "testLoad"; id: number; token: number; source: string } // then testCall on the same worker: two watchdog budgets
+  | { t: "testCall"; id: number; token: number; request: ScriptletRequest; names: string[] }
   | { t: "stats"; id: number };
 
-export type WorkerReply =
-  | { t: "reply"; id: number; outcome: ScriptletOutcome; rebuilding: boolean }
-  | { t: "reply"; id: number; invalid: InvalidScriptlet | null; rebuilding: boolean }
-  | { t: "reply"; id: number; stats: WorkerStats; rebuilding: boolean };
+/** A request message before the worker handle numbers it. */
+export type WorkerRequest = Extract<ToWorker, { id: number }> extends infer T ? (T extends unknown ? Omit<T, "id"> : never) : never;
+
+/** The answer to a request (install/validate: `invalid`; place/test: `outcome` or `invalid`; stats). */
+export interface WorkerReply {
+  t: "reply";
+  id: number;
+  /** True when the worker is rebuilding its session after this call and will post "idle" when done. */
+  rebuilding: boolean;
+  outcome?: ScriptletOutcome;
+  invalid?: InvalidScriptlet | null;
+  stats?: WorkerStats;
+}
 
 export type FromWorker =
   | { t: "ready" }

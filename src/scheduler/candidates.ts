@@ -1,5 +1,4 @@
 /** Builds the ranked candidate objects (only for members that are returned, never per scanned member). */
-import { capacity } from "./filters/resources.ts";
 import { maskHas } from "./prepared.ts";
 import type { PreparedRequest } from "./prepared.ts";
 import { allocatedAfter } from "./rankers/index.ts";
@@ -15,8 +14,8 @@ export function candidateOf(p: PreparedRequest, slot: number, rank: number): Ran
     instanceCount: c.instanceCount[slot],
     pending: c.pendingCount[slot],
     free: {
-      cpu: (capacity(c.cpuTotalMilli[slot], p.cpuRatio) - c.cpuRequestedMilli[slot]) / 1000,
-      memory: capacity(c.memoryTotal[slot], p.memoryRatio) - c.memoryRequested[slot],
+      cpu: (c.cpuCapacityMilli[slot] - c.cpuRequestedMilli[slot]) / 1000,
+      memory: c.memoryCapacity[slot] - c.memoryRequested[slot],
       disk: hasPool ? p.poolTotal[slot] - p.poolRequested[slot] : null,
       gpu: c.gpuTotal[slot] - c.gpuRequested[slot],
     },

@@ -66,7 +66,7 @@ export class ClusterView {
   }
   info(name: string): MemberInfo | undefined {
     const slot = this.slot(name);
-    return slot < 0 ? undefined : this.columns.infos[slot];
+    return slot < 0 ? undefined : this.columns.info(slot);
   }
   /** Interned code of a canonical architecture, or -1 when no member has ever reported it. */
   architectureCode(name: string): number {
@@ -77,7 +77,7 @@ export class ClusterView {
     const c = this.columns;
     const info: MemberInfo = {
       name: input.name, architecture: canonicalArchitecture(input.architecture), failureDomain: input.failureDomain,
-      groups: [...input.groups], schedulerMode: input.schedulerMode, load1m: input.load1m,
+      groups: [...input.groups], schedulerMode: input.schedulerMode,
     };
     let slot = this.slotOf.get(input.name);
     const isNew = slot === undefined;
@@ -85,16 +85,16 @@ export class ClusterView {
       slot = c.appendSlot(input.name, info);
       this.slotOf.set(input.name, slot);
       c.nameHash[slot] = hashString(input.name);
-    } else {
-      c.infos[slot] = info;
+    } else if (!sameInfo(c.info(slot), info)) {
+      c.setInfo(slot, info); // heartbeats usually change numbers only: no copy then
     }
     c.statusCode[slot] = statusCode(input.status);
     c.modeCode[slot] = SCHEDULER_MODE_CODES[input.schedulerMode];
     c.archCode[slot] = this.internArchitecture(info.architecture);
-    c.cpuTotalMilli[slot] = toMilli(input.cpuTotal);
-    c.memoryTotal[slot] = input.memoryTotal;
+    c.setTotals(slot, toMilli(input.cpuTotal), input.memoryTotal);
     c.reportedFreeMemory[slot] = input.memoryTotal - input.memoryUsed;
     c.gpuTotal[slot] = input.gpuTotal;
+    c.load1m[slot] = input.load1m;
     for (const column of c.groups.values()) column[slot] = 0;
     for (const group of info.groups) c.groupColumn(group)[slot] = 1;
     for (const pool of c.pools.values()) pool.present[slot] = 0;
@@ -233,6 +233,12 @@ export class ClusterView {
     if (code === undefined) this.archCodes.set(canonical, (code = this.archCodes.size));
     return code;
   }
+}
+
+function sameInfo(a: MemberInfo, b: MemberInfo): boolean {
+  return a.architecture === b.architecture && a.failureDomain === b.failureDomain &&
+    a.schedulerMode === b.schedulerMode && a.groups.length === b.groups.length &&
+    a.groups.every((group, k) => group === b.groups[k]);
 }
 
 function statusCode(status: MemberStatus): number {

@@ -1,11 +1,13 @@
 /**
  * The built-in placement: filter every member, then rank the survivors. A pure function of
- * (view, request, config, seed). Cost is one pass over the members' columns: O(members), with
- * no per-member allocation; instances only matter through per-member sums kept by the view.
+ * (view, request, config, seed). Cost is a few passes over the members' typed columns:
+ * O(members), no per-member allocation; instances only count through per-member sums the view
+ * keeps up to date, so their number does not matter.
  */
 import { candidateOf } from "./candidates.ts";
 import type { ClusterView } from "./clusterView.ts";
-import { firstRejection } from "./filters/index.ts";
+import { applyFilters, describeRejection, FILTER_NAMES, filterIdOf, firstRejection, REJECTION_CODE_BASE, RESOURCES_ID } from "./filters/index.ts";
+import { requestedFor, totalFor } from "./filters/resources.ts";
 import { PreparedRequest } from "./prepared.ts";
 import { compareScored, scoreOf } from "./rankers/index.ts";
 import { RejectionLog } from "./rejections.ts";
@@ -13,27 +15,34 @@ import { PlacementResult } from "./result.ts";
 import { seedFor } from "./seed.ts";
 import type { PlacementRequest, RankedCandidate, Rejection, SchedulerConfig } from "./types.ts";
 
+function filtered(view: ClusterView, request: PlacementRequest, config: SchedulerConfig, seed: number) {
+  const p = new PreparedRequest(view, request, config, seed);
+  const verdicts = new Uint8Array(p.size);
+  applyFilters(p, verdicts);
+  return { p, verdicts };
+}
+
+function logOf(p: PreparedRequest, verdicts: Uint8Array, passed: number): RejectionLog {
+  const rejected = p.size - passed;
+  return new RejectionLog(verdicts, rejected > 0 ? p.columns.snapshotInfos() : [], p.capturedNumbers, rejected);
+}
+
 /** Every candidate, best first, with its score inputs; for the query endpoint and the hook. */
 export function rank(
   view: ClusterView, request: PlacementRequest, config: SchedulerConfig,
   seed: number = seedFor(request.project, request.name),
 ): PlacementResult {
-  const p = new PreparedRequest(view, request, config, seed);
-  const log = new RejectionLog();
+  const { p, verdicts } = filtered(view, request, config, seed);
   const passing: number[] = [];
   const scores = new Float64Array(p.size);
   for (let slot = 0; slot < p.size; slot++) {
-    const code = firstRejection(p, slot);
-    if (code !== 0) {
-      log.add(p, slot, code);
-      continue;
-    }
+    if (verdicts[slot] !== 0) continue;
     passing.push(slot);
     scores[slot] = scoreOf(p, slot);
   }
   passing.sort((a, b) => compareScored(p, a, scores[a], b, scores[b]));
   const candidates: RankedCandidate[] = passing.map((slot, k) => candidateOf(p, slot, k + 1));
-  return new PlacementResult(candidates, candidates.length, request, config, log);
+  return new PlacementResult(candidates, candidates.length, request, config, logOf(p, verdicts, passing.length));
 }
 
 /** The fast path: the same winner as rank(...).candidates[0], found by a linear scan without sorting. */
@@ -41,17 +50,12 @@ export function chooseBest(
   view: ClusterView, request: PlacementRequest, config: SchedulerConfig,
   seed: number = seedFor(request.project, request.name),
 ): PlacementResult {
-  const p = new PreparedRequest(view, request, config, seed);
-  const log = new RejectionLog();
+  const { p, verdicts } = filtered(view, request, config, seed);
   let best = -1;
   let bestScore = 0;
   let passed = 0;
   for (let slot = 0; slot < p.size; slot++) {
-    const code = firstRejection(p, slot);
-    if (code !== 0) {
-      log.add(p, slot, code);
-      continue;
-    }
+    if (verdicts[slot] !== 0) continue;
     passed++;
     const score = scoreOf(p, slot);
     if (best < 0 || compareScored(p, slot, score, best, bestScore) < 0) {
@@ -60,7 +64,7 @@ export function chooseBest(
     }
   }
   const candidates = best < 0 ? [] : [candidateOf(p, best, 1)];
-  return new PlacementResult(candidates, passed, request, config, log);
+  return new PlacementResult(candidates, passed, request, config, logOf(p, verdicts, passed));
 }
 
 /** Runs the filters on one member as the view is now: null when it can take the request. Used to
@@ -73,7 +77,11 @@ export function checkMember(
   const p = new PreparedRequest(view, request, config, 0);
   const code = firstRejection(p, slot);
   if (code === 0) return null;
-  const log = new RejectionLog();
-  log.add(p, slot, code);
-  return log.format(request, config)[0];
+  const resource = filterIdOf(code) === RESOURCES_ID ? code % REJECTION_CODE_BASE : 0;
+  const reason = describeRejection(code, {
+    info: p.columns.info(slot), request, config,
+    requested: resource ? requestedFor(p, slot, resource) : 0,
+    total: resource ? totalFor(p, slot, resource) : 0,
+  });
+  return { member, filter: FILTER_NAMES[filterIdOf(code)], reason };
 }

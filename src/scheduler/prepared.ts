@@ -45,9 +45,12 @@ export class PreparedRequest {
   readonly archB: number;
   readonly strategy: number;
   readonly seed: number;
+  /** Filled by the resources filter: (already requested, raw total) per member it drops, in slot order. */
+  readonly capturedNumbers: number[] = [];
 
   constructor(view: ClusterView, readonly request: PlacementRequest, readonly config: SchedulerConfig, seed: number) {
     const c = (this.columns = view.columns);
+    c.useRatios(config.cpuAllocationRatio, config.memoryAllocationRatio);
     this.size = c.size;
     const r = request.request;
     this.cpuMilli = Math.round((r.cpu || 0) * 1000);

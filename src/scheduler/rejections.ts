@@ -1,43 +1,38 @@
 /**
- * Rejections recorded compactly during the scan (the member's info, a packed code, two numbers)
- * and turned into sentences only when someone reads them: the query endpoint and the 409 error.
- * A placement that succeeds never pays for formatting.
+ * Rejections as the scan leaves them — one byte per member (0 = candidate, else filter id × 16 +
+ * detail), a snapshot of the member infos, and the numbers the resources filter captured — turned
+ * into sentences only when someone reads them: the query endpoint and the 409 error. A placement
+ * that succeeds never pays for formatting.
  */
 import { describeRejection, FILTER_NAMES, filterIdOf, RESOURCES_ID } from "./filters/index.ts";
-import { requestedFor, totalFor } from "./filters/resources.ts";
-import { REJECTION_CODE_BASE } from "./filters/index.ts";
-import type { PreparedRequest } from "./prepared.ts";
 import type { MemberInfo, PlacementRequest, Rejection, SchedulerConfig } from "./types.ts";
 
 export class RejectionLog {
-  private readonly infos: MemberInfo[] = [];
-  private readonly codes: number[] = [];
-  private readonly numbers: number[] = []; // requested, total: two per rejection
-
-  get count(): number {
-    return this.codes.length;
-  }
-
-  add(p: PreparedRequest, slot: number, code: number): void {
-    this.infos.push(p.columns.infos[slot]);
-    this.codes.push(code);
-    if (filterIdOf(code) === RESOURCES_ID) {
-      const resource = code % REJECTION_CODE_BASE;
-      this.numbers.push(requestedFor(p, slot, resource), totalFor(p, slot, resource));
-    } else {
-      this.numbers.push(0, 0);
-    }
-  }
+  constructor(
+    private readonly verdicts: Uint8Array,
+    /** Infos by slot at decision time (a copy: slots move when members are removed). */
+    private readonly infos: readonly MemberInfo[],
+    /** (requested, total) pairs for resources rejections, in slot order. */
+    private readonly numbers: readonly number[],
+    readonly count: number,
+  ) {}
 
   format(request: PlacementRequest, config: SchedulerConfig): Rejection[] {
-    const out: Rejection[] = new Array(this.codes.length);
-    for (let k = 0; k < this.codes.length; k++) {
-      const code = this.codes[k];
-      const info = this.infos[k];
-      const reason = describeRejection(code, {
-        info, requested: this.numbers[2 * k], total: this.numbers[2 * k + 1], request, config,
-      });
-      out[k] = { member: info.name, filter: FILTER_NAMES[filterIdOf(code)], reason };
+    const out: Rejection[] = [];
+    if (this.count === 0) return out;
+    let captured = 0;
+    for (let slot = 0; slot < this.verdicts.length; slot++) {
+      const code = this.verdicts[slot];
+      if (code === 0) continue;
+      const info = this.infos[slot];
+      let requested = 0;
+      let total = 0;
+      if (filterIdOf(code) === RESOURCES_ID) {
+        requested = this.numbers[captured++];
+        total = this.numbers[captured++];
+      }
+      const reason = describeRejection(code, { info, requested, total, request, config });
+      out.push({ member: info.name, filter: FILTER_NAMES[filterIdOf(code)], reason });
     }
     return out;
   }
@@ -45,7 +40,8 @@ export class RejectionLog {
   /** How many members each filter dropped, without formatting any sentence. */
   countsByFilter(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const code of this.codes) {
+    for (const code of this.verdicts) {
+      if (code === 0) continue;
       const name = FILTER_NAMES[filterIdOf(code)];
       out[name] = (out[name] ?? 0) + 1;
     }

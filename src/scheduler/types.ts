@@ -20,14 +20,14 @@ export interface MemberInput {
   load1m: number;
 }
 
-/** The immutable part of a member, replaced as a whole on upsert (so old rejections keep what they saw). */
+/** The immutable, rarely changing part of a member, replaced as a whole when it changes (so earlier
+ *  decisions' reasons keep what they saw). Heartbeat figures live in columns instead. */
 export interface MemberInfo {
   readonly name: string;
   readonly architecture: string;
   readonly failureDomain: string;
   readonly groups: readonly string[];
   readonly schedulerMode: SchedulerMode;
-  readonly load1m: number;
 }
 
 /** A resource request plus the root disk's pool (disk is checked against that pool). */

@@ -10,6 +10,11 @@ export function checkExclude(p: PreparedRequest, slot: number): number {
   return 0;
 }
 
+/** Only the excluded slots need a look: O(excluded), not O(members). */
+export function applyExclude(p: PreparedRequest, verdicts: Uint8Array, base: number): void {
+  for (const slot of p.excludeSlots) if (verdicts[slot] === 0) verdicts[slot] = base + 1;
+}
+
 export function describeExclude(f: RejectionFacts): string {
   return f.request.reason === "evacuation"
     ? "member is the one being evacuated"

@@ -5,6 +5,7 @@
  * overcommitted member: it takes nothing.
  */
 import { formatSize } from "../../domain/units.ts";
+import { capacity } from "../capacity.ts";
 import type { PreparedRequest } from "../prepared.ts";
 import { maskHas } from "../prepared.ts";
 import type { RejectionFacts } from "./facts.ts";
@@ -16,23 +17,31 @@ export const DISK_POOL_MISSING = 3;
 export const DISK = 4;
 export const GPU = 5;
 
-/** What a member offers after overcommit. Floored (with a hair of slack for 0.1-style ratios) so
- *  fractional bytes or millicores never decide a fit. */
-export function capacity(total: number, ratio: number): number {
-  return Math.floor(total * ratio + 1e-6);
-}
 
 /** 0 = fits; otherwise which resource does not. */
 export function checkResources(p: PreparedRequest, slot: number): number {
   const c = p.columns;
-  if (p.cpuMilli > 0 && c.cpuRequestedMilli[slot] + p.cpuMilli > capacity(c.cpuTotalMilli[slot], p.cpuRatio)) return CPU;
-  if (p.memory > 0 && c.memoryRequested[slot] + p.memory > capacity(c.memoryTotal[slot], p.memoryRatio)) return MEMORY;
+  if (p.cpuMilli > 0 && c.cpuRequestedMilli[slot] + p.cpuMilli > c.cpuCapacityMilli[slot]) return CPU;
+  if (p.memory > 0 && c.memoryRequested[slot] + p.memory > c.memoryCapacity[slot]) return MEMORY;
   if (p.checkDisk) {
     if (!maskHas(p.poolPresent, slot)) return DISK_POOL_MISSING;
     if (p.poolRequested[slot] + p.disk > p.poolTotal[slot]) return DISK;
   }
   if (p.gpu > 0 && c.gpuRequested[slot] + p.gpu > c.gpuTotal[slot]) return GPU;
   return 0;
+}
+
+/** Like the other filters' apply, and also captures, in slot order, what the reason text will
+ *  need (already requested, raw total) into p.capturedNumbers: the view may change before it is read. */
+export function applyResources(p: PreparedRequest, verdicts: Uint8Array, base: number): void {
+  const captured = p.capturedNumbers;
+  for (let slot = 0; slot < p.size; slot++) {
+    if (verdicts[slot] !== 0) continue;
+    const resource = checkResources(p, slot);
+    if (resource === 0) continue;
+    verdicts[slot] = base + resource;
+    captured.push(requestedFor(p, slot, resource), totalFor(p, slot, resource));
+  }
 }
 
 /** Already requested on the member for the resource that did not fit (captured for the reason). */

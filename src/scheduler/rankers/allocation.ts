@@ -1,5 +1,4 @@
 /** How full a member would be once this request lands: the input of spread and pack. */
-import { capacity } from "../filters/resources.ts";
 import type { PreparedRequest } from "../prepared.ts";
 
 function fraction(used: number, offered: number): number {
@@ -10,7 +9,7 @@ function fraction(used: number, offered: number): number {
 /** Mean of the cpu and memory allocated fractions (after the allocation ratios) after placing. */
 export function allocatedAfter(p: PreparedRequest, slot: number): number {
   const c = p.columns;
-  const cpu = fraction(c.cpuRequestedMilli[slot] + p.cpuMilli, capacity(c.cpuTotalMilli[slot], p.cpuRatio));
-  const memory = fraction(c.memoryRequested[slot] + p.memory, capacity(c.memoryTotal[slot], p.memoryRatio));
+  const cpu = fraction(c.cpuRequestedMilli[slot] + p.cpuMilli, c.cpuCapacityMilli[slot]);
+  const memory = fraction(c.memoryRequested[slot] + p.memory, c.memoryCapacity[slot]);
   return (cpu + memory) / 2;
 }

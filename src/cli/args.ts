@@ -1,0 +1,56 @@
+/** Parsing command-line values: KEY=VALUE lists, sizes, counts, device specs, comma lists. */
+import { parseSize } from "../domain/units.ts";
+import { CliError } from "./client.ts";
+
+/** Commander collector for repeatable options (`-c a=1 -c b=2`). */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Splits "KEY=VALUE" at the first "=" (values may contain "="). */
+export function splitAssignment(text: string, what = "KEY=VALUE"): [string, string] {
+  const at = text.indexOf("=");
+  if (at <= 0) throw new CliError(`Expected ${what}, got "${text}"`);
+  return [text.slice(0, at), text.slice(at + 1)];
+}
+
+export function parseAssignments(list: string[] | undefined, what = "KEY=VALUE"): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list ?? []) {
+    const [key, value] = splitAssignment(item, what);
+    out[key] = value;
+  }
+  return out;
+}
+
+/** "16GiB" → bytes, or a CliError naming the flag. */
+export function parseSizeOption(text: string, flag: string): number {
+  const bytes = parseSize(text);
+  if (bytes === null) throw new CliError(`${flag} must be a size such as 512MiB, 2GiB or 100GB, got "${text}"`);
+  return bytes;
+}
+
+/** A non-negative number (`--cpu 4`, `--gpus 1`), whole when asked. */
+export function parseCount(text: string, flag: string, whole = false): number {
+  const n = Number(text);
+  if (text.trim() === "" || !Number.isFinite(n) || n < 0 || (whole && !Number.isInteger(n))) {
+    throw new CliError(`${flag} must be a ${whole ? "whole " : ""}number of at least 0, got "${text}"`);
+  }
+  return n;
+}
+
+/** "g1,g2" → ["g1", "g2"], dropping blanks. */
+export function splitList(text: string): string[] {
+  return text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+/** "root,type=disk,pool=default,path=/,size=10GiB" → ["root", {type: "disk", ...}]. */
+export function parseDevice(spec: string): [string, Record<string, string>] {
+  const [name, ...pairs] = spec.split(",");
+  if (!name || name.includes("=")) {
+    throw new CliError(`--device must be NAME,key=value,... (e.g. root,type=disk,pool=default,path=/,size=10GiB), got "${spec}"`);
+  }
+  const device = parseAssignments(pairs, `key=value in --device ${name}`);
+  if (!device.type) throw new CliError(`--device ${name} needs a type (e.g. ${name},type=disk,...)`);
+  return [name, device];
+}

@@ -1,0 +1,206 @@
+/**
+ * The CLI's HTTP client of the Berth API: where to connect, the bearer token, the LXD-style
+ * envelope, waiting for async operations and reading the event stream.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Operation } from "../domain/types.ts";
+
+export const DEFAULT_URL = "http://127.0.0.1:8443";
+
+/** An error the CLI reports as `Error: <message>` and exit code 1. */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode = 1, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "CliError";
+  }
+}
+
+export interface Connection {
+  url: string;
+  /** Absent when no token was found anywhere; the server then answers 401. */
+  token?: string;
+  /** Where the token came from, for error messages. */
+  tokenSource: string;
+}
+
+/**
+ * --url / --token first, then BERTH_URL / BERTH_TOKEN, then the defaults: the local service
+ * and the admin token `berth serve` wrote to <BERTH_DATA or ./data>/admin.token.
+ */
+export function resolveConnection(opts: { url?: string; token?: string }, env: NodeJS.ProcessEnv = process.env): Connection {
+  const url = (opts.url || env.BERTH_URL || DEFAULT_URL).replace(/\/+$/, "");
+  if (opts.token) return { url, token: opts.token, tokenSource: "--token" };
+  if (env.BERTH_TOKEN) return { url, token: env.BERTH_TOKEN, tokenSource: "BERTH_TOKEN" };
+  const file = join(env.BERTH_DATA || "./data", "admin.token");
+  try {
+    const token = readFileSync(file, "utf8").trim();
+    if (token) return { url, token, tokenSource: file };
+  } catch {
+    // No token file: requests go out without a token and the server says 401.
+  }
+  return { url, tokenSource: `none (no --token, no BERTH_TOKEN, no ${file})` };
+}
+
+interface Envelope {
+  type?: string;
+  status_code?: number;
+  error_code?: number;
+  error?: string;
+  operation?: string;
+  metadata?: unknown;
+}
+
+export interface Query {
+  [key: string]: string | number | boolean | undefined;
+}
+
+const FINAL_STATUSES = new Set(["Success", "Failure", "Cancelled"]);
+
+export class BerthClient {
+  constructor(readonly connection: Connection) {}
+
+  get<T = unknown>(path: string, query?: Query): Promise<T> {
+    return this.request<T>("GET", path, { query });
+  }
+  post<T = unknown>(path: string, body: unknown, query?: Query): Promise<T> {
+    return this.request<T>("POST", path, { body, query });
+  }
+  put<T = unknown>(path: string, body: unknown, query?: Query): Promise<T> {
+    return this.request<T>("PUT", path, { body, query });
+  }
+  patch<T = unknown>(path: string, body: unknown, query?: Query): Promise<T> {
+    return this.request<T>("PATCH", path, { body, query });
+  }
+  delete<T = unknown>(path: string, query?: Query): Promise<T> {
+    return this.request<T>("DELETE", path, { query });
+  }
+
+  /** Sends a request and returns the envelope's metadata (an async envelope's metadata is its operation). */
+  async request<T = unknown>(method: string, path: string, opts: { body?: unknown; query?: Query } = {}): Promise<T> {
+    const envelope = await this.send(method, path, opts);
+    return envelope.metadata as T;
+  }
+
+  /** Sends a request that starts an async operation, then waits for it; a failed operation is an error. */
+  async runOperation(method: string, path: string, opts: { body?: unknown; query?: Query } = {}): Promise<Operation> {
+    const envelope = await this.send(method, path, opts);
+    if (envelope.type !== "async" || !envelope.operation) {
+      throw new CliError(`Expected an async operation from ${method} ${path}, got a ${envelope.type ?? "malformed"} response`);
+    }
+    const op = await this.waitOperation(operationId(envelope.operation));
+    if (op.status === "Failure") throw new CliError(op.err || `Operation ${op.id} failed`);
+    if (op.status === "Cancelled") throw new CliError(`Operation ${op.id} was cancelled${op.err ? `: ${op.err}` : ""}`);
+    return op;
+  }
+
+  /** Waits until the operation is final (timeoutS < 0: no limit); returns it as it then stands. */
+  async waitOperation(id: string, timeoutS = -1): Promise<Operation> {
+    const deadline = timeoutS < 0 ? Infinity : Date.now() + timeoutS * 1000;
+    for (;;) {
+      const left = deadline === Infinity ? 30 : Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+      const op = await this.get<Operation>(`/1.0/operations/${encodeURIComponent(id)}/wait`, { timeout: Math.min(left, 30) });
+      if (FINAL_STATUSES.has(op.status) || Date.now() >= deadline) return op;
+    }
+  }
+
+  /** Reads /1.0/events until the signal aborts, calling onEvent for each (the `ready` event included). */
+  async streamEvents(types: string | undefined, onEvent: (name: string, data: string) => void, signal: AbortSignal): Promise<void> {
+    const response = await this.fetch("GET", "/1.0/events", { query: { type: types } }, signal);
+    if (!response.ok || !response.body) throw await this.errorFrom(response);
+    const decoder = new TextDecoder();
+    let buffer = "";
+    try {
+      for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true }).replace(/\r\n/g, "\n");
+        let end: number;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const parsed = parseSseBlock(block);
+          if (parsed) onEvent(parsed.name, parsed.data);
+        }
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      throw new CliError(`The event stream from ${this.connection.url} broke: ${(err as Error).message}`, 1, { cause: err });
+    }
+    if (!signal.aborted) throw new CliError(`The Berth service at ${this.connection.url} closed the event stream`);
+  }
+
+  private async send(method: string, path: string, opts: { body?: unknown; query?: Query }): Promise<Envelope> {
+    const response = await this.fetch(method, path, opts);
+    if (!response.ok) throw await this.errorFrom(response);
+    const envelope = await readEnvelope(response);
+    if (!envelope) throw new CliError(`Unexpected response from ${this.connection.url}${path}: HTTP ${response.status} without a Berth envelope`);
+    return envelope;
+  }
+
+  private async fetch(method: string, path: string, opts: { body?: unknown; query?: Query }, signal?: AbortSignal): Promise<Response> {
+    const url = new URL(this.connection.url + path);
+    for (const [key, value] of Object.entries(opts.query ?? {})) {
+      if (value !== undefined && value !== "") url.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (this.connection.token) headers.authorization = `Bearer ${this.connection.token}`;
+    if (opts.body !== undefined) headers["content-type"] = "application/json";
+    try {
+      return await fetch(url, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), signal });
+    } catch (err) {
+      throw this.connectionError(err);
+    }
+  }
+
+  private connectionError(err: unknown): CliError {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const code = cause?.code ?? "";
+    const where = this.connection.url;
+    if (code === "ECONNREFUSED") {
+      return new CliError(
+        `Cannot connect to the Berth service at ${where}: connection refused. Is "berth serve" running there? Set BERTH_URL or --url to use another address.`,
+        1, { cause: err },
+      );
+    }
+    const detail = cause?.message ?? (err as Error).message;
+    return new CliError(`Cannot connect to the Berth service at ${where}: ${detail}${code && !detail.includes(code) ? ` (${code})` : ""}`, 1, { cause: err });
+  }
+
+  private async errorFrom(response: Response): Promise<CliError> {
+    const envelope = await readEnvelope(response);
+    let message = envelope?.error || `HTTP ${response.status} ${response.statusText} from ${this.connection.url}`;
+    if (response.status === 401 && !this.connection.token) {
+      message += ` (no token: set BERTH_TOKEN or --token, or run where data/admin.token is; tried ${this.connection.tokenSource})`;
+    }
+    return new CliError(message);
+  }
+}
+
+async function readEnvelope(response: Response): Promise<Envelope | null> {
+  const text = await response.text();
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed && typeof parsed === "object" && "type" in parsed ? (parsed as Envelope) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** "/1.0/operations/<id>" → "<id>". */
+export function operationId(operationUrl: string): string {
+  return decodeURIComponent(operationUrl.replace(/^.*\/1\.0\/operations\//, "").replace(/[/?].*$/, ""));
+}
+
+/** One SSE block ("event: x\ndata: y") → name and data; comments (keepalives) → null. */
+export function parseSseBlock(block: string): { name: string; data: string } | null {
+  let name = "message";
+  const data: string[] = [];
+  for (const line of block.split("\n")) {
+    if (line === "" || line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+    if (field === "event") name = value;
+    else if (field === "data") data.push(value);
+  }
+  return data.length === 0 && name === "message" ? null : { name, data: data.join("\n") };
+}

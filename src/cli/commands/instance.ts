@@ -1,0 +1,178 @@
+/** `berth instance ...`: create (placed on a member or group), list, show, config, start/stop, delete. */
+import type { Command } from "commander";
+import type { Instance } from "../../domain/types.ts";
+import { collect, parseAssignments, parseCount, parseDevice, parseSizeOption } from "../args.ts";
+import { CliError, type Query } from "../client.ts";
+import { contextOf, seg } from "../context.ts";
+import type { Column } from "../output.ts";
+
+function instanceColumns(withProject: boolean): Column<Instance>[] {
+  return [
+    { header: "NAME", value: (i) => i.name },
+    ...(withProject ? [{ header: "PROJECT", value: (i: Instance) => i.project }] : []),
+    { header: "STATUS", value: (i) => i.status },
+    { header: "TYPE", value: (i) => (i.type === "virtual-machine" ? "VIRTUAL-MACHINE" : "CONTAINER") },
+    { header: "LOCATION", value: (i) => i.location },
+    { header: "CPU", value: (i) => i.config["limits.cpu"] ?? "" },
+    { header: "MEMORY", value: (i) => i.config["limits.memory"] ?? "" },
+  ];
+}
+
+interface CreateOptions {
+  target?: string;
+  project?: string;
+  type?: string;
+  description?: string;
+  config?: string[];
+  device?: string[];
+  cpu?: string;
+  memory?: string;
+  disk?: string;
+  pool?: string;
+  start?: boolean;
+}
+
+/** The POST /1.0/instances body for `instance create`. */
+export function instanceCreateBody(name: string, opts: CreateOptions): Record<string, unknown> {
+  const config = parseAssignments(opts.config, "-c key=value");
+  if (opts.cpu !== undefined) config["limits.cpu"] = String(parseCount(opts.cpu, "--cpu"));
+  if (opts.memory !== undefined) {
+    parseSizeOption(opts.memory, "--memory");
+    config["limits.memory"] = opts.memory;
+  }
+  const devices: Record<string, Record<string, string>> = {};
+  for (const spec of opts.device ?? []) {
+    const [deviceName, device] = parseDevice(spec);
+    devices[deviceName] = device;
+  }
+  if (opts.disk !== undefined || opts.pool !== undefined) {
+    if (!opts.pool) throw new CliError("--disk needs --pool, the storage pool of the root disk (e.g. --disk 10GiB --pool default)");
+    const root: Record<string, string> = { type: "disk", path: "/", pool: opts.pool };
+    if (opts.disk !== undefined) {
+      parseSizeOption(opts.disk, "--disk");
+      root.size = opts.disk;
+    }
+    devices.root = root;
+  }
+  const body: Record<string, unknown> = { name, config, devices };
+  if (opts.type) body.type = opts.type;
+  if (opts.description !== undefined) body.description = opts.description;
+  if (opts.start) body.start = true;
+  return body;
+}
+
+function projectQuery(opts: { project?: string }, extra: Query = {}): Query {
+  return { project: opts.project, ...extra };
+}
+
+const projectOption = ["--project <project>", "project (default \"default\")"] as const;
+
+export function registerInstanceCommands(program: Command): void {
+  const instance = program.command("instance").description("Manage instances");
+
+  instance
+    .command("create")
+    .alias("launch")
+    .description("Create an instance; Berth places it on a member")
+    .argument("<name>", "instance name")
+    .option("--target <member|@group>", "a member, or @group for any member of a group")
+    .option(...projectOption)
+    .option("--type <type>", "container or virtual-machine (default container)")
+    .option("--description <text>", "description")
+    .option("-c, --config <key=value>", "instance config key (repeatable)", collect)
+    .option("--device <spec>", "device as name,type=disk,pool=x,path=/,size=10GiB (repeatable)", collect)
+    .option("--cpu <n>", "CPU cores (limits.cpu)")
+    .option("--memory <size>", "memory, e.g. 2GiB (limits.memory)")
+    .option("--disk <size>", "root disk size, e.g. 10GiB (with --pool)")
+    .option("--pool <pool>", "storage pool of the root disk")
+    .option("--start", "start it once created")
+    .action(async (name: string, opts: CreateOptions, cmd: Command) => {
+      if (opts.type && opts.type !== "container" && opts.type !== "virtual-machine") {
+        throw new CliError(`--type must be container or virtual-machine, got "${opts.type}"`);
+      }
+      const { client, out } = contextOf(cmd);
+      const created = await client.post<Instance>("/1.0/instances", instanceCreateBody(name, opts), projectQuery(opts, { target: opts.target }));
+      out.done(`Instance ${created.name} created on ${created.location}${created.status === "Running" ? " and started" : ""}`, created);
+    });
+
+  instance
+    .command("list")
+    .alias("ls")
+    .description("List instances")
+    .option(...projectOption)
+    .option("--all-projects", "list instances of every project")
+    .action(async (opts: { project?: string; allProjects?: boolean }, cmd: Command) => {
+      if (opts.project && opts.allProjects) throw new CliError("Use either --project or --all-projects, not both");
+      const { client, out } = contextOf(cmd);
+      const query: Query = opts.allProjects ? { "all-projects": true } : projectQuery(opts);
+      const instances = await client.get<Instance[]>("/1.0/instances", { ...query, recursion: 1 });
+      out.list(instances, instanceColumns(opts.allProjects === true));
+    });
+
+  instance
+    .command("show")
+    .description("Show an instance")
+    .argument("<name>", "instance name")
+    .option(...projectOption)
+    .action(async (name: string, opts: { project?: string }, cmd: Command) => {
+      const { client, out } = contextOf(cmd);
+      out.object(await client.get<Instance>(`/1.0/instances/${seg(name)}`, projectQuery(opts)));
+    });
+
+  const config = instance.command("config").description("Change an instance's configuration");
+
+  config
+    .command("set")
+    .description("Set instance configuration keys")
+    .argument("<name>", "instance name")
+    .argument("<key=value...>", "keys to set")
+    .option(...projectOption)
+    .action(async (name: string, pairs: string[], opts: { project?: string }, cmd: Command) => {
+      const { client, out } = contextOf(cmd);
+      const updated = await client.patch<Instance>(`/1.0/instances/${seg(name)}`, { config: parseAssignments(pairs) }, projectQuery(opts));
+      out.done(`Instance ${name} updated`, updated);
+    });
+
+  config
+    .command("unset")
+    .description("Remove an instance configuration key")
+    .argument("<name>", "instance name")
+    .argument("<key>", "key to remove")
+    .option(...projectOption)
+    .action(async (name: string, key: string, opts: { project?: string }, cmd: Command) => {
+      const { client, out } = contextOf(cmd);
+      // In a PATCH, an empty value removes the key.
+      const updated = await client.patch<Instance>(`/1.0/instances/${seg(name)}`, { config: { [key]: "" } }, projectQuery(opts));
+      out.done(`Instance ${name} updated`, updated);
+    });
+
+  for (const action of ["start", "stop", "restart"] as const) {
+    const sub = instance
+      .command(action)
+      .description(`${action[0].toUpperCase()}${action.slice(1)} an instance and wait until it is done`)
+      .argument("<name>", "instance name")
+      .option(...projectOption);
+    if (action !== "start") sub.option("--force", "skip the clean shutdown");
+    sub.action(async (name: string, opts: { project?: string; force?: boolean }, cmd: Command) => {
+      const { client, out } = contextOf(cmd);
+      const body: Record<string, unknown> = { action };
+      if (opts.force) body.force = true;
+      const op = await client.runOperation("PUT", `/1.0/instances/${seg(name)}/state`, { body, query: projectQuery(opts) });
+      const status = typeof op.metadata.status === "string" ? op.metadata.status : "";
+      out.done(`Instance ${name} ${action === "stop" ? "stopped" : action === "start" ? "started" : "restarted"}${status ? ` (${status})` : ""}`, op);
+    });
+  }
+
+  instance
+    .command("delete")
+    .alias("rm")
+    .description("Delete an instance")
+    .argument("<name>", "instance name")
+    .option(...projectOption)
+    .option("--force", "stop it first if it is running")
+    .action(async (name: string, opts: { project?: string; force?: boolean }, cmd: Command) => {
+      const { client, out } = contextOf(cmd);
+      await client.delete(`/1.0/instances/${seg(name)}`, projectQuery(opts, { force: opts.force ? true : undefined }));
+      out.done(`Instance ${name} deleted`);
+    });
+}

@@ -1,0 +1,105 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { makeHarness, type Harness } from "../support/harness.ts";
+
+let h: Harness;
+beforeEach(async () => {
+  h = await makeHarness();
+  await h.addMember("n1");
+  await h.addMember("n2");
+});
+afterEach(async () => { await h.close(); });
+
+async function waitOp(path: string) {
+  return h.request("GET", `${path}/wait?timeout=5`);
+}
+
+describe("/1.0/instances", () => {
+  it("creates on a target, lists per project and across projects, shows", async () => {
+    const r = await h.request("POST", "/1.0/instances?target=n2", {
+      name: "web1", type: "virtual-machine", config: { "limits.cpu": "2", "limits.memory": "2GiB", "user.app": "web" },
+      devices: { eth0: { type: "nic", network: "lxdbr0" } }, description: "front",
+    });
+    expect(r.status).toBe(201);
+    expect(r.body.metadata).toMatchObject({
+      name: "web1", project: "default", type: "virtual-machine", location: "n2", status: "Stopped",
+      architecture: "x86_64", profiles: ["default"], description: "front",
+    });
+    await h.request("POST", "/1.0/projects", { name: "team" });
+    expect((await h.request("POST", "/1.0/instances?project=team&target=n1", { name: "web1" })).status).toBe(201);
+    expect((await h.request("GET", "/1.0/instances")).body.metadata).toEqual(["/1.0/instances/web1"]);
+    expect((await h.request("GET", "/1.0/instances?project=team")).body.metadata).toEqual(["/1.0/instances/web1?project=team"]);
+    const all = await h.request("GET", "/1.0/instances?all-projects=true&recursion=1");
+    expect(all.body.metadata.map((i: any) => `${i.project}/${i.name}@${i.location}`)).toEqual(["default/web1@n2", "team/web1@n1"]);
+    expect((await h.request("GET", "/1.0/instances/web1?project=team")).body.metadata.location).toBe("n1");
+    expect((await h.request("GET", "/1.0/instances?project=ghost")).status).toBe(404);
+  });
+
+  it("refuses a duplicate name, unknown config keys, volatile keys, bad devices, a missing pool", async () => {
+    await h.request("POST", "/1.0/instances?target=n1", { name: "a" });
+    expect((await h.request("POST", "/1.0/instances?target=n1", { name: "a" })).status).toBe(409);
+    const cases: [unknown, string][] = [
+      [{ name: "b", config: { "limits.cpu": "lots" } }, "limits.cpu"],
+      [{ name: "b", config: { "limits.memory": "2 parsecs" } }, "limits.memory"],
+      [{ name: "b", config: { "boot.teleport": "1" } }, "boot.teleport"],
+      [{ name: "b", config: { "volatile.evacuate.origin": "n1" } }, "volatile.evacuate.origin"],
+      [{ name: "b", config: { "cluster.evacuate": "yeet" } }, "cluster.evacuate"],
+      [{ name: "b", devices: { root: { type: "disk", path: "/", pool: "nope" } } }, "nope"],
+      [{ name: "b", devices: { x: { type: "hologram" } } }, "hologram"],
+      [{ name: "b", type: "pod" }, "type"],
+      [{ name: "b c" }, "name"],
+    ];
+    for (const [body, word] of cases) {
+      const r = await h.request("POST", "/1.0/instances?target=n1", body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.body.error).toContain(word);
+    }
+    expect((await h.request("GET", "/1.0/instances/b")).status).toBe(404);
+  });
+
+  it("refuses a target that is unknown or not online", async () => {
+    const unknown = await h.request("POST", "/1.0/instances?target=ghost", { name: "a" });
+    expect(unknown.status).toBe(404);
+    h.clock.advance(30);
+    await h.heartbeat("n1");
+    const offline = await h.request("POST", "/1.0/instances?target=n2", { name: "a" });
+    expect(offline.status).toBe(409);
+    expect(offline.body.error).toContain("Offline");
+  });
+
+  it("PATCH merges config, an empty value unsets, PUT replaces and keeps volatile keys", async () => {
+    await h.request("POST", "/1.0/instances?target=n1", { name: "a", config: { "limits.cpu": "1", "user.x": "1" } });
+    h.berth.services.instances.setVolatile("default", "a", { "volatile.evacuate.origin": "n1" });
+    const p = await h.request("PATCH", "/1.0/instances/a", { config: { "limits.memory": "1GiB", "user.x": "" } });
+    expect(p.body.metadata.config).toEqual({ "limits.cpu": "1", "limits.memory": "1GiB", "volatile.evacuate.origin": "n1" });
+    const current = (await h.request("GET", "/1.0/instances/a")).body.metadata;
+    const put = await h.request("PUT", "/1.0/instances/a", { ...current, config: { "limits.cpu": "4", "volatile.evacuate.origin": "n1" } });
+    expect(put.status).toBe(200);
+    expect(put.body.metadata.config).toEqual({ "limits.cpu": "4", "volatile.evacuate.origin": "n1" });
+    const tamper = await h.request("PATCH", "/1.0/instances/a", { config: { "volatile.evacuate.origin": "n2" } });
+    expect(tamper.status).toBe(400);
+  });
+
+  it("starts and stops through async operations; delete refuses a running instance unless forced", async () => {
+    await h.request("POST", "/1.0/instances?target=n1", { name: "a" });
+    const start = await h.request("PUT", "/1.0/instances/a/state", { action: "start" });
+    expect(start.status).toBe(202);
+    expect(start.body.type).toBe("async");
+    const done = await waitOp(start.body.operation!);
+    expect(done.body.metadata).toMatchObject({ status: "Success", status_code: 200 });
+    expect((await h.request("GET", "/1.0/instances/a/state")).body.metadata).toMatchObject({ status: "Running", location: "n1" });
+    const del = await h.request("DELETE", "/1.0/instances/a");
+    expect(del.status).toBe(400);
+    expect(del.body.error).toContain("running");
+    const stop = await h.request("PUT", "/1.0/instances/a/state", { action: "stop", force: true });
+    await waitOp(stop.body.operation!);
+    expect((await h.request("GET", "/1.0/instances/a")).body.metadata.status).toBe("Stopped");
+    await h.request("PUT", "/1.0/instances/a/state", { action: "start" }).then((r) => waitOp(r.body.operation!));
+    expect((await h.request("DELETE", "/1.0/instances/a?force=true")).status).toBe(200);
+    expect((await h.request("GET", "/1.0/instances/a")).status).toBe(404);
+  });
+
+  it("creates running with start: true", async () => {
+    const r = await h.request("POST", "/1.0/instances?target=n1", { name: "a", start: true });
+    expect(r.body.metadata.status).toBe("Running");
+  });
+});

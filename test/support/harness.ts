@@ -1,0 +1,79 @@
+/** A Berth built in a temp dir with a fake clock, and a small client for app.request. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pino from "pino";
+import { createBerth, type Berth, type BerthOptions } from "../../src/main.ts";
+
+export const ADMIN = "test-admin-token";
+
+export class FakeClock {
+  constructor(public ms = Date.parse("2026-01-01T00:00:00Z")) {}
+  now = () => this.ms;
+  advance(seconds: number): void {
+    this.ms += seconds * 1000;
+  }
+}
+
+export interface Reply<T = any> {
+  status: number;
+  body: { type: string; metadata: T; error: string; error_code: number; operation?: string };
+}
+
+export interface Harness {
+  berth: Berth;
+  clock: FakeClock;
+  dir: string;
+  request<T = any>(method: string, path: string, body?: unknown, token?: string | null): Promise<Reply<T>>;
+  /** Registers an Online member with declared resources. */
+  addMember(name: string, extra?: Record<string, unknown>): Promise<void>;
+  heartbeat(name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function makeHarness(opts: Partial<BerthOptions> & { dir?: string } = {}): Promise<Harness> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "berth-test-"));
+  const clock = new FakeClock();
+  const berth = await createBerth({
+    dataDir: dir, localMember: false, adminToken: ADMIN, now: clock.now, logger: pino({ level: "silent" }),
+    livenessIntervalMs: 0, ...opts,
+  });
+  const request = async (method: string, path: string, body?: unknown, token: string | null = ADMIN) => {
+    const headers: Record<string, string> = {};
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    let payload: string | undefined;
+    if (body !== undefined) {
+      payload = typeof body === "string" ? body : JSON.stringify(body);
+      headers["content-type"] = "application/json";
+    }
+    const res = await berth.app.request(path, { method, headers, body: payload });
+    const text = await res.text();
+    let parsed: any;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = { raw: text };
+    }
+    return { status: res.status, body: parsed };
+  };
+  const heartbeat = async (name: string) => {
+    const r = await request("POST", `/1.0/cluster/members/${name}/heartbeat`, {});
+    if (r.status !== 200) throw new Error(`heartbeat ${name}: ${r.status} ${r.body.error}`);
+  };
+  return {
+    berth, clock, dir, request, heartbeat,
+    async addMember(name, extra = {}) {
+      const r = await request("POST", "/1.0/cluster/members", {
+        server_name: name,
+        resources: { cpu: { total: 8 }, memory: { total: 16 * 1024 ** 3 }, storage: { pools: { default: { total: 100 * 1024 ** 3 } } } },
+        ...extra,
+      });
+      if (r.status !== 201) throw new Error(`add member ${name}: ${r.status} ${r.body.error}`);
+      await heartbeat(name);
+    },
+    async close() {
+      await berth.close();
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
