@@ -1,5 +1,6 @@
 /** The hono app: envelope, auth, metrics, request logging, and every route. */
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { BerthError, notFound } from "../domain/errors.ts";
 import { authenticate, type AuthEnv } from "./auth.ts";
 import { errorBody, errorResponse, sync } from "./envelope.ts";
@@ -13,6 +14,7 @@ import { operationRoutes } from "./routes/operations.ts";
 import { serverRoutes } from "./routes/server.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
 import type { Services } from "./services.ts";
+import { MAX_BODY_BYTES } from "./validation.ts";
 
 export interface AppInfo {
   version: string;
@@ -34,6 +36,10 @@ export function createApp(s: Services, info: AppInfo, extra: RouteModule[] = [])
   app.get("/", (c) => sync(c, ["/1.0"]));
   app.use("/1.0", authenticate(s.tokens));
   app.use("/1.0/*", authenticate(s.tokens));
+  app.use("/1.0/*", bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => { throw new BerthError(413, `Request body too large (at most ${MAX_BODY_BYTES} bytes)`); },
+  }));
   app.use("/1.0/*", async (c, next) => {
     // Writes are JSON: refuse other declared content types early and clearly.
     const type = c.req.header("content-type");

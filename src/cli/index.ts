@@ -12,7 +12,7 @@ import { registerTokenCommands } from "./commands/token.ts";
 import { FORMATS } from "./output.ts";
 
 export function buildProgram(): Command {
-  const program = new Command("berth").description("Berth: placement scheduler for clusters").showHelpAfterError();
+  const program = new Command("berth").description("Berth: placement scheduler for clusters").showHelpAfterError("(add --help for usage)");
   // Errors become exceptions that main() turns into an exit code (no process.exit mid-flight); subcommands inherit this.
   program.exitOverride();
   program

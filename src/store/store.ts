@@ -39,6 +39,10 @@ export interface NewOperation {
   mayCancel: boolean;
 }
 
+export const TABLES = [
+  "members", "cluster_groups", "group_members", "storage_pools", "projects", "instances", "server_config", "tokens", "operations",
+] as const;
+
 export class Store {
   readonly db: Db;
   private readonly sqlite: Database.Database;
@@ -51,6 +55,12 @@ export class Store {
 
   close(): void {
     this.sqlite.close();
+  }
+
+  /** Every row of a table, as stored (for diagnostics and tests that check nothing was written). */
+  dumpTable(table: (typeof TABLES)[number]): unknown[] {
+    if (!TABLES.includes(table)) throw new Error(`unknown table ${table}`);
+    return this.sqlite.prepare(`select * from ${table} order by rowid`).all();
   }
 
   /** Runs fn in one transaction: all of its writes land, or none. */

@@ -1,9 +1,9 @@
 /** `berth monitor`: prints events from /1.0/events as they arrive, until interrupted. */
 import type { Command } from "commander";
-import YAML from "yaml";
 import type { BerthEvent } from "../../domain/types.ts";
 import { CliError } from "../client.ts";
 import { contextOf } from "../context.ts";
+import { toYaml } from "../output.ts";
 
 const EVENT_TYPES = ["lifecycle", "operation", "logging"];
 
@@ -62,7 +62,7 @@ export function registerMonitorCommand(program: Command): void {
           } catch {
             return out.line(`${new Date().toISOString()} ${name} ${data}`);
           }
-          if (out.format === "yaml") return out.line(`---\n${YAML.stringify(event).trimEnd()}`);
+          if (out.format === "yaml") return out.line(`---\n${toYaml(event).trimEnd()}`);
           out.line(`${event.timestamp} ${event.type} ${summarizeEvent(event)}`);
         }, controller.signal);
       } finally {

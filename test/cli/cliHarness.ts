@@ -1,0 +1,148 @@
+/** Runs the real `berth` command against a real server started in the test process. */
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { pino } from "pino";
+import { startServer } from "../../src/cli/serve.ts";
+
+export const ADMIN_TOKEN = "test-admin-token";
+const BIN = fileURLToPath(new URL("../../bin/berth.js", import.meta.url));
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  /** Environment on top of a clean one (no BERTH_* from the outside). Defaults to BERTH_URL/BERTH_TOKEN of the server. */
+  env?: Record<string, string | undefined>;
+  input?: string;
+  cwd?: string;
+}
+
+export type Server = Awaited<ReturnType<typeof startServer>>;
+
+export interface CliHarness {
+  server: Server;
+  url: string;
+  /** A scratch directory with no data/admin.token, used as the CLI's working directory. */
+  workDir: string;
+  run(args: string[], opts?: RunOptions): Promise<CliResult>;
+  /** Like run, but fails the test unless the exit code is 0. */
+  ok(args: string[], opts?: RunOptions): Promise<string>;
+  /** The API directly, as the admin: returns the envelope's metadata (throws on an error envelope). */
+  api<T = any>(method: string, path: string, body?: unknown): Promise<T>;
+  /** Starts `berth <args>` without waiting (for monitor). */
+  spawn(args: string[]): RunningCli;
+  close(): Promise<void>;
+}
+
+function baseEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("BERTH_")) env[k] = v;
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+export async function startCliHarness(): Promise<CliHarness> {
+  const dataDir = mkdtempSync(join(tmpdir(), "berth-cli-data-"));
+  const workDir = mkdtempSync(join(tmpdir(), "berth-cli-cwd-"));
+  const server = await startServer({
+    listen: "127.0.0.1:0", dataDir, localMember: false, adminToken: ADMIN_TOKEN, logger: pino({ level: "silent" }),
+  });
+  const defaultEnv = { BERTH_URL: server.url, BERTH_TOKEN: ADMIN_TOKEN };
+
+  const run = (args: string[], opts: RunOptions = {}) =>
+    new Promise<CliResult>((resolve) => {
+      const child = execFile(
+        process.execPath, [BIN, ...args],
+        { env: baseEnv(opts.env ?? defaultEnv), cwd: opts.cwd ?? workDir, timeout: 20_000 },
+        (err, stdout, stderr) => {
+          const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
+      child.stdin?.end(opts.input ?? "");
+    });
+
+  return {
+    server,
+    url: server.url,
+    workDir,
+    run,
+    async ok(args, opts) {
+      const r = await run(args, opts);
+      if (r.code !== 0) throw new Error(`berth ${args.join(" ")} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+      return r.stdout;
+    },
+    async api(method, path, body) {
+      const response = await fetch(server.url + path, {
+        method,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const envelope = (await response.json()) as { type: string; error?: string; metadata: unknown };
+      if (envelope.type === "error") throw new Error(`${method} ${path}: ${envelope.error}`);
+      return envelope.metadata as any;
+    },
+    spawn(args) {
+      return new RunningCli(spawn(process.execPath, [BIN, ...args], { env: baseEnv(defaultEnv), cwd: workDir }));
+    },
+    async close() {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(workDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A port nothing listens on (bound, then released). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A running `berth` process (e.g. monitor) whose output is collected as it arrives. */
+export class RunningCli {
+  stdout = "";
+  stderr = "";
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(readonly child: ChildProcessWithoutNullStreams) {
+    child.stdout.on("data", (c: Buffer) => { this.stdout += c.toString(); });
+    child.stderr.on("data", (c: Buffer) => { this.stderr += c.toString(); });
+    this.exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  }
+
+  /** Resolves once the predicate holds for stdout or stderr; rejects after timeoutMs. */
+  async waitFor(which: "stdout" | "stderr", test: (text: string) => boolean, timeoutMs = 10_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (!test(this[which])) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting on ${which}; stdout: ${this.stdout}\nstderr: ${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return this[which];
+  }
+
+  /** Sends SIGTERM and waits for the exit. */
+  async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    this.child.kill("SIGTERM");
+    return this.exited;
+  }
+}
+
+/** Registers a member with declared resources and sends it a heartbeat, so it is Online. */
+export async function onlineMember(h: CliHarness, name: string, extra: string[] = []): Promise<void> {
+  await h.ok(["cluster", "add", name, "--cpu", "8", "--memory", "16GiB", ...extra]);
+  await h.ok(["cluster", "heartbeat", name]);
+}
