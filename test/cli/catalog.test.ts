@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import YAML from "yaml";
+import { startCliHarness, type CliHarness } from "./cliHarness.ts";
+
+let h: CliHarness;
+beforeAll(async () => { h = await startCliHarness(); });
+afterAll(async () => { await h.close(); });
+
+describe("berth storage", () => {
+  it("creates, lists, shows and deletes pools; refuses an unknown driver with the server's message", async () => {
+    expect(await h.ok(["storage", "create", "shared", "ceph", "--description", "Ceph RBD"])).toContain("Storage pool shared created");
+    await h.ok(["storage", "create", "local", "zfs"]);
+    expect(await h.api("GET", "/1.0/storage-pools/shared")).toMatchObject({ name: "shared", driver: "ceph", description: "Ceph RBD" });
+
+    const table = await h.ok(["storage", "list"]);
+    expect(table).toMatch(/shared\s*│\s*ceph\s*│\s*yes\s*│\s*Ceph RBD/);
+    expect(table).toMatch(/local\s*│\s*zfs\s*│\s*no/);
+    expect(YAML.parse(await h.ok(["storage", "show", "local", "--format", "yaml"]))).toEqual(await h.api("GET", "/1.0/storage-pools/local"));
+
+    const bad = await h.run(["storage", "create", "odd", "floppy"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^Error: .*floppy/);
+
+    expect(await h.ok(["storage", "delete", "local"])).toContain("Storage pool local deleted");
+    const names = JSON.parse(await h.ok(["storage", "list", "--format", "json"])).map((p: { name: string }) => p.name);
+    expect(names).toEqual(["shared"]);
+  });
+});
+
+describe("berth project", () => {
+  it("creates with config, lists, shows, sets, unsets and deletes projects", async () => {
+    await h.ok(["cluster", "group", "create", "gpu"]);
+    expect(await h.ok(["project", "create", "ml", "-c", "restricted.cluster.groups=gpu", "-c", "user.team=ml", "--description", "ML"])).toContain(
+      "Project ml created",
+    );
+    expect(await h.api("GET", "/1.0/projects/ml")).toEqual({
+      name: "ml", description: "ML", config: { "restricted.cluster.groups": "gpu", "user.team": "ml" },
+    });
+    expect(await h.ok(["project", "list"])).toMatch(/ml\s*│\s*ML\s*│\s*restricted\.cluster\.groups=gpu, user\.team=ml/);
+
+    await h.ok(["project", "set", "ml", "user.team=research", "user.cost=42"]);
+    await h.ok(["project", "unset", "ml", "restricted.cluster.groups"]);
+    const shown = JSON.parse(await h.ok(["project", "show", "ml", "--format", "json"]));
+    expect(shown).toEqual({ name: "ml", description: "ML", config: { "user.team": "research", "user.cost": "42" } });
+
+    const bad = await h.run(["project", "set", "ml", "restricted.cluster.groups=nosuchgroup"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^Error: .*nosuchgroup/);
+
+    expect(await h.ok(["project", "delete", "ml"])).toContain("Project ml deleted");
+    const gone = await h.run(["project", "show", "ml"]);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('Project "ml" not found');
+    const dflt = await h.run(["project", "delete", "default"]);
+    expect(dflt.code).toBe(1);
+    expect(dflt.stderr).toContain('The "default" project cannot be deleted');
+  });
+});
