@@ -43,6 +43,55 @@ import { applySchedulerInstance } from "../src/scheduler/filters/schedulerInstan
 {
   const fs = { applyStatus, applyResources, applyArchitecture, applySchedulerInstance } as Record<string, (p: PreparedRequest, v: Uint8Array, b: number) => void>;
   const f = fs[process.argv[2]];
-  if (f) time(process.argv[2], (i) => { const p = new PreparedRequest(view, req, cfg, i); const v = new Uint8Array(p.size); f(p, v, 16); return v[i % N]; });
+  if (f) time(process.argv[2], (i) => { const p = new PreparedRequest(view, req, cfg, i); const v = new Uint8Array(p.size); f(p, v, 16, 0, p.size); return v[i % N]; });
   if (process.argv[2] === "statusLocals") time("statusLocals", (i) => { const p = new PreparedRequest(view, req, cfg, i); const v = new Uint8Array(p.size); const st = p.columns.statusCode; for (let s = 0; s < p.size; s++) if (v[s] === 0 && st[s] !== 0) v[s] = 16 + st[s]; return v[i % N]; });
 }
+{
+  const gpuReq = { ...req, request: { cpu: 0, memory: 0, disk: 0, gpu: 1 } };
+  if (process.argv[2] === "gpuRes") time("gpuRes", (i) => { const p = new PreparedRequest(view, gpuReq, cfg, i); const v = new Uint8Array(p.size); applyResources(p, v, 16, 0, p.size); return v[i % N]; });
+  if (process.argv[2] === "res") time("res", (i) => { const p = new PreparedRequest(view, req, cfg, i); const v = new Uint8Array(p.size); applyResources(p, v, 16, 0, p.size); return v[i % N]; });
+}
+{
+  if (process.argv[2] === "fused") time("fused", (i) => {
+    const p = new PreparedRequest(view, req, cfg, i); const v = new Uint8Array(p.size);
+    const c = p.columns; const st = c.statusCode, mode = c.modeCode, arch = c.archCode, a = p.archA, b = p.archB;
+    const cpu = p.cpuMilli, cpuR = c.cpuRequestedMilli, cpuC = c.cpuCapacityMilli, mem = p.memory, memR = c.memoryRequested, memC = c.memoryCapacity;
+    const disk = p.disk, pp = p.poolPresent, pr = p.poolRequested, pt = p.poolTotal;
+    for (let s = 0; s < p.size; s++) {
+      if (st[s] !== 0) { v[s] = 48 + st[s]; continue; }
+      if (mode[s] !== 0) { v[s] = 64 + mode[s]; continue; }
+      if (arch[s] !== a && arch[s] !== b) { v[s] = 97; continue; }
+      if (cpu > 0 && cpuR[s] + cpu > cpuC[s]) { v[s] = 113; continue; }
+      if (mem > 0 && memR[s] + mem > memC[s]) { v[s] = 114; continue; }
+      if (disk > 0 && (pp[s] === 0 || pr[s] + disk > pt[s])) { v[s] = 115; continue; }
+    }
+    return v[i % N];
+  });
+  if (process.argv[2] === "filters4") time("filters4", (i) => { const p = new PreparedRequest(view, req, cfg, i); const v = new Uint8Array(p.size); applyStatus(p, v, 48, 0, p.size); applySchedulerInstance(p, v, 64, 0, p.size); applyArchitecture(p, v, 96, 0, p.size); applyResources(p, v, 112, 0, p.size); return v[i % N]; });
+}
+{
+  const p = new PreparedRequest(view, req, cfg, 1);
+  const c = p.columns; const st = c.statusCode, mode = c.modeCode, arch = c.archCode, a = p.archA, b = p.archB;
+  const cpu = p.cpuMilli, cpuR = c.cpuRequestedMilli, cpuC = c.cpuCapacityMilli, mem = p.memory, memR = c.memoryRequested, memC = c.memoryCapacity;
+  const disk = p.disk, pp = p.poolPresent, pr = p.poolRequested, pt = p.poolTotal;
+  const v = new Uint8Array(N);
+  if (process.argv[2] === "fused-pure") time("fused-pure", (i) => {
+    let rej = 0;
+    for (let s = 0; s < N; s++) {
+      if (st[s] !== 0) { rej++; continue; }
+      if (mode[s] !== 0) { rej++; continue; }
+      if (arch[s] !== a && arch[s] !== b) { rej++; continue; }
+      if (cpu > 0 && cpuR[s] + cpu > cpuC[s]) { rej++; continue; }
+      if (mem > 0 && memR[s] + mem > memC[s]) { rej++; continue; }
+      if (disk > 0 && (pp[s] === 0 || pr[s] + disk > pt[s])) { rej++; continue; }
+    }
+    return rej + i;
+  });
+  if (process.argv[2] === "only-status") time("only-status", (i) => { let rej = 0; for (let s = 0; s < N; s++) if (st[s] !== 0) rej++; return rej + i; });
+  if (process.argv[2] === "only-cpu") time("only-cpu", (i) => { let rej = 0; for (let s = 0; s < N; s++) if (cpuR[s] + cpu > cpuC[s]) rej++; return rej + i; });
+  if (process.argv[2] === "only-mem") time("only-mem", (i) => { let rej = 0; for (let s = 0; s < N; s++) if (memR[s] + mem > memC[s]) rej++; return rej + i; });
+  if (process.argv[2] === "info") console.log(typeof cpu, cpu, mem, disk, a, b, cpuR.constructor.name, pp.constructor.name, pt.length);
+}
+if (process.argv[2] === "prep") time("prep", (i) => new PreparedRequest(view, req, cfg, i).size + i);
+if (process.argv[2] === "alloc") time("alloc", (i) => new Uint8Array(N)[i % N]);
+if (process.argv[2] === "prep+alloc") time("prep+alloc", (i) => new PreparedRequest(view, req, cfg, i).size + new Uint8Array(N)[i % N]);

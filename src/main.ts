@@ -21,6 +21,8 @@ import { LocalProbe } from "./members/localMember.ts";
 import { OperationManager } from "./operations/manager.ts";
 import { registerInstanceOperations } from "./cluster/instanceOperations.ts";
 import { Store } from "./store/store.ts";
+import { Maintenance } from "./members/maintenance.ts";
+import { memberStateRoutes } from "./api/routes/members.ts";
 
 export const VERSION = "0.1.0";
 
@@ -40,6 +42,7 @@ export interface Berth {
   services: Services;
   app: ReturnType<typeof createApp>;
   liveness: LivenessMonitor;
+  maintenance: Maintenance;
   /** The admin secret when this start generated one. */
   generatedAdminToken?: string;
   localMemberName: string | null;
@@ -84,7 +87,8 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
 
   const services: Services = { store, bus, config, members, groups, pools, projects, instances, tokens, operations, logger, now };
   registerInstanceOperations(operations, instances);
-  const app = createApp(services, { version: VERSION, serverName: opts.localMemberName ?? hostname() });
+  const maintenance = new Maintenance({ members, instances, pools, config, bus }, operations);
+  const app = createApp(services, { version: VERSION, serverName: opts.localMemberName ?? hostname() }, [memberStateRoutes(maintenance)]);
   const liveness = new LivenessMonitor(members, changes, bus);
 
   // The embedded local member.
@@ -121,6 +125,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     services,
     app,
     liveness,
+    maintenance,
     generatedAdminToken,
     localMemberName,
     heartbeatLocal,

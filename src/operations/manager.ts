@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { BerthError, notFound, toError } from "../domain/errors.ts";
-import type { Operation, OperationStatus } from "../domain/types.ts";
+import { OPERATION_STATUS_CODES, type Operation, type OperationStatus } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { OperationRecord, Store } from "../store/store.ts";
 
@@ -30,6 +30,7 @@ export interface StartOptions {
   mayCancel?: boolean;
 }
 
+const PERSIST_EVERY_MS = 100;
 const FINAL: ReadonlySet<OperationStatus> = new Set(["Success", "Failure", "Cancelled"]);
 
 export class OperationManager {
@@ -130,14 +131,24 @@ export class OperationManager {
   private launch(record: OperationRecord, runner: OperationRunner, resumed: boolean): void {
     const controller = new AbortController();
     let metadata = { ...record.metadata };
+    // Every progress call is an event; the stored copy is written at most every PERSIST_EVERY_MS
+    // (and always when the operation ends), so a thousand steps do not mean a thousand writes.
+    let lastPersist = 0;
+    let trailing: NodeJS.Timeout | null = null;
+    const persist = () => {
+      trailing = null;
+      lastPersist = Date.now();
+      if (this.running.has(record.id)) this.store.updateOperation(record.id, { metadata }, this.now());
+    };
     const ctx: OperationContext = {
       id: record.id,
       signal: controller.signal,
       resumed,
       progress: (patch) => {
         metadata = { ...metadata, ...patch };
-        this.store.updateOperation(record.id, { metadata }, this.now());
-        this.emit(this.store.getOperation(record.id)!);
+        if (Date.now() - lastPersist >= PERSIST_EVERY_MS) persist();
+        else trailing ??= setTimeout(persist, PERSIST_EVERY_MS);
+        this.emit({ ...record, status: "Running", status_code: OPERATION_STATUS_CODES.Running, metadata, updated_at: new Date(this.now()).toISOString() });
       },
     };
     const done = (async () => {
@@ -154,6 +165,7 @@ export class OperationManager {
         const extra = err instanceof BerthError && err.details && typeof err.details === "object" ? err.details as Record<string, unknown> : {};
         this.finish(record.id, status, { ...metadata, ...extra }, err.message);
       } finally {
+        if (trailing) clearTimeout(trailing);
         this.running.delete(record.id);
       }
     })();

@@ -17,8 +17,9 @@ const freeze = Object.freeze, keysOf = Object.keys, getProto = Object.getPrototy
 const getOwnDesc = Object.getOwnPropertyDescriptor, defineProperty = Object.defineProperty;
 const create = Object.create, ownKeys = Reflect.ownKeys, apply = Reflect.apply, isArray = Array.isArray;
 const parse = JSON.parse, stringify = JSON.stringify, toStr = String;
-const TypeErr = TypeError, Err = Error, SetC = Set;
+const TypeErr = TypeError, Err = Error, SetC = Set, U32 = Uint32Array;
 const setHas = Set.prototype.has, setAdd = Set.prototype.add, strSlice = String.prototype.slice;
+const strIndexOf = String.prototype.indexOf;
 const arrSlice = Array.prototype.slice, hasOwn = Object.prototype.hasOwnProperty;
 const hostLog = host.log, hostTarget = host.target, hostFail = host.fail, hostMembers = host.members;
 const hostResources = host.resources, hostState = host.state, hostProject = host.project;
@@ -31,8 +32,10 @@ delete G.WebAssembly;
 
 const freezeNode = (k, v) => (typeof v === "object" && v !== null ? freeze(v) : v);
 const parseFrozen = (json) => parse(json, freezeNode);
-const members = create(null); // server_name -> deep-frozen member object, shared by every call
-let instanceCache = create(null), instanceCacheSize = 0;
+const bySlot = []; // member slot (a small integer the host assigns) -> deep-frozen member, shared by every call
+let instanceCache = create(null), instanceCacheSize = 0; // filter -> [version, frozen list]
+let memberCache = create(null), memberCacheSize = 0; // group -> [version, list]
+let lastCandidates = []; // the previous call's candidates, reused when the host sends the same names
 let resources = null; // this call's get_instance_resources() answer
 let logFull = false;
 
@@ -46,11 +49,15 @@ function fromHost(text) {
   return text;
 }
 function applyUpdates(updates) {
-  for (let i = 0; i < updates.length; i++) members[updates[i][0]] = updates[i][1];
+  for (let i = 0; i < updates.length; i++) {
+    const slot = updates[i][0];
+    while (bySlot.length < slot) bySlot[bySlot.length] = null; // keep the array dense (fast)
+    bySlot[slot] = updates[i][1];
+  }
 }
-function memberList(names) {
+function memberList(slots) {
   const out = [];
-  for (let i = 0; i < names.length; i++) out[i] = members[names[i]];
+  for (let i = 0; i < slots.length; i++) out[i] = bySlot[slots[i]];
   return out;
 }
 function options(fname, o, allowed) {
@@ -131,7 +138,7 @@ const api = {
     const f = options("get_instances", o, ["project", "location"]);
     const key = (f.project || "") + "\u0000" + (f.location || "");
     const cached = instanceCache[key];
-    const fresh = hostInstances(f.project || "", f.location || "", cached ? cached[0] : -1);
+    const fresh = hostInstances(f.project || "", f.location || "", cached ? "" + cached[0] : "-1");
     if (fresh !== "") {
       if (instanceCacheSize > 256) { instanceCache = create(null); instanceCacheSize = 0; }
       instanceCacheSize++;
@@ -145,9 +152,18 @@ const api = {
   },
   get_cluster_members(o) {
     const f = options("get_cluster_members", o, ["group"]);
-    const reply = parse(hostMembers(f.group || ""), freezeNode);
-    applyUpdates(reply[0]);
-    return memberList(reply[1]);
+    const key = f.group || "";
+    const cached = memberCache[key];
+    const fresh = hostMembers(key, cached ? "" + cached[0] : "-1");
+    if (fresh !== "") {
+      // "version \u0001 updates \u0001 names": only the updates (member objects) are frozen
+      const i = apply(strIndexOf, fresh, ["\u0001"]), j = apply(strIndexOf, fresh, ["\u0001", i + 1]);
+      applyUpdates(parseFrozen(apply(strSlice, fresh, [i + 1, j])));
+      if (memberCacheSize > 64) { memberCache = create(null); memberCacheSize = 0; }
+      memberCacheSize++;
+      memberCache[key] = [apply(strSlice, fresh, [0, i]), memberList(parse(apply(strSlice, fresh, [j + 1])))];
+    }
+    return apply(arrSlice, memberCache[key][1], []);
   },
   get_project(name) {
     return parse(fromHost(hostProject(stringArg("get_project", "name", name))));
@@ -159,13 +175,18 @@ for (let i = 0; i < names.length; i++) {
 }
 
 return {
-  /** One placement call: payload = [request, names, resources]; updates = [[name, member]...] to cache. */
-  run(fn, payload, updates) {
+  /**
+   * One placement call: payload = [request, resources]; updates = [[slot, member]...] to cache
+   * first; slots = the candidates' slots (an ArrayBuffer of uint32), or undefined when they are the
+   * same as last call's. The scriptlet gets its own copy of the list.
+   */
+  run(fn, payload, updates, slots) {
     if (updates !== "[]") applyUpdates(parseFrozen(updates));
     const p = parse(payload);
-    resources = p[2];
+    if (slots !== undefined) lastCandidates = memberList(new U32(slots));
+    resources = p[1];
     logFull = false;
-    return fn(p[0], memberList(p[1]));
+    return fn(p[0], apply(arrSlice, lastCandidates, []));
   },
   update(json) {
     applyUpdates(parseFrozen(json));

@@ -51,20 +51,33 @@ export interface BindingEnv {
   known: Map<string, number>;
   /** The call in progress, or null during top-level code. */
   call: CallState | null;
+  /** The candidate names of the previous call, which the guest still holds as an array. */
+  lastNames: string[] | null;
 }
 
 const LEVELS: ReadonlySet<string> = new Set(["info", "warn", "error"]);
 
-/** JSON of [[name, member]...] for the members this context lacks or holds stale copies of. */
+/** JSON of [[slot, member]...] for the members this context lacks or holds stale copies of. */
 export function memberUpdates(env: BindingEnv, names: readonly string[]): string {
-  const parts: string[] = [];
+  let out = "";
   for (const name of names) {
     const version = env.replica.memberVersion(name);
     if (version === 0 || env.known.get(name) === version) continue;
-    parts.push(`[${JSON.stringify(name)},${env.replica.memberJson(name)}]`);
+    out += `${out ? "," : ""}[${env.replica.memberSlot(name)},${env.replica.memberJson(name)}]`;
     env.known.set(name, version);
   }
-  return `[${parts.join(",")}]`;
+  return `[${out}]`;
+}
+
+/** The slots of `names` as the guest indexes its members, or the first unknown name. */
+export function slotsOf(replica: Replica, names: readonly string[]): Uint32Array | string {
+  const slots = new Uint32Array(names.length);
+  for (let i = 0; i < names.length; i++) {
+    const slot = replica.memberSlot(names[i]);
+    if (slot < 0) return names[i];
+    slots[i] = slot;
+  }
+  return slots;
 }
 
 type Raw = (...args: string[]) => string | number | undefined;
@@ -94,9 +107,12 @@ function raw(env: BindingEnv): Record<string, Raw> {
       }
       return undefined;
     },
-    members: (group) => {
+    members: (group, known) => {
+      const version = replica.membersVersion;
+      if (Number(known) === version) return "";
       const names = replica.memberNames(group);
-      return `[${memberUpdates(env, names)},${JSON.stringify(names)}]`;
+      const slots = names.map((n) => replica.memberSlot(n));
+      return `${version}\u0001${memberUpdates(env, names)}\u0001${JSON.stringify(slots)}`;
     },
     resources: (name) => {
       const member = replica.member(name);

@@ -8,6 +8,7 @@ import type { PendingPlacement, ReplicaDelta, ReplicaSnapshot, ScriptletInstance
 
 interface MemberEntry {
   member: Member;
+  slot: number; // stable small integer per member name: how sessions index their frozen copies
   version: number; // changes whenever the member changes; sessions cache frozen copies by it
   json: string | null;
 }
@@ -29,6 +30,7 @@ export class Replica {
   private readonly instances = new Map<string, ScriptletInstance>();
   private readonly pending = new Map<string, PendingPlacement>();
   private readonly projects = new Map<string, Project>();
+  private readonly slots = new Map<string, number>(); // kept across removal so a name keeps its slot
   private nextVersion = 1;
   /** Bumped on any member change (member lists), any instance change, any instance or pending change (counts). */
   membersVersion = 0;
@@ -66,10 +68,14 @@ export class Replica {
 
   apply(d: ReplicaDelta): void {
     switch (d.kind) {
-      case "member.upsert":
-        this.members.set(d.member.server_name, { member: d.member, version: this.nextVersion++, json: null });
+      case "member.upsert": {
+        const name = d.member.server_name;
+        let slot = this.slots.get(name);
+        if (slot === undefined) this.slots.set(name, (slot = this.slots.size));
+        this.members.set(name, { member: d.member, slot, version: this.nextVersion++, json: null });
         this.membersVersion++;
         return;
+      }
       case "member.remove":
         this.members.delete(d.name);
         this.states.delete(d.name);
@@ -118,6 +124,11 @@ export class Replica {
 
   memberVersion(name: string): number {
     return this.members.get(name)?.version ?? 0;
+  }
+
+  /** The member's slot, or -1 when unknown. */
+  memberSlot(name: string): number {
+    return this.members.get(name)?.slot ?? -1;
   }
 
   /** The member as JSON (cached until it changes), or null when unknown. */

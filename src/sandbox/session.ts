@@ -50,7 +50,7 @@ export class VmSession {
   broken: unknown = null;
 
   private constructor(module: QuickJSWASMModule, replica: Replica, private limits: SandboxLimits) {
-    this.env = { replica, known: new Map(), call: null };
+    this.env = { replica, known: new Map(), call: null, lastNames: null };
     this.rt = this.scope.manage(module.newRuntime());
     this.setLimits(limits);
     this.rt.setMaxStackSize(QUICKJS_STACK_BYTES);
@@ -145,17 +145,19 @@ export class VmSession {
     } else r.value.dispose();
   }
 
-  /** Calls instance_placement: payload = JSON [request, names, resources]; updates = members to cache first. */
-  call(payload: string, updates: string, call: CallState): CallResult {
+  /**
+   * Calls instance_placement: payload = JSON [request, resources]; updates = members to cache
+   * first; slots = the candidates (null: the same as the previous call's).
+   */
+  call(payload: string, updates: string, slots: Uint32Array | null, call: CallState): CallResult {
     const { ctx } = this;
     this.env.call = call;
     try {
-      const arg = ctx.newString(payload);
-      const upd = ctx.newString(updates);
+      const args = [ctx.newString(payload), ctx.newString(updates)];
+      if (slots) args.push(ctx.newArrayBuffer(slots.buffer));
       this.startClock(this.limits.timeoutMs);
-      const r = ctx.callFunction(this.internals.run, ctx.undefined, this.entry, arg, upd);
-      arg.dispose();
-      upd.dispose();
+      const r = ctx.callFunction(this.internals.run, ctx.undefined, this.entry, ...args);
+      for (const a of args) a.dispose();
       if (r.error) {
         const error = this.describe(r.error);
         r.error.dispose();

@@ -11,7 +11,7 @@ import { parentPort } from "node:worker_threads";
 import { newQuickJSWASMModule } from "quickjs-emscripten";
 import { resourceRequest } from "../domain/instanceConfig.ts";
 import { toError } from "../domain/errors.ts";
-import { CallState, memberUpdates } from "./hostBindings.ts";
+import { CallState, memberUpdates, slotsOf } from "./hostBindings.ts";
 import { Replica } from "./replica.ts";
 import { VmSession } from "./session.ts";
 import type { CallResult } from "./session.ts";
@@ -57,6 +57,12 @@ function resourcesOf(request: ScriptletRequest): ScriptletInstanceResources {
   return { cpu_cores: r.cpu, memory_size: r.memory, root_disk_size: r.disk };
 }
 
+function sameNames(a: string[] | null, b: string[]): boolean {
+  if (a === null || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function cap(text: string): string {
   return text.length > REJECT_MESSAGE_MAX ? `${text.slice(0, REJECT_MESSAGE_MAX)}…` : text;
 }
@@ -79,16 +85,20 @@ function decide(result: CallResult, call: CallState, started: number): Scriptlet
 /** Runs one placement; returns the outcome and whether the session must be rebuilt. */
 function place(s: VmSession, request: ScriptletRequest, names: string[]): { outcome: ScriptletOutcome; reset: boolean } {
   const started = performance.now();
-  const unknown = names.find((n) => !replica.hasMember(n));
-  if (unknown !== undefined) {
-    const error = `Candidate member ${unknown} is unknown to the scriptlet sandbox (send its member.upsert delta first)`;
+  const slots = slotsOf(replica, names);
+  if (typeof slots === "string") {
+    const error = `Candidate member ${slots} is unknown to the scriptlet sandbox (send its member.upsert delta first)`;
     return { outcome: { called: false, target: null, rejected: error, logs: [], duration_ms: 0, error }, reset: false };
   }
   const { resources: _omit, ...visible } = request;
-  const payload = `[${JSON.stringify(visible)},${JSON.stringify(names)},${JSON.stringify(resourcesOf(request))}]`;
+  const updates = memberUpdates(s.env, names);
+  // Same candidates as last time and none of them changed: the guest reuses its list.
+  const same = updates === "[]" && sameNames(s.env.lastNames, names);
+  s.env.lastNames = names;
+  const payload = `[${JSON.stringify(visible)},${JSON.stringify(resourcesOf(request))}]`;
   const call = new CallState(names);
   calls++;
-  const result = s.call(payload, memberUpdates(s.env, names), call);
+  const result = s.call(payload, updates, same ? null : slots, call);
   if (s.broken) throw toError(s.broken);
   return { outcome: decide(result, call, started), reset: !result.ok };
 }

@@ -6,10 +6,9 @@
  */
 import { candidateOf } from "./candidates.ts";
 import type { ClusterView } from "./clusterView.ts";
-import { applyFilters, describeRejection, FILTER_NAMES, filterIdOf, firstRejection, REJECTION_CODE_BASE, RESOURCES_ID } from "./filters/index.ts";
-import { requestedFor, totalFor } from "./filters/resources.ts";
+import { applyFilters } from "./filters/index.ts";
 import { PreparedRequest } from "./prepared.ts";
-import { compareScored, scoreOf } from "./rankers/index.ts";
+import { compareScored, compareTies, scoreOf } from "./rankers/index.ts";
 import { RejectionLog } from "./rejections.ts";
 import { PlacementResult } from "./result.ts";
 import { seedFor } from "./seed.ts";
@@ -23,7 +22,7 @@ function filtered(view: ClusterView, request: PlacementRequest, config: Schedule
 }
 
 function logOf(p: PreparedRequest, verdicts: Uint8Array, passed: number): RejectionLog {
-  const rejected = p.size - passed;
+  const rejected = verdicts.length - passed;
   return new RejectionLog(verdicts, rejected > 0 ? p.columns.snapshotInfos() : [], p.capturedNumbers, rejected);
 }
 
@@ -58,7 +57,8 @@ export function chooseBest(
     if (verdicts[slot] !== 0) continue;
     passed++;
     const score = scoreOf(p, slot);
-    if (best < 0 || compareScored(p, slot, score, best, bestScore) < 0) {
+    // Same order as compareScored, with the common cases (worse or better score) decided inline.
+    if (best < 0 || score < bestScore || (score === bestScore && compareTies(p, slot, best) < 0)) {
       best = slot;
       bestScore = score;
     }
@@ -75,13 +75,8 @@ export function checkMember(
   const slot = view.slot(member);
   if (slot < 0) return { member, filter: "status", reason: "status: member is no longer in the cluster" };
   const p = new PreparedRequest(view, request, config, 0);
-  const code = firstRejection(p, slot);
-  if (code === 0) return null;
-  const resource = filterIdOf(code) === RESOURCES_ID ? code % REJECTION_CODE_BASE : 0;
-  const reason = describeRejection(code, {
-    info: p.columns.info(slot), request, config,
-    requested: resource ? requestedFor(p, slot, resource) : 0,
-    total: resource ? totalFor(p, slot, resource) : 0,
-  });
-  return { member, filter: FILTER_NAMES[filterIdOf(code)], reason };
+  const verdicts = new Uint8Array(p.size);
+  applyFilters(p, verdicts, slot, slot + 1);
+  if (verdicts[slot] === 0) return null;
+  return logOf(p, verdicts, p.size - 1).format(request, config)[0];
 }

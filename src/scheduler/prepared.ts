@@ -45,8 +45,9 @@ export class PreparedRequest {
   readonly archB: number;
   readonly strategy: number;
   readonly seed: number;
-  /** Filled by the resources filter: (already requested, raw total) per member it drops, in slot order. */
-  readonly capturedNumbers: number[] = [];
+  /** Filled by the resources filter for the members it drops: [2 × slot] = already requested,
+   *  [2 × slot + 1] = raw total. Allocated on the first such member only. */
+  capturedNumbers: Float64Array | null = null;
 
   constructor(view: ClusterView, readonly request: PlacementRequest, readonly config: SchedulerConfig, seed: number) {
     const c = (this.columns = view.columns);

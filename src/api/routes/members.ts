@@ -2,8 +2,9 @@
 import type { Context, Hono } from "hono";
 import { completeResources } from "../../domain/resources.ts";
 import type { MemberResources, MemberStateReport } from "../../domain/types.ts";
-import { sync } from "../envelope.ts";
-import { heartbeatSchema, memberCreateSchema, memberUpdateSchema } from "../schemas.ts";
+import { async, sync } from "../envelope.ts";
+import type { Maintenance } from "../../members/maintenance.ts";
+import { heartbeatSchema, memberCreateSchema, memberStateActionSchema, memberUpdateSchema } from "../schemas.ts";
 import type { Services } from "../services.ts";
 import { readBody, recursion } from "../validation.ts";
 import type { AuthEnv } from "../auth.ts";
@@ -55,4 +56,15 @@ export function memberRoutes(app: Hono<AuthEnv>, s: Services): void {
     const member = s.members.heartbeat(name, resources, (body.state as MemberStateReport | undefined) ?? null);
     return sync(c, { status: member.status, message: member.message, offline_threshold: s.config.get()["cluster.offline_threshold"] });
   });
+}
+
+/** POST /1.0/cluster/members/{name}/state: evacuate or restore (DESIGN §5). */
+export function memberStateRoutes(maintenance: Maintenance): (app: Hono<AuthEnv>, s: Services) => void {
+  return (app) => {
+    app.post("/1.0/cluster/members/:name/state", async (c) => {
+      const body = await readBody(c, memberStateActionSchema);
+      const answer = await maintenance.request(c.req.param("name"), body);
+      return answer.dryRun ? sync(c, answer.plan) : async(c, answer.operation);
+    });
+  };
 }

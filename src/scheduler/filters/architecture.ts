@@ -5,18 +5,13 @@ import type { RejectionFacts } from "./facts.ts";
 
 export const ARCHITECTURE_FILTER = "architecture";
 
-export function checkArchitecture(p: PreparedRequest, slot: number): number {
-  if (p.anyArchitecture) return 0;
-  const arch = p.columns.archCode[slot];
-  return arch === p.archA || arch === p.archB ? 0 : 1;
-}
-
-/** Marks every member still passing (verdict 0) that this filter drops with `base` + detail. */
-export function applyArchitecture(p: PreparedRequest, verdicts: Uint8Array, base: number): void {
-  for (let slot = 0; slot < p.size; slot++) {
-    if (verdicts[slot] !== 0) continue;
-    const detail = checkArchitecture(p, slot);
-    if (detail !== 0) verdicts[slot] = base + detail;
+export function applyArchitecture(p: PreparedRequest, verdicts: Uint8Array, base: number, from: number, to: number): void {
+  if (p.anyArchitecture) return;
+  const arch = p.columns.archCode;
+  const a = p.archA; // interned codes of the host architectures that run the request; -1 = none
+  const b = p.archB;
+  for (let slot = from; slot < to; slot++) {
+    if (verdicts[slot] === 0 && arch[slot] !== a && arch[slot] !== b) verdicts[slot] = base + 1;
   }
 }
 

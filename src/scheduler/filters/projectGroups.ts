@@ -1,23 +1,17 @@
 /** A project with restricted.cluster.groups may only place on members of those groups. */
-import { maskHas } from "../prepared.ts";
 import type { PreparedRequest } from "../prepared.ts";
 import type { RejectionFacts } from "./facts.ts";
 
 export const PROJECT_GROUPS_FILTER = "project-groups";
 
-export function checkProjectGroups(p: PreparedRequest, slot: number): number {
+export function applyProjectGroups(p: PreparedRequest, verdicts: Uint8Array, base: number, from: number, to: number): void {
   const masks = p.allowedGroupMasks;
-  if (masks === null) return 0;
-  for (let k = 0; k < masks.length; k++) if (maskHas(masks[k], slot)) return 0;
-  return 1;
-}
-
-/** Marks every member still passing (verdict 0) that this filter drops with `base` + detail. */
-export function applyProjectGroups(p: PreparedRequest, verdicts: Uint8Array, base: number): void {
-  for (let slot = 0; slot < p.size; slot++) {
+  if (masks === null) return;
+  for (let slot = from; slot < to; slot++) {
     if (verdicts[slot] !== 0) continue;
-    const detail = checkProjectGroups(p, slot);
-    if (detail !== 0) verdicts[slot] = base + detail;
+    let allowed = false;
+    for (let k = 0; k < masks.length && !allowed; k++) allowed = slot < masks[k].length && masks[k][slot] === 1;
+    if (!allowed) verdicts[slot] = base + 1;
   }
 }
 

@@ -7,7 +7,6 @@
 import { formatSize } from "../../domain/units.ts";
 import { capacity } from "../capacity.ts";
 import type { PreparedRequest } from "../prepared.ts";
-import { maskHas } from "../prepared.ts";
 import type { RejectionFacts } from "./facts.ts";
 
 export const RESOURCES_FILTER = "resources";
@@ -18,50 +17,41 @@ export const DISK = 4;
 export const GPU = 5;
 
 
-/** 0 = fits; otherwise which resource does not. */
-export function checkResources(p: PreparedRequest, slot: number): number {
+/**
+ * Drops members the request does not fit; detail = the first resource short. Captures what the
+ * reason will need (already requested, raw total) into p.capturedNumbers: the view may change
+ * before anyone reads the reason.
+ */
+export function applyResources(p: PreparedRequest, verdicts: Uint8Array, base: number, from: number, to: number): void {
   const c = p.columns;
-  if (p.cpuMilli > 0 && c.cpuRequestedMilli[slot] + p.cpuMilli > c.cpuCapacityMilli[slot]) return CPU;
-  if (p.memory > 0 && c.memoryRequested[slot] + p.memory > c.memoryCapacity[slot]) return MEMORY;
-  if (p.checkDisk) {
-    if (!maskHas(p.poolPresent, slot)) return DISK_POOL_MISSING;
-    if (p.poolRequested[slot] + p.disk > p.poolTotal[slot]) return DISK;
-  }
-  if (p.gpu > 0 && c.gpuRequested[slot] + p.gpu > c.gpuTotal[slot]) return GPU;
-  return 0;
-}
-
-/** Like the other filters' apply, and also captures, in slot order, what the reason text will
- *  need (already requested, raw total) into p.capturedNumbers: the view may change before it is read. */
-export function applyResources(p: PreparedRequest, verdicts: Uint8Array, base: number): void {
-  const captured = p.capturedNumbers;
-  for (let slot = 0; slot < p.size; slot++) {
+  const cpu = p.cpuMilli, cpuRequested = c.cpuRequestedMilli, cpuCapacity = c.cpuCapacityMilli;
+  const memory = p.memory, memoryRequested = c.memoryRequested, memoryCapacity = c.memoryCapacity;
+  const disk = p.checkDisk ? p.disk : 0, poolPresent = p.poolPresent, poolRequested = p.poolRequested, poolTotal = p.poolTotal;
+  const gpu = p.gpu, gpuRequested = c.gpuRequested, gpuTotal = c.gpuTotal;
+  let captured = p.capturedNumbers;
+  for (let slot = from; slot < to; slot++) {
     if (verdicts[slot] !== 0) continue;
-    const resource = checkResources(p, slot);
-    if (resource === 0) continue;
-    verdicts[slot] = base + resource;
-    captured.push(requestedFor(p, slot, resource), totalFor(p, slot, resource));
+    let short = 0;
+    let requested = 0;
+    let total = 0;
+    if (cpu > 0 && cpuRequested[slot] + cpu > cpuCapacity[slot]) {
+      short = CPU; requested = cpuRequested[slot]; total = c.cpuTotalMilli[slot];
+    } else if (memory > 0 && memoryRequested[slot] + memory > memoryCapacity[slot]) {
+      short = MEMORY; requested = memoryRequested[slot]; total = c.memoryTotal[slot];
+    } else if (disk > 0 && (slot >= poolPresent.length || poolPresent[slot] === 0)) {
+      short = DISK_POOL_MISSING;
+    } else if (disk > 0 && poolRequested[slot] + disk > poolTotal[slot]) {
+      short = DISK; requested = poolRequested[slot]; total = poolTotal[slot];
+    } else if (gpu > 0 && gpuRequested[slot] + gpu > gpuTotal[slot]) {
+      short = GPU; requested = gpuRequested[slot]; total = gpuTotal[slot];
+    } else {
+      continue;
+    }
+    verdicts[slot] = base + short;
+    captured ??= p.capturedNumbers = new Float64Array(2 * p.size);
+    captured[2 * slot] = requested;
+    captured[2 * slot + 1] = total;
   }
-}
-
-/** Already requested on the member for the resource that did not fit (captured for the reason). */
-export function requestedFor(p: PreparedRequest, slot: number, resource: number): number {
-  const c = p.columns;
-  if (resource === CPU) return c.cpuRequestedMilli[slot];
-  if (resource === MEMORY) return c.memoryRequested[slot];
-  if (resource === DISK) return p.poolRequested[slot];
-  if (resource === GPU) return c.gpuRequested[slot];
-  return 0;
-}
-
-/** The member's raw total of that resource (before the allocation ratio). */
-export function totalFor(p: PreparedRequest, slot: number, resource: number): number {
-  const c = p.columns;
-  if (resource === CPU) return c.cpuTotalMilli[slot];
-  if (resource === MEMORY) return c.memoryTotal[slot];
-  if (resource === DISK) return p.poolTotal[slot];
-  if (resource === GPU) return c.gpuTotal[slot];
-  return 0;
 }
 
 const cores = (milli: number): string => String(Math.round(milli) / 1000);

@@ -4,29 +4,25 @@
  * group they belong to.
  */
 import { SCHEDULER_MODE_CODES } from "../clusterView.ts";
-import { maskHas, TARGET_GROUP, TARGET_MEMBER } from "../prepared.ts";
+import { TARGET_GROUP, TARGET_MEMBER } from "../prepared.ts";
 import type { PreparedRequest } from "../prepared.ts";
 import type { RejectionFacts } from "./facts.ts";
 
 export const SCHEDULER_INSTANCE_FILTER = "scheduler-instance";
+const ALL = SCHEDULER_MODE_CODES.all;
 const MANUAL = SCHEDULER_MODE_CODES.manual;
 const GROUP = SCHEDULER_MODE_CODES.group;
 
-/** 0 = passes; otherwise the member's mode code. */
-export function checkSchedulerInstance(p: PreparedRequest, slot: number): number {
-  const mode = p.columns.modeCode[slot];
-  if (mode !== MANUAL && mode !== GROUP) return 0;
-  if (p.targetKind === TARGET_MEMBER && p.targetSlot === slot) return 0;
-  if (mode === GROUP && p.targetKind === TARGET_GROUP && maskHas(p.targetGroupMask, slot)) return 0;
-  return mode;
-}
-
-/** Marks every member still passing (verdict 0) that this filter drops with `base` + detail. */
-export function applySchedulerInstance(p: PreparedRequest, verdicts: Uint8Array, base: number): void {
-  for (let slot = 0; slot < p.size; slot++) {
-    if (verdicts[slot] !== 0) continue;
-    const detail = checkSchedulerInstance(p, slot);
-    if (detail !== 0) verdicts[slot] = base + detail;
+/** Detail = the member's mode code. */
+export function applySchedulerInstance(p: PreparedRequest, verdicts: Uint8Array, base: number, from: number, to: number): void {
+  const mode = p.columns.modeCode;
+  const targetedSlot = p.targetKind === TARGET_MEMBER ? p.targetSlot : -1;
+  const targetedGroup = p.targetKind === TARGET_GROUP ? p.targetGroupMask : null;
+  for (let slot = from; slot < to; slot++) {
+    const m = mode[slot];
+    if (verdicts[slot] !== 0 || m === ALL || slot === targetedSlot) continue;
+    const viaGroup = m === GROUP && targetedGroup !== null && slot < targetedGroup.length && targetedGroup[slot] === 1;
+    if (!viaGroup) verdicts[slot] = base + m;
   }
 }
 

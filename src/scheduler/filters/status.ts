@@ -6,18 +6,11 @@ import type { RejectionFacts } from "./facts.ts";
 
 export const STATUS_FILTER = "status";
 
-/** 0 = passes; otherwise 1 + the member's status code. */
-export function checkStatus(p: PreparedRequest, slot: number): number {
-  const code = p.columns.statusCode[slot];
-  return code === ONLINE_STATUS_CODE ? 0 : code + 1;
-}
-
-/** Marks every member still passing (verdict 0) that this filter drops with `base` + detail. */
-export function applyStatus(p: PreparedRequest, verdicts: Uint8Array, base: number): void {
-  for (let slot = 0; slot < p.size; slot++) {
-    if (verdicts[slot] !== 0) continue;
-    const detail = checkStatus(p, slot);
-    if (detail !== 0) verdicts[slot] = base + detail;
+/** Drops members that are not Online; detail = 1 + the member's status code (so the reason can name it). */
+export function applyStatus(p: PreparedRequest, verdicts: Uint8Array, base: number, from: number, to: number): void {
+  const status = p.columns.statusCode;
+  for (let slot = from; slot < to; slot++) {
+    if (verdicts[slot] === 0 && status[slot] !== ONLINE_STATUS_CODE) verdicts[slot] = base + 1 + status[slot];
   }
 }
 

@@ -1,5 +1,5 @@
 /** `?target=node2` keeps only that member; `?target=@gpu` keeps only members of group gpu. */
-import { maskHas, TARGET_GROUP, TARGET_MEMBER } from "../prepared.ts";
+import { TARGET_GROUP, TARGET_MEMBER } from "../prepared.ts";
 import type { PreparedRequest } from "../prepared.ts";
 import type { RejectionFacts } from "./facts.ts";
 
@@ -7,18 +7,19 @@ export const TARGET_FILTER = "target";
 const NOT_THE_MEMBER = 1;
 const NOT_IN_GROUP = 2;
 
-export function checkTarget(p: PreparedRequest, slot: number): number {
-  if (p.targetKind === TARGET_MEMBER) return p.targetSlot === slot ? 0 : NOT_THE_MEMBER;
-  if (p.targetKind === TARGET_GROUP) return maskHas(p.targetGroupMask, slot) ? 0 : NOT_IN_GROUP;
-  return 0;
-}
-
-/** Marks every member still passing (verdict 0) that this filter drops with `base` + detail. */
-export function applyTarget(p: PreparedRequest, verdicts: Uint8Array, base: number): void {
-  for (let slot = 0; slot < p.size; slot++) {
-    if (verdicts[slot] !== 0) continue;
-    const detail = checkTarget(p, slot);
-    if (detail !== 0) verdicts[slot] = base + detail;
+export function applyTarget(p: PreparedRequest, verdicts: Uint8Array, base: number, from: number, to: number): void {
+  if (p.targetKind === TARGET_MEMBER) {
+    const target = p.targetSlot; // -1 when the named member is not in the view: nobody passes
+    for (let slot = from; slot < to; slot++) {
+      if (verdicts[slot] === 0 && slot !== target) verdicts[slot] = base + NOT_THE_MEMBER;
+    }
+  } else if (p.targetKind === TARGET_GROUP) {
+    const inGroup = p.targetGroupMask; // shorter than the view (even empty) for an unknown group
+    const end = Math.min(to, inGroup.length);
+    for (let slot = from; slot < end; slot++) {
+      if (verdicts[slot] === 0 && inGroup[slot] === 0) verdicts[slot] = base + NOT_IN_GROUP;
+    }
+    for (let slot = Math.max(from, end); slot < to; slot++) if (verdicts[slot] === 0) verdicts[slot] = base + NOT_IN_GROUP;
   }
 }
 

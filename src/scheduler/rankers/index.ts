@@ -21,6 +21,11 @@ export function scoreOf(p: PreparedRequest, slot: number): number {
 /** Negative when slot a ranks before slot b, given a's and b's scores. Never 0 for distinct members. */
 export function compareScored(p: PreparedRequest, a: number, scoreA: number, b: number, scoreB: number): number {
   if (scoreA !== scoreB) return scoreA < scoreB ? -1 : 1;
+  return compareTies(p, a, b);
+}
+
+/** The order between two members with equal scores. */
+export function compareTies(p: PreparedRequest, a: number, b: number): number {
   const c = p.columns;
   const countA = c.instanceCount[a];
   const countB = c.instanceCount[b];

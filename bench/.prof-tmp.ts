@@ -1,0 +1,2 @@
+import { main } from "./placement.ts";
+await main([5000]);

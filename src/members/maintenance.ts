@@ -1,0 +1,87 @@
+/**
+ * POST /1.0/cluster/members/{name}/state: evacuate and restore as persisted operations, with the
+ * rules that keep them apart (one at a time per member) and resume after a restart.
+ */
+import { badRequest, conflict } from "../domain/errors.ts";
+import type { EvacuateMode } from "../domain/instanceConfig.ts";
+import type { OperationManager } from "../operations/manager.ts";
+import type { OperationRecord } from "../store/store.ts";
+import { Evacuator, type EvacuationDeps, type PlanEntry } from "./evacuation.ts";
+import { Restorer } from "./restore.ts";
+
+export interface StateRequest {
+  action: "evacuate" | "restore";
+  mode?: string;
+  dry_run?: boolean;
+}
+
+interface MaintenanceInput {
+  member: string;
+  mode?: string;
+}
+
+export type StateAnswer = { dryRun: true; plan: unknown } | { dryRun: false; operation: OperationRecord };
+
+export class Maintenance {
+  readonly evacuator: Evacuator;
+  readonly restorer: Restorer;
+  /** member → the evacuate or restore running for it in this process. */
+  private readonly active = new Map<string, { action: "evacuate" | "restore"; operation: string }>();
+
+  constructor(private readonly deps: EvacuationDeps, private readonly operations: OperationManager) {
+    this.evacuator = new Evacuator(deps);
+    this.restorer = new Restorer(deps);
+    operations.register("evacuate", (ctx, input) => {
+      const { member, mode } = input as MaintenanceInput;
+      return this.track(member, "evacuate", ctx.id, () => this.evacuator.run(ctx, member, mode as EvacuateMode | undefined));
+    });
+    operations.register("restore", (ctx, input) => {
+      const { member, mode } = input as MaintenanceInput;
+      return this.track(member, "restore", ctx.id, () => this.restorer.run(ctx, member, mode === "skip"));
+    });
+  }
+
+  async request(member: string, req: StateRequest): Promise<StateAnswer> {
+    const record = this.deps.members.record(member);
+    const busy = this.active.get(member);
+    if (busy) {
+      throw conflict(`Cluster member "${member}" is already being ${busy.action === "evacuate" ? "evacuated" : "restored"} (operation ${busy.operation}); wait for it to finish`);
+    }
+    if (req.action === "evacuate") {
+      if (req.mode === "skip" || req.mode === "heal") throw badRequest(`mode "${req.mode}" is not valid for evacuate (use auto, migrate, live-migrate, stop or force-stop)`);
+      if (record.state === "RESTORING") throw conflict(`Cluster member "${member}" is being restored; evacuate it once the restore is done`);
+      const mode = req.mode as EvacuateMode | undefined;
+      if (req.dry_run) return { dryRun: true, plan: { action: "evacuate", member, instances: await this.evacuator.dryRun(member, mode) } };
+      this.deps.members.setLifecycle(member, "EVACUATING");
+      return { dryRun: false, operation: this.start("evacuate", member, req.mode, `Evacuating cluster member "${member}"`) };
+    }
+    if (req.mode !== undefined && req.mode !== "skip") throw badRequest(`mode "${req.mode}" is not valid for restore (only "skip")`);
+    if (record.state === "EVACUATING") throw conflict(`Cluster member "${member}" is being evacuated; restore it once the evacuation is done`);
+    if (record.state === "CREATED") throw conflict(`Cluster member "${member}" is not evacuated, nothing to restore`);
+    if (req.dry_run) {
+      const plan = this.restorer.plan(member);
+      const entry = (i: { project: string; name: string; location: string }) => ({ project: i.project, name: i.name, from: i.location });
+      return { dryRun: true, plan: { action: "restore", member, start: plan.start.map(entry), move_back: plan.moveBack.map(entry) } };
+    }
+    return { dryRun: false, operation: this.start("restore", member, req.mode, `Restoring cluster member "${member}"`) };
+  }
+
+  private start(kind: "evacuate" | "restore", member: string, mode: string | undefined, description: string): OperationRecord {
+    const input: MaintenanceInput = mode === undefined ? { member } : { member, mode };
+    const op = this.operations.start({ kind, description, resources: { cluster: [`/1.0/cluster/members/${member}`] }, input });
+    // Marked busy before this call returns, so a second request in the same tick gets its 409.
+    this.active.set(member, { action: kind, operation: op.id });
+    return op;
+  }
+
+  private async track<T>(member: string, action: "evacuate" | "restore", operation: string, fn: () => Promise<T>): Promise<T> {
+    this.active.set(member, { action, operation });
+    try {
+      return await fn();
+    } finally {
+      if (this.active.get(member)?.operation === operation) this.active.delete(member);
+    }
+  }
+}
+
+export type { PlanEntry };

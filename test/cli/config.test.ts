@@ -1,0 +1,110 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import YAML from "yaml";
+import { ADMIN_TOKEN, freePort, startCliHarness, type CliHarness } from "./cliHarness.ts";
+
+let h: CliHarness;
+beforeAll(async () => { h = await startCliHarness(); });
+afterAll(async () => { await h.close(); });
+
+const SCRIPTLET = `// spread by name
+function instance_placement(request, candidate_members) {
+  log_info("placing ", request.name);
+  set_target(candidate_members[0].server_name);
+}
+`;
+
+describe("berth config", () => {
+  it("sets keys in KEY=VALUE and KEY VALUE forms, gets explicit and effective values, unsets", async () => {
+    expect(await h.ok(["config", "get"])).not.toMatch(/cluster\./); // nothing set yet: an empty table
+    expect(await h.ok(["config", "set", "cluster.offline_threshold=45", "scheduler.strategy=spread"])).toContain("Configuration updated");
+    await h.ok(["config", "set", "scheduler.cpu_allocation_ratio", "2.5"]);
+    expect((await h.api("GET", "/1.0")).config).toEqual({
+      "cluster.offline_threshold": 45, "scheduler.strategy": "spread", "scheduler.cpu_allocation_ratio": 2.5,
+    });
+
+    const table = await h.ok(["config", "get"]);
+    expect(table).toMatch(/cluster\.offline_threshold\s*│\s*45/);
+    expect(table).toMatch(/scheduler\.strategy\s*│\s*spread/);
+    expect(JSON.parse(await h.ok(["config", "get", "--format", "json"]))).toEqual((await h.api("GET", "/1.0")).config);
+    // With a key: the effective value, defaults included, bare so scripts can use it.
+    expect(await h.ok(["config", "get", "scheduler.strategy"])).toBe("spread\n");
+    expect(await h.ok(["config", "get", "scriptlet.timeout_ms"])).toBe("200\n");
+    expect(await h.ok(["config", "get", "cluster.offline_threshold", "--format", "json"])).toBe("45\n");
+
+    expect(await h.ok(["config", "unset", "scheduler.strategy"])).toContain("scheduler.strategy");
+    expect(await h.ok(["config", "get", "scheduler.strategy"])).toBe("count\n");
+    expect((await h.api("GET", "/1.0")).config).not.toHaveProperty("scheduler.strategy");
+  });
+
+  it("reads a value from stdin with KEY=- (a scriptlet from a file)", async () => {
+    expect(await h.ok(["config", "set", "instances.placement.scriptlet=-"], { input: SCRIPTLET })).toContain(
+      "instances.placement.scriptlet",
+    );
+    expect((await h.api("GET", "/1.0")).config["instances.placement.scriptlet"]).toBe(SCRIPTLET);
+    expect(YAML.parse(await h.ok(["config", "get", "instances.placement.scriptlet", "--format", "yaml"]))).toBe(SCRIPTLET);
+    // A one-line value piped from echo loses its trailing newline.
+    await h.ok(["config", "set", "cluster.evacuate.max_parallel", "-"], { input: "8\n" });
+    expect((await h.api("GET", "/1.0")).config["cluster.evacuate.max_parallel"]).toBe(8);
+    await h.ok(["config", "set", "instances.placement.scriptlet="]);
+    expect((await h.api("GET", "/1.0")).config).not.toHaveProperty("instances.placement.scriptlet");
+  });
+
+  it("reports the server's validation errors and changes nothing", async () => {
+    const unknown = await h.run(["config", "set", "cluster.colour=blue"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^Error: Unknown configuration key "cluster.colour" \(known keys: .*cluster.offline_threshold/);
+    const tooLow = await h.run(["config", "set", "cluster.offline_threshold=3", "scheduler.strategy=pack"]);
+    expect(tooLow.code).toBe(1);
+    expect(tooLow.stderr).toContain('Configuration key "cluster.offline_threshold" must be at least 10, got "3"');
+    expect((await h.api("GET", "/1.0")).config["scheduler.strategy"]).toBeUndefined();
+    const getUnknown = await h.run(["config", "get", "nope"]);
+    expect(getUnknown.code).toBe(1);
+    expect(getUnknown.stderr).toContain('Unknown configuration key "nope"');
+    const twoStdin = await h.run(["config", "set", "a=-", "b=-"]);
+    expect(twoStdin.code).toBe(1);
+    expect(twoStdin.stderr).toContain("Only one key can read its value from stdin");
+  });
+});
+
+describe("connecting", () => {
+  it("uses --url/--token over the environment, ./data/admin.token as a fallback, and explains failures", async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    // Global options win over BERTH_URL / BERTH_TOKEN.
+    expect(await h.ok(["--url", h.url, "--token", ADMIN_TOKEN, "project", "list"], { env: { BERTH_URL: dead, BERTH_TOKEN: "wrong" } })).toContain(
+      "default",
+    );
+
+    // BERTH_URL without BERTH_TOKEN: the token comes from ./data/admin.token.
+    const cwd = mkdtempSync(join(tmpdir(), "berth-cli-token-"));
+    try {
+      mkdirSync(join(cwd, "data"));
+      writeFileSync(join(cwd, "data", "admin.token"), `${ADMIN_TOKEN}\n`);
+      expect(await h.ok(["project", "list"], { env: { BERTH_URL: h.url }, cwd })).toContain("default");
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+
+    const noToken = await h.run(["project", "list"], { env: { BERTH_URL: h.url } });
+    expect(noToken.code).toBe(1);
+    expect(noToken.stderr).toMatch(/^Error: .*\(no token: set BERTH_TOKEN or --token/);
+    const wrongToken = await h.run(["project", "list"], { env: { BERTH_URL: h.url, BERTH_TOKEN: "berth_wrong" } });
+    expect(wrongToken.code).toBe(1);
+    expect(wrongToken.stderr).toMatch(/^Error: \S/);
+
+    const refused = await h.run(["cluster", "list"], { env: { BERTH_URL: dead, BERTH_TOKEN: ADMIN_TOKEN } });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      `Error: Cannot connect to the Berth service at ${dead}: connection refused. Is "berth serve" running there? Set BERTH_URL or --url to use another address.\n`,
+    );
+
+    const badFormat = await h.run(["cluster", "list", "--format", "xml"]);
+    expect(badFormat.code).toBe(1);
+    expect(badFormat.stderr).toContain("Allowed choices are table, json, yaml");
+    const unknownCommand = await h.run(["clustre", "list"]);
+    expect(unknownCommand.code).toBe(1);
+    expect(unknownCommand.stderr).toContain("unknown command 'clustre'");
+  });
+});

@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import YAML from "yaml";
+import type { InstanceExecutor } from "../../src/members/executor.ts";
+import { startCliHarness, type CliHarness } from "./cliHarness.ts";
+
+let h: CliHarness;
+beforeAll(async () => {
+  h = await startCliHarness();
+  // Set up through the API (the cluster commands have their own tests); members stay Online for the whole file.
+  await h.api("PATCH", "/1.0", { config: { "cluster.offline_threshold": 3600 } });
+  await h.api("POST", "/1.0/storage-pools", { name: "default", driver: "dir" });
+  await h.api("POST", "/1.0/projects", { name: "p1" });
+  await h.api("POST", "/1.0/cluster/members", { server_name: "n1", resources: { cpu: { total: 8 }, memory: { total: 16 * 1024 ** 3 } } });
+  await h.api("POST", "/1.0/cluster/members/n1/heartbeat", {});
+});
+afterAll(async () => { await h.close(); });
+
+describe("berth instance", () => {
+  it("creates on a target with resources and devices, lists, shows, configures and deletes", async () => {
+    const created = await h.ok([
+      "instance", "create", "web1", "--target", "n1", "--type", "virtual-machine", "--cpu", "2", "--memory", "2GiB",
+      "--disk", "10GiB", "--pool", "default", "-c", "user.app=web", "-c", "cluster.evacuate=stop",
+      "--device", "data,type=disk,pool=default,path=/data", "--description", "front end",
+    ]);
+    expect(created).toBe("Instance web1 created on n1\n");
+    const web1 = await h.api("GET", "/1.0/instances/web1");
+    expect(web1).toMatchObject({
+      type: "virtual-machine", location: "n1", status: "Stopped", description: "front end",
+      config: { "limits.cpu": "2", "limits.memory": "2GiB", "user.app": "web", "cluster.evacuate": "stop" },
+      devices: {
+        root: { type: "disk", path: "/", pool: "default", size: "10GiB" },
+        data: { type: "disk", pool: "default", path: "/data" },
+      },
+    });
+
+    expect(await h.ok(["instance", "create", "web2", "--target", "n1", "--project", "p1", "--start"])).toBe(
+      "Instance web2 created on n1 and started\n",
+    );
+    expect((await h.api("GET", "/1.0/instances/web2?project=p1")).status).toBe("Running");
+
+    const table = await h.ok(["instance", "list"]);
+    expect(table).toMatch(/web1\s*│\s*Stopped\s*│\s*VIRTUAL-MACHINE\s*│\s*n1\s*│\s*2\s*│\s*2GiB/);
+    expect(table).not.toContain("web2");
+    const all = JSON.parse(await h.ok(["instance", "list", "--all-projects", "--format", "json"]));
+    expect(all.map((i: { project: string; name: string }) => `${i.project}/${i.name}`).sort()).toEqual(["default/web1", "p1/web2"]);
+    const inP1 = YAML.parse(await h.ok(["--format", "yaml", "instance", "list", "--project", "p1"]));
+    expect(inP1).toEqual([await h.api("GET", "/1.0/instances/web2?project=p1")]);
+    expect(JSON.parse(await h.ok(["instance", "show", "web1", "--format", "json"]))).toEqual(await h.api("GET", "/1.0/instances/web1"));
+    expect(await h.ok(["instance", "show", "web2", "--project", "p1"])).toMatch(/status\s*│\s*Running/);
+
+    await h.ok(["instance", "config", "set", "web1", "limits.cpu=4", "user.owner=ops"]);
+    await h.ok(["instance", "config", "unset", "web1", "user.app"]);
+    expect((await h.api("GET", "/1.0/instances/web1")).config).toEqual({
+      "limits.cpu": "4", "limits.memory": "2GiB", "cluster.evacuate": "stop", "user.owner": "ops",
+    });
+    const unknownKey = await h.run(["instance", "config", "set", "web1", "colour=red"]);
+    expect(unknownKey.code).toBe(1);
+    expect(unknownKey.stderr).toContain('Error: Unknown instance configuration key config["colour"]');
+
+    const running = await h.run(["instance", "delete", "web2", "--project", "p1"]);
+    expect(running.code).toBe(1);
+    expect(running.stderr).toContain('Instance "web2" is running');
+    expect(await h.ok(["instance", "delete", "web2", "--project", "p1", "--force"])).toContain("Instance web2 deleted");
+    await h.ok(["instance", "delete", "web1"]);
+    expect(await h.api("GET", "/1.0/instances?all-projects=true")).toEqual([]);
+  });
+
+  it("start, stop and restart wait for the operation and report its failure", async () => {
+    await h.api("POST", "/1.0/instances?target=n1", { name: "s1" });
+    expect(await h.ok(["instance", "start", "s1"])).toBe("Instance s1 started (Running)\n");
+    expect((await h.api("GET", "/1.0/instances/s1")).status).toBe("Running");
+    expect(await h.ok(["instance", "stop", "s1", "--force"])).toBe("Instance s1 stopped (Stopped)\n");
+    expect((await h.api("GET", "/1.0/instances/s1")).status).toBe("Stopped");
+    const restarted = JSON.parse(await h.ok(["instance", "restart", "s1", "--format", "json"]));
+    expect(restarted).toMatchObject({ status: "Success", metadata: { status: "Running" } });
+
+    // A member that fails to stop the instance: the operation fails and the CLI says why.
+    const instances = h.server.berth.services.instances;
+    const real = instances.executor;
+    const failing: InstanceExecutor = {
+      canLiveMigrate: false,
+      start: (i) => real.start(i),
+      stop: async () => { throw new Error("member n1 did not answer the stop request"); },
+      move: (i, t, o) => real.move(i, t, o),
+    };
+    instances.executor = failing;
+    try {
+      const failed = await h.run(["instance", "stop", "s1"]);
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toBe("Error: member n1 did not answer the stop request\n");
+      expect(failed.stdout).toBe("");
+    } finally {
+      instances.executor = real;
+    }
+    expect((await h.api("GET", "/1.0/instances/s1")).status).toBe("Running");
+    const missing = await h.run(["instance", "start", "ghost"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('Instance "ghost" not found in project "default"');
+  });
+
+  it("refuses bad input before or at the server, naming the problem", async () => {
+    await h.api("POST", "/1.0/cluster/members", { server_name: "pending1" });
+    const notOnline = await h.run(["instance", "create", "x1", "--target", "pending1"]);
+    expect(notOnline.code).toBe(1);
+    expect(notOnline.stderr).toMatch(/^Error: .*pending1/);
+
+    await h.api("POST", "/1.0/instances?target=n1", { name: "taken" });
+    const duplicate = await h.run(["instance", "create", "taken", "--target", "n1"]);
+    expect(duplicate.code).toBe(1);
+    expect(duplicate.stderr).toBe('Error: Instance "taken" already exists in project "default"\n');
+
+    const cases: [string[], string][] = [
+      [["--memory", "lots"], '--memory must be a size such as 512MiB, 2GiB or 100GB, got "lots"'],
+      [["--disk", "10GiB"], "--disk needs --pool"],
+      [["--device", "gpu0"], "--device gpu0 needs a type"],
+      [["--type", "vm"], '--type must be container or virtual-machine, got "vm"'],
+      [["--pool", "nosuchpool"], 'storage pool "nosuchpool" does not exist'],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await h.run(["instance", "create", "x2", "--target", "n1", ...flags]);
+      expect(r.code, flags.join(" ")).toBe(1);
+      expect(r.stderr, flags.join(" ")).toContain(message);
+    }
+    const both = await h.run(["instance", "list", "--project", "p1", "--all-projects"]);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain("either --project or --all-projects");
+    const names = (await h.api("GET", "/1.0/instances?all-projects=true&recursion=1")).map((i: { name: string }) => i.name);
+    expect(names.sort()).toEqual(["s1", "taken"]);
+  });
+});
