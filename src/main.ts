@@ -13,7 +13,6 @@ import { MemberService } from "./cluster/memberService.ts";
 import { PoolService } from "./cluster/poolService.ts";
 import { ProjectService } from "./cluster/projectService.ts";
 import { TokenService } from "./cluster/tokenService.ts";
-import { badRequest, conflict } from "./domain/errors.ts";
 import { EventBus } from "./events/bus.ts";
 import { StoreExecutor } from "./members/executor.ts";
 import { LivenessMonitor } from "./members/livenessMonitor.ts";
@@ -21,6 +20,8 @@ import { LocalProbe } from "./members/localMember.ts";
 import { OperationManager } from "./operations/manager.ts";
 import { registerInstanceOperations } from "./cluster/instanceOperations.ts";
 import { Store } from "./store/store.ts";
+import { SchedulerIndex } from "./placement/schedulerIndex.ts";
+import { SchedulerPlacement } from "./placement/schedulerPlacement.ts";
 import { Maintenance } from "./members/maintenance.ts";
 import { memberStateRoutes } from "./api/routes/members.ts";
 
@@ -68,16 +69,11 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const tokens = new TokenService(store, bus, (name) => members.exists(name), now);
   const operations = new OperationManager(store, bus, now, (err, id) => logger.error({ err, operation: id }, "operation failed"));
   instances.executor = new StoreExecutor(instances);
-  instances.placement = {
-    async place({ target }) {
-      if (!target) throw badRequest("target is required: pass ?target=<member>");
-      const member = members.get(target);
-      if (member.status !== "Online") throw conflict(`Cluster member "${target}" is ${member.status}: ${member.message}`);
-      return { location: target, commit() {}, release() {} };
-    },
-  };
   groups.ensureDefault();
   projects.ensureDefault();
+  const index = new SchedulerIndex(changes, members.list(), instances.list());
+  const placement = new SchedulerPlacement({ index, config, members, groups, projects, pools });
+  instances.placement = placement;
 
   const generatedAdminToken = tokens.bootstrapAdmin(opts.adminToken);
   if (generatedAdminToken) {

@@ -1,7 +1,7 @@
 /** Storage pools: a name and a driver; remote drivers are shared by every member. */
 import { badRequest, conflict, notFound } from "../domain/errors.ts";
 import { checkName } from "../domain/names.ts";
-import { STORAGE_DRIVERS, type StorageDriver, type StoragePool } from "../domain/types.ts";
+import { REMOTE_DRIVERS, STORAGE_DRIVERS, type StorageDriver, type StoragePool } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { Store } from "../store/store.ts";
 
@@ -16,6 +16,11 @@ export class PoolService {
     const pool = this.store.getPool(name);
     if (!pool) throw notFound(`Storage pool "${name}" not found`);
     return pool;
+  }
+
+  isRemote(name: string): boolean {
+    const pool = this.store.getPool(name);
+    return pool !== undefined && REMOTE_DRIVERS.has(pool.driver);
   }
 
   create(input: { name: string; driver: string; description?: string; config?: Record<string, string> }): StoragePool {

@@ -32,6 +32,24 @@ let calls = 0;
 
 const post = (m: FromWorker): void => port.postMessage(m);
 
+/**
+ * Grows the WASM heap once, up front, to what a scriptlet may use (plus room for a test session):
+ * growing it step by step under a memory bomb is slow (seconds on a busy machine), and wasm memory
+ * never shrinks, so the freed space is simply reused by later allocations.
+ */
+let heapReadyMb = 0;
+function growHeap(memoryMb: number): void {
+  const wanted = 2 * memoryMb + 8;
+  if (wanted <= heapReadyMb) return;
+  const rt = module.newRuntime();
+  const ctx = rt.newContext();
+  const r = ctx.evalCode(`new ArrayBuffer(${wanted} * 1024 * 1024).byteLength`, "grow.js", { type: "global" });
+  (r.error ?? r.value).dispose();
+  ctx.dispose();
+  rt.dispose();
+  heapReadyMb = wanted;
+}
+
 function build(src: string): { session: VmSession } | { invalid: InvalidScriptlet } {
   sessionsCreated++;
   return VmSession.create(module, replica, limits, src);
@@ -113,6 +131,7 @@ function handle(msg: ToWorker): void {
     case "init":
       replica.reset(msg.replica);
       limits = msg.limits;
+      growHeap(limits.memoryMb);
       source = msg.source;
       if (source) installed(); // warm up before the first call
       post({ t: "ready" });
@@ -125,6 +144,7 @@ function handle(msg: ToWorker): void {
       return;
     case "limits":
       limits = msg.limits;
+      growHeap(limits.memoryMb);
       session?.setLimits(limits);
       sessionInvalid = null; // may load under the new limits
       return;

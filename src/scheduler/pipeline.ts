@@ -58,7 +58,7 @@ export function chooseBest(
     passed++;
     const score = scoreOf(p, slot);
     // Same order as compareScored, with the common cases (worse or better score) decided inline.
-    if (best < 0 || score < bestScore || (score === bestScore && compareTies(p, slot, best) < 0)) {
+    if (best < 0 || score < bestScore || (score === bestScore && compareTies(p, slot, best) > 0)) {
       best = slot;
       bestScore = score;
     }

@@ -9,17 +9,19 @@ afterAll(async () => { await h.close(); });
 describe("berth storage", () => {
   it("creates, lists, shows and deletes pools; refuses an unknown driver with the server's message", async () => {
     expect(await h.ok(["storage", "create", "shared", "ceph", "--description", "Ceph RBD"])).toContain("Storage pool shared created");
-    await h.ok(["storage", "create", "local", "zfs"]);
+    await h.api("POST", "/1.0/storage-pools", { name: "local", driver: "zfs" });
     expect(await h.api("GET", "/1.0/storage-pools/shared")).toMatchObject({ name: "shared", driver: "ceph", description: "Ceph RBD" });
 
-    const table = await h.ok(["storage", "list"]);
+    const [table, yaml, bad] = await Promise.all([
+      h.ok(["storage", "list"]),
+      h.ok(["storage", "show", "local", "--format", "yaml"]),
+      h.run(["storage", "create", "odd", "floppy"]),
+    ]);
     expect(table).toMatch(/shared\s*│\s*ceph\s*│\s*yes\s*│\s*Ceph RBD/);
     expect(table).toMatch(/local\s*│\s*zfs\s*│\s*no/);
-    expect(YAML.parse(await h.ok(["storage", "show", "local", "--format", "yaml"]))).toEqual(await h.api("GET", "/1.0/storage-pools/local"));
-
-    const bad = await h.run(["storage", "create", "odd", "floppy"]);
+    expect(YAML.parse(yaml)).toEqual(await h.api("GET", "/1.0/storage-pools/local"));
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/^Error: .*floppy/);
+    expect(bad.stderr).toMatch(/^Error: driver must be one of .*floppy/);
 
     expect(await h.ok(["storage", "delete", "local"])).toContain("Storage pool local deleted");
     const names = JSON.parse(await h.ok(["storage", "list", "--format", "json"])).map((p: { name: string }) => p.name);
@@ -29,7 +31,7 @@ describe("berth storage", () => {
 
 describe("berth project", () => {
   it("creates with config, lists, shows, sets, unsets and deletes projects", async () => {
-    await h.ok(["cluster", "group", "create", "gpu"]);
+    await h.api("POST", "/1.0/cluster/groups", { name: "gpu" });
     expect(await h.ok(["project", "create", "ml", "-c", "restricted.cluster.groups=gpu", "-c", "user.team=ml", "--description", "ML"])).toContain(
       "Project ml created",
     );
@@ -43,7 +45,10 @@ describe("berth project", () => {
     const shown = JSON.parse(await h.ok(["project", "show", "ml", "--format", "json"]));
     expect(shown).toEqual({ name: "ml", description: "ML", config: { "user.team": "research", "user.cost": "42" } });
 
-    const bad = await h.run(["project", "set", "ml", "restricted.cluster.groups=nosuchgroup"]);
+    const [bad, dflt] = await Promise.all([
+      h.run(["project", "set", "ml", "restricted.cluster.groups=nosuchgroup"]),
+      h.run(["project", "delete", "default"]),
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^Error: .*nosuchgroup/);
 
@@ -51,7 +56,6 @@ describe("berth project", () => {
     const gone = await h.run(["project", "show", "ml"]);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toContain('Project "ml" not found');
-    const dflt = await h.run(["project", "delete", "default"]);
     expect(dflt.code).toBe(1);
     expect(dflt.stderr).toContain('The "default" project cannot be deleted');
   });

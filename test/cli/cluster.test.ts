@@ -29,50 +29,53 @@ describe("berth cluster", () => {
     expect(await h.ok(["cluster", "heartbeat", "n1"])).toContain("Heartbeat recorded for n1: Online");
     expect((await h.api("GET", "/1.0/cluster/members/n1")).status).toBe("Online");
 
-    const table = await h.ok(["cluster", "list"]);
+    const [table, json, yaml, shown] = await Promise.all([
+      h.ok(["cluster", "list"]),
+      h.ok(["cluster", "list", "--format", "json"]),
+      h.ok(["--format", "yaml", "cluster", "show", "n1"]),
+      h.ok(["cluster", "show", "n1"]),
+    ]);
     expect(table).toMatch(/NAME.*ARCHITECTURE.*STATUS/);
     expect(table).toMatch(/n1\s*│\s*│\s*aarch64\s*│\s*rack1\s*│\s*default, gpu\s*│\s*16\s*│\s*32GiB\s*│\s*Online/);
-
-    const json = JSON.parse(await h.ok(["cluster", "list", "--format", "json"]));
-    expect(json).toEqual(await h.api("GET", "/1.0/cluster/members?recursion=1"));
-    const yaml = YAML.parse(await h.ok(["--format", "yaml", "cluster", "show", "n1"]));
-    expect(yaml.server_name).toBe("n1");
-    expect(yaml.resources.memory.total).toBe(32 * GiB);
-    const shown = await h.ok(["cluster", "show", "n1"]);
+    expect(JSON.parse(json)).toEqual(await h.api("GET", "/1.0/cluster/members?recursion=1"));
+    expect(YAML.parse(yaml).server_name).toBe("n1");
+    expect(YAML.parse(yaml).resources.memory.total).toBe(32 * GiB);
     expect(shown).toMatch(/failure_domain\s*│\s*rack1/);
 
-    await h.ok(["cluster", "add", "n2"]);
+    await h.api("POST", "/1.0/cluster/members", { server_name: "n2" });
     expect(await h.ok(["cluster", "remove", "n2"])).toContain("Member n2 removed");
     const names = (await h.api("GET", "/1.0/cluster/members?recursion=1")).map((m: { server_name: string }) => m.server_name);
     expect(names).toEqual(["n1"]);
   });
 
   it("reports the server's error and exits 1: duplicate member, unknown member, bad sizes", async () => {
-    await h.ok(["cluster", "add", "dup"]);
-    const dup = await h.run(["cluster", "add", "dup"]);
+    await h.api("POST", "/1.0/cluster/members", { server_name: "dup" });
+    const [dup, missing, badSize, poolOnly, unknownGroup] = await Promise.all([
+      h.run(["cluster", "add", "dup"]),
+      h.run(["cluster", "show", "ghost"]),
+      h.run(["cluster", "add", "n9", "--memory", "16 gigs"]),
+      h.run(["cluster", "add", "n9", "--pool", "default"]),
+      h.run(["cluster", "add", "n9", "--group", "nope"]),
+    ]);
     expect(dup.code).toBe(1);
     expect(dup.stderr).toBe('Error: Cluster member "dup" already exists\n');
     expect(dup.stdout).toBe("");
 
-    const missing = await h.run(["cluster", "show", "ghost"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('Error: Cluster member "ghost" not found');
 
-    const badSize = await h.run(["cluster", "add", "n9", "--memory", "16 gigs"]);
     expect(badSize.code).toBe(1);
     expect(badSize.stderr).toContain('--memory must be a size such as 512MiB, 2GiB or 100GB, got "16 gigs"');
-    const poolOnly = await h.run(["cluster", "add", "n9", "--pool", "default"]);
     expect(poolOnly.code).toBe(1);
     expect(poolOnly.stderr).toContain("give --disk too");
-    const unknownGroup = await h.run(["cluster", "add", "n9", "--group", "nope"]);
     expect(unknownGroup.code).toBe(1);
     expect(unknownGroup.stderr).toMatch(/^Error: .*nope/);
     // Nothing was half-created by the failed commands.
-    expect((await h.run(["cluster", "show", "n9"])).code).toBe(1);
+    expect((await h.api("GET", "/1.0/cluster/members")).filter((u: string) => u.endsWith("/n9"))).toEqual([]);
   });
 
   it("sets and unsets member config keys, keeping the member's other fields", async () => {
-    await h.ok(["cluster", "add", "cfg", "--failure-domain", "rack7", "--description", "keep me"]);
+    await h.api("POST", "/1.0/cluster/members", { server_name: "cfg", failure_domain: "rack7", description: "keep me" });
     expect(await h.ok(["cluster", "set", "cfg", "scheduler.instance=manual", "user.rack=r7"])).toContain("Member cfg updated");
     expect((await h.api("GET", "/1.0/cluster/members/cfg")).config).toEqual({ "scheduler.instance": "manual", "user.rack": "r7" });
 
@@ -81,29 +84,31 @@ describe("berth cluster", () => {
     expect(after.config).toEqual({ "scheduler.instance": "manual" });
     expect(after).toMatchObject({ failure_domain: "rack7", description: "keep me", groups: ["default"] });
 
-    const bad = await h.run(["cluster", "set", "cfg", "colour=blue"]);
+    const [bad, badValue, notSet, noEquals] = await Promise.all([
+      h.run(["cluster", "set", "cfg", "colour=blue"]),
+      h.run(["cluster", "set", "cfg", "scheduler.instance=sometimes"]),
+      h.run(["cluster", "unset", "cfg", "user.nothing"]),
+      h.run(["cluster", "set", "cfg", "user.x"]),
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('Error: Unknown member configuration key config["colour"]');
-    const badValue = await h.run(["cluster", "set", "cfg", "scheduler.instance=sometimes"]);
     expect(badValue.code).toBe(1);
     expect(badValue.stderr).toContain("scheduler.instance");
-    const notSet = await h.run(["cluster", "unset", "cfg", "user.nothing"]);
     expect(notSet.code).toBe(1);
     expect(notSet.stderr).toContain('has no config key "user.nothing"');
-    const noEquals = await h.run(["cluster", "set", "cfg", "user.x"]);
     expect(noEquals.code).toBe(1);
     expect(noEquals.stderr).toContain('Expected KEY=VALUE, got "user.x"');
   });
 
   it("manages cluster groups: create, list, show, add, remove, assign, delete", async () => {
-    await h.ok(["cluster", "add", "g1"]);
-    await h.ok(["cluster", "add", "g2"]);
+    await h.api("POST", "/1.0/cluster/members", { server_name: "g1" });
+    await h.api("POST", "/1.0/cluster/members", { server_name: "g2" });
     expect(await h.ok(["cluster", "group", "create", "edge", "--description", "Edge sites"])).toContain("Cluster group edge created");
     expect(await h.ok(["cluster", "group", "list"])).toMatch(/edge\s*│\s*Edge sites\s*│\s*0/);
 
     expect(await h.ok(["cluster", "group", "add", "g1", "edge"])).toContain("Member g1 added to cluster group edge");
-    await h.ok(["cluster", "group", "add", "g2", "edge"]);
-    expect((await h.api("GET", "/1.0/cluster/groups/edge")).members).toEqual(["g1", "g2"]);
+    expect((await h.api("GET", "/1.0/cluster/groups/edge")).members).toEqual(["g1"]);
+    await h.api("PATCH", "/1.0/cluster/groups/edge", { members: ["g1", "g2"] });
     const again = await h.run(["cluster", "group", "add", "g1", "edge"]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain("already in cluster group edge");
@@ -121,7 +126,7 @@ describe("berth cluster", () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('is the only group of member "g2"');
 
-    await h.ok(["cluster", "group", "assign", "g2", "default"]);
+    await h.api("PATCH", "/1.0/cluster/members/g2", { groups: ["default"] });
     expect(await h.ok(["cluster", "group", "delete", "edge"])).toContain("Cluster group edge deleted");
     const groups = (await h.api("GET", "/1.0/cluster/groups?recursion=1")).map((g: { name: string }) => g.name);
     expect(groups).not.toContain("edge");

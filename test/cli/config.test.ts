@@ -25,14 +25,20 @@ describe("berth config", () => {
       "cluster.offline_threshold": 45, "scheduler.strategy": "spread", "scheduler.cpu_allocation_ratio": 2.5,
     });
 
-    const table = await h.ok(["config", "get"]);
+    const [table, json, strategy, timeout, threshold] = await Promise.all([
+      h.ok(["config", "get"]),
+      h.ok(["config", "get", "--format", "json"]),
+      h.ok(["config", "get", "scheduler.strategy"]),
+      h.ok(["config", "get", "scriptlet.timeout_ms"]),
+      h.ok(["config", "get", "cluster.offline_threshold", "--format", "json"]),
+    ]);
     expect(table).toMatch(/cluster\.offline_threshold\s*│\s*45/);
     expect(table).toMatch(/scheduler\.strategy\s*│\s*spread/);
-    expect(JSON.parse(await h.ok(["config", "get", "--format", "json"]))).toEqual((await h.api("GET", "/1.0")).config);
+    expect(JSON.parse(json)).toEqual((await h.api("GET", "/1.0")).config);
     // With a key: the effective value, defaults included, bare so scripts can use it.
-    expect(await h.ok(["config", "get", "scheduler.strategy"])).toBe("spread\n");
-    expect(await h.ok(["config", "get", "scriptlet.timeout_ms"])).toBe("200\n");
-    expect(await h.ok(["config", "get", "cluster.offline_threshold", "--format", "json"])).toBe("45\n");
+    expect(strategy).toBe("spread\n");
+    expect(timeout).toBe("200\n");
+    expect(threshold).toBe("45\n");
 
     expect(await h.ok(["config", "unset", "scheduler.strategy"])).toContain("scheduler.strategy");
     expect(await h.ok(["config", "get", "scheduler.strategy"])).toBe("count\n");
@@ -53,17 +59,19 @@ describe("berth config", () => {
   });
 
   it("reports the server's validation errors and changes nothing", async () => {
-    const unknown = await h.run(["config", "set", "cluster.colour=blue"]);
+    const [unknown, tooLow, getUnknown, twoStdin] = await Promise.all([
+      h.run(["config", "set", "cluster.colour=blue"]),
+      h.run(["config", "set", "cluster.offline_threshold=3", "scheduler.strategy=pack"]),
+      h.run(["config", "get", "nope"]),
+      h.run(["config", "set", "a=-", "b=-"]),
+    ]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^Error: Unknown configuration key "cluster.colour" \(known keys: .*cluster.offline_threshold/);
-    const tooLow = await h.run(["config", "set", "cluster.offline_threshold=3", "scheduler.strategy=pack"]);
     expect(tooLow.code).toBe(1);
     expect(tooLow.stderr).toContain('Configuration key "cluster.offline_threshold" must be at least 10, got "3"');
     expect((await h.api("GET", "/1.0")).config["scheduler.strategy"]).toBeUndefined();
-    const getUnknown = await h.run(["config", "get", "nope"]);
     expect(getUnknown.code).toBe(1);
     expect(getUnknown.stderr).toContain('Unknown configuration key "nope"');
-    const twoStdin = await h.run(["config", "set", "a=-", "b=-"]);
     expect(twoStdin.code).toBe(1);
     expect(twoStdin.stderr).toContain("Only one key can read its value from stdin");
   });
@@ -72,38 +80,32 @@ describe("berth config", () => {
 describe("connecting", () => {
   it("uses --url/--token over the environment, ./data/admin.token as a fallback, and explains failures", async () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
-    // Global options win over BERTH_URL / BERTH_TOKEN.
-    expect(await h.ok(["--url", h.url, "--token", ADMIN_TOKEN, "project", "list"], { env: { BERTH_URL: dead, BERTH_TOKEN: "wrong" } })).toContain(
-      "default",
-    );
-
-    // BERTH_URL without BERTH_TOKEN: the token comes from ./data/admin.token.
     const cwd = mkdtempSync(join(tmpdir(), "berth-cli-token-"));
-    try {
-      mkdirSync(join(cwd, "data"));
-      writeFileSync(join(cwd, "data", "admin.token"), `${ADMIN_TOKEN}\n`);
-      expect(await h.ok(["project", "list"], { env: { BERTH_URL: h.url }, cwd })).toContain("default");
-    } finally {
-      rmSync(cwd, { recursive: true, force: true });
-    }
-
-    const noToken = await h.run(["project", "list"], { env: { BERTH_URL: h.url } });
+    mkdirSync(join(cwd, "data"));
+    writeFileSync(join(cwd, "data", "admin.token"), `${ADMIN_TOKEN}\n`);
+    const [overridden, fromFile, noToken, wrongToken, refused, badFormat, unknownCommand] = await Promise.all([
+      // Global options win over BERTH_URL / BERTH_TOKEN.
+      h.run(["--url", h.url, "--token", ADMIN_TOKEN, "project", "list"], { env: { BERTH_URL: dead, BERTH_TOKEN: "wrong" } }),
+      // BERTH_URL without BERTH_TOKEN: the token comes from ./data/admin.token.
+      h.run(["project", "list"], { env: { BERTH_URL: h.url }, cwd }),
+      h.run(["project", "list"], { env: { BERTH_URL: h.url } }),
+      h.run(["project", "list"], { env: { BERTH_URL: h.url, BERTH_TOKEN: "berth_wrong" } }),
+      h.run(["cluster", "list"], { env: { BERTH_URL: dead, BERTH_TOKEN: ADMIN_TOKEN } }),
+      h.run(["cluster", "list", "--format", "xml"]),
+      h.run(["clustre", "list"]),
+    ]).finally(() => rmSync(cwd, { recursive: true, force: true }));
+    expect(overridden).toMatchObject({ code: 0, stdout: expect.stringContaining("default") });
+    expect(fromFile).toMatchObject({ code: 0, stdout: expect.stringContaining("default") });
     expect(noToken.code).toBe(1);
     expect(noToken.stderr).toMatch(/^Error: .*\(no token: set BERTH_TOKEN or --token/);
-    const wrongToken = await h.run(["project", "list"], { env: { BERTH_URL: h.url, BERTH_TOKEN: "berth_wrong" } });
     expect(wrongToken.code).toBe(1);
     expect(wrongToken.stderr).toMatch(/^Error: \S/);
-
-    const refused = await h.run(["cluster", "list"], { env: { BERTH_URL: dead, BERTH_TOKEN: ADMIN_TOKEN } });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toBe(
       `Error: Cannot connect to the Berth service at ${dead}: connection refused. Is "berth serve" running there? Set BERTH_URL or --url to use another address.\n`,
     );
-
-    const badFormat = await h.run(["cluster", "list", "--format", "xml"]);
     expect(badFormat.code).toBe(1);
     expect(badFormat.stderr).toContain("Allowed choices are table, json, yaml");
-    const unknownCommand = await h.run(["clustre", "list"]);
     expect(unknownCommand.code).toBe(1);
     expect(unknownCommand.stderr).toContain("unknown command 'clustre'");
   });

@@ -38,26 +38,32 @@ describe("berth instance", () => {
     );
     expect((await h.api("GET", "/1.0/instances/web2?project=p1")).status).toBe("Running");
 
-    const table = await h.ok(["instance", "list"]);
+    const [table, all, inP1, shown, shownP1] = await Promise.all([
+      h.ok(["instance", "list"]),
+      h.ok(["instance", "list", "--all-projects", "--format", "json"]),
+      h.ok(["--format", "yaml", "instance", "list", "--project", "p1"]),
+      h.ok(["instance", "show", "web1", "--format", "json"]),
+      h.ok(["instance", "show", "web2", "--project", "p1"]),
+    ]);
     expect(table).toMatch(/web1\s*│\s*Stopped\s*│\s*VIRTUAL-MACHINE\s*│\s*n1\s*│\s*2\s*│\s*2GiB/);
     expect(table).not.toContain("web2");
-    const all = JSON.parse(await h.ok(["instance", "list", "--all-projects", "--format", "json"]));
-    expect(all.map((i: { project: string; name: string }) => `${i.project}/${i.name}`).sort()).toEqual(["default/web1", "p1/web2"]);
-    const inP1 = YAML.parse(await h.ok(["--format", "yaml", "instance", "list", "--project", "p1"]));
-    expect(inP1).toEqual([await h.api("GET", "/1.0/instances/web2?project=p1")]);
-    expect(JSON.parse(await h.ok(["instance", "show", "web1", "--format", "json"]))).toEqual(await h.api("GET", "/1.0/instances/web1"));
-    expect(await h.ok(["instance", "show", "web2", "--project", "p1"])).toMatch(/status\s*│\s*Running/);
+    expect(JSON.parse(all).map((i: { project: string; name: string }) => `${i.project}/${i.name}`).sort()).toEqual(["default/web1", "p1/web2"]);
+    expect(YAML.parse(inP1)).toEqual([await h.api("GET", "/1.0/instances/web2?project=p1")]);
+    expect(JSON.parse(shown)).toEqual(web1);
+    expect(shownP1).toMatch(/status\s*│\s*Running/);
 
-    await h.ok(["instance", "config", "set", "web1", "limits.cpu=4", "user.owner=ops"]);
-    await h.ok(["instance", "config", "unset", "web1", "user.app"]);
+    // Different keys of one instance, and a refused delete, at once.
+    const [, , unknownKey, running] = await Promise.all([
+      h.ok(["instance", "config", "set", "web1", "limits.cpu=4", "user.owner=ops"]),
+      h.ok(["instance", "config", "unset", "web1", "user.app"]),
+      h.run(["instance", "config", "set", "web1", "colour=red"]),
+      h.run(["instance", "delete", "web2", "--project", "p1"]),
+    ]);
     expect((await h.api("GET", "/1.0/instances/web1")).config).toEqual({
       "limits.cpu": "4", "limits.memory": "2GiB", "cluster.evacuate": "stop", "user.owner": "ops",
     });
-    const unknownKey = await h.run(["instance", "config", "set", "web1", "colour=red"]);
     expect(unknownKey.code).toBe(1);
     expect(unknownKey.stderr).toContain('Error: Unknown instance configuration key config["colour"]');
-
-    const running = await h.run(["instance", "delete", "web2", "--project", "p1"]);
     expect(running.code).toBe(1);
     expect(running.stderr).toContain('Instance "web2" is running');
     expect(await h.ok(["instance", "delete", "web2", "--project", "p1", "--force"])).toContain("Instance web2 deleted");
@@ -100,28 +106,25 @@ describe("berth instance", () => {
 
   it("refuses bad input before or at the server, naming the problem", async () => {
     await h.api("POST", "/1.0/cluster/members", { server_name: "pending1" });
-    const notOnline = await h.run(["instance", "create", "x1", "--target", "pending1"]);
-    expect(notOnline.code).toBe(1);
-    expect(notOnline.stderr).toMatch(/^Error: .*pending1/);
-
     await h.api("POST", "/1.0/instances?target=n1", { name: "taken" });
-    const duplicate = await h.run(["instance", "create", "taken", "--target", "n1"]);
-    expect(duplicate.code).toBe(1);
-    expect(duplicate.stderr).toBe('Error: Instance "taken" already exists in project "default"\n');
-
     const cases: [string[], string][] = [
-      [["--memory", "lots"], '--memory must be a size such as 512MiB, 2GiB or 100GB, got "lots"'],
-      [["--disk", "10GiB"], "--disk needs --pool"],
-      [["--device", "gpu0"], "--device gpu0 needs a type"],
-      [["--type", "vm"], '--type must be container or virtual-machine, got "vm"'],
-      [["--pool", "nosuchpool"], 'storage pool "nosuchpool" does not exist'],
+      [["x1", "--target", "pending1"], "pending1"],
+      [["taken", "--target", "n1"], 'Error: Instance "taken" already exists in project "default"'],
+      [["x2", "--target", "n1", "--memory", "lots"], '--memory must be a size such as 512MiB, 2GiB or 100GB, got "lots"'],
+      [["x2", "--target", "n1", "--disk", "10GiB"], "--disk needs --pool"],
+      [["x2", "--target", "n1", "--device", "gpu0"], "--device gpu0 needs a type"],
+      [["x2", "--target", "n1", "--type", "vm"], '--type must be container or virtual-machine, got "vm"'],
+      [["x2", "--target", "n1", "--pool", "nosuchpool"], 'storage pool "nosuchpool" does not exist'],
     ];
-    for (const [flags, message] of cases) {
-      const r = await h.run(["instance", "create", "x2", "--target", "n1", ...flags]);
-      expect(r.code, flags.join(" ")).toBe(1);
-      expect(r.stderr, flags.join(" ")).toContain(message);
-    }
-    const both = await h.run(["instance", "list", "--project", "p1", "--all-projects"]);
+    const [both, ...results] = await Promise.all([
+      h.run(["instance", "list", "--project", "p1", "--all-projects"]),
+      ...cases.map(([args]) => h.run(["instance", "create", ...args])),
+    ]);
+    cases.forEach(([args, message], i) => {
+      expect(results[i].code, args.join(" ")).toBe(1);
+      expect(results[i].stderr, args.join(" ")).toMatch(/^Error: /);
+      expect(results[i].stderr, args.join(" ")).toContain(message);
+    });
     expect(both.code).toBe(1);
     expect(both.stderr).toContain("either --project or --all-projects");
     const names = (await h.api("GET", "/1.0/instances?all-projects=true&recursion=1")).map((i: { name: string }) => i.name);

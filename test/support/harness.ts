@@ -8,10 +8,13 @@ import { createBerth, type Berth, type BerthOptions } from "../../src/main.ts";
 export const ADMIN = "test-admin-token";
 
 export class FakeClock {
+  /** Called after every advance (the harness runs a liveness sweep, as the service's timer would). */
+  onAdvance: () => void = () => {};
   constructor(public ms = Date.parse("2026-01-01T00:00:00Z")) {}
   now = () => this.ms;
   advance(seconds: number): void {
     this.ms += seconds * 1000;
+    this.onAdvance();
   }
 }
 
@@ -38,6 +41,7 @@ export async function makeHarness(opts: Partial<BerthOptions> & { dir?: string }
     dataDir: dir, localMember: false, adminToken: ADMIN, now: clock.now, logger: pino({ level: "silent" }),
     livenessIntervalMs: 0, ...opts,
   });
+  clock.onAdvance = () => berth.liveness.tick();
   const request = async (method: string, path: string, body?: unknown, token: string | null = ADMIN) => {
     const headers: Record<string, string> = {};
     if (token !== null) headers.authorization = `Bearer ${token}`;

@@ -1,0 +1,128 @@
+/**
+ * The InstancePlacement the services use: turns an instance and a ?target= into a scheduler
+ * request, runs the Placer (with the scriptlet hook when one is installed), and maps outcomes to
+ * HTTP errors: 404/403 for a bad target, 409 with every member's reason when nothing fits, 400
+ * when the scriptlet rejects.
+ */
+import type { ConfigService } from "../cluster/configService.ts";
+import type { GroupService } from "../cluster/groupService.ts";
+import type { InstancePlacement, PlacementRequestInput, PlacementTicket } from "../cluster/instanceService.ts";
+import type { MemberService } from "../cluster/memberService.ts";
+import type { PoolService } from "../cluster/poolService.ts";
+import { restrictedGroups, type ProjectService } from "../cluster/projectService.ts";
+import { badRequest, BerthError, conflict, forbidden } from "../domain/errors.ts";
+import { resourceRequest, rootDisk } from "../domain/instanceConfig.ts";
+import type { Instance, PlacementReason } from "../domain/types.ts";
+import { Placer, seedFor, type ChooseHook, type PlacementRequest, type QueryOutcome, type SchedulerConfig } from "../scheduler/index.ts";
+import { instanceKey, type SchedulerIndex } from "./schedulerIndex.ts";
+
+export interface PlacementDeps {
+  index: SchedulerIndex;
+  config: ConfigService;
+  members: MemberService;
+  groups: GroupService;
+  projects: ProjectService;
+  pools: PoolService;
+}
+
+export class SchedulerPlacement implements InstancePlacement {
+  readonly placer: Placer;
+
+  constructor(private readonly deps: PlacementDeps) {
+    this.placer = new Placer(deps.index.view);
+  }
+
+  setHook(hook: ChooseHook | undefined): void {
+    this.placer.setHook(hook);
+  }
+
+  schedulerConfig(): SchedulerConfig {
+    const c = this.deps.config.get();
+    return {
+      strategy: c["scheduler.strategy"],
+      cpuAllocationRatio: c["scheduler.cpu_allocation_ratio"],
+      memoryAllocationRatio: c["scheduler.memory_allocation_ratio"],
+    };
+  }
+
+  /** Builds the scheduler's request; checks the target exists (404) and the project allows it (403). */
+  request(instance: Instance, reason: PlacementReason, target: string | undefined, exclude: string[] = []): PlacementRequest {
+    const project = this.deps.projects.get(instance.project);
+    const allowed = restrictedGroups(project);
+    // A root disk on a remote (shared) pool takes no space on the member: only local pools are checked.
+    const poolName = rootDisk(instance.devices)?.pool;
+    const remote = poolName !== undefined && this.deps.pools.isRemote(poolName);
+    const resources = resourceRequest(instance);
+    if (remote) resources.disk = 0;
+    const request: PlacementRequest = {
+      name: instance.name,
+      project: instance.project,
+      reason,
+      architecture: instance.architecture,
+      request: resources,
+      pool: remote ? undefined : poolName,
+      allowedGroups: allowed,
+      excludeMembers: exclude,
+    };
+    if (target?.startsWith("@")) {
+      const group = target.slice(1);
+      this.deps.groups.get(group); // 404 when unknown
+      if (allowed && !allowed.includes(group)) {
+        throw forbidden(`Project "${instance.project}" may only use cluster groups ${allowed.join(", ")}; group "${group}" is not allowed`);
+      }
+      request.target = { group };
+    } else if (target) {
+      const member = this.deps.members.get(target); // 404 when unknown
+      if (allowed && !member.groups.some((g) => allowed.includes(g))) {
+        throw forbidden(`Project "${instance.project}" may only use cluster groups ${allowed.join(", ")}; member "${target}" is in none of them`);
+      }
+      request.target = { member: target };
+    }
+    return request;
+  }
+
+  async place(input: PlacementRequestInput): Promise<PlacementTicket> {
+    const { instance, reason, target, exclude } = input;
+    const request = this.request(instance, reason, target, exclude);
+    const key = instanceKey(instance.project, instance.name);
+    const outcome = await this.placer.place(request, this.schedulerConfig(), seedFor(instance.project, instance.name), key);
+    if (!outcome.ok) throw outcomeError(outcome);
+    const view = this.deps.index.view;
+    let settled = false;
+    return {
+      location: outcome.member,
+      commit() {
+        if (!settled) view.commit(key);
+        settled = true;
+      },
+      release() {
+        if (!settled) view.release(key);
+        settled = true;
+      },
+    };
+  }
+
+  /** The dry run behind POST /1.0/scheduler/placement: the same decision, nothing reserved. */
+  async query(instance: Instance, reason: PlacementReason, target: string | undefined, exclude: string[] = []): Promise<QueryOutcome> {
+    const request = this.request(instance, reason, target, exclude);
+    return this.placer.query(request, this.schedulerConfig(), seedFor(instance.project, instance.name));
+  }
+}
+
+/** A failed outcome as the error a user sees. */
+export function outcomeError(outcome: Exclude<QueryOutcome, { ok: true }> | { ok: false; code: "in-flight"; message: string }): BerthError {
+  switch (outcome.code) {
+    case "unschedulable": {
+      const rejected: Record<string, string> = {};
+      for (const r of outcome.rejected) rejected[r.member] = r.reason.startsWith(`${r.filter}:`) ? r.reason : `${r.filter}: ${r.reason}`;
+      const lines = Object.entries(rejected).slice(0, 50).map(([m, why]) => `${m}: ${why}`).join("; ");
+      return conflict(`${outcome.message}. ${lines}`, { rejected });
+    }
+    case "rejected":
+      return badRequest(`Placement rejected by the scriptlet: ${outcome.message}`);
+    case "hook-failed":
+      return badRequest(outcome.message);
+    case "in-flight":
+      return conflict(outcome.message);
+  }
+}

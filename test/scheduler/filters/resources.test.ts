@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import { cluster, config, decide, fill, GiB, member, request } from "../fixtures.ts";
+
+describe("resources filter", () => {
+  it.each<[string, number, boolean]>([
+    // n1: 8 cpu × ratio 4 = 32 cores offered; 30 already requested (15 × 2) → 2 free.
+    ["2 cores fit exactly", 2, true],
+    ["3 cores do not", 3, false],
+    ["0 cores always fit", 0, true],
+  ])("cpu: %s", (_label, cores, fits) => {
+    const view = cluster(member("n1").cpu(8));
+    fill(view, "n1", 15, { cpu: 2 });
+    expect(decide(view, request().cpu(cores)).candidates).toEqual(fits ? ["n1"] : []);
+  });
+
+  it("cpu reason: needs, free, offered, total and ratio", () => {
+    const view = cluster(member("n1").cpu(8));
+    fill(view, "n1", 15, { cpu: 2 }); // 30 of 32 requested
+    expect(decide(view, request().cpu(4)).rejected.n1).toBe("resources: needs 4 cpu, 2 of 32 (8 × ratio 4) free");
+  });
+
+  it("memory uses memory_allocation_ratio and what instances request, not what the member reports used", () => {
+    // 16GiB × 1.5 = 24GiB offered; 20GiB requested → 4GiB free. Reported used (15GiB) plays no part.
+    const view = cluster(member("n1").memory("16GiB", "15GiB"));
+    fill(view, "n1", 5, { memory: 4 * GiB });
+    const cfg = config("count", 4, 1.5);
+    expect(decide(view, request().memory("4GiB"), cfg).candidates).toEqual(["n1"]);
+    expect(decide(view, request().memory("5GiB"), cfg).rejected.n1).toBe(
+      "resources: needs 5GiB memory, 4GiB of 24GiB (16GiB × ratio 1.5) free",
+    );
+  });
+
+  it("root disk is checked on the instance's pool, which the member must have", () => {
+    // n1 has default (100GiB, 90GiB requested); n2 has fast only; n3 has both, fast 50GiB empty.
+    const view = cluster(member("n1"), member("n2").pool("fast", "50GiB"), member("n3").addPool("fast", "50GiB"));
+    fill(view, "n1", 9, { disk: 10 * GiB, pool: "default" });
+    const onDefault = decide(view, request().disk("20GiB", "default"));
+    expect(onDefault.candidates).toEqual(["n3"]);
+    expect(onDefault.rejected).toEqual({
+      n1: 'resources: needs 20GiB root disk on pool "default", 10GiB of 100GiB free',
+      n2: 'resources: needs 20GiB root disk on pool "default", which the member does not have',
+    });
+    // 10GiB fits n1 exactly (90 + 10 = 100).
+    expect(decide(view, request().disk("10GiB", "default")).candidates.sort()).toEqual(["n1", "n3"]);
+    expect(decide(view, request().disk("20GiB", "fast")).candidates.sort()).toEqual(["n2", "n3"]);
+  });
+
+  it("a pool no member reports rejects everyone", () => {
+    const view = cluster(member("n1"));
+    expect(decide(view, request().disk("1GiB", "ghost")).rejected.n1).toBe(
+      'resources: needs 1GiB root disk on pool "ghost", which the member does not have',
+    );
+  });
+
+  it("gpu counts cards", () => {
+    // n1 has 2 cards with 1 requested; n2 has none.
+    const view = cluster(member("n1").gpus(2), member("n2"));
+    fill(view, "n1", 1, { gpu: 1 });
+    const { candidates, rejected } = decide(view, request().gpu(1));
+    expect(candidates).toEqual(["n1"]);
+    expect(rejected.n2).toBe("resources: needs 1 gpu, 0 of 0 free");
+    expect(decide(view, request().gpu(2)).rejected.n1).toBe("resources: needs 2 gpu, 1 of 2 free");
+  });
+
+  it("zero requests fit an overcommitted member", () => {
+    // Lowering the ratio left n1 overcommitted (20 cores requested, 8 × 1 offered).
+    const view = cluster(member("n1").cpu(8));
+    fill(view, "n1", 10, { cpu: 2 });
+    expect(decide(view, request(), config("count", 1)).candidates).toEqual(["n1"]);
+    expect(decide(view, request().cpu(0.5), config("count", 1)).rejected.n1).toBe(
+      "resources: needs 0.5 cpu, 0 of 8 (8 × ratio 1) free",
+    );
+  });
+
+  it("fractional cores add up exactly (no floating-point drift)", () => {
+    // 10 × 0.1 cores on 1 cpu × ratio 1 = 1.0 exactly: full, but one more 0.1 must not fit
+    // and removing them all must leave exactly 0 requested.
+    const view = cluster(member("n1").cpu(1));
+    fill(view, "n1", 10, { cpu: 0.1 });
+    expect(decide(view, request().cpu(0.1), config("count", 1)).candidates).toEqual([]);
+    for (let i = 0; i < 10; i++) view.removeInstance(`n1/i${i}`);
+    expect(view.usage("n1")?.cpu).toBe(0);
+    expect(decide(view, request().cpu(1), config("count", 1)).candidates).toEqual(["n1"]);
+  });
+
+  it("reports the first resource short: cpu before memory before disk before gpu", () => {
+    const view = cluster(member("n1").cpu(1).memory("1GiB").pool("default", "1GiB"));
+    const { filters, rejected } = decide(view, request().cpu(8).memory("8GiB").disk("8GiB").gpu(1));
+    expect(filters.n1).toBe("resources");
+    expect(rejected.n1).toMatch(/^resources: needs 8 cpu/);
+  });
+});
