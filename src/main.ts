@@ -22,6 +22,8 @@ import { registerInstanceOperations } from "./cluster/instanceOperations.ts";
 import { Store } from "./store/store.ts";
 import { SchedulerIndex } from "./placement/schedulerIndex.ts";
 import { SchedulerPlacement } from "./placement/schedulerPlacement.ts";
+import { Relocation } from "./placement/relocation.ts";
+import { schedulerRoutes, type PlacementQueryFn } from "./api/routes/scheduler.ts";
 import { Maintenance } from "./members/maintenance.ts";
 import { memberStateRoutes } from "./api/routes/members.ts";
 
@@ -84,7 +86,13 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const services: Services = { store, bus, config, members, groups, pools, projects, instances, tokens, operations, logger, now };
   registerInstanceOperations(operations, instances);
   const maintenance = new Maintenance({ members, instances, pools, config, bus }, operations);
-  const app = createApp(services, { version: VERSION, serverName: opts.localMemberName ?? hostname() }, [memberStateRoutes(maintenance)]);
+  const relocation = new Relocation(instances, operations);
+  const noScriptlet = { called: false, target: null, logs: [], duration_ms: 0, error: null };
+  const query: PlacementQueryFn = async (instance, reason, target, exclude) =>
+    ({ outcome: await placement.query(instance, reason, target, exclude), scriptlet: noScriptlet });
+  const app = createApp(services, { version: VERSION, serverName: opts.localMemberName ?? hostname() }, [
+    memberStateRoutes(maintenance), schedulerRoutes(query, relocation),
+  ]);
   const liveness = new LivenessMonitor(members, changes, bus);
 
   // The embedded local member.

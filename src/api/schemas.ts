@@ -146,3 +146,18 @@ export const tokenCreateSchema = z.strictObject({
   member: z.string().max(256).nullable().optional(),
   description: z.string().max(4096).optional(),
 });
+
+export const placementQuerySchema = z.strictObject({
+  name: z.string().max(256).default("placement-query"),
+  project: z.string().max(256).optional(),
+  type: z.enum(["container", "virtual-machine"]).optional(),
+  architecture: arch.optional(),
+  description: z.string().max(4096).optional(),
+  config: stringMap.optional(),
+  devices: devicesSchema.optional(),
+  profiles: nameList.optional(),
+  reason: z.enum(["new", "evacuation", "relocation"]).optional(),
+  target: z.string().max(256).optional(),
+  /** Members to leave out, e.g. the member an evacuation would empty. */
+  exclude: nameList.optional(),
+});

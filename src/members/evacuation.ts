@@ -12,7 +12,8 @@ import type { EvacuateMode } from "../domain/instanceConfig.ts";
 import type { Instance, StorageDriver } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { OperationContext } from "../operations/manager.ts";
-import { chooseAction, progress, type EvacuationAction } from "./evacuationRules.ts";
+import { chooseAction, type EvacuationAction } from "./evacuationRules.ts";
+import { progress } from "../domain/progress.ts";
 import { runLimited } from "./limited.ts";
 
 export interface EvacuationDeps {

@@ -55,10 +55,3 @@ export function chooseAction(
       return { action: mode, why: source };
   }
 }
-
-/** Progress messages in the §5 form. */
-export const progress = {
-  stopping: (i: Instance) => `Stopping "${i.name}" in project "${i.project}"`,
-  migrating: (i: Instance, target: string) => `Migrating "${i.name}" in project "${i.project}" to "${target}"`,
-  starting: (i: Instance) => `Starting "${i.name}" in project "${i.project}"`,
-};

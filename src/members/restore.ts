@@ -9,7 +9,7 @@ import type { Instance } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { OperationContext } from "../operations/manager.ts";
 import type { ConfigService } from "../cluster/configService.ts";
-import { progress } from "./evacuationRules.ts";
+import { progress } from "../domain/progress.ts";
 import { runLimited } from "./limited.ts";
 
 export interface RestoreOutcome {

@@ -1,0 +1,85 @@
+/** POST /1.0/scheduler/placement (dry-run placement query) and instance moves. */
+import type { Hono } from "hono";
+import { validateDevices, validateInstanceConfig } from "../../domain/instanceConfig.ts";
+import { checkName } from "../../domain/names.ts";
+import { badRequest } from "../../domain/errors.ts";
+import type { Instance, PlacementReason } from "../../domain/types.ts";
+import type { Relocation } from "../../placement/relocation.ts";
+import { outcomeError } from "../../placement/schedulerPlacement.ts";
+import type { QueryOutcome, RankedCandidate } from "../../scheduler/index.ts";
+import type { AuthEnv } from "../auth.ts";
+import { async, sync } from "../envelope.ts";
+import { instanceMoveSchema, placementQuerySchema } from "../schemas.ts";
+import type { Services } from "../services.ts";
+import { readBody } from "../validation.ts";
+import { projectOf, targetOf } from "./instances.ts";
+
+/** What the scriptlet did during a query: filled in by the sandbox when a scriptlet is installed. */
+export interface ScriptletReport {
+  called: boolean;
+  target: string | null;
+  logs: { level: string; message: string }[];
+  duration_ms: number;
+  error: string | null;
+}
+
+export type PlacementQueryFn = (
+  instance: Instance, reason: PlacementReason, target: string | undefined, exclude: string[],
+) => Promise<{ outcome: QueryOutcome; scriptlet: ScriptletReport }>;
+
+function candidateView(c: RankedCandidate) {
+  return {
+    server_name: c.member,
+    rank: c.rank,
+    instance_count: c.instanceCount,
+    pending: c.pending,
+    free: { cpu: c.free.cpu, memory: c.free.memory, disk: c.free.disk, gpu: c.free.gpu, reported_memory: c.reportedFreeMemory },
+    allocated: c.allocated,
+  };
+}
+
+export function schedulerRoutes(query: PlacementQueryFn, relocation: Relocation): (app: Hono<AuthEnv>, s: Services) => void {
+  return (app, s) => {
+    app.post("/1.0/scheduler/placement", async (c) => {
+      const body = await readBody(c, placementQuerySchema);
+      const project = body.project ?? projectOf(c);
+      checkName("project", project);
+      s.projects.get(project);
+      const name = checkName("name", body.name);
+      const config = body.config ?? {};
+      validateInstanceConfig(config);
+      const devices = body.devices ?? {};
+      validateDevices(devices);
+      const target = body.target || undefined;
+      if (target) checkName("target", target.startsWith("@") ? target.slice(1) : target);
+      const instance: Instance = {
+        name, project, type: body.type ?? "container", architecture: body.architecture ?? "", location: "", status: "Stopped",
+        description: body.description ?? "", config, devices, profiles: body.profiles ?? ["default"], created_at: new Date(s.now()).toISOString(),
+      };
+      const { outcome, scriptlet } = await query(instance, body.reason ?? "new", target, body.exclude ?? []);
+      if (!outcome.ok && outcome.code === "unschedulable") {
+        const rejected: Record<string, string> = {};
+        for (const r of outcome.rejected) rejected[r.member] = r.reason;
+        return sync(c, { target: null, candidates: [], rejected, scriptlet, error: outcome.message });
+      }
+      if (!outcome.ok) {
+        const err = outcomeError(outcome);
+        return sync(c, { target: null, candidates: [], rejected: {}, scriptlet, error: err.message });
+      }
+      const rejected: Record<string, string> = {};
+      for (const r of outcome.rejected) rejected[r.member] = r.reason;
+      return sync(c, { target: outcome.member, candidates: outcome.candidates.map(candidateView), rejected, scriptlet, error: null });
+    });
+
+    app.post("/1.0/instances/:name", async (c) => {
+      const project = projectOf(c);
+      const target = targetOf(c);
+      const body = await readBody(c, instanceMoveSchema);
+      const name = c.req.param("name");
+      if (body.name !== undefined && body.name !== name) {
+        throw badRequest(`Renaming is not supported: name must be "${name}" or left out, got ${JSON.stringify(body.name)}`);
+      }
+      return async(c, await relocation.start(project, name, target, body.live ?? false));
+    });
+  };
+}
