@@ -37,6 +37,8 @@ export interface BerthOptions {
   adminToken?: string;
   now?: () => number;
   logger?: Logger;
+  /** Every executor action takes this long (simulated members); default BERTH_EXECUTOR_DELAY_MS or 0. */
+  executorDelayMs?: number;
   /** Liveness sweep interval; 0 disables the timer (tests call tick()). */
   livenessIntervalMs?: number;
 }
@@ -70,7 +72,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const instances = new InstanceService(store, bus, changes, now);
   const tokens = new TokenService(store, bus, (name) => members.exists(name), now);
   const operations = new OperationManager(store, bus, now, (err, id) => logger.error({ err, operation: id }, "operation failed"));
-  instances.executor = new StoreExecutor(instances);
+  instances.executor = new StoreExecutor(instances, opts.executorDelayMs ?? Number(process.env.BERTH_EXECUTOR_DELAY_MS ?? 0));
   groups.ensureDefault();
   projects.ensureDefault();
   const index = new SchedulerIndex(changes, members.list(), instances.list());

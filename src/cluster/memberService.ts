@@ -37,6 +37,13 @@ export function validateMemberConfig(config: Record<string, string>): void {
   }
 }
 
+/** PATCH semantics for config maps: given keys replace, an empty value removes the key (as `lxc config unset`). */
+export function mergeConfig(current: Record<string, string>, patch: Record<string, string>): Record<string, string> {
+  const out = { ...current, ...patch };
+  for (const [key, value] of Object.entries(patch)) if (value === "") delete out[key];
+  return out;
+}
+
 export class MemberService {
   constructor(
     private readonly store: Store,
@@ -99,7 +106,7 @@ export class MemberService {
   /** PATCH merges (config keys merge too); PUT (replace) sets every writable field. */
   update(name: string, input: MemberUpdate, replace: boolean): Member {
     const current = this.record(name);
-    const config = replace ? (input.config ?? {}) : { ...current.config, ...(input.config ?? {}) };
+    const config = replace ? (input.config ?? {}) : mergeConfig(current.config, input.config ?? {});
     validateMemberConfig(config);
     const groups = input.groups !== undefined ? this.checkGroups(input.groups) : replace ? ["default"] : undefined;
     this.store.transaction(() => {

@@ -4,6 +4,7 @@ import { checkName } from "../domain/names.ts";
 import { REMOTE_DRIVERS, STORAGE_DRIVERS, type StorageDriver, type StoragePool } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { Store } from "../store/store.ts";
+import { mergeConfig } from "./memberService.ts";
 
 export class PoolService {
   constructor(private readonly store: Store, private readonly bus: EventBus) {}
@@ -40,7 +41,7 @@ export class PoolService {
   update(name: string, input: { description?: string; config?: Record<string, string> }, replace: boolean): StoragePool {
     const pool = this.get(name);
     const description = input.description ?? (replace ? "" : pool.description);
-    const config = replace ? (input.config ?? {}) : { ...pool.config, ...(input.config ?? {}) };
+    const config = replace ? (input.config ?? {}) : mergeConfig(pool.config, input.config ?? {});
     this.store.updatePool(name, description, config);
     this.bus.lifecycle("storage-pool-updated", `/1.0/storage-pools/${name}`);
     return this.get(name);

@@ -5,6 +5,7 @@ import type { Project } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { Store } from "../store/store.ts";
 import type { ClusterChanges } from "./changes.ts";
+import { mergeConfig } from "./memberService.ts";
 
 const PROJECT_KEYS = ["restricted", "restricted.cluster.groups"];
 
@@ -44,7 +45,7 @@ export class ProjectService {
 
   update(name: string, input: { description?: string; config?: Record<string, string> }, replace: boolean): Project {
     const current = this.get(name);
-    const config = this.checkConfig(replace ? (input.config ?? {}) : { ...current.config, ...(input.config ?? {}) });
+    const config = this.checkConfig(replace ? (input.config ?? {}) : mergeConfig(current.config, input.config ?? {}));
     this.store.updateProject(name, input.description ?? (replace ? "" : current.description), config);
     const project = this.get(name);
     this.changes.publish({ kind: "project", project });

@@ -26,20 +26,31 @@ export interface InstanceRecorder {
   recordLocation(project: string, name: string, location: string): void;
 }
 
+/**
+ * Records each action as done. `delayMs` makes every action take that long, to stand in for real
+ * members in demos and in tests that need an evacuation to be caught half way (BERTH_EXECUTOR_DELAY_MS).
+ */
 export class StoreExecutor implements InstanceExecutor {
   readonly canLiveMigrate = false;
 
-  constructor(private readonly recorder: InstanceRecorder) {}
+  constructor(private readonly recorder: InstanceRecorder, private readonly delayMs = 0) {}
+
+  private async pause(): Promise<void> {
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+  }
 
   async start(instance: Instance): Promise<void> {
+    await this.pause();
     this.recorder.recordStatus(instance.project, instance.name, "Running");
   }
 
   async stop(instance: Instance, _options: StopOptions): Promise<void> {
+    await this.pause();
     this.recorder.recordStatus(instance.project, instance.name, "Stopped");
   }
 
   async move(instance: Instance, target: string, _options: { live: boolean }): Promise<void> {
+    await this.pause();
     this.recorder.recordLocation(instance.project, instance.name, target);
   }
 }

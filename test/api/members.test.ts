@@ -104,3 +104,16 @@ describe("/1.0/cluster/members", () => {
     expect((await h.request("GET", "/1.0/cluster/members/n1")).status).toBe(404);
   });
 });
+
+describe("config maps", () => {
+  it("an empty value in a PATCH removes a member or project config key", async () => {
+    const h2 = await makeHarness();
+    await h2.addMember("n1", { config: { "scheduler.instance": "manual", "user.a": "1" } });
+    const r = await h2.request("PATCH", "/1.0/cluster/members/n1", { config: { "scheduler.instance": "" } });
+    expect(r.body.metadata.config).toEqual({ "user.a": "1" });
+    await h2.request("POST", "/1.0/projects", { name: "p", config: { "user.x": "1", "user.y": "2" } });
+    const p = await h2.request("PATCH", "/1.0/projects/p", { config: { "user.x": "" } });
+    expect(p.body.metadata.config).toEqual({ "user.y": "2" });
+    await h2.close();
+  });
+});

@@ -5,7 +5,7 @@ import { operationId, parseSseBlock, resolveConnection } from "../../src/cli/cli
 import { memberCreateBody } from "../../src/cli/commands/cluster.ts";
 import { parseConfigAssignments } from "../../src/cli/commands/config.ts";
 import { instanceCreateBody } from "../../src/cli/commands/instance.ts";
-import { summarizeEvent } from "../../src/cli/commands/monitor.ts";
+import { parseEventTypes, summarizeEvent } from "../../src/cli/commands/monitor.ts";
 
 describe("CLI argument parsing", () => {
   it("splits KEY=VALUE at the first = and parses device specs", () => {
@@ -24,6 +24,7 @@ describe("CLI argument parsing", () => {
       resources: { cpu: { total: 4 }, memory: { total: 512 * 1024 ** 2 }, storage: { pools: { default: { total: 1024 ** 3 } } }, gpu: { total: 1 } },
     });
     expect(() => memberCreateBody("n1", { gpus: "1.5" })).toThrow('--gpus must be a whole number of at least 0, got "1.5"');
+    expect(() => memberCreateBody("n1", { pool: "default" })).toThrow("give --disk too");
   });
 
   it("turns `instance create` flags into config and a root disk", () => {
@@ -33,6 +34,10 @@ describe("CLI argument parsing", () => {
       devices: { root: { type: "disk", path: "/", pool: "p" } },
       start: true,
     });
+    expect(() => instanceCreateBody("i", { disk: "10GiB" })).toThrow("--disk needs --pool");
+    expect(() => instanceCreateBody("i", { device: ["gpu0"] })).toThrow("--device gpu0 needs a type");
+    expect(() => instanceCreateBody("i", { type: "vm" })).toThrow('--type must be container or virtual-machine, got "vm"');
+    expect(() => instanceCreateBody("i", { cpu: "-1" })).toThrow('--cpu must be a number of at least 0, got "-1"');
   });
 
   it("reads config assignments in both forms, taking - from stdin", async () => {
@@ -41,6 +46,7 @@ describe("CLI argument parsing", () => {
     expect(await parseConfigAssignments(["scheduler.strategy", "pack"], stdin)).toEqual({ "scheduler.strategy": "pack" });
     expect(await parseConfigAssignments(["s=-"], stdin)).toEqual({ s: "<stdin for s>" });
     await expect(parseConfigAssignments(["a", "b", "c"], stdin)).rejects.toThrow('Expected KEY=VALUE, got "a"');
+    await expect(parseConfigAssignments(["a=-", "b=-"], stdin)).rejects.toThrow("Only one key can read its value from stdin");
   });
 });
 
@@ -48,7 +54,10 @@ describe("CLI client pieces", () => {
   it("resolves the connection: flags, then environment, then defaults", () => {
     expect(resolveConnection({ url: "http://x:1/", token: "t" }, { BERTH_URL: "http://y", BERTH_TOKEN: "u" })).toMatchObject({ url: "http://x:1", token: "t" });
     expect(resolveConnection({}, { BERTH_URL: "http://y", BERTH_TOKEN: "u" })).toMatchObject({ url: "http://y", token: "u" });
-    expect(resolveConnection({}, { BERTH_DATA: "/nonexistent-berth" })).toMatchObject({ url: "http://127.0.0.1:8443", token: undefined });
+    const fallback = resolveConnection({}, { BERTH_DATA: "/nonexistent-berth" });
+    expect(fallback.url).toBe("http://127.0.0.1:8443");
+    expect(fallback.token).toBeUndefined();
+    expect(fallback.tokenSource).toContain("/nonexistent-berth/admin.token");
   });
 
   it("parses SSE blocks and operation URLs", () => {
@@ -56,6 +65,12 @@ describe("CLI client pieces", () => {
     expect(parseSseBlock(": keepalive")).toBeNull();
     expect(parseSseBlock("data: a\ndata: b")).toEqual({ name: "message", data: "a\nb" });
     expect(operationId("/1.0/operations/abc-123")).toBe("abc-123");
+  });
+
+  it("checks monitor event types before connecting", () => {
+    expect(parseEventTypes(undefined)).toBeUndefined();
+    expect(parseEventTypes("lifecycle, logging")).toEqual(["lifecycle", "logging"]);
+    expect(() => parseEventTypes("lifecycle,gossip")).toThrow('--type: unknown event type "gossip"');
   });
 
   it("summarizes events on one line", () => {

@@ -72,7 +72,7 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
     const instance = s.instances.get(project, name);
     const op = s.operations.start({
       kind: "instance-state",
-      description: `${body.action[0].toUpperCase()}${body.action.slice(1)}ing instance`,
+      description: { start: "Starting instance", stop: "Stopping instance", restart: "Restarting instance" }[body.action],
       resources: { instances: [instanceUrl(instance)] },
       input: { project, name, action: body.action, force: body.force ?? false, timeout: body.timeout },
     });

@@ -117,11 +117,10 @@ export function registerClusterCommands(program: Command): void {
     .action(async (name: string, key: string, _opts: object, cmd: Command) => {
       const { client, out } = contextOf(cmd);
       const path = `/1.0/cluster/members/${seg(name)}`;
-      // PATCH merges config maps, so removing a key takes the whole object back with PUT (as lxc does).
+      // An empty value in a PATCH removes the key, in one request (no read-modify-write race).
       const member = await client.get<Member>(path);
       if (!(key in member.config)) throw new CliError(`Member ${name} has no config key "${key}"`);
-      const { [key]: _removed, ...config } = member.config;
-      const updated = await client.put<Member>(path, { ...member, config });
+      const updated = await client.patch<Member>(path, { config: { [key]: "" } });
       out.done(`Member ${name} updated`, updated);
     });
 

@@ -34,6 +34,9 @@ interface CreateOptions {
 
 /** The POST /1.0/instances body for `instance create`. */
 export function instanceCreateBody(name: string, opts: CreateOptions): Record<string, unknown> {
+  if (opts.type && opts.type !== "container" && opts.type !== "virtual-machine") {
+    throw new CliError(`--type must be container or virtual-machine, got "${opts.type}"`);
+  }
   const config = parseAssignments(opts.config, "-c key=value");
   if (opts.cpu !== undefined) config["limits.cpu"] = String(parseCount(opts.cpu, "--cpu"));
   if (opts.memory !== undefined) {
@@ -87,9 +90,6 @@ export function registerInstanceCommands(program: Command): void {
     .option("--pool <pool>", "storage pool of the root disk")
     .option("--start", "start it once created")
     .action(async (name: string, opts: CreateOptions, cmd: Command) => {
-      if (opts.type && opts.type !== "container" && opts.type !== "virtual-machine") {
-        throw new CliError(`--type must be container or virtual-machine, got "${opts.type}"`);
-      }
       const { client, out } = contextOf(cmd);
       const created = await client.post<Instance>("/1.0/instances", instanceCreateBody(name, opts), projectQuery(opts, { target: opts.target }));
       out.done(`Instance ${created.name} created on ${created.location}${created.status === "Running" ? " and started" : ""}`, created);

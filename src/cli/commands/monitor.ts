@@ -30,16 +30,23 @@ export function summarizeEvent(event: BerthEvent): string {
   return `${String(level ?? "info")} ${String(message ?? "")}${scalars(rest)}${scalars(rest.context)}`;
 }
 
+/** "lifecycle,operation" → ["lifecycle", "operation"]; undefined means every type. */
+export function parseEventTypes(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const types = text.split(",").map((t) => t.trim()).filter(Boolean);
+  for (const type of types) {
+    if (!EVENT_TYPES.includes(type)) throw new CliError(`--type: unknown event type "${type}" (use ${EVENT_TYPES.join(", ")})`);
+  }
+  return types;
+}
+
 export function registerMonitorCommand(program: Command): void {
   program
     .command("monitor")
     .description("Print events as they happen (lifecycle, operation, logging) until interrupted")
     .option("--type <types>", "comma separated event types (default: all)")
     .action(async (opts: { type?: string }, cmd: Command) => {
-      const types = opts.type?.split(",").map((t) => t.trim()).filter(Boolean);
-      for (const type of types ?? []) {
-        if (!EVENT_TYPES.includes(type)) throw new CliError(`--type: unknown event type "${type}" (use ${EVENT_TYPES.join(", ")})`);
-      }
+      const types = parseEventTypes(opts.type);
       const { client, out } = contextOf(cmd);
       const controller = new AbortController();
       const stop = () => controller.abort();

@@ -67,11 +67,10 @@ export function registerProjectCommands(program: Command): void {
     .action(async (name: string, key: string, _opts: object, cmd: Command) => {
       const { client, out } = contextOf(cmd);
       const path = `/1.0/projects/${seg(name)}`;
-      // PATCH merges config maps; removing a key puts the whole project back (as lxc does).
+      // An empty value in a PATCH removes the key, in one request (no read-modify-write race).
       const current = await client.get<Project>(path);
       if (!(key in current.config)) throw new CliError(`Project ${name} has no config key "${key}"`);
-      const { [key]: _removed, ...config } = current.config;
-      const updated = await client.put<Project>(path, { description: current.description, config });
+      const updated = await client.patch<Project>(path, { config: { [key]: "" } });
       out.done(`Project ${name} updated`, updated);
     });
 
