@@ -15,9 +15,13 @@ export class ConfigService {
   private readonly listeners: ((config: ServerConfig, changed: ServerConfigKey[]) => void)[] = [];
   private queue: Promise<unknown> = Promise.resolve();
 
+  /** Keys stored explicitly (not at their default), kept in step with the table. */
+  private storedKeys: Set<string>;
+
   constructor(private readonly store: Store, private readonly bus: EventBus) {
     this.current = defaultServerConfig();
     const stored = store.readConfig();
+    this.storedKeys = new Set(Object.keys(stored));
     const values = this.current as unknown as Record<string, string | number>;
     for (const [key, text] of Object.entries(stored)) {
       if (!(key in SERVER_CONFIG_KEYS)) continue; // a key from a newer version: ignored, kept in the DB
@@ -33,7 +37,7 @@ export class ConfigService {
   /** Only keys that differ from their default, as LXD shows config. */
   explicit(): Record<string, string | number> {
     const out: Record<string, string | number> = {};
-    for (const key of Object.keys(this.store.readConfig())) {
+    for (const key of this.storedKeys) {
       if (key in SERVER_CONFIG_KEYS) out[key] = this.current[key as ServerConfigKey];
     }
     return out;
@@ -82,6 +86,7 @@ export class ConfigService {
     const previous = this.current;
     for (const guard of this.guards) await guard(nextConfig, previous, changed);
     this.store.writeConfig(writes);
+    this.storedKeys = new Set(Object.keys(this.store.readConfig()));
     this.current = nextConfig;
     for (const listener of this.listeners) listener(nextConfig, changed);
     if (changed.length > 0) this.bus.lifecycle("config-updated", "/1.0", { keys: changed });

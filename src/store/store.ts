@@ -47,10 +47,35 @@ export class Store {
   readonly db: Db;
   private readonly sqlite: Database.Database;
 
+  /** Statements on the hot paths (every request, every placement), built and compiled once. */
+  private readonly q;
+
   constructor(path: string) {
     const { db, sqlite } = openDatabase(path);
     this.db = db;
     this.sqlite = sqlite;
+    const p = (name: string) => sql.placeholder(name);
+    this.q = {
+      member: db.select().from(t.members).where(eq(t.members.name, p("name"))).prepare(),
+      groupsOfMember: db.select({ group: t.groupMembers.group }).from(t.groupMembers)
+        .where(eq(t.groupMembers.member, p("member"))).orderBy(asc(t.groupMembers.group)).prepare(),
+      heartbeat: db.update(t.members).set({ lastHeartbeat: sql`${p("now")}` }).where(eq(t.members.name, p("name"))).prepare(),
+      instance: db.select().from(t.instances).where(and(eq(t.instances.project, p("project")), eq(t.instances.name, p("name")))).prepare(),
+      project: db.select().from(t.projects).where(eq(t.projects.name, p("name"))).prepare(),
+      pool: db.select().from(t.storagePools).where(eq(t.storagePools.name, p("name"))).prepare(),
+      tokenByHash: db.select().from(t.tokens).where(eq(t.tokens.hash, p("hash"))).prepare(),
+      insertInstance: db.insert(t.instances).values({
+        project: p("project"), name: p("name"), type: p("type"), architecture: p("architecture"), location: p("location"),
+        status: p("status"), description: p("description"), config: p("config"), devices: p("devices"),
+        profiles: p("profiles"), createdAt: p("createdAt"),
+      }).prepare(),
+      instanceStatus: db.update(t.instances).set({ status: sql`${p("status")}` })
+        .where(and(eq(t.instances.project, p("project")), eq(t.instances.name, p("name")))).prepare(),
+      instanceLocation: db.update(t.instances).set({ location: sql`${p("location")}` })
+        .where(and(eq(t.instances.project, p("project")), eq(t.instances.name, p("name")))).prepare(),
+      instanceConfig: db.update(t.instances).set({ config: sql`${p("config")}` })
+        .where(and(eq(t.instances.project, p("project")), eq(t.instances.name, p("name")))).prepare(),
+    };
   }
 
   close(): void {
@@ -75,7 +100,7 @@ export class Store {
   }
 
   getMember(name: string): MemberRecord | undefined {
-    const row = this.db.select().from(t.members).where(eq(t.members.name, name)).get();
+    const row = this.q.member.get({ name });
     return row ? memberFromRow(row) : undefined;
   }
 
@@ -106,6 +131,10 @@ export class Store {
   }
 
   recordHeartbeat(name: string, resources: MemberResources | null, state: MemberStateReport | null, now: number): void {
+    if (!resources && !state) {
+      this.q.heartbeat.run({ name, now });
+      return;
+    }
     const values: Partial<typeof t.members.$inferInsert> = { lastHeartbeat: now };
     if (resources) values.resources = resources;
     if (state) values.memberState = state;
@@ -160,8 +189,7 @@ export class Store {
   }
 
   groupsOfMember(member: string): string[] {
-    return this.db.select().from(t.groupMembers).where(eq(t.groupMembers.member, member))
-      .orderBy(asc(t.groupMembers.group)).all().map((l) => l.group);
+    return this.q.groupsOfMember.all({ member }).map((l) => l.group);
   }
 
   /** Replaces the groups a member belongs to. */
@@ -179,7 +207,7 @@ export class Store {
   }
 
   getPool(name: string): StoragePool | undefined {
-    const row = this.db.select().from(t.storagePools).where(eq(t.storagePools.name, name)).get();
+    const row = this.q.pool.get({ name });
     return row ? poolFromRow(row) : undefined;
   }
 
@@ -200,7 +228,7 @@ export class Store {
   }
 
   getProject(name: string): Project | undefined {
-    const row = this.db.select().from(t.projects).where(eq(t.projects.name, name)).get();
+    const row = this.q.project.get({ name });
     return row ? projectFromRow(row) : undefined;
   }
 
@@ -227,8 +255,7 @@ export class Store {
   }
 
   getInstance(project: string, name: string): Instance | undefined {
-    const row = this.db.select().from(t.instances)
-      .where(and(eq(t.instances.project, project), eq(t.instances.name, name))).get();
+    const row = this.q.instance.get({ project, name });
     return row ? instanceFromRow(row) : undefined;
   }
 
@@ -246,15 +273,22 @@ export class Store {
   }
 
   insertInstance(instance: Instance): void {
-    this.db.insert(t.instances).values({
+    this.q.insertInstance.run({
       project: instance.project, name: instance.name, type: instance.type, architecture: instance.architecture,
       location: instance.location, status: instance.status, description: instance.description,
       config: instance.config, devices: instance.devices, profiles: instance.profiles,
       createdAt: Date.parse(instance.created_at),
-    }).run();
+    });
   }
 
   updateInstance(project: string, name: string, patch: InstancePatch): void {
+    // The one-column updates executors and evacuations make all the time use compiled statements.
+    const keys = Object.keys(patch).filter((k) => patch[k as keyof InstancePatch] !== undefined);
+    if (keys.length === 1) {
+      if (keys[0] === "status") return void this.q.instanceStatus.run({ project, name, status: patch.status });
+      if (keys[0] === "location") return void this.q.instanceLocation.run({ project, name, location: patch.location });
+      if (keys[0] === "config") return void this.q.instanceConfig.run({ project, name, config: JSON.stringify(patch.config) });
+    }
     const values: Partial<typeof t.instances.$inferInsert> = {};
     if (patch.config !== undefined) values.config = patch.config;
     if (patch.devices !== undefined) values.devices = patch.devices;
@@ -300,7 +334,7 @@ export class Store {
   }
 
   findTokenByHash(hash: string): TokenInfo | undefined {
-    const row = this.db.select().from(t.tokens).where(eq(t.tokens.hash, hash)).get();
+    const row = this.q.tokenByHash.get({ hash });
     return row ? tokenFromRow(row) : undefined;
   }
 

@@ -1,0 +1,81 @@
+/** Shared by the HTTP benchmarks: a Berth service in a child process, and a loopback client. */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+export const BENCH_TOKEN = "bench-admin-token";
+
+export interface Service {
+  url: string;
+  call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  stop(): Promise<void>;
+}
+
+/** Starts `berth serve` on a free loopback port with a fresh data dir. */
+export async function startService(env: Record<string, string> = {}): Promise<Service> {
+  const dir = mkdtempSync(join(tmpdir(), "berth-bench-"));
+  const port = 30000 + Math.floor(Math.random() * 20000);
+  const url = `http://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn(process.execPath, ["bin/berth.js", "serve", "--listen", `127.0.0.1:${port}`, "--data", dir, "--no-local-member"], {
+    cwd: ROOT, env: { ...process.env, BERTH_ADMIN_TOKEN: BENCH_TOKEN, BERTH_LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "ignore", "inherit"],
+  });
+  const call = async (method: string, path: string, body?: unknown) => {
+    const r = await fetch(`${url}${path}`, {
+      method, headers: { authorization: `Bearer ${BENCH_TOKEN}`, "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: r.status, body: await r.json() as any };
+  };
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/`)).ok) break;
+    } catch {
+      if (i > 400) throw new Error("berth serve did not start");
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return {
+    url, call,
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs `clients` loops of `fn` until `ms` pass or `max` calls are made; returns calls per second. */
+export async function load(clients: number, ms: number, max: number, fn: (i: number) => Promise<boolean>): Promise<{ ok: number; failed: number; perSecond: number }> {
+  let next = 0;
+  let ok = 0;
+  let failed = 0;
+  const start = performance.now();
+  const deadline = start + ms;
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (performance.now() < deadline && next < max) {
+      if (await fn(next++)) ok++;
+      else failed++;
+    }
+  }));
+  const seconds = (performance.now() - start) / 1000;
+  return { ok, failed, perSecond: ok / seconds };
+}
+
+/** Registers `count` equal-ish members with declared resources and heartbeats them. */
+export async function addMembers(service: Service, count: number, failureDomains = 10): Promise<string[]> {
+  await service.call("PATCH", "/1.0", { config: { "cluster.offline_threshold": 3600 } });
+  const names = Array.from({ length: count }, (_, i) => `node${String(i).padStart(4, "0")}`);
+  await load(16, 600_000, count, async (i) => {
+    const name = names[i];
+    const r = await service.call("POST", "/1.0/cluster/members", {
+      server_name: name, failure_domain: `rack${i % failureDomains}`,
+      resources: { cpu: { total: 64 }, memory: { total: 512 * 1024 ** 3 }, storage: { pools: { default: { total: 10 * 1024 ** 4 } } } },
+    });
+    const hb = await service.call("POST", `/1.0/cluster/members/${name}/heartbeat`, {});
+    return r.status === 201 && hb.status === 200;
+  });
+  return names;
+}
