@@ -23,7 +23,9 @@ import { Store } from "./store/store.ts";
 import { SchedulerIndex } from "./placement/schedulerIndex.ts";
 import { SchedulerPlacement } from "./placement/schedulerPlacement.ts";
 import { Relocation } from "./placement/relocation.ts";
-import { schedulerRoutes, type PlacementQueryFn } from "./api/routes/scheduler.ts";
+import { schedulerRoutes } from "./api/routes/scheduler.ts";
+import { placementQuery } from "./placement/query.ts";
+import { Scriptlets } from "./placement/scriptlets.ts";
 import { Maintenance } from "./members/maintenance.ts";
 import { memberStateRoutes } from "./api/routes/members.ts";
 
@@ -39,6 +41,8 @@ export interface BerthOptions {
   logger?: Logger;
   /** Every executor action takes this long (simulated members); default BERTH_EXECUTOR_DELAY_MS or 0. */
   executorDelayMs?: number;
+  /** Scriptlet workers (default: sized to the machine). */
+  sandboxPoolSize?: number;
   /** Liveness sweep interval; 0 disables the timer (tests call tick()). */
   livenessIntervalMs?: number;
 }
@@ -89,9 +93,27 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   registerInstanceOperations(operations, instances);
   const maintenance = new Maintenance({ members, instances, pools, config, bus }, operations);
   const relocation = new Relocation(instances, operations);
-  const noScriptlet = { called: false, target: null, logs: [], duration_ms: 0, error: null };
-  const query: PlacementQueryFn = async (instance, reason, target, exclude) =>
-    ({ outcome: await placement.query(instance, reason, target, exclude), scriptlet: noScriptlet });
+  const scriptlets = new Scriptlets({
+    members, instances, projects, changes, bus, logger, poolSize: opts.sandboxPoolSize,
+    limits: () => ({ timeoutMs: config.get()["scriptlet.timeout_ms"], memoryMb: config.get()["scriptlet.memory_mb"] }),
+  });
+  placement.hooks = scriptlets;
+  config.addGuard(async (next, previous, changed) => {
+    const limitsOf = (c: typeof next) => ({ timeoutMs: c["scriptlet.timeout_ms"], memoryMb: c["scriptlet.memory_mb"] });
+    if (changed.includes("scriptlet.timeout_ms") || changed.includes("scriptlet.memory_mb")) scriptlets.setLimits(limitsOf(next));
+    if (!changed.includes("instances.placement.scriptlet")) return;
+    try {
+      await scriptlets.install(next["instances.placement.scriptlet"]);
+    } catch (err) {
+      scriptlets.setLimits(limitsOf(previous)); // the whole change is refused: limits go back too
+      throw err;
+    }
+  });
+  const storedScriptlet = config.get()["instances.placement.scriptlet"];
+  if (storedScriptlet) {
+    await scriptlets.install(storedScriptlet).catch((err) => logger.error({ err }, "the stored placement scriptlet failed to load; built-in placement is used"));
+  }
+  const query = placementQuery(placement, scriptlets);
   const app = createApp(services, { version: VERSION, serverName: opts.localMemberName ?? hostname() }, [
     memberStateRoutes(maintenance), schedulerRoutes(query, relocation),
   ]);
@@ -139,6 +161,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
       if (heartbeatTimer) clearTimeout(heartbeatTimer);
       liveness.stop();
       await operations.settle();
+      await scriptlets.close();
       store.close();
     },
   };

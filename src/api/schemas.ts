@@ -161,3 +161,7 @@ export const placementQuerySchema = z.strictObject({
   /** Members to leave out, e.g. the member an evacuation would empty. */
   exclude: nameList.optional(),
 });
+
+export const scriptletTestSchema = placementQuerySchema.extend({
+  source: z.string().max(256 * 1024),
+});

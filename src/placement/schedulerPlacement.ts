@@ -25,15 +25,25 @@ export interface PlacementDeps {
   pools: PoolService;
 }
 
+/** Supplies the scriptlet hook for a placement, and hears about placements in flight. */
+export interface HookProvider {
+  hookFor(instance: Instance): ChooseHook | undefined;
+  pending(id: string, instance: Instance, location: string | null): void;
+}
+
 export class SchedulerPlacement implements InstancePlacement {
-  readonly placer: Placer;
+  /** The built-in placer (no hook): the fast path when no scriptlet is installed. */
+  private readonly builtIn: Placer;
+  hooks: HookProvider | null = null;
 
   constructor(private readonly deps: PlacementDeps) {
-    this.placer = new Placer(deps.index.view);
+    this.builtIn = new Placer(deps.index.view);
   }
 
-  setHook(hook: ChooseHook | undefined): void {
-    this.placer.setHook(hook);
+  /** A placer for one decision: with the scriptlet's hook bound to this instance when one is installed. */
+  private placerFor(instance: Instance, hook?: ChooseHook): Placer {
+    const chosen = hook ?? this.hooks?.hookFor(instance);
+    return chosen ? new Placer(this.deps.index.view, chosen) : this.builtIn;
   }
 
   schedulerConfig(): SchedulerConfig {
@@ -85,27 +95,26 @@ export class SchedulerPlacement implements InstancePlacement {
     const { instance, reason, target, exclude } = input;
     const request = this.request(instance, reason, target, exclude);
     const key = instanceKey(instance.project, instance.name);
-    const outcome = await this.placer.place(request, this.schedulerConfig(), seedFor(instance.project, instance.name), key);
+    const outcome = await this.placerFor(instance).place(request, this.schedulerConfig(), seedFor(instance.project, instance.name), key);
     if (!outcome.ok) throw outcomeError(outcome);
     const view = this.deps.index.view;
+    const hooks = this.hooks;
+    hooks?.pending(key, instance, outcome.member);
     let settled = false;
-    return {
-      location: outcome.member,
-      commit() {
-        if (!settled) view.commit(key);
-        settled = true;
-      },
-      release() {
-        if (!settled) view.release(key);
-        settled = true;
-      },
+    const settle = (commit: boolean) => {
+      if (settled) return;
+      settled = true;
+      if (commit) view.commit(key);
+      else view.release(key);
+      hooks?.pending(key, instance, null);
     };
+    return { location: outcome.member, commit: () => settle(true), release: () => settle(false) };
   }
 
   /** The dry run behind POST /1.0/scheduler/placement: the same decision, nothing reserved. */
-  async query(instance: Instance, reason: PlacementReason, target: string | undefined, exclude: string[] = []): Promise<QueryOutcome> {
+  async query(instance: Instance, reason: PlacementReason, target: string | undefined, exclude: string[] = [], hook?: ChooseHook): Promise<QueryOutcome> {
     const request = this.request(instance, reason, target, exclude);
-    return this.placer.query(request, this.schedulerConfig(), seedFor(instance.project, instance.name));
+    return this.placerFor(instance, hook).query(request, this.schedulerConfig(), seedFor(instance.project, instance.name));
   }
 }
 

@@ -1,31 +1,19 @@
 /** POST /1.0/scheduler/placement (dry-run placement query) and instance moves. */
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { validateDevices, validateInstanceConfig } from "../../domain/instanceConfig.ts";
 import { checkName } from "../../domain/names.ts";
 import { badRequest } from "../../domain/errors.ts";
-import type { Instance, PlacementReason } from "../../domain/types.ts";
+import type { Instance } from "../../domain/types.ts";
 import type { Relocation } from "../../placement/relocation.ts";
 import { outcomeError } from "../../placement/schedulerPlacement.ts";
-import type { QueryOutcome, RankedCandidate } from "../../scheduler/index.ts";
+import type { PlacementQueryFn } from "../../placement/query.ts";
+import type { RankedCandidate } from "../../scheduler/index.ts";
 import type { AuthEnv } from "../auth.ts";
 import { async, sync } from "../envelope.ts";
-import { instanceMoveSchema, placementQuerySchema } from "../schemas.ts";
+import { instanceMoveSchema, placementQuerySchema, scriptletTestSchema } from "../schemas.ts";
 import type { Services } from "../services.ts";
 import { readBody } from "../validation.ts";
 import { projectOf, targetOf } from "./instances.ts";
-
-/** What the scriptlet did during a query: filled in by the sandbox when a scriptlet is installed. */
-export interface ScriptletReport {
-  called: boolean;
-  target: string | null;
-  logs: { level: string; message: string }[];
-  duration_ms: number;
-  error: string | null;
-}
-
-export type PlacementQueryFn = (
-  instance: Instance, reason: PlacementReason, target: string | undefined, exclude: string[],
-) => Promise<{ outcome: QueryOutcome; scriptlet: ScriptletReport }>;
 
 function candidateView(c: RankedCandidate) {
   return {
@@ -40,8 +28,9 @@ function candidateView(c: RankedCandidate) {
 
 export function schedulerRoutes(query: PlacementQueryFn, relocation: Relocation): (app: Hono<AuthEnv>, s: Services) => void {
   return (app, s) => {
-    app.post("/1.0/scheduler/placement", async (c) => {
-      const body = await readBody(c, placementQuerySchema);
+    /** Both dry runs: the query, and the test of a given scriptlet source. */
+    const dryRun = async (c: Context, withSource: boolean) => {
+      const body = withSource ? await readBody(c, scriptletTestSchema) : await readBody(c, placementQuerySchema);
       const project = body.project ?? projectOf(c);
       checkName("project", project);
       s.projects.get(project);
@@ -56,20 +45,18 @@ export function schedulerRoutes(query: PlacementQueryFn, relocation: Relocation)
         name, project, type: body.type ?? "container", architecture: body.architecture ?? "", location: "", status: "Stopped",
         description: body.description ?? "", config, devices, profiles: body.profiles ?? ["default"], created_at: new Date(s.now()).toISOString(),
       };
-      const { outcome, scriptlet } = await query(instance, body.reason ?? "new", target, body.exclude ?? []);
-      if (!outcome.ok && outcome.code === "unschedulable") {
-        const rejected: Record<string, string> = {};
-        for (const r of outcome.rejected) rejected[r.member] = r.reason;
-        return sync(c, { target: null, candidates: [], rejected, scriptlet, error: outcome.message });
-      }
-      if (!outcome.ok) {
-        const err = outcomeError(outcome);
-        return sync(c, { target: null, candidates: [], rejected: {}, scriptlet, error: err.message });
-      }
+      const source = "source" in body ? (body.source as string) : undefined;
+      const { outcome, scriptlet } = await query(instance, body.reason ?? "new", target, body.exclude ?? [], source);
       const rejected: Record<string, string> = {};
-      for (const r of outcome.rejected) rejected[r.member] = r.reason;
+      if (outcome.ok || outcome.code === "unschedulable") for (const r of outcome.rejected) rejected[r.member] = r.reason;
+      if (!outcome.ok) {
+        const error = outcome.code === "unschedulable" ? outcome.message : outcomeError(outcome).message;
+        return sync(c, { target: null, candidates: [], rejected, scriptlet, error });
+      }
       return sync(c, { target: outcome.member, candidates: outcome.candidates.map(candidateView), rejected, scriptlet, error: null });
-    });
+    };
+    app.post("/1.0/scheduler/placement", (c) => dryRun(c, false));
+    app.post("/1.0/scheduler/scriptlet/test", (c) => dryRun(c, true));
 
     app.post("/1.0/instances/:name", async (c) => {
       const project = projectOf(c);

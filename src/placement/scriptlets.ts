@@ -1,0 +1,154 @@
+/**
+ * The placement scriptlet in the service: a lazily started sandbox whose replica follows every
+ * cluster change, a hook per placement for the scheduler, installation as a config guard, and
+ * scriptlet logs sent to the service log and the event stream.
+ */
+import type { Logger } from "pino";
+import type { ClusterChange, ClusterChanges } from "../cluster/changes.ts";
+import type { InstanceService } from "../cluster/instanceService.ts";
+import type { MemberService } from "../cluster/memberService.ts";
+import type { ProjectService } from "../cluster/projectService.ts";
+import { resourceRequest } from "../domain/instanceConfig.ts";
+import type { Instance, PlacementReason } from "../domain/types.ts";
+import type { EventBus } from "../events/bus.ts";
+import { ScriptletSandbox, type ScriptletOutcome, type ScriptletRequest, type SandboxLimits } from "../sandbox/index.ts";
+import type { ChooseHook } from "../scheduler/index.ts";
+
+export interface ScriptletDeps {
+  members: MemberService;
+  instances: InstanceService;
+  projects: ProjectService;
+  changes: ClusterChanges;
+  bus: EventBus;
+  logger: Logger;
+  limits: () => SandboxLimits;
+  poolSize?: number;
+}
+
+/** Receives what the scriptlet did in one placement (for the query and test endpoints). */
+export type OutcomeSink = (outcome: ScriptletOutcome) => void;
+
+export function scriptletRequest(instance: Instance, reason: PlacementReason): ScriptletRequest {
+  const r = resourceRequest(instance);
+  return {
+    name: instance.name, project: instance.project, type: instance.type, reason, architecture: instance.architecture,
+    config: instance.config, devices: instance.devices, profiles: instance.profiles, description: instance.description,
+    resources: { cpu_cores: r.cpu, memory_size: r.memory, root_disk_size: r.disk },
+  };
+}
+
+function decisionOf(outcome: ScriptletOutcome): { target?: string } | { reject: string } {
+  if (outcome.rejected !== null) return { reject: outcome.rejected };
+  return outcome.target ? { target: outcome.target } : {};
+}
+
+export class Scriptlets {
+  private sandbox: ScriptletSandbox | null = null;
+  private subscribed = false;
+
+  constructor(private readonly deps: ScriptletDeps) {}
+
+  /** Starts the sandbox on first use, with a full replica; afterwards it follows every change. */
+  private ensure(): ScriptletSandbox {
+    if (this.sandbox) return this.sandbox;
+    const { members, instances, projects, bus, logger } = this.deps;
+    const sandbox = new ScriptletSandbox({
+      ...this.deps.limits(),
+      poolSize: this.deps.poolSize,
+      onLog: (log) => {
+        const context = { instance: log.instance, project: log.project, reason: log.reason };
+        logger[log.level]({ scriptlet: true, ...context }, log.message);
+        bus.emit("logging", { level: log.level, message: log.message, context }, log.project);
+      },
+    });
+    const memberList = members.list();
+    sandbox.reset({
+      members: memberList,
+      member_states: Object.fromEntries(memberList.map((m) => [m.server_name, members.state(m.server_name)])),
+      instances: instances.list(),
+      pending: [],
+      projects: projects.list(),
+    });
+    this.sandbox = sandbox;
+    if (!this.subscribed) {
+      this.subscribed = true;
+      this.deps.changes.subscribe((change) => this.follow(change));
+    }
+    return sandbox;
+  }
+
+  private follow(change: ClusterChange): void {
+    const sandbox = this.sandbox;
+    if (!sandbox) return;
+    switch (change.kind) {
+      case "member":
+        sandbox.applyDelta({ kind: "member.upsert", member: change.member });
+        sandbox.applyDelta({ kind: "member_state.set", name: change.member.server_name, state: this.deps.members.state(change.member.server_name) });
+        break;
+      case "member-removed":
+        sandbox.applyDelta({ kind: "member.remove", name: change.name });
+        break;
+      case "instance":
+        sandbox.applyDelta({ kind: "instance.upsert", instance: change.instance });
+        break;
+      case "instance-removed":
+        sandbox.applyDelta({ kind: "instance.remove", project: change.project, name: change.name });
+        break;
+      case "project":
+        sandbox.applyDelta({ kind: "project.upsert", project: change.project });
+        break;
+      case "project-removed":
+        sandbox.applyDelta({ kind: "project.remove", name: change.name });
+        break;
+      default:
+        break; // group membership reaches the replica through the members it changes
+    }
+  }
+
+  installed(): boolean {
+    return this.sandbox?.installed() ?? false;
+  }
+
+  /** Validates and installs (the config guard); "" goes back to built-in placement. */
+  async install(source: string): Promise<void> {
+    if (source.trim() === "" && !this.sandbox) return;
+    await this.ensure().install(source);
+  }
+
+  setLimits(limits: SandboxLimits): void {
+    this.sandbox?.setLimits(limits);
+  }
+
+  /** A placement in flight, for get_instances_count({pending: true}). */
+  pending(id: string, instance: Instance, location: string | null): void {
+    if (!this.sandbox) return;
+    if (location === null) this.sandbox.applyDelta({ kind: "pending.remove", id });
+    else this.sandbox.applyDelta({ kind: "pending.add", placement: { id, project: instance.project, name: instance.name, location } });
+  }
+
+  /** The scheduler hook for one placement of this instance, or undefined when no scriptlet is installed. */
+  hookFor(instance: Instance, sink?: OutcomeSink): ChooseHook | undefined {
+    if (!this.installed()) return undefined;
+    const sandbox = this.sandbox!;
+    return async (request, candidates) => {
+      const outcome = await sandbox.place(scriptletRequest(instance, request.reason), candidates.map((c) => c.member));
+      sink?.(outcome);
+      return decisionOf(outcome);
+    };
+  }
+
+  /** A hook that runs a given source (not installed): POST /1.0/scheduler/scriptlet/test. */
+  testHook(source: string, instance: Instance, sink: OutcomeSink): ChooseHook {
+    const sandbox = this.ensure();
+    return async (request, candidates) => {
+      const outcome = await sandbox.test(source, scriptletRequest(instance, request.reason), candidates.map((c) => c.member));
+      sink(outcome);
+      return decisionOf(outcome);
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.sandbox?.close();
+    this.sandbox = null;
+  }
+}

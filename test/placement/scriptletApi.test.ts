@@ -1,0 +1,101 @@
+import { readFileSync } from "node:fs";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { makeHarness, type Harness } from "../support/harness.ts";
+
+let h: Harness;
+beforeEach(async () => {
+  h = await makeHarness({ sandboxPoolSize: 1 });
+  for (const [name, domain] of [["a1", "rackA"], ["a2", "rackA"], ["b1", "rackB"]]) {
+    await h.addMember(name, { failure_domain: domain });
+  }
+});
+afterEach(async () => { await h.close(); });
+
+const PICK_LAST = `
+function instance_placement(request, candidate_members) {
+  log_info("placing ", request.name, " reason=", request.reason);
+  if (request.name.startsWith("bad")) return "names starting with bad are refused";
+  set_target(candidate_members[candidate_members.length - 1].server_name);
+}`;
+
+describe("placement scriptlet over HTTP", () => {
+  it("installs a scriptlet that then decides placements, logs to the event stream, and can be cleared", async () => {
+    const logs: any[] = [];
+    h.berth.services.bus.subscribe((e) => { if (e.type === "logging") logs.push(e); });
+    expect((await h.request("PATCH", "/1.0", { config: { "instances.placement.scriptlet": PICK_LAST } })).status).toBe(200);
+    const first = await h.request("POST", "/1.0/instances", { name: "web1" });
+    expect(first.status).toBe(201);
+    // Built-in ranking puts the three equal members in a seeded order; the scriptlet takes the last.
+    const q = await h.request("POST", "/1.0/scheduler/placement", { name: "web2" });
+    expect(q.body.metadata.scriptlet).toMatchObject({ called: true, rejected: null, error: null });
+    expect(q.body.metadata.scriptlet.logs).toEqual([{ level: "info", message: "placing web2 reason=new" }]);
+    const last = q.body.metadata.candidates.at(-1).server_name;
+    expect(q.body.metadata.target).toBe(last);
+    expect((await h.request("POST", "/1.0/instances", { name: "web2" })).body.metadata.location).toBe(last);
+    expect(logs.some((e) => e.metadata.message === "placing web1 reason=new" && e.metadata.context.instance === "web1")).toBe(true);
+
+    const refused = await h.request("POST", "/1.0/instances", { name: "bad1" });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toContain("names starting with bad are refused");
+
+    await h.request("PATCH", "/1.0", { config: { "instances.placement.scriptlet": "" } });
+    const q2 = await h.request("POST", "/1.0/scheduler/placement", { name: "web3" });
+    expect(q2.body.metadata.scriptlet.called).toBe(false);
+    expect((await h.request("POST", "/1.0/instances", { name: "bad2" })).status).toBe(201);
+  });
+
+  it("refuses an invalid scriptlet with line:column and keeps the old one", async () => {
+    await h.request("PATCH", "/1.0", { config: { "instances.placement.scriptlet": PICK_LAST } });
+    const syntax = await h.request("PATCH", "/1.0", { config: { "instances.placement.scriptlet": "function instance_placement(a, b) {\n  let x = ;\n}" } });
+    expect(syntax.status).toBe(400);
+    expect(syntax.body.error).toMatch(/2:\d+/);
+    const arity = await h.request("PATCH", "/1.0", { config: { "instances.placement.scriptlet": "function instance_placement(a) {}" } });
+    expect(arity.status).toBe(400);
+    expect(arity.body.error).toContain("two");
+    const missing = await h.request("PATCH", "/1.0", { config: { "instances.placement.scriptlet": "var x = 1;" } });
+    expect(missing.status).toBe(400);
+    expect((await h.request("GET", "/1.0")).body.metadata.config["instances.placement.scriptlet"]).toBe(PICK_LAST);
+    const q = await h.request("POST", "/1.0/scheduler/placement", { name: "x" });
+    expect(q.body.metadata.scriptlet.called).toBe(true);
+  });
+
+  it("tests a given source against the live cluster without installing it", async () => {
+    const r = await h.request("POST", "/1.0/scheduler/scriptlet/test", {
+      source: `function instance_placement(req, c) { log_warn("only rackB"); for (const m of c) if (m.failure_domain === "rackB") { set_target(m.server_name); return; } return "no rackB"; }`,
+      name: "probe", reason: "evacuation",
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.metadata).toMatchObject({ target: "b1", scriptlet: { called: true, target: "b1", logs: [{ level: "warn", message: "only rackB" }] } });
+    expect(typeof r.body.metadata.scriptlet.duration_ms).toBe("number");
+    expect((await h.request("GET", "/1.0")).body.metadata.config["instances.placement.scriptlet"]).toBeUndefined();
+    const bad = await h.request("POST", "/1.0/scheduler/scriptlet/test", { source: "function instance_placement(a, b) { (" });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/1:\d+/);
+  });
+
+  it("a runaway scriptlet costs only its own placement", async () => {
+    await h.request("PATCH", "/1.0", { config: { "scriptlet.timeout_ms": 100, "instances.placement.scriptlet": "function instance_placement(r, c) { if (r.name === 'loop') for (;;) {} }" } });
+    const started = Date.now();
+    const [loop, other] = await Promise.all([
+      h.request("POST", "/1.0/instances", { name: "loop" }),
+      h.request("GET", "/1.0/cluster/members"),
+    ]);
+    expect(other.status).toBe(200);
+    expect(loop.status).toBe(400);
+    expect(loop.body.error).toMatch(/time|interrupt/i);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect((await h.request("POST", "/1.0/instances", { name: "fine" })).status).toBe(201);
+  });
+
+  it("the spread-across-failure-domains example spreads a project over the racks", async () => {
+    const source = readFileSync(new URL("../../scriptlets/spread-failure-domains.js", import.meta.url), "utf8");
+    expect((await h.request("PATCH", "/1.0", { config: { "instances.placement.scriptlet": source } })).status).toBe(200);
+    const racks: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await h.request("POST", "/1.0/instances", { name: `s${i}` });
+      racks.push(r.body.metadata.location === "b1" ? "rackB" : "rackA");
+    }
+    expect(racks.filter((r) => r === "rackA").length).toBe(2);
+    expect(racks.filter((r) => r === "rackB").length).toBe(2);
+  });
+});
