@@ -9,14 +9,13 @@
 import { MEMBER_STATUSES } from "../domain/types.ts";
 import type { MemberStatus, SchedulerMode } from "../domain/types.ts";
 import { canonicalArchitecture } from "./architectures.ts";
-import { MemberColumns } from "./memberColumns.ts";
+import { MemberColumns, MODE_ALL, ONLINE } from "./memberColumns.ts";
 import { hashString } from "./seed.ts";
 import type { MemberInfo, MemberInput, PlacedRequest } from "./types.ts";
 
-export const ONLINE_STATUS_CODE = 0;
-export const SCHEDULER_MODE_CODES: Readonly<Record<SchedulerMode, number>> = { all: 0, manual: 1, group: 2 };
-export const SCHEDULER_MODES: readonly SchedulerMode[] = ["all", "manual", "group"];
-if (MEMBER_STATUSES[ONLINE_STATUS_CODE] !== "Online") throw new Error("MEMBER_STATUSES must start with Online");
+export const SCHEDULER_MODE_CODES: Readonly<Record<SchedulerMode, number>> = { all: MODE_ALL, manual: 1, group: 2 };
+// Status codes are indexes into MEMBER_STATUSES, and the filters test for Online as code 0.
+if (MEMBER_STATUSES[ONLINE] !== "Online") throw new Error("MEMBER_STATUSES must start with Online");
 
 interface Allocation {
   readonly key: string;
@@ -88,22 +87,15 @@ export class ClusterView {
     } else if (!sameInfo(c.info(slot), info)) {
       c.setInfo(slot, info); // heartbeats usually change numbers only: no copy then
     }
-    c.statusCode[slot] = statusCode(input.status);
-    c.modeCode[slot] = SCHEDULER_MODE_CODES[input.schedulerMode];
+    c.setStatus(slot, statusCode(input.status));
+    c.setMode(slot, SCHEDULER_MODE_CODES[input.schedulerMode]);
     c.archCode[slot] = this.internArchitecture(info.architecture);
-    c.setTotals(slot, toMilli(input.cpuTotal), input.memoryTotal);
+    c.setTotals(slot, toMilli(input.cpuTotal), input.memoryTotal, input.gpuTotal);
     c.reportedFreeMemory[slot] = input.memoryTotal - input.memoryUsed;
-    c.gpuTotal[slot] = input.gpuTotal;
     c.load1m[slot] = input.load1m;
     for (const column of c.groups.values()) column[slot] = 0;
     for (const group of info.groups) c.groupColumn(group)[slot] = 1;
-    for (const pool of c.pools.values()) pool.present[slot] = 0;
-    for (const [name, space] of Object.entries(input.pools)) {
-      const pool = c.poolColumns(name);
-      pool.present[slot] = 1;
-      pool.total[slot] = space.total;
-      pool.used[slot] = space.used;
-    }
+    c.setPools(slot, input.pools);
     if (isNew) for (const allocation of this.byMember.get(input.name) ?? []) this.account(allocation, slot, 1);
   }
 
@@ -119,7 +111,7 @@ export class ClusterView {
   setStatus(name: string, status: MemberStatus): boolean {
     const slot = this.slotOf.get(name);
     if (slot === undefined) return false;
-    this.columns.statusCode[slot] = statusCode(status);
+    this.columns.setStatus(slot, statusCode(status));
     return true;
   }
 
@@ -211,21 +203,14 @@ export class ClusterView {
     if (!allocation) return false;
     table.delete(key);
     const set = this.byMember.get(allocation.member);
-    set?.delete(allocation);
-    if (set?.size === 0) this.byMember.delete(allocation.member);
+    set?.delete(allocation); // an empty set stays: recreating one per reserve/release costs more
     const slot = this.slotOf.get(allocation.member);
     if (slot !== undefined) this.account(allocation, slot, -1);
     return true;
   }
 
   private account(a: Allocation, slot: number, sign: 1 | -1): void {
-    const c = this.columns;
-    c.instanceCount[slot] += sign;
-    if (a.reserved) c.pendingCount[slot] += sign;
-    c.cpuRequestedMilli[slot] += sign * a.cpuMilli;
-    c.memoryRequested[slot] += sign * a.memory;
-    c.gpuRequested[slot] += sign * a.gpu;
-    if (a.pool !== undefined && a.disk !== 0) c.poolColumns(a.pool).requested[slot] += sign * a.disk;
+    this.columns.account(slot, sign, a.reserved, a.cpuMilli, a.memory, a.gpu, a.pool, a.disk);
   }
 
   private internArchitecture(canonical: string): number {

@@ -1,7 +1,11 @@
 /**
- * Members stored column-wise: one typed array per number, indexed by slot. A decision scans
- * these arrays in a tight loop without touching per-member objects, which is what makes 5,000
+ * Members stored column-wise: one typed array per figure, indexed by slot. A decision scans
+ * these arrays in tight loops without touching per-member objects, which is what makes 5,000
  * members cheap. Slots are dense: removing a member moves the last slot into its place.
+ *
+ * Besides what members report and what their instances request, the columns keep what is
+ * *free* (capacity after the allocation ratio minus requested) up to date on every change, so
+ * the resources filter compares the request with one number per resource.
  */
 import { capacity } from "./capacity.ts";
 import type { MemberInfo } from "./types.ts";
@@ -12,15 +16,26 @@ export interface PoolColumns {
   total: Float64Array;
   used: Float64Array; // reported
   requested: Float64Array; // root disks of the member's instances and reservations on this pool
+  free: Float64Array; // total − requested; −Infinity when the member does not report the pool
 }
 
 type Column = Uint8Array | Int32Array | Uint32Array | Float64Array;
 
-function grown<T extends Column>(column: T, capacity: number): T {
-  const next = new (column.constructor as new (n: number) => T)(capacity);
-  next.set(column);
+const MEMBER_COLUMNS = [
+  "statusCode", "modeCode", "archCode", "nameHash", "cpuTotalMilli", "memoryTotal", "reportedFreeMemory",
+  "gpuTotal", "load1m", "cpuCapacityMilli", "memoryCapacity", "instanceCount", "pendingCount",
+  "cpuRequestedMilli", "memoryRequested", "gpuRequested", "cpuFreeMilli", "memoryFree", "gpuFree",
+] as const;
+const POOL_COLUMNS = ["present", "total", "used", "requested", "free"] as const;
+
+function grown<T extends Column>(column: T, size: number): T {
+  const next = new (column.constructor as new (n: number) => T)(size);
+  next.set(column.subarray(0, Math.min(column.length, size)));
   return next;
 }
+
+export const ONLINE = 0; // statusCode of an Online member (index in MEMBER_STATUSES)
+export const MODE_ALL = 0; // modeCode of scheduler.instance=all
 
 export class MemberColumns {
   size = 0;
@@ -30,68 +45,47 @@ export class MemberColumns {
    *  next change copies the array instead of mutating what that decision holds. */
   private infoArray: MemberInfo[] = [];
   private infosShared = false;
-  statusCode: Uint8Array; // index into MEMBER_STATUSES; 0 = Online
-  modeCode: Uint8Array; // SCHEDULER_MODE_CODES
-  archCode: Int32Array; // interned canonical architecture
-  nameHash: Uint32Array; // hashString(name), for seeded tie-breaks
-  cpuTotalMilli: Float64Array; // logical cpus × 1000
-  memoryTotal: Float64Array;
-  reportedFreeMemory: Float64Array; // memoryTotal − memoryUsed
-  gpuTotal: Float64Array;
-  load1m: Float64Array;
-  // cpuTotalMilli and memoryTotal × the allocation ratios last asked for (see useRatios).
-  cpuCapacityMilli: Float64Array;
-  memoryCapacity: Float64Array;
-  private cpuRatio = Number.NaN;
-  private memoryRatio = Number.NaN;
-  // Requested by instances and reservations. Cpu in millicores keeps sums exact (0.1 + 0.2 − 0.1 − 0.2 = 0).
-  instanceCount: Int32Array;
-  pendingCount: Int32Array;
-  cpuRequestedMilli: Float64Array;
-  memoryRequested: Float64Array;
-  gpuRequested: Float64Array;
+  /** Members not Online / not scheduler.instance=all: when 0, their filters skip the scan. */
+  unavailableCount = 0;
+  restrictedModeCount = 0;
+  private cpuRatio = 1;
+  private memoryRatio = 1;
+
+  statusCode = new Uint8Array(0); // index into MEMBER_STATUSES; 0 = Online
+  modeCode = new Uint8Array(0); // SCHEDULER_MODE_CODES
+  archCode = new Int32Array(0); // interned canonical architecture
+  nameHash = new Uint32Array(0); // hashString(name), for seeded tie-breaks
+  cpuTotalMilli = new Float64Array(0); // logical cpus × 1000: millicores keep sums exact
+  memoryTotal = new Float64Array(0);
+  reportedFreeMemory = new Float64Array(0); // memoryTotal − memoryUsed, as reported
+  gpuTotal = new Float64Array(0);
+  load1m = new Float64Array(0);
+  cpuCapacityMilli = new Float64Array(0); // cpuTotalMilli × cpu ratio
+  memoryCapacity = new Float64Array(0); // memoryTotal × memory ratio
+  instanceCount = new Int32Array(0); // instances + reservations
+  pendingCount = new Int32Array(0); // reservations
+  cpuRequestedMilli = new Float64Array(0);
+  memoryRequested = new Float64Array(0);
+  gpuRequested = new Float64Array(0);
+  cpuFreeMilli = new Float64Array(0); // capacity − requested (negative when overcommitted)
+  memoryFree = new Float64Array(0);
+  gpuFree = new Float64Array(0);
   readonly groups = new Map<string, Uint8Array>();
   readonly pools = new Map<string, PoolColumns>();
+  /** 0, 1, 2, …: copied into the scratch list at the start of every decision. */
+  private identity = new Int32Array(0);
+  private scratch = new Int32Array(0);
 
   constructor(initialCapacity = 64) {
-    const n = (this.capacity = initialCapacity);
-    this.statusCode = new Uint8Array(n);
-    this.modeCode = new Uint8Array(n);
-    this.archCode = new Int32Array(n);
-    this.nameHash = new Uint32Array(n);
-    this.cpuTotalMilli = new Float64Array(n);
-    this.memoryTotal = new Float64Array(n);
-    this.reportedFreeMemory = new Float64Array(n);
-    this.gpuTotal = new Float64Array(n);
-    this.load1m = new Float64Array(n);
-    this.cpuCapacityMilli = new Float64Array(n);
-    this.memoryCapacity = new Float64Array(n);
-    this.instanceCount = new Int32Array(n);
-    this.pendingCount = new Int32Array(n);
-    this.cpuRequestedMilli = new Float64Array(n);
-    this.memoryRequested = new Float64Array(n);
-    this.gpuRequested = new Float64Array(n);
+    this.capacity = 0;
+    this.grow(initialCapacity);
   }
 
-  /** Makes the capacity columns hold totals × these ratios; recomputes only when the ratios
-   *  change (a config change), so a decision does not multiply and floor per member. */
-  useRatios(cpuRatio: number, memoryRatio: number): void {
-    if (cpuRatio === this.cpuRatio && memoryRatio === this.memoryRatio) return;
-    this.cpuRatio = cpuRatio;
-    this.memoryRatio = memoryRatio;
-    for (let slot = 0; slot < this.size; slot++) this.updateCapacity(slot);
-  }
-
-  /** Sets a member's totals and keeps its capacities in step. */
-  setTotals(slot: number, cpuTotalMilli: number, memoryTotal: number): void {
-    this.cpuTotalMilli[slot] = cpuTotalMilli;
-    this.memoryTotal[slot] = memoryTotal;
-    this.updateCapacity(slot);
-  }
-
-  private updateCapacity(slot: number): void {
-    this.cpuCapacityMilli[slot] = capacity(this.cpuTotalMilli[slot], this.cpuRatio);
-    this.memoryCapacity[slot] = capacity(this.memoryTotal[slot], this.memoryRatio);
+  /** Every slot, in order, in a buffer the filters narrow in place. Shared by all decisions: valid
+   *  until the next call, which is safe because a decision never awaits. */
+  allSlots(): Int32Array {
+    this.scratch.set(this.identity.subarray(0, this.size));
+    return this.scratch;
   }
 
   info(slot: number): MemberInfo {
@@ -108,26 +102,21 @@ export class MemberColumns {
     this.writableInfos()[slot] = info;
   }
 
-  private writableInfos(): MemberInfo[] {
-    if (this.infosShared) {
-      this.infoArray = this.infoArray.slice();
-      this.infosShared = false;
-    }
-    return this.infoArray;
-  }
-
-  /** Appends an empty slot and returns it (every column zeroed). */
+  /** Appends an empty slot and returns it (every column zeroed, no pool, in no group). */
   appendSlot(name: string, info: MemberInfo): number {
     if (this.size === this.capacity) this.grow(this.capacity * 2);
     const slot = this.size++;
     this.names[slot] = name;
     this.writableInfos()[slot] = info;
     for (const column of this.allColumns()) column[slot] = 0;
+    for (const pool of this.pools.values()) pool.free[slot] = -Infinity;
     return slot;
   }
 
   /** Removes a slot by moving the last one into it; returns the name now at `slot` (or null). */
   removeSlot(slot: number): string | null {
+    this.setStatus(slot, ONLINE); // keep the counters right
+    this.setMode(slot, MODE_ALL);
     const last = --this.size;
     const infos = this.writableInfos();
     if (slot !== last) {
@@ -140,6 +129,64 @@ export class MemberColumns {
     return slot !== last ? this.names[slot] : null;
   }
 
+  setStatus(slot: number, code: number): void {
+    this.unavailableCount += Number(code !== ONLINE) - Number(this.statusCode[slot] !== ONLINE);
+    this.statusCode[slot] = code;
+  }
+
+  setMode(slot: number, code: number): void {
+    this.restrictedModeCount += Number(code !== MODE_ALL) - Number(this.modeCode[slot] !== MODE_ALL);
+    this.modeCode[slot] = code;
+  }
+
+  /** Makes capacity and free hold totals × these ratios. Recomputes only when the ratios change
+   *  (a config change), so a decision does not multiply and floor per member. */
+  useRatios(cpuRatio: number, memoryRatio: number): void {
+    if (cpuRatio === this.cpuRatio && memoryRatio === this.memoryRatio) return;
+    this.cpuRatio = cpuRatio;
+    this.memoryRatio = memoryRatio;
+    for (let slot = 0; slot < this.size; slot++) this.updateCapacity(slot);
+  }
+
+  setTotals(slot: number, cpuTotalMilli: number, memoryTotal: number, gpuTotal: number): void {
+    this.cpuTotalMilli[slot] = cpuTotalMilli;
+    this.memoryTotal[slot] = memoryTotal;
+    this.gpuTotal[slot] = gpuTotal;
+    this.updateCapacity(slot);
+  }
+
+  /** Replaces the pools a member reports; what its instances request on each pool stays. */
+  setPools(slot: number, reported: Readonly<Record<string, { total: number; used: number }>>): void {
+    for (const pool of this.pools.values()) {
+      pool.present[slot] = 0;
+      pool.free[slot] = -Infinity;
+    }
+    for (const [name, space] of Object.entries(reported)) {
+      const pool = this.poolColumns(name);
+      pool.present[slot] = 1;
+      pool.total[slot] = space.total;
+      pool.used[slot] = space.used;
+      pool.free[slot] = space.total - pool.requested[slot];
+    }
+  }
+
+  /** Adds (sign 1) or removes (sign −1) one instance's or reservation's requests. */
+  account(slot: number, sign: 1 | -1, reserved: boolean, cpuMilli: number, memory: number, gpu: number, pool: string | undefined, disk: number): void {
+    this.instanceCount[slot] += sign;
+    if (reserved) this.pendingCount[slot] += sign;
+    this.cpuRequestedMilli[slot] += sign * cpuMilli;
+    this.cpuFreeMilli[slot] -= sign * cpuMilli;
+    this.memoryRequested[slot] += sign * memory;
+    this.memoryFree[slot] -= sign * memory;
+    this.gpuRequested[slot] += sign * gpu;
+    this.gpuFree[slot] -= sign * gpu;
+    if (pool !== undefined && disk !== 0) {
+      const columns = this.poolColumns(pool);
+      columns.requested[slot] += sign * disk;
+      if (columns.present[slot] === 1) columns.free[slot] -= sign * disk;
+    }
+  }
+
   groupColumn(group: string): Uint8Array {
     let column = this.groups.get(group);
     if (!column) this.groups.set(group, (column = new Uint8Array(this.capacity)));
@@ -150,47 +197,47 @@ export class MemberColumns {
     let columns = this.pools.get(pool);
     if (!columns) {
       const n = this.capacity;
-      columns = { present: new Uint8Array(n), total: new Float64Array(n), used: new Float64Array(n), requested: new Float64Array(n) };
+      columns = { present: new Uint8Array(n), total: new Float64Array(n), used: new Float64Array(n), requested: new Float64Array(n), free: new Float64Array(n) };
+      columns.free.fill(-Infinity);
       this.pools.set(pool, columns);
     }
     return columns;
   }
 
+  private updateCapacity(slot: number): void {
+    this.cpuCapacityMilli[slot] = capacity(this.cpuTotalMilli[slot], this.cpuRatio);
+    this.memoryCapacity[slot] = capacity(this.memoryTotal[slot], this.memoryRatio);
+    this.cpuFreeMilli[slot] = this.cpuCapacityMilli[slot] - this.cpuRequestedMilli[slot];
+    this.memoryFree[slot] = this.memoryCapacity[slot] - this.memoryRequested[slot];
+    this.gpuFree[slot] = this.gpuTotal[slot] - this.gpuRequested[slot];
+  }
+
+  private writableInfos(): MemberInfo[] {
+    if (this.infosShared) {
+      this.infoArray = this.infoArray.slice();
+      this.infosShared = false;
+    }
+    return this.infoArray;
+  }
+
   private allColumns(): Column[] {
-    const out: Column[] = [
-      this.statusCode, this.modeCode, this.archCode, this.nameHash, this.cpuTotalMilli, this.memoryTotal,
-      this.reportedFreeMemory, this.gpuTotal, this.load1m, this.cpuCapacityMilli, this.memoryCapacity, this.instanceCount, this.pendingCount, this.cpuRequestedMilli,
-      this.memoryRequested, this.gpuRequested,
-    ];
+    const out: Column[] = MEMBER_COLUMNS.map((key) => this[key]);
     for (const column of this.groups.values()) out.push(column);
-    for (const p of this.pools.values()) out.push(p.present, p.total, p.used, p.requested);
+    for (const pool of this.pools.values()) for (const key of POOL_COLUMNS) out.push(pool[key]);
     return out;
   }
 
-  private grow(capacity: number): void {
-    this.capacity = capacity;
-    this.statusCode = grown(this.statusCode, capacity);
-    this.modeCode = grown(this.modeCode, capacity);
-    this.archCode = grown(this.archCode, capacity);
-    this.nameHash = grown(this.nameHash, capacity);
-    this.cpuTotalMilli = grown(this.cpuTotalMilli, capacity);
-    this.memoryTotal = grown(this.memoryTotal, capacity);
-    this.reportedFreeMemory = grown(this.reportedFreeMemory, capacity);
-    this.gpuTotal = grown(this.gpuTotal, capacity);
-    this.load1m = grown(this.load1m, capacity);
-    this.cpuCapacityMilli = grown(this.cpuCapacityMilli, capacity);
-    this.memoryCapacity = grown(this.memoryCapacity, capacity);
-    this.instanceCount = grown(this.instanceCount, capacity);
-    this.pendingCount = grown(this.pendingCount, capacity);
-    this.cpuRequestedMilli = grown(this.cpuRequestedMilli, capacity);
-    this.memoryRequested = grown(this.memoryRequested, capacity);
-    this.gpuRequested = grown(this.gpuRequested, capacity);
-    for (const [group, column] of this.groups) this.groups.set(group, grown(column, capacity));
-    for (const p of this.pools.values()) {
-      p.present = grown(p.present, capacity);
-      p.total = grown(p.total, capacity);
-      p.used = grown(p.used, capacity);
-      p.requested = grown(p.requested, capacity);
+  private grow(size: number): void {
+    const from = this.capacity;
+    this.capacity = size;
+    const self = this as unknown as Record<(typeof MEMBER_COLUMNS)[number], Column>;
+    for (const key of MEMBER_COLUMNS) self[key] = grown(self[key], size);
+    for (const [group, column] of this.groups) this.groups.set(group, grown(column, size));
+    this.identity = Int32Array.from({ length: size }, (_, slot) => slot);
+    this.scratch = new Int32Array(size);
+    for (const pool of this.pools.values()) {
+      for (const key of POOL_COLUMNS) (pool as unknown as Record<string, Column>)[key] = grown(pool[key], size);
+      pool.free.fill(-Infinity, from);
     }
   }
 }

@@ -14,11 +14,13 @@ import { PlacementResult } from "./result.ts";
 import { seedFor } from "./seed.ts";
 import type { PlacementRequest, RankedCandidate, Rejection, SchedulerConfig } from "./types.ts";
 
+/** Runs the filters over every member: the candidates' slots (in slot order) and the verdicts. */
 function filtered(view: ClusterView, request: PlacementRequest, config: SchedulerConfig, seed: number) {
   const p = new PreparedRequest(view, request, config, seed);
   const verdicts = new Uint8Array(p.size);
-  applyFilters(p, verdicts);
-  return { p, verdicts };
+  const list = p.columns.allSlots();
+  const passed = applyFilters(p, list, p.size, verdicts);
+  return { p, verdicts, list, passed };
 }
 
 function logOf(p: PreparedRequest, verdicts: Uint8Array, passed: number): RejectionLog {
@@ -31,17 +33,17 @@ export function rank(
   view: ClusterView, request: PlacementRequest, config: SchedulerConfig,
   seed: number = seedFor(request.project, request.name),
 ): PlacementResult {
-  const { p, verdicts } = filtered(view, request, config, seed);
-  const passing: number[] = [];
+  const { p, verdicts, list, passed } = filtered(view, request, config, seed);
   const scores = new Float64Array(p.size);
-  for (let slot = 0; slot < p.size; slot++) {
-    if (verdicts[slot] !== 0) continue;
-    passing.push(slot);
+  const passing: number[] = new Array(passed);
+  for (let k = 0; k < passed; k++) {
+    const slot = list[k];
+    passing[k] = slot;
     scores[slot] = scoreOf(p, slot);
   }
   passing.sort((a, b) => compareScored(p, a, scores[a], b, scores[b]));
   const candidates: RankedCandidate[] = passing.map((slot, k) => candidateOf(p, slot, k + 1));
-  return new PlacementResult(candidates, candidates.length, request, config, logOf(p, verdicts, passing.length));
+  return new PlacementResult(candidates, candidates.length, request, config, logOf(p, verdicts, passed));
 }
 
 /** The fast path: the same winner as rank(...).candidates[0], found by a linear scan without sorting. */
@@ -49,16 +51,15 @@ export function chooseBest(
   view: ClusterView, request: PlacementRequest, config: SchedulerConfig,
   seed: number = seedFor(request.project, request.name),
 ): PlacementResult {
-  const { p, verdicts } = filtered(view, request, config, seed);
+  const { p, verdicts, list, passed } = filtered(view, request, config, seed);
   let best = -1;
   let bestScore = 0;
-  let passed = 0;
-  for (let slot = 0; slot < p.size; slot++) {
-    if (verdicts[slot] !== 0) continue;
-    passed++;
+  for (let k = 0; k < passed; k++) {
+    const slot = list[k];
     const score = scoreOf(p, slot);
     // Same order as compareScored, with the common cases (worse or better score) decided inline.
-    if (best < 0 || score < bestScore || (score === bestScore && compareTies(p, slot, best) > 0)) {
+    if (best >= 0 && score > bestScore) continue;
+    if (best < 0 || score < bestScore || compareTies(p, slot, best) < 0) {
       best = slot;
       bestScore = score;
     }
@@ -76,7 +77,6 @@ export function checkMember(
   if (slot < 0) return { member, filter: "status", reason: "status: member is no longer in the cluster" };
   const p = new PreparedRequest(view, request, config, 0);
   const verdicts = new Uint8Array(p.size);
-  applyFilters(p, verdicts, slot, slot + 1);
-  if (verdicts[slot] === 0) return null;
+  if (applyFilters(p, Int32Array.of(slot), 1, verdicts) === 1) return null;
   return logOf(p, verdicts, p.size - 1).format(request, config)[0];
 }

@@ -149,30 +149,62 @@ function checkAnswer(answer: HookDecision, result: PlacementResult): CheckedAnsw
   return { ok: true, member: target, chosenBy: "hook" };
 }
 
+/** Results are small classes, not literals with getters: cheaper to build on the fast path, and
+ *  `rejected` stays lazy (a spread or JSON.stringify of a literal would format it). */
+class Decision implements PlacementDecision {
+  readonly ok = true;
+  constructor(
+    readonly member: string,
+    readonly chosenBy: "built-in" | "hook",
+    readonly result: PlacementResult,
+  ) {}
+  get candidates(): readonly RankedCandidate[] {
+    return this.result.candidates;
+  }
+  get rejected(): readonly Rejection[] {
+    return this.result.rejected;
+  }
+  toJSON() {
+    return { ok: true, member: this.member, chosenBy: this.chosenBy, candidates: this.candidates, rejected: this.rejected };
+  }
+}
+
+class ReservedDecision extends Decision implements Placement {
+  constructor(member: string, chosenBy: "built-in" | "hook", result: PlacementResult, readonly reservationKey: string) {
+    super(member, chosenBy, result);
+  }
+  override toJSON() {
+    return { ...super.toJSON(), reservationKey: this.reservationKey };
+  }
+}
+
 function decided(result: PlacementResult, member: string, chosenBy: "built-in" | "hook"): PlacementDecision;
 function decided(result: PlacementResult, member: string, chosenBy: "built-in" | "hook", reservationKey: string): Placement;
 function decided(
   result: PlacementResult, member: string, chosenBy: "built-in" | "hook", reservationKey?: string,
 ): PlacementDecision | Placement {
-  // Built as one literal: spreading an object would call the lazy `rejected` getter.
-  return {
-    ok: true, member, candidates: result.candidates, chosenBy, result, ...(reservationKey === undefined ? {} : { reservationKey }),
-    get rejected() {
-      return result.rejected;
-    },
-  };
+  return reservationKey === undefined
+    ? new Decision(member, chosenBy, result)
+    : new ReservedDecision(member, chosenBy, result, reservationKey);
+}
+
+class NoCandidate implements Unschedulable {
+  readonly ok = false;
+  readonly code = "unschedulable";
+  constructor(private readonly result: PlacementResult) {}
+  get message(): string {
+    return this.result.summary();
+  }
+  get rejected(): readonly Rejection[] {
+    return this.result.rejected;
+  }
+  toJSON() {
+    return { ok: false, code: this.code, message: this.message, rejected: this.rejected };
+  }
 }
 
 function unschedulable(result: PlacementResult): Unschedulable {
-  return {
-    ok: false, code: "unschedulable",
-    get message() {
-      return result.summary();
-    },
-    get rejected() {
-      return result.rejected;
-    },
-  };
+  return new NoCandidate(result);
 }
 
 function contended(result: PlacementResult, problem: Rejection, attempts: number): Unschedulable {

@@ -27,11 +27,13 @@ export class PreparedRequest {
   readonly gpu: number;
   readonly cpuRatio: number;
   readonly memoryRatio: number;
-  // Root disk pool columns; checkDisk is false when no disk is asked for.
+  // Root disk pool columns; checkDisk is false when no disk is asked for. poolFree is −Infinity
+  // where the member lacks the pool (for a pool nobody reports: everywhere).
   readonly checkDisk: boolean;
   readonly poolPresent: Uint8Array;
   readonly poolTotal: Float64Array;
   readonly poolRequested: Float64Array;
+  readonly poolFree: Float64Array;
   // Target: a slot (-1 when the named member is unknown) or a group mask (empty when unknown).
   readonly targetKind: number;
   readonly targetSlot: number;
@@ -45,9 +47,10 @@ export class PreparedRequest {
   readonly archB: number;
   readonly strategy: number;
   readonly seed: number;
-  /** Filled by the resources filter for the members it drops: [2 × slot] = already requested,
-   *  [2 × slot + 1] = raw total. Allocated on the first such member only. */
+  /** Filled by the resources filter for the members it drops, in slot order: (already requested,
+   *  raw total) pairs. Grown by doubling; null until the first such member. */
   capturedNumbers: Float64Array | null = null;
+  capturedLength = 0;
 
   constructor(view: ClusterView, readonly request: PlacementRequest, readonly config: SchedulerConfig, seed: number) {
     const c = (this.columns = view.columns);
@@ -67,6 +70,7 @@ export class PreparedRequest {
     this.poolPresent = pool?.present ?? EMPTY_MASK; // a pool nobody reports: every member lacks it
     this.poolTotal = pool?.total ?? EMPTY_POOL;
     this.poolRequested = pool?.requested ?? EMPTY_POOL;
+    this.poolFree = pool?.free ?? (this.checkDisk ? new Float64Array(c.size).fill(-Infinity) : EMPTY_POOL);
 
     const target = request.target;
     if (target && "member" in target) {

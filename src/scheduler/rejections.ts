@@ -12,7 +12,7 @@ export class RejectionLog {
     private readonly verdicts: Uint8Array,
     /** Infos by slot at decision time (a copy: slots move when members are removed). */
     private readonly infos: readonly MemberInfo[],
-    /** For resources rejections: [2 × slot] = already requested, [2 × slot + 1] = raw total. */
+    /** For resources rejections, in slot order: (already requested, raw total) pairs. */
     private readonly numbers: Float64Array | null,
     readonly count: number,
   ) {}
@@ -20,6 +20,7 @@ export class RejectionLog {
   format(request: PlacementRequest, config: SchedulerConfig): Rejection[] {
     const out: Rejection[] = [];
     if (this.count === 0) return out;
+    let captured = 0;
     for (let slot = 0; slot < this.verdicts.length; slot++) {
       const code = this.verdicts[slot];
       if (code === 0) continue;
@@ -27,8 +28,8 @@ export class RejectionLog {
       let requested = 0;
       let total = 0;
       if (filterIdOf(code) === RESOURCES_ID && this.numbers !== null) {
-        requested = this.numbers[2 * slot];
-        total = this.numbers[2 * slot + 1];
+        requested = this.numbers[captured++];
+        total = this.numbers[captured++];
       }
       const reason = describeRejection(code, { info, requested, total, request, config });
       out.push({ member: info.name, filter: FILTER_NAMES[filterIdOf(code)], reason });

@@ -5,14 +5,19 @@ import type { RejectionFacts } from "./facts.ts";
 
 export const ARCHITECTURE_FILTER = "architecture";
 
-export function applyArchitecture(p: PreparedRequest, verdicts: Uint8Array, base: number, from: number, to: number): void {
-  if (p.anyArchitecture) return;
+export function applyArchitecture(p: PreparedRequest, list: Int32Array, count: number, verdicts: Uint8Array, base: number): number {
+  if (p.anyArchitecture) return count;
   const arch = p.columns.archCode;
   const a = p.archA; // interned codes of the host architectures that run the request; -1 = none
   const b = p.archB;
-  for (let slot = from; slot < to; slot++) {
-    if (verdicts[slot] === 0 && arch[slot] !== a && arch[slot] !== b) verdicts[slot] = base + 1;
+  let kept = 0;
+  for (let k = 0; k < count; k++) {
+    const slot = list[k];
+    const code = arch[slot];
+    if (code === a || code === b) list[kept++] = slot;
+    else verdicts[slot] = base + 1;
   }
+  return kept;
 }
 
 export function describeArchitecture(f: RejectionFacts): string {

@@ -4,11 +4,16 @@ import type { RejectionFacts } from "./facts.ts";
 
 export const EXCLUDE_FILTER = "exclude";
 
-/** Only the excluded slots need a look: O(excluded), not O(members). */
-export function applyExclude(p: PreparedRequest, verdicts: Uint8Array, base: number, from: number, to: number): void {
-  for (const slot of p.excludeSlots) {
-    if (slot >= from && slot < to && verdicts[slot] === 0) verdicts[slot] = base + 1;
+export function applyExclude(p: PreparedRequest, list: Int32Array, count: number, verdicts: Uint8Array, base: number): number {
+  const excluded = p.excludeSlots;
+  if (excluded.length === 0) return count;
+  let kept = 0;
+  for (let k = 0; k < count; k++) {
+    const slot = list[k];
+    if (excluded.includes(slot)) verdicts[slot] = base + 1;
+    else list[kept++] = slot;
   }
+  return kept;
 }
 
 export function describeExclude(f: RejectionFacts): string {

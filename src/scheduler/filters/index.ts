@@ -4,7 +4,6 @@
  * member, and the target itself gets its real problem).
  */
 import type { PreparedRequest } from "../prepared.ts";
-import { TARGET_NONE } from "../prepared.ts";
 import { applyArchitecture, ARCHITECTURE_FILTER, describeArchitecture } from "./architecture.ts";
 import { applyExclude, describeExclude, EXCLUDE_FILTER } from "./exclude.ts";
 import type { RejectionFacts } from "./facts.ts";
@@ -44,20 +43,23 @@ export const REJECTION_CODE_BASE = 16;
 const base = (id: number): number => id * REJECTION_CODE_BASE;
 
 /**
- * Runs the chain over members [from, to), one filter at a time: each filter is one tight loop
- * over a few typed arrays, touching only members still passing, and a filter the request cannot
- * trip (no target, unrestricted project, any architecture, nothing requested) is skipped
- * outright. verdicts[slot] ends 0 for a candidate, else the code of the first filter that
- * dropped it. Re-checking one member is the same call over a one-slot range.
+ * Runs the chain. `list[0..count)` holds the slots still in the running; each filter narrows it
+ * in place, records the packed code of every member it drops in `verdicts`, and returns the new
+ * count. A member dropped early is never looked at again, and a filter the request cannot trip
+ * (no target, unrestricted project, any architecture, nothing requested, everyone Online) returns
+ * at once. Returns how many members passed; they are list[0..result), in slot order.
+ * Re-checking one member is the same call with a one-slot list.
  */
-export function applyFilters(p: PreparedRequest, verdicts: Uint8Array, from = 0, to = p.size): void {
-  if (p.targetKind !== TARGET_NONE) applyTarget(p, verdicts, base(TARGET_ID), from, to);
-  if (p.excludeSlots.length > 0) applyExclude(p, verdicts, base(EXCLUDE_ID), from, to);
-  applyStatus(p, verdicts, base(STATUS_ID), from, to);
-  applySchedulerInstance(p, verdicts, base(SCHEDULER_INSTANCE_ID), from, to);
-  if (p.allowedGroupMasks !== null) applyProjectGroups(p, verdicts, base(PROJECT_GROUPS_ID), from, to);
-  if (!p.anyArchitecture) applyArchitecture(p, verdicts, base(ARCHITECTURE_ID), from, to);
-  if (p.cpuMilli > 0 || p.memory > 0 || p.checkDisk || p.gpu > 0) applyResources(p, verdicts, base(RESOURCES_ID), from, to);
+export function applyFilters(p: PreparedRequest, list: Int32Array, count: number, verdicts: Uint8Array): number {
+  let n = count;
+  n = applyTarget(p, list, n, verdicts, base(TARGET_ID));
+  n = applyExclude(p, list, n, verdicts, base(EXCLUDE_ID));
+  n = applyStatus(p, list, n, verdicts, base(STATUS_ID));
+  n = applySchedulerInstance(p, list, n, verdicts, base(SCHEDULER_INSTANCE_ID));
+  n = applyProjectGroups(p, list, n, verdicts, base(PROJECT_GROUPS_ID));
+  n = applyArchitecture(p, list, n, verdicts, base(ARCHITECTURE_ID));
+  n = applyResources(p, list, n, verdicts, base(RESOURCES_ID));
+  return n;
 }
 
 export function filterIdOf(code: number): number {

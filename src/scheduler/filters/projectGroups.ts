@@ -4,15 +4,18 @@ import type { RejectionFacts } from "./facts.ts";
 
 export const PROJECT_GROUPS_FILTER = "project-groups";
 
-export function applyProjectGroups(p: PreparedRequest, verdicts: Uint8Array, base: number, from: number, to: number): void {
+export function applyProjectGroups(p: PreparedRequest, list: Int32Array, count: number, verdicts: Uint8Array, base: number): number {
   const masks = p.allowedGroupMasks;
-  if (masks === null) return;
-  for (let slot = from; slot < to; slot++) {
-    if (verdicts[slot] !== 0) continue;
+  if (masks === null) return count;
+  let kept = 0;
+  for (let k = 0; k < count; k++) {
+    const slot = list[k];
     let allowed = false;
-    for (let k = 0; k < masks.length && !allowed; k++) allowed = slot < masks[k].length && masks[k][slot] === 1;
-    if (!allowed) verdicts[slot] = base + 1;
+    for (let g = 0; g < masks.length && !allowed; g++) allowed = slot < masks[g].length && masks[g][slot] === 1;
+    if (allowed) list[kept++] = slot;
+    else verdicts[slot] = base + 1;
   }
+  return kept;
 }
 
 export function describeProjectGroups(f: RejectionFacts): string {

@@ -6,6 +6,7 @@
  */
 import { formatSize } from "../../domain/units.ts";
 import { capacity } from "../capacity.ts";
+import { maskHas } from "../prepared.ts";
 import type { PreparedRequest } from "../prepared.ts";
 import type { RejectionFacts } from "./facts.ts";
 
@@ -16,42 +17,54 @@ export const DISK_POOL_MISSING = 3;
 export const DISK = 4;
 export const GPU = 5;
 
-
 /**
  * Drops members the request does not fit; detail = the first resource short. Captures what the
- * reason will need (already requested, raw total) into p.capturedNumbers: the view may change
- * before anyone reads the reason.
+ * reason will need (already requested, raw total) into p.capturedNumbers, in slot order: the
+ * view may change before anyone reads the reason.
  */
-export function applyResources(p: PreparedRequest, verdicts: Uint8Array, base: number, from: number, to: number): void {
+export function applyResources(p: PreparedRequest, list: Int32Array, count: number, verdicts: Uint8Array, base: number): number {
   const c = p.columns;
-  const cpu = p.cpuMilli, cpuRequested = c.cpuRequestedMilli, cpuCapacity = c.cpuCapacityMilli;
-  const memory = p.memory, memoryRequested = c.memoryRequested, memoryCapacity = c.memoryCapacity;
-  const disk = p.checkDisk ? p.disk : 0, poolPresent = p.poolPresent, poolRequested = p.poolRequested, poolTotal = p.poolTotal;
-  const gpu = p.gpu, gpuRequested = c.gpuRequested, gpuTotal = c.gpuTotal;
+  // One comparison per resource: the view keeps free = capacity − requested up to date.
+  const cpu = p.cpuMilli, cpuFree = c.cpuFreeMilli;
+  const memory = p.memory, memoryFree = c.memoryFree;
+  const disk = p.checkDisk ? p.disk : 0, poolFree = p.poolFree;
+  const gpu = p.gpu, gpuFree = c.gpuFree;
+  if (cpu <= 0 && memory <= 0 && disk <= 0 && gpu <= 0) return count;
   let captured = p.capturedNumbers;
-  for (let slot = from; slot < to; slot++) {
-    if (verdicts[slot] !== 0) continue;
-    let short = 0;
-    let requested = 0;
+  let at = p.capturedLength;
+  let kept = 0;
+  for (let k = 0; k < count; k++) {
+    const slot = list[k];
+    let short: number;
+    let requested = 0; // what the reason will need: already requested and the raw total
     let total = 0;
-    if (cpu > 0 && cpuRequested[slot] + cpu > cpuCapacity[slot]) {
-      short = CPU; requested = cpuRequested[slot]; total = c.cpuTotalMilli[slot];
-    } else if (memory > 0 && memoryRequested[slot] + memory > memoryCapacity[slot]) {
-      short = MEMORY; requested = memoryRequested[slot]; total = c.memoryTotal[slot];
-    } else if (disk > 0 && (slot >= poolPresent.length || poolPresent[slot] === 0)) {
-      short = DISK_POOL_MISSING;
-    } else if (disk > 0 && poolRequested[slot] + disk > poolTotal[slot]) {
-      short = DISK; requested = poolRequested[slot]; total = poolTotal[slot];
-    } else if (gpu > 0 && gpuRequested[slot] + gpu > gpuTotal[slot]) {
-      short = GPU; requested = gpuRequested[slot]; total = gpuTotal[slot];
+    if (cpu > 0 && cpu > cpuFree[slot]) {
+      short = CPU; requested = c.cpuRequestedMilli[slot]; total = c.cpuTotalMilli[slot];
+    } else if (memory > 0 && memory > memoryFree[slot]) {
+      short = MEMORY; requested = c.memoryRequested[slot]; total = c.memoryTotal[slot];
+    } else if (disk > 0 && disk > poolFree[slot]) {
+      short = maskHas(p.poolPresent, slot) ? DISK : DISK_POOL_MISSING;
+      requested = p.poolRequested.length > slot ? p.poolRequested[slot] : 0;
+      total = p.poolTotal.length > slot ? p.poolTotal[slot] : 0;
+    } else if (gpu > 0 && gpu > gpuFree[slot]) {
+      short = GPU; requested = c.gpuRequested[slot]; total = c.gpuTotal[slot];
     } else {
+      list[kept++] = slot;
       continue;
     }
     verdicts[slot] = base + short;
-    captured ??= p.capturedNumbers = new Float64Array(2 * p.size);
-    captured[2 * slot] = requested;
-    captured[2 * slot + 1] = total;
+    if (captured === null || at + 2 > captured.length) captured = p.capturedNumbers = grownCapture(captured);
+    captured[at++] = requested;
+    captured[at++] = total;
   }
+  p.capturedLength = at;
+  return kept;
+}
+
+function grownCapture(captured: Float64Array | null): Float64Array {
+  const next = new Float64Array(Math.max(64, (captured?.length ?? 0) * 2));
+  if (captured !== null) next.set(captured);
+  return next;
 }
 
 const cores = (milli: number): string => String(Math.round(milli) / 1000);

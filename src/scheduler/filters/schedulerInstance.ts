@@ -14,16 +14,21 @@ const MANUAL = SCHEDULER_MODE_CODES.manual;
 const GROUP = SCHEDULER_MODE_CODES.group;
 
 /** Detail = the member's mode code. */
-export function applySchedulerInstance(p: PreparedRequest, verdicts: Uint8Array, base: number, from: number, to: number): void {
+export function applySchedulerInstance(p: PreparedRequest, list: Int32Array, count: number, verdicts: Uint8Array, base: number): number {
+  if (p.columns.restrictedModeCount === 0) return count; // every member takes any instance
   const mode = p.columns.modeCode;
   const targetedSlot = p.targetKind === TARGET_MEMBER ? p.targetSlot : -1;
   const targetedGroup = p.targetKind === TARGET_GROUP ? p.targetGroupMask : null;
-  for (let slot = from; slot < to; slot++) {
+  let kept = 0;
+  for (let k = 0; k < count; k++) {
+    const slot = list[k];
     const m = mode[slot];
-    if (verdicts[slot] !== 0 || m === ALL || slot === targetedSlot) continue;
-    const viaGroup = m === GROUP && targetedGroup !== null && slot < targetedGroup.length && targetedGroup[slot] === 1;
-    if (!viaGroup) verdicts[slot] = base + m;
+    const takes = m === ALL || slot === targetedSlot ||
+      (m === GROUP && targetedGroup !== null && slot < targetedGroup.length && targetedGroup[slot] === 1);
+    if (takes) list[kept++] = slot;
+    else verdicts[slot] = base + m;
   }
+  return kept;
 }
 
 export function describeSchedulerInstance(f: RejectionFacts): string {

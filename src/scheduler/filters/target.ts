@@ -7,20 +7,26 @@ export const TARGET_FILTER = "target";
 const NOT_THE_MEMBER = 1;
 const NOT_IN_GROUP = 2;
 
-export function applyTarget(p: PreparedRequest, verdicts: Uint8Array, base: number, from: number, to: number): void {
+export function applyTarget(p: PreparedRequest, list: Int32Array, count: number, verdicts: Uint8Array, base: number): number {
+  let kept = 0;
   if (p.targetKind === TARGET_MEMBER) {
     const target = p.targetSlot; // -1 when the named member is not in the view: nobody passes
-    for (let slot = from; slot < to; slot++) {
-      if (verdicts[slot] === 0 && slot !== target) verdicts[slot] = base + NOT_THE_MEMBER;
+    for (let k = 0; k < count; k++) {
+      const slot = list[k];
+      if (slot === target) list[kept++] = slot;
+      else verdicts[slot] = base + NOT_THE_MEMBER;
     }
   } else if (p.targetKind === TARGET_GROUP) {
     const inGroup = p.targetGroupMask; // shorter than the view (even empty) for an unknown group
-    const end = Math.min(to, inGroup.length);
-    for (let slot = from; slot < end; slot++) {
-      if (verdicts[slot] === 0 && inGroup[slot] === 0) verdicts[slot] = base + NOT_IN_GROUP;
+    for (let k = 0; k < count; k++) {
+      const slot = list[k];
+      if (slot < inGroup.length && inGroup[slot] === 1) list[kept++] = slot;
+      else verdicts[slot] = base + NOT_IN_GROUP;
     }
-    for (let slot = Math.max(from, end); slot < to; slot++) if (verdicts[slot] === 0) verdicts[slot] = base + NOT_IN_GROUP;
+  } else {
+    return count;
   }
+  return kept;
 }
 
 export function describeTarget(f: RejectionFacts): string {

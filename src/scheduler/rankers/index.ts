@@ -1,7 +1,7 @@
 /**
  * One ordering for every strategy: the strategy's score, then fewest instances (in-flight
  * included), then most reported free memory, then a seeded random, then the name. The scan
- * (chooseBest) and the sort (rank) both use compareSlots, so the best of one is the first of the other.
+ * (chooseBest) and the sort (rank) both follow compareScored, so the best of one is the first of the other.
  */
 import { STRATEGY_CODES } from "../prepared.ts";
 import type { PreparedRequest } from "../prepared.ts";
@@ -37,8 +37,4 @@ export function compareTies(p: PreparedRequest, a: number, b: number): number {
   const tieB = tieBreakOf(p.seed, c.nameHash[b]);
   if (tieA !== tieB) return tieA < tieB ? -1 : 1;
   return c.names[a] < c.names[b] ? -1 : c.names[a] > c.names[b] ? 1 : 0;
-}
-
-export function compareSlots(p: PreparedRequest, a: number, b: number): number {
-  return compareScored(p, a, scoreOf(p, a), b, scoreOf(p, b));
 }

@@ -1,2 +1,0 @@
-import { main } from "./placement.ts";
-await main([5000]);
