@@ -54,3 +54,50 @@ export function parseDevice(spec: string): [string, Record<string, string>] {
   if (!device.type) throw new CliError(`--device ${name} needs a type (e.g. ${name},type=disk,...)`);
   return [name, device];
 }
+
+/** The flags that say what an instance asks of a member (`instance create`, `placement query`). */
+export interface InstanceResourceOptions {
+  config?: string[];
+  device?: string[];
+  cpu?: string;
+  memory?: string;
+  disk?: string;
+  pool?: string;
+  gpus?: string;
+}
+
+/**
+ * -c and --device, then --cpu, --memory and --gpus as limits.cpu, limits.memory and limits.gpu,
+ * and --disk/--pool as the root disk: the config and devices the scheduler reads its request from.
+ */
+export function instanceResources(opts: InstanceResourceOptions): { config: Record<string, string>; devices: Record<string, Record<string, string>> } {
+  const config = parseAssignments(opts.config, "-c key=value");
+  if (opts.cpu !== undefined) config["limits.cpu"] = String(parseCount(opts.cpu, "--cpu"));
+  if (opts.memory !== undefined) {
+    parseSizeOption(opts.memory, "--memory");
+    config["limits.memory"] = opts.memory;
+  }
+  if (opts.gpus !== undefined) config["limits.gpu"] = String(parseCount(opts.gpus, "--gpus", true));
+  const devices: Record<string, Record<string, string>> = {};
+  for (const spec of opts.device ?? []) {
+    const [deviceName, device] = parseDevice(spec);
+    devices[deviceName] = device;
+  }
+  if (opts.disk !== undefined || opts.pool !== undefined) {
+    if (!opts.pool) throw new CliError("--disk needs --pool, the storage pool of the root disk (e.g. --disk 10GiB --pool default)");
+    const root: Record<string, string> = { type: "disk", path: "/", pool: opts.pool };
+    if (opts.disk !== undefined) {
+      parseSizeOption(opts.disk, "--disk");
+      root.size = opts.disk;
+    }
+    devices.root = root;
+  }
+  return { config, devices };
+}
+
+/** --type: container or virtual-machine. */
+export function checkInstanceType(type: string | undefined): void {
+  if (type && type !== "container" && type !== "virtual-machine") {
+    throw new CliError(`--type must be container or virtual-machine, got "${type}"`);
+  }
+}

@@ -84,14 +84,18 @@ export class BerthClient {
 
   /** Sends a request that starts an async operation, then waits for it; a failed operation is an error. */
   async runOperation(method: string, path: string, opts: { body?: unknown; query?: Query } = {}): Promise<Operation> {
+    const op = await this.waitOperation(await this.startOperation(method, path, opts));
+    throwIfUnsuccessful(op);
+    return op;
+  }
+
+  /** Sends a request that starts an async operation; returns the operation's id without waiting. */
+  async startOperation(method: string, path: string, opts: { body?: unknown; query?: Query } = {}): Promise<string> {
     const envelope = await this.send(method, path, opts);
     if (envelope.type !== "async" || !envelope.operation) {
       throw new CliError(`Expected an async operation from ${method} ${path}, got a ${envelope.type ?? "malformed"} response`);
     }
-    const op = await this.waitOperation(operationId(envelope.operation));
-    if (op.status === "Failure") throw new CliError(op.err || `Operation ${op.id} failed`);
-    if (op.status === "Cancelled") throw new CliError(`Operation ${op.id} was cancelled${op.err ? `: ${op.err}` : ""}`);
-    return op;
+    return operationId(envelope.operation);
   }
 
   /** Waits until the operation is final (timeoutS < 0: no limit); returns it as it then stands. */
@@ -173,6 +177,16 @@ export class BerthClient {
     }
     return new CliError(message);
   }
+}
+
+export function isFinal(status: string): boolean {
+  return FINAL_STATUSES.has(status);
+}
+
+/** A failed or cancelled operation as the CliError the user sees (its err, as the server put it). */
+export function throwIfUnsuccessful(op: Operation): void {
+  if (op.status === "Failure") throw new CliError(op.err || `Operation ${op.id} failed`);
+  if (op.status === "Cancelled") throw new CliError(`Operation ${op.id} was cancelled${op.err ? `: ${op.err}` : ""}`);
 }
 
 async function readEnvelope(response: Response): Promise<Envelope | null> {

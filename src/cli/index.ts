@@ -6,6 +6,7 @@ import { registerConfigCommands } from "./commands/config.ts";
 import { registerInstanceCommands } from "./commands/instance.ts";
 import { registerMonitorCommand } from "./commands/monitor.ts";
 import { registerOperationCommands } from "./commands/operation.ts";
+import { registerPlacementCommands } from "./commands/placement.ts";
 import { registerProjectCommands } from "./commands/project.ts";
 import { registerStorageCommands } from "./commands/storage.ts";
 import { registerTokenCommands } from "./commands/token.ts";
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerStorageCommands(program);
   registerProjectCommands(program);
   registerInstanceCommands(program);
+  registerPlacementCommands(program);
   registerConfigCommands(program);
   registerOperationCommands(program);
   registerMonitorCommand(program);

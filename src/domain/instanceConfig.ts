@@ -16,6 +16,7 @@ const positiveNumber: Check = (v) =>
 const size: Check = (v) => (parseSize(v) !== null ? null : "must be a size such as 512MiB or 2GiB");
 const bool: Check = (v) => (["true", "false", "1", "0"].includes(v) ? null : "must be true or false");
 const seconds: Check = (v) => (/^\d+$/.test(v) ? null : "must be a whole number of seconds");
+const wholeNumber: Check = (v) => (/^\d+$/.test(v) ? null : "must be a whole number, e.g. 1");
 const oneOf = (values: readonly string[]): Check => (v) =>
   values.includes(v) ? null : `must be one of ${values.join(", ")}`;
 const anyString: Check = () => null;
@@ -23,7 +24,7 @@ const anyString: Check = () => null;
 export const INSTANCE_CONFIG_KEYS: Record<string, Check> = {
   "limits.cpu": positiveNumber,
   "limits.memory": size,
-  "limits.gpu": seconds,
+  "limits.gpu": wholeNumber,
   "cluster.evacuate": oneOf(EVACUATE_MODES),
   "boot.host_shutdown_timeout": seconds,
   "boot.autostart": bool,

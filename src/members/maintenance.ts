@@ -59,6 +59,7 @@ export class Maintenance {
     if (record.state === "EVACUATING") throw conflict(`Cluster member "${member}" is being evacuated; restore it once the evacuation is done`);
     if (record.state === "CREATED") throw conflict(`Cluster member "${member}" is not evacuated, nothing to restore`);
     if (req.dry_run) {
+      if (req.mode === "skip") return { dryRun: true, plan: { action: "restore", member, mode: "skip", start: [], move_back: [] } };
       const plan = this.restorer.plan(member);
       const entry = (i: { project: string; name: string; location: string }) => ({ project: i.project, name: i.name, from: i.location });
       return { dryRun: true, plan: { action: "restore", member, start: plan.start.map(entry), move_back: plan.moveBack.map(entry) } };

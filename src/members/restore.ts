@@ -36,6 +36,11 @@ export class Restorer {
     const { members, instances, config, bus } = this.deps;
     members.setLifecycle(member, "RESTORING");
     if (skip) {
+      // Nothing is started or moved; the marks the evacuation left would otherwise make a later
+      // evacuation start instances the operator chose to leave stopped.
+      for (const instance of instances.list({ location: member })) {
+        if (instance.config["volatile.last_state.power"]) instances.setVolatile(instance.project, instance.name, { "volatile.last_state.power": null });
+      }
       members.setLifecycle(member, "CREATED");
       bus.lifecycle("cluster-member-restored", `/1.0/cluster/members/${member}`, { mode: "skip" });
       return { instances: [], done: 0, total: 0 };
@@ -58,6 +63,7 @@ export class Restorer {
         outcomes.push({ project: instance.project, name: instance.name, action: "start", from: member, outcome: "failed", error: toError(err).message });
       }
       done++;
+      report(`Done with "${instance.name}" in project "${instance.project}"`);
     });
 
     await runLimited(moveBack, config.get()["cluster.evacuate.max_parallel"], async (instance) => {
@@ -81,6 +87,7 @@ export class Restorer {
         outcomes.push({ project: instance.project, name: instance.name, action: "move-back", from, outcome: "failed", error: toError(err).message });
       }
       done++;
+      report(`Done with "${instance.name}" in project "${instance.project}"`);
     });
 
     outcomes.sort((a, b) => `${a.project}/${a.name}`.localeCompare(`${b.project}/${b.name}`));

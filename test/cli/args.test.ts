@@ -3,9 +3,12 @@ import { describe, expect, it } from "vitest";
 import { parseDevice, splitAssignment } from "../../src/cli/args.ts";
 import { operationId, parseSseBlock, resolveConnection } from "../../src/cli/client.ts";
 import { memberCreateBody } from "../../src/cli/commands/cluster.ts";
+import { evacuationSummary, restoreSummary } from "../../src/cli/commands/clusterState.ts";
 import { parseConfigAssignments } from "../../src/cli/commands/config.ts";
 import { instanceCreateBody } from "../../src/cli/commands/instance.ts";
 import { parseEventTypes, summarizeEvent } from "../../src/cli/commands/monitor.ts";
+import { placementQueryBody, scriptletLines } from "../../src/cli/commands/placement.ts";
+import { evacuationStep, stepLine } from "../../src/cli/progress.ts";
 
 describe("CLI argument parsing", () => {
   it("splits KEY=VALUE at the first = and parses device specs", () => {
@@ -40,6 +43,21 @@ describe("CLI argument parsing", () => {
     expect(() => instanceCreateBody("i", { cpu: "-1" })).toThrow('--cpu must be a number of at least 0, got "-1"');
   });
 
+  it("turns `placement query` flags into the same config and devices as `instance create`", () => {
+    const flags = { cpu: "2", memory: "4GiB", disk: "10GiB", pool: "p", gpus: "1", config: ["user.a=1"] };
+    const { name: _name, ...created } = instanceCreateBody("q", flags);
+    expect(placementQueryBody({ ...flags, name: "q", project: "p1", arch: "aarch64", target: "@gpu", reason: "evacuation", exclude: "n1, n2" })).toEqual({
+      ...created,
+      name: "q", project: "p1", architecture: "aarch64", target: "@gpu", reason: "evacuation", exclude: ["n1", "n2"],
+    });
+    expect(created).toEqual({
+      config: { "user.a": "1", "limits.cpu": "2", "limits.memory": "4GiB", "limits.gpu": "1" },
+      devices: { root: { type: "disk", path: "/", pool: "p", size: "10GiB" } },
+    });
+    expect(() => placementQueryBody({ gpus: "0.5" })).toThrow('--gpus must be a whole number of at least 0, got "0.5"');
+    expect(() => placementQueryBody({ disk: "1GiB" })).toThrow("--disk needs --pool");
+  });
+
   it("reads config assignments in both forms, taking - from stdin", async () => {
     const stdin = async (key: string) => `<stdin for ${key}>`;
     expect(await parseConfigAssignments(["a=1", "b=x=y"], stdin)).toEqual({ a: "1", b: "x=y" });
@@ -71,6 +89,23 @@ describe("CLI client pieces", () => {
     expect(parseEventTypes(undefined)).toBeUndefined();
     expect(parseEventTypes("lifecycle, logging")).toEqual(["lifecycle", "logging"]);
     expect(() => parseEventTypes("lifecycle,gossip")).toThrow('--type: unknown event type "gossip"');
+  });
+
+  it("reads evacuation progress steps, sums up outcomes and describes what the scriptlet did", () => {
+    expect(evacuationStep({ evacuation_progress: 'Stopping "a"', done: 1, total: 3 })).toEqual({ message: 'Stopping "a"', done: 1, total: 3 });
+    expect(evacuationStep({ progress: "other" })).toBeNull();
+    expect(stepLine({ message: "m", done: 2, total: 3 })).toBe("[2/3] m");
+    expect(stepLine({ message: "m" })).toBe("m");
+    const entry = { project: "default", status: "Running", action: "migrate" as const, target: "n2", why: "" };
+    expect(evacuationSummary("n1", [
+      { ...entry, name: "a", outcome: "moved" }, { ...entry, name: "b", outcome: "stopped" }, { ...entry, name: "c", outcome: "failed", error: "x" },
+    ])).toBe("Evacuated n1: 1 moved, 1 stopped, 1 failed");
+    expect(restoreSummary("n1", [{ project: "default", name: "a", action: "move-back", from: "n2", outcome: "moved" }])).toBe("Restored n1: 0 started, 1 moved back, 0 failed");
+    expect(scriptletLines({ called: true, target: "n2", logs: [{ level: "info", message: "placing q" }], duration_ms: 1.234, error: null }))
+      .toEqual(["Scriptlet: chose n2 in 1.2 ms", "  info: placing q"]);
+    expect(scriptletLines({ called: true, target: null, logs: [], duration_ms: 3, error: "ReferenceError: x is not defined" }))
+      .toEqual(["Scriptlet: failed after 3 ms: ReferenceError: x is not defined"]);
+    expect(scriptletLines({ called: true, target: null, logs: [], duration_ms: 0.5, error: null })).toEqual(["Scriptlet: ran in 0.5 ms, kept the built-in choice"]);
   });
 
   it("summarizes events on one line", () => {

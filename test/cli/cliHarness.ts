@@ -38,6 +38,12 @@ export interface CliHarness {
   api<T = any>(method: string, path: string, body?: unknown): Promise<T>;
   /** Starts `berth <args>` without waiting (for monitor). */
   spawn(args: string[]): RunningCli;
+  /**
+   * Starts `berth <args>` on a pseudo-terminal (util-linux `script`), so stdin, stdout and stderr
+   * are a TTY; what the child writes to the terminal arrives on stdout, and what is written to
+   * child.stdin is typed on it.
+   */
+  spawnInTerminal(args: string[]): RunningCli;
   close(): Promise<void>;
 }
 
@@ -91,6 +97,11 @@ export async function startCliHarness(): Promise<CliHarness> {
     },
     spawn(args) {
       return new RunningCli(spawn(process.execPath, [BIN, ...args], { env: baseEnv(defaultEnv), cwd: workDir }));
+    },
+    spawnInTerminal(args) {
+      const quote = (arg: string) => `'${arg.replace(/'/g, "'\\''")}'`;
+      const command = [process.execPath, BIN, ...args].map(quote).join(" ");
+      return new RunningCli(spawn("script", ["-qfec", command, "/dev/null"], { env: baseEnv(defaultEnv), cwd: workDir }));
     },
     async close() {
       await server.close();

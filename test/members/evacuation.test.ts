@@ -252,3 +252,18 @@ function slowExecutor(real: InstanceExecutor, ms: number): InstanceExecutor {
     move: async (i, t, o) => { await wait(); return real.move(i, t, o); },
   };
 }
+
+describe("restore with mode skip", () => {
+  it("plans nothing in a dry run and clears the power marks so a later evacuation does not start them", async () => {
+    await create("a");
+    await finish(await act("src", { action: "evacuate", mode: "stop" }));
+    expect((await get("a")).config["volatile.last_state.power"]).toBe("RUNNING");
+    const plan = await act("src", { action: "restore", mode: "skip", dry_run: true });
+    expect(plan.body.metadata).toMatchObject({ start: [], move_back: [] });
+    await finish(await act("src", { action: "restore", mode: "skip" }));
+    expect(await get("a")).toMatchObject({ status: "Stopped", location: "src" });
+    expect((await get("a")).config["volatile.last_state.power"]).toBeUndefined();
+    await finish(await act("src", { action: "evacuate" }));
+    expect((await get("a")).status).toBe("Stopped");
+  });
+});

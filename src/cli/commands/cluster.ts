@@ -1,4 +1,4 @@
-/** `berth cluster ...`: members — list, show, add with declared resources, config keys, heartbeat, remove. */
+/** `berth cluster ...`: members — list, show, add with declared resources, config keys, heartbeat, remove, evacuate, restore. */
 import type { Command } from "commander";
 import type { Member } from "../../domain/types.ts";
 import { collect, parseAssignments, parseCount, parseSizeOption, splitList } from "../args.ts";
@@ -6,6 +6,7 @@ import { CliError } from "../client.ts";
 import { contextOf, seg } from "../context.ts";
 import { size, type Column } from "../output.ts";
 import { registerGroupCommands } from "./clusterGroup.ts";
+import { registerStateCommands } from "./clusterState.ts";
 
 const MEMBER_COLUMNS: Column<Member>[] = [
   { header: "NAME", value: (m) => m.server_name },
@@ -145,5 +146,6 @@ export function registerClusterCommands(program: Command): void {
       out.done(`Member ${name} removed`);
     });
 
+  registerStateCommands(cluster);
   registerGroupCommands(cluster);
 }

@@ -1,7 +1,7 @@
-/** `berth instance ...`: create (placed on a member or group), list, show, config, start/stop, delete. */
+/** `berth instance ...`: create (placed on a member or group), list, show, config, start/stop, move, delete. */
 import type { Command } from "commander";
 import type { Instance } from "../../domain/types.ts";
-import { collect, parseAssignments, parseCount, parseDevice, parseSizeOption } from "../args.ts";
+import { checkInstanceType, collect, instanceResources, parseAssignments, type InstanceResourceOptions } from "../args.ts";
 import { CliError, type Query } from "../client.ts";
 import { contextOf, seg } from "../context.ts";
 import type { Column } from "../output.ts";
@@ -18,45 +18,18 @@ function instanceColumns(withProject: boolean): Column<Instance>[] {
   ];
 }
 
-interface CreateOptions {
+interface CreateOptions extends InstanceResourceOptions {
   target?: string;
   project?: string;
   type?: string;
   description?: string;
-  config?: string[];
-  device?: string[];
-  cpu?: string;
-  memory?: string;
-  disk?: string;
-  pool?: string;
   start?: boolean;
 }
 
 /** The POST /1.0/instances body for `instance create`. */
 export function instanceCreateBody(name: string, opts: CreateOptions): Record<string, unknown> {
-  if (opts.type && opts.type !== "container" && opts.type !== "virtual-machine") {
-    throw new CliError(`--type must be container or virtual-machine, got "${opts.type}"`);
-  }
-  const config = parseAssignments(opts.config, "-c key=value");
-  if (opts.cpu !== undefined) config["limits.cpu"] = String(parseCount(opts.cpu, "--cpu"));
-  if (opts.memory !== undefined) {
-    parseSizeOption(opts.memory, "--memory");
-    config["limits.memory"] = opts.memory;
-  }
-  const devices: Record<string, Record<string, string>> = {};
-  for (const spec of opts.device ?? []) {
-    const [deviceName, device] = parseDevice(spec);
-    devices[deviceName] = device;
-  }
-  if (opts.disk !== undefined || opts.pool !== undefined) {
-    if (!opts.pool) throw new CliError("--disk needs --pool, the storage pool of the root disk (e.g. --disk 10GiB --pool default)");
-    const root: Record<string, string> = { type: "disk", path: "/", pool: opts.pool };
-    if (opts.disk !== undefined) {
-      parseSizeOption(opts.disk, "--disk");
-      root.size = opts.disk;
-    }
-    devices.root = root;
-  }
+  checkInstanceType(opts.type);
+  const { config, devices } = instanceResources(opts);
   const body: Record<string, unknown> = { name, config, devices };
   if (opts.type) body.type = opts.type;
   if (opts.description !== undefined) body.description = opts.description;
@@ -88,6 +61,7 @@ export function registerInstanceCommands(program: Command): void {
     .option("--memory <size>", "memory, e.g. 2GiB (limits.memory)")
     .option("--disk <size>", "root disk size, e.g. 10GiB (with --pool)")
     .option("--pool <pool>", "storage pool of the root disk")
+    .option("--gpus <n>", "GPU count (limits.gpu)")
     .option("--start", "start it once created")
     .action(async (name: string, opts: CreateOptions, cmd: Command) => {
       const { client, out } = contextOf(cmd);
@@ -162,6 +136,22 @@ export function registerInstanceCommands(program: Command): void {
       out.done(`Instance ${name} ${action === "stop" ? "stopped" : action === "start" ? "started" : "restarted"}${status ? ` (${status})` : ""}`, op);
     });
   }
+
+  instance
+    .command("move")
+    .description("Move an instance to another member (the scheduler picks one unless --target names it) and wait until it is done")
+    .argument("<name>", "instance name")
+    .option("--target <member|@group>", "a member, or @group for any member of a group")
+    .option(...projectOption)
+    .option("--live", "live-migrate where the member can (a running instance keeps running)")
+    .action(async (name: string, opts: { target?: string; project?: string; live?: boolean }, cmd: Command) => {
+      const { client, out } = contextOf(cmd);
+      const body: Record<string, unknown> = { migration: true };
+      if (opts.live) body.live = true;
+      const op = await client.runOperation("POST", `/1.0/instances/${seg(name)}`, { body, query: projectQuery(opts, { target: opts.target }) });
+      const { from, to } = op.metadata as { from?: string; to?: string };
+      out.done(`Instance ${name} moved from ${from ?? "?"} to ${to ?? "?"}`, op);
+    });
 
   instance
     .command("delete")

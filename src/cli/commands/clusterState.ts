@@ -1,0 +1,204 @@
+/**
+ * `berth cluster evacuate|evac` and `berth cluster restore`: the member state changes of DESIGN §5,
+ * asked for unless --force, followed live while they run, summed up per instance at the end.
+ */
+import { Option, type Command } from "commander";
+import type { Operation } from "../../domain/types.ts";
+import { throwIfUnsuccessful, type BerthClient } from "../client.ts";
+import { contextOf, seg } from "../context.ts";
+import type { Column, Output } from "../output.ts";
+import { evacuationStep, followOperation, progressView } from "../progress.ts";
+import { confirm } from "../prompt.ts";
+
+export const EVACUATE_MODES = ["auto", "migrate", "live-migrate", "stop", "force-stop"] as const;
+
+/** One instance of an evacuation plan (dry run). */
+export interface PlanEntry {
+  project: string;
+  name: string;
+  status: string;
+  action: string;
+  /** Where it goes, or null: it stays on the member. */
+  target: string | null;
+  why: string;
+}
+
+/** One instance in the result of an evacuation (`instances` in the operation's metadata). */
+export interface InstanceOutcome extends PlanEntry {
+  outcome: "moved" | "stopped" | "failed";
+  error?: string;
+}
+
+/** One instance in the result of a restore. */
+export interface RestoreOutcome {
+  project: string;
+  name: string;
+  action: "start" | "move-back";
+  from: string;
+  outcome: "started" | "moved" | "failed";
+  error?: string;
+}
+
+interface EvacuationPlan {
+  action: "evacuate";
+  member: string;
+  instances: PlanEntry[];
+}
+
+interface RestorePlanEntry {
+  project: string;
+  name: string;
+  from: string;
+}
+
+interface RestorePlan {
+  action: "restore";
+  member: string;
+  start: RestorePlanEntry[];
+  move_back: RestorePlanEntry[];
+}
+
+const EVACUATION_PLAN_COLUMNS: Column<PlanEntry>[] = [
+  { header: "INSTANCE", value: (e) => e.name },
+  { header: "PROJECT", value: (e) => e.project },
+  { header: "ACTION", value: (e) => e.action },
+  { header: "TARGET", value: (e) => e.target },
+  { header: "WHY", value: (e) => e.why },
+];
+
+const EVACUATION_COLUMNS: Column<InstanceOutcome>[] = [
+  { header: "INSTANCE", value: (o) => o.name },
+  { header: "PROJECT", value: (o) => o.project },
+  { header: "ACTION", value: (o) => o.action },
+  { header: "TARGET", value: (o) => o.target },
+  { header: "OUTCOME", value: (o) => o.outcome },
+  { header: "ERROR", value: (o) => o.error },
+];
+
+type RestoreRow = RestorePlanEntry & { action: "start" | "move back" };
+
+const RESTORE_PLAN_COLUMNS: Column<RestoreRow>[] = [
+  { header: "INSTANCE", value: (e) => e.name },
+  { header: "PROJECT", value: (e) => e.project },
+  { header: "ACTION", value: (e) => e.action },
+  { header: "FROM", value: (e) => e.from },
+];
+
+const RESTORE_COLUMNS: Column<RestoreOutcome>[] = [
+  { header: "INSTANCE", value: (o) => o.name },
+  { header: "PROJECT", value: (o) => o.project },
+  { header: "ACTION", value: (o) => (o.action === "move-back" ? "move back" : o.action) },
+  { header: "FROM", value: (o) => o.from },
+  { header: "OUTCOME", value: (o) => (o.outcome === "moved" ? "moved back" : o.outcome) },
+  { header: "ERROR", value: (o) => o.error },
+];
+
+const tally = (rows: { outcome: string }[], outcome: string) => rows.filter((r) => r.outcome === outcome).length;
+
+/** "Evacuated n1: 2 moved, 1 stopped, 0 failed". */
+export function evacuationSummary(member: string, outcomes: InstanceOutcome[]): string {
+  return `Evacuated ${member}: ${tally(outcomes, "moved")} moved, ${tally(outcomes, "stopped")} stopped, ${tally(outcomes, "failed")} failed`;
+}
+
+/** "Restored n1: 1 started, 2 moved back, 0 failed". */
+export function restoreSummary(member: string, outcomes: RestoreOutcome[]): string {
+  return `Restored ${member}: ${tally(outcomes, "started")} started, ${tally(outcomes, "moved")} moved back, ${tally(outcomes, "failed")} failed`;
+}
+
+interface StateOptions {
+  mode?: string;
+  dryRun?: boolean;
+  force?: boolean;
+}
+
+/**
+ * Runs the state change as an operation, with live progress, then prints the per-instance table
+ * (or the final metadata as JSON/YAML) and the summary line; a failed operation is exit code 1.
+ */
+async function runStateChange<T>(
+  client: BerthClient, out: Output, member: string, body: Record<string, unknown>,
+  columns: Column<T>[], summary: (member: string, rows: T[]) => string,
+): Promise<void> {
+  const view = progressView();
+  let started: string | undefined;
+  // Ctrl-C stops following, not the operation: say where to pick it up.
+  const interrupted = () => {
+    view.stop();
+    process.stderr.write(started
+      ? `\nStopped following operation ${started}; it goes on in the service (berth operation wait ${started})\n`
+      : "\nInterrupted; the request may have been sent (see berth operation list)\n");
+    process.exit(130);
+  };
+  process.once("SIGINT", interrupted);
+  let op: Operation;
+  try {
+    op = await followOperation(
+      client,
+      () => client.startOperation("POST", `/1.0/cluster/members/${seg(member)}/state`, { body }),
+      (metadata) => {
+        const step = evacuationStep(metadata);
+        if (step) view.update(step);
+      },
+      (id) => { started = id; },
+    );
+  } finally {
+    process.off("SIGINT", interrupted);
+    view.stop();
+  }
+  const metadata = op.metadata ?? {};
+  // Without a per-instance list the operation failed before it got to the instances: only its error says what happened.
+  const rows = Array.isArray(metadata.instances) ? (metadata.instances as T[]) : undefined;
+  if (out.format !== "table") out.object(metadata);
+  else if (rows) {
+    if (rows.length > 0) out.list(rows, columns);
+    out.line(summary(member, rows));
+  }
+  throwIfUnsuccessful(op);
+}
+
+export function registerStateCommands(cluster: Command): void {
+  cluster
+    .command("evacuate")
+    .alias("evac")
+    .description("Move or stop every instance of a member and take it out of placement (asks first unless --force)")
+    .argument("<name>", "member name")
+    .addOption(new Option("--mode <mode>", "what to do with each instance (default: its cluster.evacuate, else auto)").choices(EVACUATE_MODES))
+    .option("--dry-run", "show what would happen to each instance, change nothing")
+    .option("--force", "do not ask for confirmation")
+    .action(async (name: string, opts: StateOptions, cmd: Command) => {
+      const { client, out } = contextOf(cmd);
+      const body: Record<string, unknown> = { action: "evacuate" };
+      if (opts.mode) body.mode = opts.mode;
+      if (opts.dryRun) {
+        const plan = await client.post<EvacuationPlan>(`/1.0/cluster/members/${seg(name)}/state`, { ...body, dry_run: true });
+        if (out.format === "table" && plan.instances.length === 0) return out.line(`Cluster member ${name} has no instances to evacuate`);
+        return out.list(plan.instances, EVACUATION_PLAN_COLUMNS, plan);
+      }
+      await confirm(`evacuate cluster member "${name}"`, opts.force);
+      await runStateChange(client, out, name, body, EVACUATION_COLUMNS, evacuationSummary);
+    });
+
+  cluster
+    .command("restore")
+    .description("Bring a member back: start what its evacuation stopped, move back what it moved (asks first unless --force)")
+    .argument("<name>", "member name")
+    .addOption(new Option("--mode <mode>", "skip: only put the member back into placement, leave instances where they are").choices(["skip"]))
+    .option("--dry-run", "show what would happen to each instance, change nothing")
+    .option("--force", "do not ask for confirmation")
+    .action(async (name: string, opts: StateOptions, cmd: Command) => {
+      const { client, out } = contextOf(cmd);
+      const body: Record<string, unknown> = { action: "restore" };
+      if (opts.mode) body.mode = opts.mode;
+      if (opts.dryRun) {
+        const plan = await client.post<RestorePlan>(`/1.0/cluster/members/${seg(name)}/state`, { ...body, dry_run: true });
+        const rows: RestoreRow[] = [
+          ...plan.start.map((e) => ({ ...e, action: "start" as const })),
+          ...plan.move_back.map((e) => ({ ...e, action: "move back" as const })),
+        ];
+        if (out.format === "table" && rows.length === 0) return out.line(`Cluster member ${name} has no instances to restore`);
+        return out.list(rows, RESTORE_PLAN_COLUMNS, plan);
+      }
+      await confirm(`restore cluster member "${name}"`, opts.force);
+      await runStateChange(client, out, name, body, RESTORE_COLUMNS, restoreSummary);
+    });
+}
