@@ -8,6 +8,7 @@ import { registerMonitorCommand } from "./commands/monitor.ts";
 import { registerOperationCommands } from "./commands/operation.ts";
 import { registerPlacementCommands } from "./commands/placement.ts";
 import { registerProjectCommands } from "./commands/project.ts";
+import { registerScriptletCommands } from "./commands/scriptlet.ts";
 import { registerStorageCommands } from "./commands/storage.ts";
 import { registerTokenCommands } from "./commands/token.ts";
 import { FORMATS } from "./output.ts";
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   registerProjectCommands(program);
   registerInstanceCommands(program);
   registerPlacementCommands(program);
+  registerScriptletCommands(program);
   registerConfigCommands(program);
   registerOperationCommands(program);
   registerMonitorCommand(program);

@@ -207,7 +207,7 @@ export class MemberService {
     const out = new Set<string>();
     for (const group of groups) {
       checkName("groups[]", group);
-      if (!this.store.getGroup(group)) throw badRequest(`groups: cluster group "${group}" does not exist`);
+      if (!this.store.groupExists(group)) throw badRequest(`groups: cluster group "${group}" does not exist`);
       out.add(group);
     }
     return [...out].sort();

@@ -1,43 +1,66 @@
 /**
- * Guest-side code evaluated in every QuickJS context before the scriptlet: it defines the §4
- * globals on top of a handful of raw host functions (which never become reachable themselves),
- * keeps the frozen member cache, builds each call's arguments from one JSON payload (one host→guest
- * crossing per call), and freezes the world once the scriptlet's top-level code has run.
+ * Guest-side code evaluated in every QuickJS context before the scriptlet (one closure, assembled
+ * from this file and guestHelpers.ts). It defines the §4 globals on a few raw host functions that
+ * never become reachable themselves, keeps what a call did (target, fail(), logs) on the guest side
+ * so a typical call crosses into the host only to fetch data that changed, and freezes the world
+ * once the scriptlet's top-level code has run.
  *
- * Raw host functions (`host.*`) take and return only strings and numbers; an error comes back as a
+ * Raw host functions (`host.*`) take and return strings and numbers only; an error comes back as a
  * string starting with "!" (JSON never does), so no host exception or stack ever enters the guest.
  */
-export const BOOTSTRAP_FILENAME = "berth-helpers.js";
-export const LOG_MESSAGE_MAX = 65536;
+import { GUEST_HELPERS } from "./guestHelpers.ts";
 
-export const BOOTSTRAP_SOURCE = String.raw`(function (host) {
+export const BOOTSTRAP_FILENAME = "berth-helpers.js";
+export const LOG_MAX_BYTES = 64 * 1024; // per call, all lines together
+export const LOG_MAX_LINES = 1000;
+export const LOG_TRUNCATED = "[log truncated]";
+
+/** Captured before any scriptlet code runs, so later changes to the built-ins do not reach them. */
+const PRELUDE = String.raw`
 "use strict";
 const G = globalThis;
 const freeze = Object.freeze, keysOf = Object.keys, getProto = Object.getPrototypeOf;
-const getOwnDesc = Object.getOwnPropertyDescriptor, defineProperty = Object.defineProperty;
+const getOwnDesc = Object.getOwnPropertyDescriptor, defineProperty_ = Object.defineProperty;
 const create = Object.create, ownKeys = Reflect.ownKeys, apply = Reflect.apply, isArray = Array.isArray;
 const parse = JSON.parse, stringify = JSON.stringify, toStr = String;
 const TypeErr = TypeError, Err = Error, SetC = Set, U32 = Uint32Array;
 const setHas = Set.prototype.has, setAdd = Set.prototype.add, strSlice = String.prototype.slice;
-const strIndexOf = String.prototype.indexOf;
-const arrSlice = Array.prototype.slice, hasOwn = Object.prototype.hasOwnProperty;
-const hostLog = host.log, hostTarget = host.target, hostFail = host.fail, hostMembers = host.members;
-const hostResources = host.resources, hostState = host.state, hostProject = host.project;
-const hostInstances = host.instances, hostCount = host.count;
-const LOG_MAX = ${LOG_MESSAGE_MAX};
+const strIndexOf = String.prototype.indexOf, arrSlice = Array.prototype.slice, hasOwn = Object.prototype.hasOwnProperty;
+const LOG_MAX_BYTES = ${LOG_MAX_BYTES}, LOG_MAX_LINES = ${LOG_MAX_LINES}, LOG_TRUNCATED = ${JSON.stringify(LOG_TRUNCATED)};
 
 delete G.SharedArrayBuffer; // no threads here; nothing to share
 delete G.Atomics;
 delete G.WebAssembly;
 
+// QuickJS lets Object.defineProperty change the value of a frozen global's property (ordinary
+// objects are fine). After lockdown the define functions refuse the global object outright.
+let locked = false;
+const defineProps = Object.defineProperties, reflectDefine = Reflect.defineProperty;
+const refuse = () => { throw new TypeErr("the global object is frozen: a scriptlet cannot redefine its globals"); };
+Object.defineProperty = function defineProperty(o, key, desc) {
+  if (locked && o === G) refuse();
+  return defineProperty_(o, key, desc);
+};
+Object.defineProperties = function defineProperties(o, props) {
+  if (locked && o === G) refuse();
+  return defineProps(o, props);
+};
+Reflect.defineProperty = function defineProperty(o, key, desc) {
+  return locked && o === G ? false : reflectDefine(o, key, desc);
+};
+
 const freezeNode = (k, v) => (typeof v === "object" && v !== null ? freeze(v) : v);
 const parseFrozen = (json) => parse(json, freezeNode);
 const bySlot = []; // member slot (a small integer the host assigns) -> deep-frozen member, shared by every call
-let instanceCache = create(null), instanceCacheSize = 0; // filter -> [version, frozen list]
-let memberCache = create(null), memberCacheSize = 0; // group -> [version, list]
-let lastCandidates = []; // the previous call's candidates, reused when the host sends the same names
-let resources = null; // this call's get_instance_resources() answer
-let logFull = false;
+let lastCandidates = []; // the candidates the host sent last; each call gets its own copy
+
+/** What the current call did; null outside a call (top-level code). */
+let call = null;
+const newCall = (resources, membersVersion, instancesVersion) => ({
+  resources, membersVersion, instancesVersion, target: null, failure: null, deliberate: false,
+  logs: [], logBytes: 0, truncated: false,
+});
+const callState = () => stringify([call.target, call.failure, call.deliberate, call.logs]);
 
 function kind(v) {
   if (v === null) return "null";
@@ -60,133 +83,32 @@ function memberList(slots) {
   for (let i = 0; i < slots.length; i++) out[i] = bySlot[slots[i]];
   return out;
 }
-function options(fname, o, allowed) {
-  if (o === undefined || o === null) return {};
-  if (typeof o !== "object" || isArray(o)) {
-    throw new TypeErr(fname + "() expects an options object such as {" + allowed.join(", ") + "}, got " + kind(o));
-  }
-  const keys = keysOf(o), out = {};
-  for (let i = 0; i < keys.length; i++) {
-    if (allowed.indexOf(keys[i]) < 0) {
-      throw new TypeErr(fname + "(): unknown option \"" + keys[i] + "\" (expected " + allowed.join(", ") + ")");
-    }
-  }
-  for (let i = 0; i < allowed.length; i++) {
-    const name = allowed[i], v = o[name];
-    if (v === undefined || v === null) continue;
-    const want = name === "pending" ? "boolean" : "string";
-    if (typeof v !== want) throw new TypeErr(fname + "(): option " + name + " must be a " + want + ", got " + kind(v));
-    out[name] = v;
-  }
-  return out;
-}
-function stringArg(fname, what, v) {
-  if (typeof v !== "string") throw new TypeErr(fname + "(" + what + ") expects a string, got " + kind(v));
-  return v;
-}
-function render(v) {
-  const t = typeof v;
-  if (t === "string") return v;
-  if (t === "number" || t === "boolean" || t === "undefined" || t === "bigint" || t === "symbol") return toStr(v);
-  let s;
-  try { s = stringify(v); } catch (e) { s = undefined; }
-  if (typeof s !== "string") {
-    try { s = toStr(v); } catch (e) { s = "[" + t + "]"; }
-  }
-  return s;
-}
-function logger(level) {
-  const log = function (...args) {
-    if (logFull) return;
-    let out = "";
-    for (let i = 0; i < args.length; i++) {
-      out += render(args[i]);
-      if (out.length > LOG_MAX) { out = apply(strSlice, out, [0, LOG_MAX]); break; }
-    }
-    if (hostLog(level, out) === 1) logFull = true;
-  };
-  defineProperty(log, "name", { value: "log_" + level });
-  return log;
-}
+`;
 
-const api = {
-  log_info: logger("info"),
-  log_warn: logger("warn"),
-  log_error: logger("error"),
-  set_target(name) {
-    fromHost(hostTarget(stringArg("set_target", "name", name)));
-  },
-  set_cluster_member_target(name) {
-    fromHost(hostTarget(stringArg("set_cluster_member_target", "name", name)));
-  },
-  fail(message) {
-    const text = message === undefined ? "" : render(message);
-    hostFail(text);
-    throw new Err(text === "" ? "fail() called" : text);
-  },
-  get_cluster_member_resources(name) {
-    return parse(fromHost(hostResources(stringArg("get_cluster_member_resources", "name", name))));
-  },
-  get_cluster_member_state(name) {
-    return parse(fromHost(hostState(stringArg("get_cluster_member_state", "name", name))));
-  },
-  get_instance_resources() {
-    if (resources === null) throw new Err("get_instance_resources() can only be called from instance_placement");
-    return { cpu_cores: resources.cpu_cores, memory_size: resources.memory_size, root_disk_size: resources.root_disk_size };
-  },
-  get_instances(o) {
-    const f = options("get_instances", o, ["project", "location"]);
-    const key = (f.project || "") + "\u0000" + (f.location || "");
-    const cached = instanceCache[key];
-    const fresh = hostInstances(f.project || "", f.location || "", cached ? "" + cached[0] : "-1");
-    if (fresh !== "") {
-      if (instanceCacheSize > 256) { instanceCache = create(null); instanceCacheSize = 0; }
-      instanceCacheSize++;
-      instanceCache[key] = parseFrozen(fresh);
-    }
-    return apply(arrSlice, instanceCache[key][1], []);
-  },
-  get_instances_count(o) {
-    const f = options("get_instances_count", o, ["project", "location", "pending"]);
-    return hostCount(f.project || "", f.location || "", f.pending === true ? 1 : 0);
-  },
-  get_cluster_members(o) {
-    const f = options("get_cluster_members", o, ["group"]);
-    const key = f.group || "";
-    const cached = memberCache[key];
-    const fresh = hostMembers(key, cached ? "" + cached[0] : "-1");
-    if (fresh !== "") {
-      // "version \u0001 updates \u0001 names": only the updates (member objects) are frozen
-      const i = apply(strIndexOf, fresh, ["\u0001"]), j = apply(strIndexOf, fresh, ["\u0001", i + 1]);
-      applyUpdates(parseFrozen(apply(strSlice, fresh, [i + 1, j])));
-      if (memberCacheSize > 64) { memberCache = create(null); memberCacheSize = 0; }
-      memberCacheSize++;
-      memberCache[key] = [apply(strSlice, fresh, [0, i]), memberList(parse(apply(strSlice, fresh, [j + 1])))];
-    }
-    return apply(arrSlice, memberCache[key][1], []);
-  },
-  get_project(name) {
-    return parse(fromHost(hostProject(stringArg("get_project", "name", name))));
-  },
-};
-const names = keysOf(api);
-for (let i = 0; i < names.length; i++) {
-  defineProperty(G, names[i], { value: freeze(api[names[i]]), writable: false, enumerable: false, configurable: false });
-}
-
+/** What the host calls: run a placement, read the call's state after a throw, describe, lock down. */
+const INTERNALS = String.raw`
 return {
   /**
-   * One placement call: payload = [request, resources]; updates = [[slot, member]...] to cache
-   * first; slots = the candidates' slots (an ArrayBuffer of uint32), or undefined when they are the
-   * same as last call's. The scriptlet gets its own copy of the list.
+   * One placement call: payload = [request, resources, membersVersion, instancesVersion];
+   * updates = [[slot, member]...] to cache first, if any; slots = the candidates' slots (an
+   * ArrayBuffer of uint32), or undefined when they are the same as last call's.
+   * Returns [kind, value, target, failure, deliberate, logs] as JSON: kind A = accepted,
+   * S = rejected with the string value, T = returned something else (value = its type).
    */
   run(fn, payload, updates, slots) {
-    if (updates !== "[]") applyUpdates(parseFrozen(updates));
+    if (updates !== undefined) applyUpdates(parseFrozen(updates));
     const p = parse(payload);
     if (slots !== undefined) lastCandidates = memberList(new U32(slots));
-    resources = p[1];
-    logFull = false;
-    return fn(p[0], apply(arrSlice, lastCandidates, []));
+    call = newCall(p[1], p[2], p[3]);
+    const r = fn(p[0], apply(arrSlice, lastCandidates, []));
+    const head = r === undefined ? '["A",null,' : typeof r === "string" ? '["S",' + stringify(r) + "," : '["T","' + typeof r + '",';
+    const out = head + apply(strSlice, callState(), [1]);
+    call = null;
+    return out;
+  },
+  /** After a throw: what the call had done by then (JSON [target, failure, deliberate, logs]). */
+  state() {
+    return call === null ? "[null,null,false,[]]" : callState();
   },
   update(json) {
     applyUpdates(parseFrozen(json));
@@ -224,6 +146,9 @@ return {
         else { stack[n++] = d.get; stack[n++] = d.set; }
       }
     }
+    locked = true;
   },
 };
-})`;
+`;
+
+export const BOOTSTRAP_SOURCE = `(function (host) {${PRELUDE}${GUEST_HELPERS}${INTERNALS}})`;

@@ -13,19 +13,21 @@ export interface WorkerStats {
   heap_used: number; // the worker's V8 heap
   sessions_created: number;
   calls: number;
+  /** Sessions whose runtime reported leaked handles when freed: always 0 unless the sandbox has a bug. */
+  dispose_failures: number;
 }
 
 export type ToWorker =
   | { t: "init"; replica: ReplicaSnapshot; source: string; limits: SandboxLimits }
   | { t: "deltas"; deltas: ReplicaDelta[] }
   | { t: "reset"; replica: ReplicaSnapshot }
-  | { t: "limits"; limits: SandboxLimits }
+  | { t: "limits"; id: number; limits: SandboxLimits } // a request: a new memoryMb rebuilds the session
   | { t: "install"; id: number; source: string }
   | { t: "validate"; id: number; source: string }
   | { t: "place"; id: number; request: ScriptletRequest; names: string[] }
   | { t: "testLoad"; id: number; token: number; source: string } // then testCall on the same worker: two watchdog budgets
   | { t: "testCall"; id: number; token: number; request: ScriptletRequest; names: string[] }
-  | { t: "stats"; id: number };
+  | { t: "stats"; id: number; gc: boolean };
 
 /** A request message before the worker handle numbers it. */
 export type WorkerRequest = Extract<ToWorker, { id: number }> extends infer T ? (T extends unknown ? Omit<T, "id"> : never) : never;

@@ -49,7 +49,7 @@ export class Replica {
     this.pending.clear();
     this.projects.clear();
     for (const member of s.members) this.apply({ kind: "member.upsert", member });
-    for (const [name, state] of Object.entries(s.member_states)) this.states.set(name, state);
+    for (const [name, state] of Object.entries(s.member_states)) if (state) this.states.set(name, state);
     for (const instance of s.instances) this.apply({ kind: "instance.upsert", instance });
     for (const placement of s.pending) this.pending.set(placement.id, placement);
     for (const project of s.projects) this.projects.set(project.name, project);
@@ -158,6 +158,11 @@ export class Replica {
     const value = compute();
     this.memo.set(key, { version, value });
     return value;
+  }
+
+  /** Every member name, unsorted (cheap). */
+  allMemberNames(): Iterable<string> {
+    return this.members.keys();
   }
 
   /** Member names (sorted) in a group, or all when group is "". */

@@ -19,7 +19,7 @@ export interface ScriptletSandboxOptions extends SandboxLimits {
   poolSize?: number;
   /** Every log line of an installed-scriptlet placement, for the service log and event stream. */
   onLog?: (event: ScriptletLogEvent) => void;
-  /** Extra wall-clock time before the watchdog kills a worker that overran timeoutMs (default 25). */
+  /** Extra wall-clock time before the watchdog kills a worker that overran timeoutMs (default 15). */
   watchdogMarginMs?: number;
 }
 
@@ -51,10 +51,11 @@ export class ScriptletSandbox {
   private closed = false;
   private restarts = 0;
   private cursor = 0;
+  private keepAlive: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: ScriptletSandboxOptions) {
     this.limits = { timeoutMs: opts.timeoutMs, memoryMb: opts.memoryMb };
-    this.margin = opts.watchdogMarginMs ?? 25;
+    this.margin = opts.watchdogMarginMs ?? 15;
     const size = Math.max(1, opts.poolSize ?? defaultPoolSize());
     for (let slot = 0; slot < size; slot++) this.workers.push(this.spawn());
   }
@@ -99,6 +100,8 @@ export class ScriptletSandbox {
 
   private failQueued(message: string): void {
     for (const job of this.queue.splice(0)) job.settle({ kind: "died", message }, null);
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    this.keepAlive = null;
   }
 
   private flushDeltas(): void {
@@ -127,6 +130,12 @@ export class ScriptletSandbox {
       this.queue.splice(i, 1);
       void worker.request(job.msg, job.guardMs).then((r) => job.settle(r, worker));
     }
+    // Workers are unref'd; a job waiting for one (e.g. still starting) must keep the process alive.
+    if (this.queue.length > 0) this.keepAlive ??= setInterval(() => {}, 60_000);
+    else if (this.keepAlive) {
+      clearInterval(this.keepAlive);
+      this.keepAlive = null;
+    }
   }
 
   private pickIdle(): SandboxWorker | null {
@@ -147,7 +156,7 @@ export class ScriptletSandbox {
   /** Queues a request (for `worker`, or the next idle one) and tells which worker answered. */
   private runOn(msg: WorkerRequest, guardMs: number, worker: SandboxWorker | null): Promise<[RequestResult, SandboxWorker | null]> {
     const died = (message: string) => Promise.resolve<[RequestResult, null]>([{ kind: "died", message }, null]);
-    if (this.closed) return died("the scriptlet sandbox is closed");
+    if (this.closed) return died("The scriptlet sandbox is closed");
     if (worker?.dead) return died("the worker was replaced");
     if (this.startFailures >= MAX_START_FAILURES && !this.workers.some((w) => w.ready)) {
       return died(`The scriptlet sandbox cannot start its workers: ${this.lastStartError}`);
@@ -167,9 +176,10 @@ export class ScriptletSandbox {
 
   // ---- public API ----
 
+  /** New limits for later calls (queued on every worker; a new memoryMb rebuilds the installed session). */
   setLimits(limits: SandboxLimits): void {
     this.limits = { timeoutMs: limits.timeoutMs, memoryMb: limits.memoryMb };
-    this.broadcast({ t: "limits", limits: this.limits });
+    for (const w of this.workers) void this.run({ t: "limits", limits: this.limits }, this.loadGuardMs, w);
   }
 
   /** Validates and installs `source` on every worker; "" uninstalls. Throws ScriptletError and keeps the old one if invalid. */
@@ -241,9 +251,10 @@ export class ScriptletSandbox {
     }
   }
 
-  async stats(): Promise<{ restarts: number; queued: number; workers: (WorkerStats | null)[] }> {
+  /** Per-worker counters and memory; `gc` first runs a full garbage collection in each worker (tests, diagnostics). */
+  async stats(gc = false): Promise<{ restarts: number; queued: number; workers: (WorkerStats | null)[] }> {
     const workers = await Promise.all(this.workers.map(async (w) => {
-      const r = await this.run({ t: "stats" }, 5000, w);
+      const r = await this.run({ t: "stats", gc }, 5000, w);
       return r.kind === "reply" ? r.reply.stats ?? null : null;
     }));
     return { restarts: this.restarts, queued: this.queue.length, workers };
@@ -252,7 +263,7 @@ export class ScriptletSandbox {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.failQueued("the scriptlet sandbox was closed");
+    this.failQueued("The scriptlet sandbox is closed");
     await Promise.all(this.workers.map((w) => w.close()));
   }
 }
@@ -263,7 +274,9 @@ function failed(message: string, elapsedMs = 0): ScriptletOutcome {
 
 function toOutcome(r: RequestResult, timeoutMs: number): ScriptletOutcome {
   if (r.kind === "timeout") return failed(`Scriptlet exceeded its time limit of ${timeoutMs} ms (stopped by the watchdog)`, r.elapsedMs);
-  if (r.kind === "died") return failed(`The scriptlet sandbox failed while running the scriptlet and was restarted: ${r.message}`);
+  if (r.kind === "died") {
+    return failed(r.message.startsWith("The scriptlet sandbox") ? r.message : `The scriptlet sandbox failed while running the scriptlet and was restarted: ${r.message}`);
+  }
   return r.reply.outcome ?? failed("The scriptlet sandbox returned no outcome");
 }
 

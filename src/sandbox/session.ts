@@ -1,69 +1,105 @@
 /**
- * One QuickJS runtime + context with one scriptlet loaded: bootstrap, top-level code, validation,
+ * One scriptlet loaded in its own QuickJS WASM instance: bootstrap, top-level code, validation,
  * lockdown, then any number of calls. Lives inside a worker only (see worker.ts for why).
  *
+ * Memory: QuickJS's own limit only bounds single allocations in this build (quickjs-emscripten#271),
+ * so every session gets a fresh WASM instance on a fixed-size memory of about memoryMb: a bomb meets a
+ * clean "out of memory" inside QuickJS, and dropping the session returns all of it at once.
+ *
  * Exceptions *thrown* by quickjs-emscripten (as opposed to guest exceptions returned as results)
- * mean the runtime is broken: they propagate, and the worker replaces itself without disposing.
+ * mean the runtime is broken: they propagate, and the worker replaces itself.
  */
-import { Scope } from "quickjs-emscripten";
-import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from "quickjs-emscripten";
+import { RELEASE_SYNC, Scope, newQuickJSWASMModuleFromVariant, newVariant } from "quickjs-emscripten";
+import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten";
 import { BOOTSTRAP_FILENAME, BOOTSTRAP_SOURCE } from "./bootstrap.ts";
+import { classify, SCRIPTLET_FILENAME } from "./guestErrors.ts";
+import type { GuestError } from "./guestErrors.ts";
 import { memberUpdates, newHostObject } from "./hostBindings.ts";
-import type { BindingEnv, CallState } from "./hostBindings.ts";
+import type { BindingEnv } from "./hostBindings.ts";
 import type { InvalidScriptlet } from "./protocol.ts";
 import type { Replica } from "./replica.ts";
-import type { SandboxLimits } from "./types.ts";
+import type { SandboxLimits, ScriptletLog } from "./types.ts";
 
-export const SCRIPTLET_FILENAME = "scriptlet.js";
 const QUICKJS_STACK_BYTES = 384 * 1024; // far below the worker's 8 MiB native stack
-const BOOTSTRAP_BUDGET_MS = 1000;
+const BOOTSTRAP_BUDGET_MS = 2000; // bootstrap, lockdown, preload: ours, and slow only on a cold WASM instance
 const DESCRIBE_BUDGET_MS = 20;
-const DESCRIBE_EXTRA_MEMORY = 1024 * 1024;
 const PRELOAD_MEMBERS_MAX = 2000;
+/** Emscripten's static data and stack plus QuickJS's own runtime: what a heap holds besides the scriptlet. */
+const HEAP_OVERHEAD_MB = 8;
+const HEAP_MIN_MB = 16; // the WASM module's declared minimum memory
 
-/** What a thrown guest value looked like, classified. */
-export interface GuestError {
-  kind: "timeout" | "memory" | "stack" | "error";
-  text: string; // "TypeError: x is not a function (line 3:9)"
-  line: number | null;
-  column: number | null;
+type WasmMemory = NonNullable<Parameters<typeof newVariant>[1]["wasmMemory"]>;
+interface MemoryLike { grow(pages: number): number }
+type MemoryConstructor = new (d: { initial: number; maximum: number }) => MemoryLike;
+// (the WebAssembly global is not in this project's TS lib: take the type quickjs-emscripten expects)
+const { Memory } = (globalThis as unknown as { WebAssembly: { Memory: MemoryConstructor } }).WebAssembly;
+
+/**
+ * A WASM memory of fixed size that notes when the allocator asked for more: that is the only way
+ * to tell "out of memory" apart when QuickJS could not even allocate the error (it throws null).
+ */
+class FixedHeap extends Memory {
+  exhausted = false;
+  override grow(pages: number): number {
+    this.exhausted = true;
+    return super.grow(pages); // throws: maximum == initial
+  }
 }
 
-export type CallResult =
-  | { ok: true; type: string; value: string | null } // value: the string returned, if any
-  | { ok: false; error: GuestError };
-
-function locate(stack: string): { line: number | null; column: number | null } {
-  const m = new RegExp(`${SCRIPTLET_FILENAME.replace(".", "\\.")}:(\\d+):(\\d+)`).exec(stack);
-  return m ? { line: Number(m[1]), column: Number(m[2]) } : { line: null, column: null };
+/** A fresh QuickJS instance whose whole heap is fixed at about memoryMb (+ overhead). */
+async function newHeap(memoryMb: number): Promise<{ rt: QuickJSRuntime; heap: FixedHeap }> {
+  const pages = Math.max(HEAP_MIN_MB, Math.ceil(memoryMb) + HEAP_OVERHEAD_MB) * 16; // 64 KiB pages
+  const heap = new FixedHeap({ initial: pages, maximum: pages });
+  const module = await newQuickJSWASMModuleFromVariant(newVariant(RELEASE_SYNC, { wasmMemory: heap as unknown as WasmMemory }));
+  return { rt: module.newRuntime(), heap };
 }
+
+/** What a call did through the helpers (kept guest-side during the call, read once at the end). */
+export interface CallState {
+  target: string | null;
+  failure: string | null; // fail(message) or an invalid set_target: sticky, even if caught
+  deliberate: boolean; // failure came from fail(), not from a misuse
+  logs: ScriptletLog[];
+}
+
+export type CallResult = { state: CallState } & (
+  /** value: the string returned, if any; dirty: promise jobs were left queued (never run here) */
+  | { ok: true; type: string; value: string | null; timedOut: boolean; dirty: boolean }
+  | { ok: false; error: GuestError }
+);
+
+type CodedState = [string | null, string | null, boolean, [ScriptletLog["level"], string][]];
+const decodeState = ([target, failure, deliberate, logs]: CodedState): CallState => ({
+  target, failure, deliberate, logs: logs.map(([level, message]) => ({ level, message })),
+});
+const NO_STATE: CodedState = [null, null, false, []];
 
 export class VmSession {
   private readonly scope = new Scope();
   private readonly rt: QuickJSRuntime;
   private readonly ctx: QuickJSContext;
   private deadline = 0;
-  private internals!: { run: QuickJSHandle; describe: QuickJSHandle; lockdown: QuickJSHandle; update: QuickJSHandle };
+  private readonly heap: FixedHeap;
+  private internals!: { run: QuickJSHandle; state: QuickJSHandle; describe: QuickJSHandle; lockdown: QuickJSHandle; update: QuickJSHandle };
   private entry!: QuickJSHandle;
   readonly env: BindingEnv;
   /** Set when a host function hit an unexpected error: the session must not be trusted again. */
   broken: unknown = null;
 
-  private constructor(module: QuickJSWASMModule, replica: Replica, private limits: SandboxLimits) {
-    this.env = { replica, known: new Map(), call: null, lastNames: null };
-    this.rt = this.scope.manage(module.newRuntime());
-    this.setLimits(limits);
+  private constructor({ rt, heap }: { rt: QuickJSRuntime; heap: FixedHeap }, replica: Replica, private limits: SandboxLimits) {
+    this.heap = heap;
+    this.env = { replica, known: new Map(), lastNames: null, syncedVersion: -1 };
+    this.rt = this.scope.manage(rt);
+    this.rt.setMemoryLimit(Math.max(1, limits.memoryMb) * 1024 * 1024); // still refuses a single huge allocation early
     this.rt.setMaxStackSize(QUICKJS_STACK_BYTES);
     this.rt.setInterruptHandler(() => performance.now() > this.deadline);
     this.ctx = this.scope.manage(this.rt.newContext());
   }
 
   /** Builds a session for `source`: either a ready session or why the scriptlet is invalid. */
-  static create(
-    module: QuickJSWASMModule, replica: Replica, limits: SandboxLimits, source: string,
-  ): { session: VmSession } | { invalid: InvalidScriptlet } {
-    const session = new VmSession(module, replica, limits);
-    const invalid = session.load(source); // a throw here means a broken runtime: not disposed on purpose
+  static async create(replica: Replica, limits: SandboxLimits, source: string): Promise<{ session: VmSession } | { invalid: InvalidScriptlet }> {
+    const session = new VmSession(await newHeap(limits.memoryMb), replica, limits);
+    const invalid = session.load(source); // a throw here means a broken runtime: it is dropped, never disposed
     if (invalid) {
       session.dispose();
       return { invalid };
@@ -71,13 +107,15 @@ export class VmSession {
     return { session };
   }
 
-  setLimits(limits: SandboxLimits): void {
-    this.limits = limits;
-    this.rt.setMemoryLimit(Math.max(1, limits.memoryMb) * 1024 * 1024);
+  /** A new time limit applies to the next call; the heap size is fixed (a new memoryMb needs a new session). */
+  setTimeout(timeoutMs: number): void {
+    this.limits = { ...this.limits, timeoutMs };
   }
 
+  /** Reset before every guest entry. */
   private startClock(ms: number): void {
     this.deadline = performance.now() + ms;
+    this.heap.exhausted = false;
   }
 
   private load(source: string): InvalidScriptlet | null {
@@ -90,15 +128,17 @@ export class VmSession {
     if (made.error) return this.cannotStart(made.error);
     const internals = this.scope.manage(made.value);
     const get = (name: string) => this.scope.manage(ctx.getProp(internals, name));
-    this.internals = { run: get("run"), describe: get("describe"), lockdown: get("lockdown"), update: get("update") };
+    this.internals = { run: get("run"), state: get("state"), describe: get("describe"), lockdown: get("lockdown"), update: get("update") };
 
     this.startClock(this.limits.timeoutMs);
     const top = ctx.evalCode(source, SCRIPTLET_FILENAME, { type: "global" });
     if (top.error) return this.invalid(top.error, "");
     top.value.dispose();
 
-    const entry = ctx.getProp(ctx.global, "instance_placement");
-    this.scope.manage(entry);
+    // Read the binding the way the scriptlet sees it: a function declaration, var, let or const.
+    const found = ctx.evalCode('typeof instance_placement === "undefined" ? undefined : instance_placement', "lookup.js", { type: "global" });
+    if (found.error) return this.invalid(found.error, "");
+    const entry = this.scope.manage(found.value);
     const type = ctx.typeof(entry);
     if (type !== "function") {
       return { message: `The scriptlet must define a function instance_placement(request, candidate_members), but instance_placement is ${type === "undefined" ? "not defined" : `a ${type}`}`, line: null, column: null };
@@ -109,7 +149,7 @@ export class VmSession {
     }
     this.entry = entry;
 
-    this.startClock(this.limits.timeoutMs);
+    this.startClock(BOOTSTRAP_BUDGET_MS); // our code, not the scriptlet's: its own budget
     const locked = ctx.callFunction(this.internals.lockdown, ctx.undefined);
     if (locked.error) return this.invalid(locked.error, "Could not freeze the scriptlet's globals after its top-level code: ");
     locked.value.dispose();
@@ -133,79 +173,90 @@ export class VmSession {
 
   /** Loads the members into the frozen cache now so the first calls do not pay for it. */
   private preload(): void {
-    const names = this.env.replica.memberNames("");
-    if (names.length === 0 || names.length > PRELOAD_MEMBERS_MAX) return;
-    this.startClock(this.limits.timeoutMs);
+    const { replica } = this.env;
+    const names = replica.memberNames("");
+    if (names.length > PRELOAD_MEMBERS_MAX) return; // big clusters: members are sent as they are needed
+    const version = replica.membersVersion;
+    this.startClock(BOOTSTRAP_BUDGET_MS);
     const json = this.ctx.newString(memberUpdates(this.env, names));
     const r = this.ctx.callFunction(this.internals.update, this.ctx.undefined, json);
     json.dispose();
     if (r.error) {
       r.error.dispose();
       this.env.known.clear(); // not fatal: calls send what is missing
-    } else r.value.dispose();
+    } else {
+      r.value.dispose();
+      this.env.syncedVersion = version; // from now on calls send only what changed, and nothing when nothing did
+    }
   }
 
   /**
-   * Calls instance_placement: payload = JSON [request, resources]; updates = members to cache
-   * first; slots = the candidates (null: the same as the previous call's).
+   * Calls instance_placement: payload = JSON [request, resources, membersVersion, instancesVersion];
+   * updates = members to cache first ("[]": none); slots = the candidates (null: the same as the
+   * previous call's).
    */
-  call(payload: string, updates: string, slots: Uint32Array | null, call: CallState): CallResult {
+  call(payload: string, updates: string, slots: Uint32Array | null): CallResult {
     const { ctx } = this;
-    this.env.call = call;
-    try {
-      const args = [ctx.newString(payload), ctx.newString(updates)];
-      if (slots) args.push(ctx.newArrayBuffer(slots.buffer));
-      this.startClock(this.limits.timeoutMs);
-      const r = ctx.callFunction(this.internals.run, ctx.undefined, this.entry, ...args);
-      for (const a of args) a.dispose();
-      if (r.error) {
-        const error = this.describe(r.error);
-        r.error.dispose();
-        return { ok: false, error };
-      }
-      const type = ctx.typeof(r.value);
-      const value = type === "string" ? ctx.getString(r.value) : null;
-      r.value.dispose();
-      return { ok: true, type, value };
-    } finally {
-      this.env.call = null;
+    const owned = [ctx.newString(payload)];
+    if (updates !== "[]") owned.push(ctx.newString(updates));
+    if (slots) owned.push(ctx.newArrayBuffer(slots.buffer));
+    const args = [this.entry, owned[0], updates !== "[]" ? owned[1] : ctx.undefined];
+    if (slots) args.push(owned[owned.length - 1]);
+    this.startClock(this.limits.timeoutMs);
+    const r = ctx.callFunction(this.internals.run, ctx.undefined, args);
+    for (const a of owned) a.dispose();
+    if (r.error) {
+      const error = this.describe(r.error);
+      r.error.dispose();
+      return { ok: false, error, state: this.stateAfterThrow() };
     }
+    const timedOut = performance.now() > this.deadline;
+    const [kind, value, ...state] = JSON.parse(r.value.consume((h) => ctx.getString(h))) as [string, string | null, ...CodedState];
+    const type = kind === "A" ? "undefined" : kind === "S" ? "string" : (value ?? "unknown");
+    return { ok: true, type, value: kind === "S" ? value : null, timedOut, dirty: this.rt.hasPendingJob(), state: decodeState(state) };
   }
 
-  /** Reads a thrown guest value safely (fresh small budget, a little extra memory) and classifies it. */
+  /** What the call had done when it threw (a fresh small budget; nothing if even that fails). */
+  private stateAfterThrow(): CallState {
+    this.startClock(DESCRIBE_BUDGET_MS);
+    const r = this.ctx.callFunction(this.internals.state, this.ctx.undefined);
+    if (r.error) {
+      r.error.dispose();
+      return decodeState(NO_STATE);
+    }
+    return decodeState(JSON.parse(r.value.consume((h) => this.ctx.getString(h))) as CodedState);
+  }
+
+  /** Reads a thrown guest value safely (a fresh small budget: it may be a proxy) and classifies it. */
   describe(error: QuickJSHandle): GuestError {
     const { ctx } = this;
     const timedOut = performance.now() > this.deadline;
-    this.rt.setMemoryLimit(Math.max(1, this.limits.memoryMb) * 1024 * 1024 + DESCRIBE_EXTRA_MEMORY);
+    const exhausted = this.heap.exhausted;
     this.startClock(DESCRIBE_BUDGET_MS);
     const r = ctx.callFunction(this.internals.describe, ctx.undefined, error);
-    this.setLimits(this.limits);
-    let name = "";
-    let message = "a value that could not be inspected";
-    let stack = "";
+    let thrown: [string, string, string] = ["", "a value that could not be inspected", ""];
     if (r.error) r.error.dispose();
-    else [name, message, stack] = JSON.parse(r.value.consume((h) => ctx.getString(h))) as [string, string, string];
-    const { line, column } = locate(stack);
-    const at = line === null ? "" : ` (line ${line}:${column})`;
-    if (name === "InternalError" && message === "interrupted" && timedOut) {
-      return { kind: "timeout", text: `Scriptlet exceeded its time limit of ${this.limits.timeoutMs} ms${at}`, line, column };
-    }
-    if (message === "out of memory") {
-      return { kind: "memory", text: `Scriptlet exceeded its memory limit of ${this.limits.memoryMb} MiB${at}`, line, column };
-    }
-    if (message === "stack overflow") {
-      return { kind: "stack", text: `Scriptlet exceeded the maximum call stack depth${at}`, line, column };
-    }
-    return { kind: "error", text: `${name ? `${name}: ` : ""}${message}${at}`, line, column };
+    else thrown = JSON.parse(r.value.consume((h) => ctx.getString(h))) as [string, string, string];
+    return classify(thrown, { timedOut, exhausted }, this.limits);
   }
 
-  /** Bytes the runtime uses (QuickJS's own accounting). */
+  /** Bytes the runtime uses (QuickJS's own accounting; walks the heap, so for stats only). */
   memoryUsed(): number {
     const m = /memory used\s+\d+\s+(\d+)/.exec(this.rt.dumpMemoryUsage());
     return m ? Number(m[1]) : 0;
   }
 
-  dispose(): void {
-    this.scope.dispose();
+  /**
+   * Frees the session. The WASM instance goes with it, so nothing can leak into the next session;
+   * freeing the runtime first still checks (QuickJS asserts) that every handle was released.
+   * Returns false when that check failed (a handle leak: a bug here, never the scriptlet's).
+   */
+  dispose(): boolean {
+    try {
+      this.scope.dispose();
+      return true;
+    } catch {
+      return false;
+    }
   }
 }

@@ -79,7 +79,7 @@ export interface PendingPlacement {
 /** Everything the helper functions read. Group membership comes from `Member.groups`. */
 export interface ReplicaSnapshot {
   members: Member[];
-  member_states: Record<string, MemberStateReport>;
+  member_states: Record<string, MemberStateReport | null>;
   instances: (ScriptletInstance | Instance)[];
   pending: PendingPlacement[];
   projects: Project[];

@@ -1,139 +1,102 @@
 /**
- * Sandbox worker: owns one QuickJS WASM module, a replica of the cluster data and the installed
- * scriptlet's session. QuickJS runs only here: its stack check assumes a native stack far larger than
- * its own limit, which a worker with `stackSizeMb: 8` guarantees and Node's main thread does not.
+ * Sandbox worker: a replica of the cluster data, the installed scriptlet's session and sessions under
+ * test. QuickJS runs only here: its stack check assumes a native stack far larger than its own
+ * limit, which a worker with `stackSizeMb: 8` guarantees and Node's main thread does not.
  *
- * Messages are handled one at a time in order, so a call sees every delta posted before it. Any
- * exception thrown by QuickJS itself (not a guest exception) is fatal: report it and exit; the main
- * thread replaces the worker. A broken runtime is never disposed.
+ * Messages are handled one at a time, in order (a promise chain, as building a session is async),
+ * so a call sees every delta posted before it. An exception thrown by QuickJS itself (not a guest
+ * exception) is fatal: report it and exit; the main thread replaces the worker.
  */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { parentPort } from "node:worker_threads";
-import { newQuickJSWASMModule } from "quickjs-emscripten";
-import { resourceRequest } from "../domain/instanceConfig.ts";
 import { toError } from "../domain/errors.ts";
-import { CallState, memberUpdates, slotsOf } from "./hostBindings.ts";
+import { notCalled, place } from "./placement.ts";
 import { Replica } from "./replica.ts";
 import { VmSession } from "./session.ts";
-import type { CallResult } from "./session.ts";
 import type { FromWorker, InvalidScriptlet, ToWorker } from "./protocol.ts";
-import type { SandboxLimits, ScriptletInstanceResources, ScriptletOutcome, ScriptletRequest } from "./types.ts";
+import type { SandboxLimits, ScriptletRequest } from "./types.ts";
 
-const REJECT_MESSAGE_MAX = 4096;
 const port = parentPort!;
-const module = await newQuickJSWASMModule(); // a fresh WASM instance: nothing shared with other workers
 const replica = new Replica();
 let limits: SandboxLimits = { timeoutMs: 200, memoryMb: 32 };
 let source = "";
 let session: VmSession | null = null;
-let sessionInvalid: InvalidScriptlet | null = null; // the installed source failed to load here (kept until it may change)
-const testSessions = new Map<number, VmSession>(); // sources under test (not installed), loaded for one call
-let sessionsCreated = 0;
-let calls = 0;
+let sessionInvalid: InvalidScriptlet | null = null; // the installed source failed to load here (until it may change)
+const testSessions = new Map<number, VmSession>(); // sources under test, loaded for one call
+const counters = { sessions_created: 0, calls: 0, dispose_failures: 0 };
 
 const post = (m: FromWorker): void => port.postMessage(m);
 
 /**
- * Grows the WASM heap once, up front, to what a scriptlet may use (plus room for a test session):
- * growing it step by step under a memory bomb is slow (seconds on a busy machine), and wasm memory
- * never shrinks, so the freed space is simply reused by later allocations.
+ * A full GC: dropped sessions' WASM heaps (up to memoryMb each, and a bomb touches all of it) are
+ * external memory V8 frees lazily; after a failed call, and before measuring, free them now.
  */
-let heapReadyMb = 0;
-function growHeap(memoryMb: number): void {
-  const wanted = 2 * memoryMb + 8;
-  if (wanted <= heapReadyMb) return;
-  const rt = module.newRuntime();
-  const ctx = rt.newContext();
-  const r = ctx.evalCode(`new ArrayBuffer(${wanted} * 1024 * 1024).byteLength`, "grow.js", { type: "global" });
-  (r.error ?? r.value).dispose();
-  ctx.dispose();
-  rt.dispose();
-  heapReadyMb = wanted;
+let gc: (() => void) | null = null;
+function collectGarbage(): void {
+  if (!gc) {
+    setFlagsFromString("--expose-gc");
+    gc = runInNewContext("gc") as () => void;
+  }
+  gc();
 }
 
-function build(src: string): { session: VmSession } | { invalid: InvalidScriptlet } {
-  sessionsCreated++;
-  return VmSession.create(module, replica, limits, src);
+async function build(src: string): Promise<{ session: VmSession } | { invalid: InvalidScriptlet }> {
+  counters.sessions_created++;
+  return VmSession.create(replica, limits, src);
 }
 
-function installed(): VmSession | InvalidScriptlet {
+function drop(s: VmSession | null): void {
+  if (s && !s.dispose()) counters.dispose_failures++;
+}
+
+async function installed(): Promise<VmSession | InvalidScriptlet> {
   if (session) return session;
   if (sessionInvalid) return sessionInvalid;
-  const built = build(source);
+  const built = await build(source);
   if ("invalid" in built) return (sessionInvalid = built.invalid);
   return (session = built.session);
 }
 
+/**
+ * Runs a throwaway scriptlet for a moment before the worker says it is ready: V8 compiles WASM
+ * lazily and optimises what runs hot, so a cold QuickJS is several times slower — which would
+ * otherwise be paid by the first real calls, against their time limit. (Compiled code is shared by
+ * every later instance of the module in this process.)
+ */
+async function warmUp(): Promise<void> {
+  const built = await VmSession.create(new Replica(), { timeoutMs: 1000, memoryMb: 16 }, WARM_UP_SOURCE);
+  if (!("session" in built)) return;
+  const until = performance.now() + WARM_UP_MS;
+  for (let i = 0; i < 50 && performance.now() < until; i++) place(built.session, replica, WARM_UP_REQUEST, [], limits);
+  drop(built.session);
+}
+const WARM_UP_MS = 300;
+const WARM_UP_SOURCE = `function instance_placement(request, candidate_members) {
+  const seen = {};
+  for (let i = 0; i < 5000; i++) seen["k" + (i % 97)] = [i, String(i), { i }];
+  log_info(JSON.stringify(seen).length, get_instances().length, candidate_members.length);
+  return Object.keys(seen).sort().join(",");
+}`;
+const WARM_UP_REQUEST: ScriptletRequest = {
+  name: "warm-up", project: "default", type: "container", reason: "new", architecture: "x86_64",
+  config: {}, devices: {}, profiles: [], description: "",
+};
+
 function uninstall(): void {
-  session?.dispose();
+  drop(session);
   session = null;
   sessionInvalid = null;
 }
 
-function resourcesOf(request: ScriptletRequest): ScriptletInstanceResources {
-  if (request.resources) return request.resources;
-  const r = resourceRequest({ config: request.config ?? {}, devices: request.devices ?? {} });
-  return { cpu_cores: r.cpu, memory_size: r.memory, root_disk_size: r.disk };
-}
-
-function sameNames(a: string[] | null, b: string[]): boolean {
-  if (a === null || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function cap(text: string): string {
-  return text.length > REJECT_MESSAGE_MAX ? `${text.slice(0, REJECT_MESSAGE_MAX)}…` : text;
-}
-
-function decide(result: CallResult, call: CallState, started: number): ScriptletOutcome {
-  const base = { called: true, logs: call.logs, duration_ms: performance.now() - started };
-  if (call.failure !== null) {
-    const message = cap(call.failure);
-    return { ...base, target: null, rejected: message, error: call.deliberate ? null : message };
-  }
-  if (!result.ok) return { ...base, target: null, rejected: result.error.text, error: result.error.text };
-  if (result.type === "undefined") return { ...base, target: call.target, rejected: null, error: null };
-  if (result.type === "string") {
-    return { ...base, target: null, rejected: cap(result.value || "Placement rejected by the scriptlet"), error: null };
-  }
-  const message = `instance_placement returned an unsupported value of type ${result.type}; return nothing to accept the placement or a string to reject it`;
-  return { ...base, target: null, rejected: message, error: message };
-}
-
-/** Runs one placement; returns the outcome and whether the session must be rebuilt. */
-function place(s: VmSession, request: ScriptletRequest, names: string[]): { outcome: ScriptletOutcome; reset: boolean } {
-  const started = performance.now();
-  const slots = slotsOf(replica, names);
-  if (typeof slots === "string") {
-    const error = `Candidate member ${slots} is unknown to the scriptlet sandbox (send its member.upsert delta first)`;
-    return { outcome: { called: false, target: null, rejected: error, logs: [], duration_ms: 0, error }, reset: false };
-  }
-  const { resources: _omit, ...visible } = request;
-  const updates = memberUpdates(s.env, names);
-  // Same candidates as last time and none of them changed: the guest reuses its list.
-  const same = updates === "[]" && sameNames(s.env.lastNames, names);
-  s.env.lastNames = names;
-  const payload = `[${JSON.stringify(visible)},${JSON.stringify(resourcesOf(request))}]`;
-  const call = new CallState(names);
-  calls++;
-  const result = s.call(payload, updates, same ? null : slots, call);
-  if (s.broken) throw toError(s.broken);
-  return { outcome: decide(result, call, started), reset: !result.ok };
-}
-
-function notCalled(invalid: InvalidScriptlet): ScriptletOutcome {
-  const error = `The installed scriptlet could not be loaded: ${invalid.message}`;
-  return { called: false, target: null, rejected: error, logs: [], duration_ms: 0, error };
-}
-
-function handle(msg: ToWorker): void {
+async function handle(msg: ToWorker): Promise<void> {
   switch (msg.t) {
     case "init":
       replica.reset(msg.replica);
       limits = msg.limits;
-      growHeap(limits.memoryMb);
       source = msg.source;
-      if (source) installed(); // warm up before the first call
+      await warmUp();
+      if (source) await installed();
       post({ t: "ready" });
       return;
     case "deltas":
@@ -142,47 +105,51 @@ function handle(msg: ToWorker): void {
     case "reset":
       replica.reset(msg.replica);
       return;
-    case "limits":
+    case "limits": {
+      const heapChanged = msg.limits.memoryMb !== limits.memoryMb;
       limits = msg.limits;
-      growHeap(limits.memoryMb);
-      session?.setLimits(limits);
+      if (heapChanged) uninstall(); // each session's heap is fixed: rebuild under the new size
+      else session?.setTimeout(limits.timeoutMs);
       sessionInvalid = null; // may load under the new limits
+      if (source) await installed();
+      post({ t: "reply", id: msg.id, rebuilding: false });
       return;
+    }
     case "install": {
       uninstall();
       source = msg.source;
-      const s = source ? installed() : null;
+      const s = source ? await installed() : null;
       post({ t: "reply", id: msg.id, invalid: s instanceof VmSession || s === null ? null : s, rebuilding: false });
       return;
     }
     case "validate": {
-      const built = build(msg.source);
-      if ("session" in built) built.session.dispose();
+      const built = await build(msg.source);
+      if ("session" in built) drop(built.session);
       post({ t: "reply", id: msg.id, invalid: "invalid" in built ? built.invalid : null, rebuilding: false });
       return;
     }
     case "place": {
-      const s = source ? installed() : null;
+      const s = source ? await installed() : null;
       if (!(s instanceof VmSession)) {
-        const outcome = s ? notCalled(s) : { called: false, target: null, rejected: null, logs: [], duration_ms: 0, error: null };
+        const outcome = notCalled(s ? `The installed scriptlet could not be loaded: ${s.message}` : null);
         post({ t: "reply", id: msg.id, outcome, rebuilding: false });
         return;
       }
-      const { outcome, reset } = place(s, msg.request, msg.names);
-      if (reset) {
-        // A call that threw or hit a limit may have left its own state half-changed: start over.
-        s.dispose();
-        session = null;
-      }
+      counters.calls++;
+      const { outcome, reset } = place(s, replica, msg.request, msg.names, limits);
       post({ t: "reply", id: msg.id, outcome, rebuilding: reset });
       if (reset) {
-        installed();
+        // Off the call's clock (freeing a bomb's heap takes a while too): the pool waits for "idle".
+        session = null;
+        drop(s);
+        collectGarbage();
+        await installed();
         post({ t: "idle" });
       }
       return;
     }
     case "testLoad": {
-      const built = build(msg.source);
+      const built = await build(msg.source);
       if ("session" in built) testSessions.set(msg.token, built.session);
       post({ t: "reply", id: msg.id, invalid: "invalid" in built ? built.invalid : null, rebuilding: false });
       return;
@@ -190,31 +157,26 @@ function handle(msg: ToWorker): void {
     case "testCall": {
       const s = testSessions.get(msg.token);
       testSessions.delete(msg.token);
-      if (!s) {
-        const error = "No scriptlet under test is loaded in this worker";
-        post({ t: "reply", id: msg.id, outcome: { called: false, target: null, rejected: error, logs: [], duration_ms: 0, error }, rebuilding: false });
-        return;
-      }
-      const { outcome } = place(s, msg.request, msg.names);
-      s.dispose();
+      const outcome = s ? place(s, replica, msg.request, msg.names, limits).outcome : notCalled("No scriptlet under test is loaded in this worker");
       post({ t: "reply", id: msg.id, outcome, rebuilding: false });
+      drop(s ?? null);
       return;
     }
     case "stats":
+      if (msg.gc) collectGarbage();
       post({
         t: "reply", id: msg.id, rebuilding: false,
-        stats: { quickjs_bytes: session?.memoryUsed() ?? 0, heap_used: process.memoryUsage().heapUsed, sessions_created: sessionsCreated, calls },
+        stats: { ...counters, quickjs_bytes: session?.memoryUsed() ?? 0, heap_used: process.memoryUsage().heapUsed },
       });
       return;
   }
 }
 
+let queue = Promise.resolve();
 port.on("message", (msg: ToWorker) => {
-  try {
-    handle(msg);
-  } catch (e) {
+  queue = queue.then(() => handle(msg)).catch((e: unknown) => {
     // QuickJS itself failed (native stack, WASM trap, internal assertion): this runtime is done.
     post({ t: "fatal", message: toError(e).message });
     process.exit(1);
-  }
+  });
 });

@@ -15,10 +15,8 @@ export type RequestResult =
   | { kind: "timeout"; elapsedMs: number }
   | { kind: "died"; message: string };
 
-
 interface InFlight {
   id: number;
-  started: number;
   timer: NodeJS.Timeout;
   settle: (r: RequestResult) => void;
 }
@@ -38,14 +36,15 @@ export class SandboxWorker {
   private rebuildTimer: NodeJS.Timeout | null = null;
   private startTimer: NodeJS.Timeout | null;
   private lastFatal: string | null = null;
+  private doomed = false; // the watchdog fired: about to be terminated
   /** Settles (never rejects) when the worker is ready or dead. */
   readonly settled: Promise<void>;
   private markSettled!: () => void;
 
   constructor(init: Extract<ToWorker, { t: "init" }>, private readonly hooks: WorkerHooks, private readonly rebuildGuardMs: () => number) {
     this.settled = new Promise((resolve) => (this.markSettled = resolve));
-    this.worker = new Worker(ENTRY, { resourceLimits: { stackSizeMb: WORKER_STACK_MB }, stdout: false, stderr: false });
-    this.worker.unref(); // an idle pool never keeps the process alive; in-flight watchdog timers do
+    this.worker = new Worker(ENTRY, { resourceLimits: { stackSizeMb: WORKER_STACK_MB } });
+    this.worker.unref(); // an idle pool never keeps the process alive; watchdog timers and the pool's queue do
     this.worker.on("message", (m: FromWorker) => this.onMessage(m));
     this.worker.on("error", (e) => this.die(`worker error: ${e.message}`));
     this.worker.on("exit", (code) => this.die(this.lastFatal ?? `worker exited with code ${code}`));
@@ -62,7 +61,7 @@ export class SandboxWorker {
   }
   /** Ready and neither answering a request nor rebuilding its session. */
   get idle(): boolean {
-    return this.state === "ready" && this.inFlight === null && this.rebuildTimer === null;
+    return this.state === "ready" && !this.doomed && this.inFlight === null && this.rebuildTimer === null;
   }
 
   /** Fire-and-forget messages (deltas, limits, reset); ordered with requests. */
@@ -78,11 +77,13 @@ export class SandboxWorker {
       const timer = setTimeout(() => {
         const elapsedMs = performance.now() - started;
         this.inFlight = null;
+        this.doomed = true; // never idle again
         settle({ kind: "timeout", elapsedMs });
-        this.kill(`no answer within ${guardMs} ms`);
+        // Answer the caller first; terminating and replacing the worker can wait one turn.
+        setImmediate(() => this.kill(`no answer within ${guardMs} ms`));
       }, guardMs);
       const started = performance.now();
-      this.inFlight = { id, started, timer, settle };
+      this.inFlight = { id, timer, settle };
       this.worker.postMessage({ ...msg, id } as ToWorker);
     });
   }

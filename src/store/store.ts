@@ -61,6 +61,7 @@ export class Store {
         .where(eq(t.groupMembers.member, p("member"))).orderBy(asc(t.groupMembers.group)).prepare(),
       heartbeat: db.update(t.members).set({ lastHeartbeat: sql`${p("now")}` }).where(eq(t.members.name, p("name"))).prepare(),
       instance: db.select().from(t.instances).where(and(eq(t.instances.project, p("project")), eq(t.instances.name, p("name")))).prepare(),
+      groupExists: db.select({ name: t.clusterGroups.name }).from(t.clusterGroups).where(eq(t.clusterGroups.name, p("name"))).prepare(),
       project: db.select().from(t.projects).where(eq(t.projects.name, p("name"))).prepare(),
       pool: db.select().from(t.storagePools).where(eq(t.storagePools.name, p("name"))).prepare(),
       tokenByHash: db.select().from(t.tokens).where(eq(t.tokens.hash, p("hash"))).prepare(),
@@ -157,6 +158,10 @@ export class Store {
     }
     return this.db.select().from(t.clusterGroups).orderBy(asc(t.clusterGroups.name)).all()
       .map((row) => groupFromRows(row, byGroup.get(row.name) ?? []));
+  }
+
+  groupExists(name: string): boolean {
+    return this.q.groupExists.get({ name }) !== undefined;
   }
 
   getGroup(name: string): ClusterGroup | undefined {

@@ -11,7 +11,11 @@ beforeAll(async () => {
   sb.reset(smallCluster());
   await sb.ready();
 });
-afterAll(() => sb.close());
+afterAll(async () => {
+  const { workers } = await sb.stats();
+  expect(workers.map((w) => w?.dispose_failures)).toEqual(workers.map(() => 0)); // no QuickJS handle leaked
+  await sb.close();
+});
 
 const run = (body: string, req: ScriptletRequest = request("c1"), names = ALL): Promise<ScriptletOutcome> =>
   sb.test(scriptlet(body), req, names);

@@ -12,7 +12,11 @@ beforeAll(async () => {
   sb.reset(smallCluster());
   await sb.ready();
 });
-afterAll(() => sb.close());
+afterAll(async () => {
+  const { workers } = await sb.stats();
+  expect(workers.map((w) => w?.dispose_failures)).toEqual(workers.map(() => 0)); // no QuickJS handle leaked
+  await sb.close();
+});
 beforeEach(async () => {
   logs.length = 0;
   sb.setLimits({ timeoutMs: 300, memoryMb: 32 });
@@ -26,6 +30,10 @@ async function installError(source: string): Promise<ScriptletError> {
 }
 
 describe("install", () => {
+  it("accepts instance_placement as a const arrow function too", async () => {
+    await sb.install(`const instance_placement = (request, candidate_members) => set_target("n3");`);
+    expect((await sb.place(request("c1"), ALL)).target).toBe("n3");
+  });
   it("uses the installed scriptlet for placements", async () => {
     expect(sb.installed()).toBe(true);
     expect(await sb.place(request("c1"), ALL)).toMatchObject({ called: true, target: "n2", rejected: null });
@@ -110,6 +118,12 @@ describe("service integration", () => {
     expect((await sb.place(request("c1"), ALL)).target).toBe("n1");
     sb.setLimits({ timeoutMs: 20, memoryMb: 32 });
     expect((await sb.place(request("c1"), ALL)).rejected).toMatch(/time limit of 20 ms/);
+  });
+  it("applies a new memory limit (each session's heap is sized by it)", async () => {
+    await sb.install(scriptlet(`const keep = new ArrayBuffer(20 * 1024 * 1024); set_target("n1");`));
+    expect((await sb.place(request("c1"), ALL)).target).toBe("n1");
+    sb.setLimits({ timeoutMs: 300, memoryMb: 8 });
+    expect((await sb.place(request("c1"), ALL)).rejected).toMatch(/^Scriptlet exceeded its memory limit of 8 MiB/);
   });
   it("answers concurrent placements correctly", async () => {
     await sb.install(scriptlet(`set_target(candidate_members[request.name.length % candidate_members.length].server_name);`));

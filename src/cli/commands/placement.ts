@@ -33,7 +33,7 @@ export interface PlacementAnswer {
   error: string | null;
 }
 
-interface QueryOptions extends InstanceResourceOptions {
+export interface QueryOptions extends InstanceResourceOptions {
   name?: string;
   project?: string;
   type?: string;
@@ -106,12 +106,9 @@ export function printPlacement(out: Output, answer: PlacementAnswer): void {
   if (answer.scriptlet?.called) for (const line of scriptletLines(answer.scriptlet)) out.line(line);
 }
 
-export function registerPlacementCommands(program: Command): void {
-  const placement = program.command("placement").description("Ask the scheduler");
-
-  placement
-    .command("query")
-    .description("Where the scheduler would place an instance, the ranked candidates and why others are rejected (changes nothing)")
+/** The options that describe the instance to place: shared by `placement query` and `scriptlet test`. */
+export function addPlacementRequestOptions(command: Command): Command {
+  return command
     .option("--name <name>", "instance name (scriptlets may look at it)")
     .option("--project <project>", "project (default \"default\")")
     .option("--type <type>", "container or virtual-machine (default container)")
@@ -125,7 +122,15 @@ export function registerPlacementCommands(program: Command): void {
     .option("--memory <size>", "memory, e.g. 2GiB (limits.memory)")
     .option("--disk <size>", "root disk size, e.g. 10GiB (with --pool)")
     .option("--pool <pool>", "storage pool of the root disk")
-    .option("--gpus <n>", "GPU count (limits.gpu)")
+    .option("--gpus <n>", "GPU count (limits.gpu)");
+}
+
+export function registerPlacementCommands(program: Command): void {
+  const placement = program.command("placement").description("Ask the scheduler");
+
+  addPlacementRequestOptions(placement
+    .command("query")
+    .description("Where the scheduler would place an instance, the ranked candidates and why others are rejected (changes nothing)"))
     .action(async (opts: QueryOptions, cmd: Command) => {
       const { client, out } = contextOf(cmd);
       printPlacement(out, await client.post<PlacementAnswer>("/1.0/scheduler/placement", placementQueryBody(opts)));

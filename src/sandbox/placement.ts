@@ -1,0 +1,83 @@
+/** One instance_placement call inside a worker: build its arguments, run it, decide the outcome. */
+import { resourceRequest } from "../domain/instanceConfig.ts";
+import { toError } from "../domain/errors.ts";
+import { memberUpdates, slotsOf } from "./hostBindings.ts";
+import type { Replica } from "./replica.ts";
+import type { CallResult, VmSession } from "./session.ts";
+import type { SandboxLimits, ScriptletInstanceResources, ScriptletOutcome, ScriptletRequest } from "./types.ts";
+
+const REJECT_MESSAGE_MAX = 4096;
+
+export function notCalled(error: string | null): ScriptletOutcome {
+  return { called: false, target: null, rejected: error, logs: [], duration_ms: 0, error };
+}
+
+function resourcesOf(request: ScriptletRequest): ScriptletInstanceResources {
+  if (request.resources) return request.resources;
+  const r = resourceRequest({ config: request.config ?? {}, devices: request.devices ?? {} });
+  return { cpu_cores: r.cpu, memory_size: r.memory, root_disk_size: r.disk };
+}
+
+function sameNames(a: string[] | null, b: string[]): boolean {
+  if (a === null || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+const cap = (text: string): string => (text.length > REJECT_MESSAGE_MAX ? `${text.slice(0, REJECT_MESSAGE_MAX)}…` : text);
+
+/** The outcome of a call: limits first, then fail() and invalid targets, then throws, then the return value. */
+export function decide(result: CallResult, started: number, limits: SandboxLimits): ScriptletOutcome {
+  const call = result.state;
+  const base = { called: true, logs: call.logs, duration_ms: performance.now() - started };
+  const failed = (message: string): ScriptletOutcome => ({ ...base, target: null, rejected: message, error: message });
+  if (!result.ok && result.error.kind !== "error") return failed(result.error.text); // time, memory, stack
+  // It returned, but only after its time limit (e.g. an async function swallowed the interrupt).
+  if (result.ok && result.timedOut) return failed(`Scriptlet exceeded its time limit of ${limits.timeoutMs} ms`);
+  if (call.failure !== null) {
+    const message = cap(call.failure);
+    return { ...base, target: null, rejected: message, error: call.deliberate ? null : message };
+  }
+  if (!result.ok) return failed(result.error.text);
+  if (result.type === "undefined") return { ...base, target: call.target, rejected: null, error: null };
+  if (result.type === "string") {
+    return { ...base, target: null, rejected: cap(result.value || "Placement rejected by the scriptlet"), error: null };
+  }
+  return failed(`instance_placement returned an unsupported value of type ${result.type}; return nothing to accept the placement or a string to reject it`);
+}
+
+/**
+ * Runs one placement. Only the request and the candidates' slots cross into the guest; the members
+ * themselves are frozen guest objects cached per session and re-sent only when they changed.
+ * `reset` says the session must be rebuilt: the call threw or hit a limit (its own state may be
+ * half-changed) or left promise jobs queued (they would pile up, as they never run here).
+ */
+export function place(
+  s: VmSession, replica: Replica, request: ScriptletRequest, names: string[], limits: SandboxLimits,
+): { outcome: ScriptletOutcome; reset: boolean } {
+  const started = performance.now();
+  const { env } = s;
+  const unchanged = env.syncedVersion === replica.membersVersion; // no member changed since the guest synced
+  const same = unchanged && sameNames(env.lastNames, names); // the guest still holds this very list
+  let slots: Uint32Array | null = null;
+  if (!same) {
+    const found = slotsOf(replica, names);
+    if (typeof found === "string") {
+      return { outcome: notCalled(`Candidate member ${found} is unknown to the scriptlet sandbox (send its member.upsert delta first)`), reset: false };
+    }
+    slots = found;
+  }
+  let updates = "[]";
+  if (!unchanged && env.syncedVersion >= 0) {
+    // The guest holds every member: send the ones that changed, whether candidates or not.
+    const version = replica.membersVersion;
+    updates = memberUpdates(env, replica.allMemberNames());
+    env.syncedVersion = version;
+  } else if (!unchanged) updates = memberUpdates(env, names);
+  env.lastNames = names;
+  const { resources: _omit, ...visible } = request;
+  const payload = `[${JSON.stringify(visible)},${JSON.stringify(resourcesOf(request))},${replica.membersVersion},${replica.instancesVersion}]`;
+  const result = s.call(payload, updates, slots);
+  if (s.broken) throw toError(s.broken); // a host function failed unexpectedly: treat the runtime as broken
+  return { outcome: decide(result, started, limits), reset: !result.ok || result.timedOut || result.dirty };
+}

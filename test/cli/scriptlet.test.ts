@@ -1,0 +1,65 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startCliHarness, type CliHarness } from "./cliHarness.ts";
+
+let h: CliHarness;
+const SPREAD = fileURLToPath(new URL("../../scriptlets/spread-failure-domains.js", import.meta.url));
+
+beforeAll(async () => {
+  h = await startCliHarness();
+  await h.api("PATCH", "/1.0", { config: { "cluster.offline_threshold": 3600 } });
+  for (const [name, domain] of [["r1a", "rack1"], ["r1b", "rack1"], ["r2a", "rack2"]]) {
+    await h.api("POST", "/1.0/cluster/members", { server_name: name, failure_domain: domain, resources: { cpu: { total: 8 }, memory: { total: 16 * 1024 ** 3 } } });
+    await h.api("POST", `/1.0/cluster/members/${name}/heartbeat`, {});
+  }
+});
+afterAll(async () => { await h.close(); });
+
+describe("berth scriptlet", () => {
+  it("tests a file without installing it, installs it, shows it, refuses a broken one, and unsets it", async () => {
+    await h.api("POST", "/1.0/instances?target=r1a", { name: "existing" });
+    const tested = await h.ok(["scriptlet", "test", SPREAD, "--name", "web1", "--cpu", "1"]);
+    // rack1 already holds an instance of the project, so the spread policy picks rack2.
+    expect(tested.split("\n")[0]).toBe("Target: r2a");
+    expect(tested).toMatch(/Scriptlet: chose r2a in [\d.]+ ms/);
+    expect(tested).toContain("info: spread: web1 -> r2a (domain rack2 has 0)");
+    expect(await h.ok(["scriptlet", "show"])).toContain("No placement scriptlet is installed");
+
+    const broken = join(h.workDir, "broken.js");
+    writeFileSync(broken, "function instance_placement(request, candidates) {\n  return (;\n}\n");
+    const [installed, bad] = await Promise.all([
+      h.ok(["scriptlet", "set", SPREAD]),
+      h.run(["scriptlet", "test", broken]),
+    ]);
+    expect(installed).toContain("Placement scriptlet installed");
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/Error: .*2:\d+/);
+
+    const [shown, refused] = await Promise.all([h.ok(["scriptlet", "show"]), h.run(["scriptlet", "set", broken])]);
+    expect(shown).toContain("function instance_placement(request, candidate_members)");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/2:\d+/);
+    expect((await h.api("GET", "/1.0")).config["instances.placement.scriptlet"]).toContain("Spread across failure domains");
+
+    const created = await h.ok(["instance", "create", "web1"]);
+    expect(created).toContain("created on r2a");
+    const query = await h.ok(["placement", "query", "--name", "web2"]);
+    expect(query).toMatch(/Scriptlet: chose r1\w in/);
+
+    expect(await h.ok(["scriptlet", "unset"])).toContain("built-in placement");
+    expect(await h.ok(["scriptlet", "show"])).toContain("No placement scriptlet is installed");
+    const missing = await h.run(["scriptlet", "set", join(h.workDir, "nope.js")]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("ENOENT");
+  });
+
+  it("reads the source from stdin and prints JSON on request", async () => {
+    const source = 'function instance_placement(r, c) { log_error("no"); return "closed for maintenance"; }';
+    const out = await h.ok(["scriptlet", "test", "-", "--reason", "evacuation", "--format", "json"], { input: source });
+    const answer = JSON.parse(out);
+    expect(answer.target).toBeNull();
+    expect(answer.scriptlet).toMatchObject({ called: true, rejected: "closed for maintenance", logs: [{ level: "error", message: "no" }] });
+  });
+});
