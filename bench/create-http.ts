@@ -32,7 +32,6 @@ export async function main(): Promise<string[]> {
       });
       return r.status === 201;
     });
-    await service.call("POST", "/1.0/storage-pools", { name: "default", driver: "dir" }).catch(() => undefined);
     say(`create-http: ${creates.perSecond.toFixed(0)} creates/s (${creates.ok} ok, ${creates.failed} failed) at ${MEMBERS} members, ${CLIENTS} clients`);
     say(`create-http: baseline GET /1.0: ${floor.perSecond.toFixed(0)} requests/s; creates/baseline = ${(creates.perSecond / floor.perSecond).toFixed(2)}`);
     const list = await service.call("GET", "/1.0/instances?recursion=1");

@@ -1,5 +1,6 @@
 /** Shared by the HTTP benchmarks: a Berth service in a child process, and a loopback client. */
 import { spawn, type ChildProcess } from "node:child_process";
+import { Agent, request } from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,20 +16,35 @@ export interface Service {
 }
 
 /** Starts `berth serve` on a free loopback port with a fresh data dir. */
-export async function startService(env: Record<string, string> = {}): Promise<Service> {
+export async function startService(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Service> {
   const dir = mkdtempSync(join(tmpdir(), "berth-bench-"));
   const port = 30000 + Math.floor(Math.random() * 20000);
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(process.execPath, ["bin/berth.js", "serve", "--listen", `127.0.0.1:${port}`, "--data", dir, "--no-local-member"], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "bin/berth.js", "serve", "--listen", `127.0.0.1:${port}`, "--data", dir, "--no-local-member"], {
     cwd: ROOT, env: { ...process.env, BERTH_ADMIN_TOKEN: BENCH_TOKEN, BERTH_LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "ignore", "inherit"],
   });
-  const call = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${url}${path}`, {
-      method, headers: { authorization: `Bearer ${BENCH_TOKEN}`, "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
+  // node:http with keep-alive: a much lighter client than fetch, so the client's own cost on this
+  // 2-core machine does not hide the server's.
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const call = (method: string, path: string, body?: unknown) => new Promise<{ status: number; body: any }>((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = request({
+      host: "127.0.0.1", port, path, method, agent,
+      headers: { authorization: `Bearer ${BENCH_TOKEN}`, ...(payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}) },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        try {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) });
+        } catch (err) {
+          reject(err);
+        }
+      });
     });
-    return { status: r.status, body: await r.json() as any };
-  };
+    req.on("error", reject);
+    req.end(payload);
+  });
   for (let i = 0; ; i++) {
     try {
       if ((await fetch(`${url}/`)).ok) break;
@@ -40,6 +56,7 @@ export async function startService(env: Record<string, string> = {}): Promise<Se
   return {
     url, call,
     async stop() {
+      agent.destroy();
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));
       rmSync(dir, { recursive: true, force: true });
@@ -67,6 +84,7 @@ export async function load(clients: number, ms: number, max: number, fn: (i: num
 /** Registers `count` equal-ish members with declared resources and heartbeats them. */
 export async function addMembers(service: Service, count: number, failureDomains = 10): Promise<string[]> {
   await service.call("PATCH", "/1.0", { config: { "cluster.offline_threshold": 3600 } });
+  await service.call("POST", "/1.0/storage-pools", { name: "default", driver: "dir" });
   const names = Array.from({ length: count }, (_, i) => `node${String(i).padStart(4, "0")}`);
   await load(16, 600_000, count, async (i) => {
     const name = names[i];

@@ -82,6 +82,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const index = new SchedulerIndex(changes, members.list(), instances.list());
   const placement = new SchedulerPlacement({ index, config, members, groups, projects, pools });
   instances.placement = placement;
+  instances.projectExists = (name) => projects.exists(name);
 
   const generatedAdminToken = tokens.bootstrapAdmin(opts.adminToken);
   if (generatedAdminToken) {

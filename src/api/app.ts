@@ -36,10 +36,20 @@ export function createApp(s: Services, info: AppInfo, extra: RouteModule[] = [])
   app.get("/", (c) => sync(c, ["/1.0"]));
   app.use("/1.0", authenticate(s.tokens));
   app.use("/1.0/*", authenticate(s.tokens));
-  app.use("/1.0/*", bodyLimit({
+  // Body size cap. A declared Content-Length is checked up front (readBody checks what arrives);
+  // only a chunked body without a length goes through hono's streaming limiter, which builds a full
+  // Request object and so costs more than the rest of a small request together.
+  const streamingLimit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => { throw new BerthError(413, `Request body too large (at most ${MAX_BODY_BYTES} bytes)`); },
-  }));
+  });
+  app.use("/1.0/*", async (c, next) => {
+    if (c.req.method === "GET" || c.req.method === "HEAD" || c.req.method === "DELETE") return next();
+    const declared = c.req.header("content-length");
+    if (declared === undefined) return streamingLimit(c, next);
+    if (Number(declared) > MAX_BODY_BYTES) throw new BerthError(413, `Request body too large (${declared} bytes, at most ${MAX_BODY_BYTES})`);
+    return next();
+  });
   app.use("/1.0/*", async (c, next) => {
     // Writes are JSON: refuse other declared content types early and clearly.
     const type = c.req.header("content-type");

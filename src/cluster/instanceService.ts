@@ -24,6 +24,8 @@ export type InstanceUpdate = Partial<Pick<Instance, "description" | "config" | "
 /** A placement decided and reserved; commit once the instance is stored, release if that fails. */
 export interface PlacementTicket {
   location: string;
+  /** The chosen member's architecture (what an instance that named none gets). */
+  architecture: string;
   commit(): void;
   release(): void;
 }
@@ -46,6 +48,8 @@ const VOLATILE: ReadonlySet<string> = new Set(VOLATILE_KEYS);
 export class InstanceService implements InstanceRecorder {
   executor!: InstanceExecutor;
   placement!: InstancePlacement;
+  /** Whether a project exists (the project service's cache). */
+  projectExists: (name: string) => boolean = (name) => this.store.getProject(name) !== undefined;
 
   constructor(
     private readonly store: Store,
@@ -66,7 +70,7 @@ export class InstanceService implements InstanceRecorder {
 
   async create(project: string, input: InstanceInput, target: string | undefined): Promise<Instance> {
     const name = checkName("name", input.name);
-    if (!this.store.getProject(project)) throw notFound(`Project "${project}" not found`);
+    if (!this.projectExists(project)) throw notFound(`Project "${project}" not found`);
     const config = input.config ?? {};
     validateInstanceConfig(config);
     for (const key of Object.keys(config)) {
@@ -82,19 +86,20 @@ export class InstanceService implements InstanceRecorder {
     };
     const ticket = await this.placement.place({ instance: draft, reason: "new", target });
     const instance: Instance = { ...draft, location: ticket.location };
-    if (!instance.architecture) instance.architecture = this.store.getMember(ticket.location)?.architecture ?? "x86_64";
+    if (!instance.architecture) instance.architecture = ticket.architecture;
     try {
-      // The name may have been taken while the placement was decided.
-      if (this.store.getInstance(project, name)) throw conflict(`Instance "${name}" already exists in project "${project}"`);
       this.store.insertInstance(instance);
     } catch (err) {
       ticket.release();
+      // The name was taken while the placement was decided: the unique index says so.
+      if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw conflict(`Instance "${name}" already exists in project "${project}"`);
       throw err;
     }
     ticket.commit();
     this.changes.publish({ kind: "instance", instance });
     this.bus.lifecycle("instance-created", this.url(instance), { location: instance.location }, project);
-    if (input.start) await this.executor.start(instance);
+    if (!input.start) return instance;
+    await this.executor.start(instance);
     return this.get(project, name);
   }
 

@@ -17,20 +17,34 @@ export function restrictedGroups(project: Project): string[] | null {
 }
 
 export class ProjectService {
-  constructor(private readonly store: Store, private readonly bus: EventBus, private readonly changes: ClusterChanges) {}
+  /** Projects are few and read on every create and placement: kept in memory, refreshed on every write. */
+  private cache = new Map<string, Project>();
+
+  constructor(private readonly store: Store, private readonly bus: EventBus, private readonly changes: ClusterChanges) {
+    this.reload();
+  }
+
+  private reload(): void {
+    this.cache = new Map(this.store.listProjects().map((p) => [p.name, p]));
+  }
 
   list(): Project[] {
-    return this.store.listProjects();
+    return [...this.cache.values()];
+  }
+
+  exists(name: string): boolean {
+    return this.cache.has(name);
   }
 
   get(name: string): Project {
-    const project = this.store.getProject(name);
+    const project = this.cache.get(name);
     if (!project) throw notFound(`Project "${name}" not found`);
     return project;
   }
 
   ensureDefault(): void {
     if (!this.store.getProject("default")) this.store.insertProject({ name: "default", description: "Default project", config: {} });
+    this.reload();
   }
 
   create(input: { name: string; description?: string; config?: Record<string, string> }): Project {
@@ -38,6 +52,7 @@ export class ProjectService {
     if (this.store.getProject(name)) throw conflict(`Project "${name}" already exists`);
     const project: Project = { name, description: input.description ?? "", config: this.checkConfig(input.config ?? {}) };
     this.store.insertProject(project);
+    this.reload();
     this.changes.publish({ kind: "project", project });
     this.bus.lifecycle("project-created", `/1.0/projects/${name}`);
     return project;
@@ -47,6 +62,7 @@ export class ProjectService {
     const current = this.get(name);
     const config = this.checkConfig(replace ? (input.config ?? {}) : mergeConfig(current.config, input.config ?? {}));
     this.store.updateProject(name, input.description ?? (replace ? "" : current.description), config);
+    this.reload();
     const project = this.get(name);
     this.changes.publish({ kind: "project", project });
     this.bus.lifecycle("project-updated", `/1.0/projects/${name}`);
@@ -59,6 +75,7 @@ export class ProjectService {
     const count = this.store.countInstances({ project: name });
     if (count > 0) throw conflict(`Project "${name}" still has ${count} instance(s); delete them first`);
     this.store.deleteProject(name);
+    this.reload();
     this.changes.publish({ kind: "project-removed", name });
     this.bus.lifecycle("project-deleted", `/1.0/projects/${name}`);
   }

@@ -6,14 +6,15 @@ import type { EventBus } from "../events/bus.ts";
 import type { Store } from "../store/store.ts";
 
 const TOUCH_INTERVAL_MS = 60_000;
+const MAX_CACHED = 10_000;
 
 export function hashToken(secret: string): string {
   return createHash("sha256").update(secret).digest("hex");
 }
 
 export class TokenService {
-  /** hash → token; a cache so authenticating a request costs no query. */
-  private readonly byHash = new Map<string, TokenInfo>();
+  /** secret → token: a cache so authenticating a request costs neither a query nor a hash. */
+  private readonly bySecret = new Map<string, TokenInfo>();
   private readonly lastTouched = new Map<string, number>();
 
   constructor(
@@ -50,18 +51,18 @@ export class TokenService {
 
   revoke(id: string): void {
     if (!this.store.deleteToken(id)) throw notFound(`Token "${id}" not found`);
-    for (const [hash, token] of this.byHash) if (token.id === id) this.byHash.delete(hash);
+    this.bySecret.clear();
     this.bus.lifecycle("token-deleted", `/1.0/tokens/${id}`);
   }
 
   /** The token a secret belongs to, or undefined. */
   authenticate(secret: string): TokenInfo | undefined {
-    const hash = hashToken(secret);
-    let token = this.byHash.get(hash);
+    let token = this.bySecret.get(secret);
     if (!token) {
-      token = this.store.findTokenByHash(hash);
+      token = this.store.findTokenByHash(hashToken(secret));
       if (!token) return undefined;
-      this.byHash.set(hash, token);
+      if (this.bySecret.size >= MAX_CACHED) this.bySecret.clear();
+      this.bySecret.set(secret, token);
     }
     const now = this.now();
     if (now - (this.lastTouched.get(token.id) ?? 0) > TOUCH_INTERVAL_MS) {

@@ -108,7 +108,8 @@ export class SchedulerPlacement implements InstancePlacement {
       else view.release(key);
       hooks?.pending(key, instance, null);
     };
-    return { location: outcome.member, commit: () => settle(true), release: () => settle(false) };
+    const architecture = view.info(outcome.member)?.architecture ?? "x86_64";
+    return { location: outcome.member, architecture, commit: () => settle(true), release: () => settle(false) };
   }
 
   /** The dry run behind POST /1.0/scheduler/placement: the same decision, nothing reserved. */

@@ -9,6 +9,10 @@ import type { AuthEnv } from "../auth.ts";
 
 export const API_EXTENSIONS = ["clustering", "clustering_groups", "clustering_evacuation", "instances_placement_scriptlet", "berth_placement_query"];
 
+const CONFIG_KEYS = Object.fromEntries(Object.entries(SERVER_CONFIG_KEYS).map(([k, v]) => [k, {
+  type: v.kind, default: v.default, min: v.min, max: v.max, values: v.values, description: v.description,
+}]));
+
 export function serverRoutes(app: Hono<AuthEnv>, s: Services, info: { version: string; serverName: string }): void {
   app.get("/1.0", (c) => sync(c, {
     api_version: "1.0",
@@ -18,7 +22,7 @@ export function serverRoutes(app: Hono<AuthEnv>, s: Services, info: { version: s
     auth_user_method: `token (${c.get("token").role})`,
     config: s.config.explicit(),
     effective_config: s.config.get(),
-    config_keys: Object.fromEntries(Object.entries(SERVER_CONFIG_KEYS).map(([k, v]) => [k, { type: v.kind, default: v.default, min: v.min, max: v.max, values: v.values, description: v.description }])),
+    config_keys: CONFIG_KEYS,
     environment: { server: "berth", server_name: info.serverName, server_version: info.version, server_clustered: true },
   }));
   app.put("/1.0", async (c) => {
