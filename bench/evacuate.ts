@@ -29,7 +29,10 @@ async function cluster(instances: number, scriptlet: string): Promise<{ berth: B
   await call("PATCH", "/1.0", { config: { "cluster.offline_threshold": 3600, "cluster.evacuate.max_parallel": 16 } });
   for (let m = 0; m < MEMBERS; m++) {
     const name = m === 0 ? "source" : `node${m}`;
-    await call("POST", "/1.0/cluster/members", { server_name: name, failure_domain: `rack${m % 5}`, resources: { cpu: { total: 256 }, memory: { total: 4096 * 1024 ** 3 } } });
+    // The 49 targets sit in 7 failure domains of 7, the source in a domain of its own: equal
+    // targets for the built-in ranking and for the spread-across-failure-domains scriptlet.
+    const domain = m === 0 ? "rack-source" : `rack${(m - 1) % 7}`;
+    await call("POST", "/1.0/cluster/members", { server_name: name, failure_domain: domain, resources: { cpu: { total: 256 }, memory: { total: 4096 * 1024 ** 3 } } });
     await call("POST", `/1.0/cluster/members/${name}/heartbeat`, {});
   }
   for (let i = 0; i < instances; i++) {
