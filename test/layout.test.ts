@@ -1,0 +1,65 @@
+/** The dependency rules of STYLE.md, checked on the source: a wrong import fails here, not in review. */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const SRC = new URL("../src/", import.meta.url).pathname;
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? files(path) : path.endsWith(".ts") ? [path] : [];
+  });
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)[^;]*?from\s+"([^"]+)"/g), ...text.matchAll(/import\("([^"]+)"\)/g)].map((m) => m[1]);
+}
+
+/** folder → what it must not import (package names, or our folders as "@/folder"). */
+const RULES: Record<string, string[]> = {
+  domain: ["@/scheduler", "@/sandbox", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "node:fs", "node:http"],
+  scheduler: ["@/sandbox", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "hono", "drizzle-orm", "better-sqlite3", "node:fs", "node:http"],
+  sandbox: ["@/scheduler", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "hono", "drizzle-orm", "better-sqlite3", "node:fs", "node:http"],
+  placement: ["@/api", "@/cli", "@/members", "hono", "drizzle-orm", "better-sqlite3"],
+  cluster: ["@/api", "@/cli", "hono", "drizzle-orm", "better-sqlite3"],
+  members: ["@/api", "@/cli", "hono", "drizzle-orm", "better-sqlite3"],
+  operations: ["@/api", "@/cli", "hono", "drizzle-orm", "better-sqlite3"],
+  api: ["@/cli", "drizzle-orm", "better-sqlite3"],
+  cli: ["drizzle-orm", "better-sqlite3"],
+};
+
+function target(file: string, spec: string): string {
+  if (!spec.startsWith(".")) return spec;
+  const resolved = relative(SRC, join(file, "..", spec));
+  return resolved.startsWith("..") ? resolved : `@/${resolved.split("/")[0]}`;
+}
+
+describe("layout", () => {
+  it.each(Object.keys(RULES))("src/%s imports only what it may", (folder) => {
+    const offending: string[] = [];
+    for (const file of files(join(SRC, folder))) {
+      for (const spec of importsOf(file)) {
+        const to = target(file, spec);
+        if (RULES[folder].some((banned) => to === banned || to.startsWith(`${banned}/`))) offending.push(`${relative(SRC, file)} → ${spec}`);
+      }
+    }
+    expect(offending).toEqual([]);
+  });
+
+  it("only src/store imports drizzle-orm or better-sqlite3, and main.ts is the only file that builds the store", () => {
+    const offending: string[] = [];
+    for (const file of files(SRC)) {
+      const rel = relative(SRC, file);
+      if (rel.startsWith("store/")) continue;
+      for (const spec of importsOf(file)) {
+        if (spec.startsWith("drizzle-orm") || spec === "better-sqlite3") offending.push(`${rel} → ${spec}`);
+        if (/store\/store\.ts$/.test(spec) && !/^import type/m.test(readFileSync(file, "utf8").split("\n").find((l) => l.includes(spec)) ?? "") && rel !== "main.ts") {
+          offending.push(`${rel} → ${spec} (value import)`);
+        }
+      }
+    }
+    expect(offending).toEqual([]);
+  });
+});
