@@ -1,4 +1,5 @@
 /** Parsing command-line values: KEY=VALUE lists, sizes, counts, device specs, comma lists. */
+import type { Command } from "commander";
 import { parseSize } from "../domain/units.ts";
 import { CliError } from "./client.ts";
 
@@ -100,4 +101,16 @@ export function checkInstanceType(type: string | undefined): void {
   if (type && type !== "container" && type !== "virtual-machine") {
     throw new CliError(`--type must be container or virtual-machine, got "${type}"`);
   }
+}
+
+/** The options that become config and devices (see instanceResources): on `instance create`, `placement query`, `scriptlet test`. */
+export function addResourceOptions(command: Command): Command {
+  return command
+    .option("-c, --config <key=value>", "instance config key (repeatable)", collect)
+    .option("--device <spec>", "device as name,type=disk,pool=x,path=/,size=10GiB (repeatable)", collect)
+    .option("--cpu <n>", "CPU cores (limits.cpu)")
+    .option("--memory <size>", "memory, e.g. 2GiB (limits.memory)")
+    .option("--disk <size>", "root disk size, e.g. 10GiB (with --pool)")
+    .option("--pool <pool>", "storage pool of the root disk")
+    .option("--gpus <n>", "GPU count (limits.gpu)");
 }

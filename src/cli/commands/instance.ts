@@ -1,7 +1,7 @@
 /** `berth instance ...`: create (placed on a member or group), list, show, config, start/stop, move, delete. */
 import type { Command } from "commander";
 import type { Instance } from "../../domain/types.ts";
-import { checkInstanceType, collect, instanceResources, parseAssignments, type InstanceResourceOptions } from "../args.ts";
+import { addResourceOptions, checkInstanceType, collect, instanceResources, parseAssignments, type InstanceResourceOptions } from "../args.ts";
 import { CliError, type Query } from "../client.ts";
 import { contextOf, seg } from "../context.ts";
 import type { Column } from "../output.ts";
@@ -46,7 +46,7 @@ const projectOption = ["--project <project>", "project (default \"default\")"] a
 export function registerInstanceCommands(program: Command): void {
   const instance = program.command("instance").description("Manage instances");
 
-  instance
+  addResourceOptions(instance
     .command("create")
     .alias("launch")
     .description("Create an instance; Berth places it on a member")
@@ -54,14 +54,7 @@ export function registerInstanceCommands(program: Command): void {
     .option("--target <member|@group>", "a member, or @group for any member of a group")
     .option(...projectOption)
     .option("--type <type>", "container or virtual-machine (default container)")
-    .option("--description <text>", "description")
-    .option("-c, --config <key=value>", "instance config key (repeatable)", collect)
-    .option("--device <spec>", "device as name,type=disk,pool=x,path=/,size=10GiB (repeatable)", collect)
-    .option("--cpu <n>", "CPU cores (limits.cpu)")
-    .option("--memory <size>", "memory, e.g. 2GiB (limits.memory)")
-    .option("--disk <size>", "root disk size, e.g. 10GiB (with --pool)")
-    .option("--pool <pool>", "storage pool of the root disk")
-    .option("--gpus <n>", "GPU count (limits.gpu)")
+    .option("--description <text>", "description"))
     .option("--start", "start it once created")
     .action(async (name: string, opts: CreateOptions, cmd: Command) => {
       const { client, out } = contextOf(cmd);

@@ -1,7 +1,7 @@
 /** `berth placement query`: where would this instance go, and why not elsewhere (a dry run; nothing is reserved). */
 import { Option, type Command } from "commander";
 import { PLACEMENT_REASONS } from "../../domain/types.ts";
-import { checkInstanceType, collect, instanceResources, splitList, type InstanceResourceOptions } from "../args.ts";
+import { addResourceOptions, checkInstanceType, instanceResources, splitList, type InstanceResourceOptions } from "../args.ts";
 import { contextOf } from "../context.ts";
 import { size, type Column, type Output } from "../output.ts";
 
@@ -108,7 +108,7 @@ export function printPlacement(out: Output, answer: PlacementAnswer): void {
 
 /** The options that describe the instance to place: shared by `placement query` and `scriptlet test`. */
 export function addPlacementRequestOptions(command: Command): Command {
-  return command
+  return addResourceOptions(command)
     .option("--name <name>", "instance name (scriptlets may look at it)")
     .option("--project <project>", "project (default \"default\")")
     .option("--type <type>", "container or virtual-machine (default container)")
@@ -116,13 +116,7 @@ export function addPlacementRequestOptions(command: Command): Command {
     .option("--target <member|@group>", "a member, or @group for any member of a group")
     .addOption(new Option("--reason <reason>", "why it is being placed (default new)").choices(PLACEMENT_REASONS))
     .option("--exclude <members>", "members to leave out, comma separated (e.g. the member being evacuated)")
-    .option("-c, --config <key=value>", "instance config key (repeatable)", collect)
-    .option("--device <spec>", "device as name,type=disk,pool=x,path=/,size=10GiB (repeatable)", collect)
-    .option("--cpu <n>", "CPU cores (limits.cpu)")
-    .option("--memory <size>", "memory, e.g. 2GiB (limits.memory)")
-    .option("--disk <size>", "root disk size, e.g. 10GiB (with --pool)")
-    .option("--pool <pool>", "storage pool of the root disk")
-    .option("--gpus <n>", "GPU count (limits.gpu)");
+;
 }
 
 export function registerPlacementCommands(program: Command): void {
