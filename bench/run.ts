@@ -1,6 +1,6 @@
 /** npm run bench: every benchmark in turn, each printing its figures and a ratio to its baseline. */
 const started = performance.now();
-const benches = ["./placement.ts", "./scriptlet.ts", "./create-http.ts", "./evacuate.ts"];
+const benches = ["./placement.ts", "./scriptlet.ts", "./scriptlet-memory.ts", "./create-http.ts", "./evacuate.ts"];
 const only = process.argv.slice(2);
 for (const file of benches) {
   if (only.length > 0 && !only.some((o) => file.includes(o))) continue;
