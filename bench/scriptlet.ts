@@ -9,21 +9,21 @@ import { availableParallelism, loadavg } from "node:os";
 import { pathToFileURL } from "node:url";
 import { ScriptletSandbox } from "../src/sandbox/index.ts";
 import type { Member } from "../src/domain/types.ts";
-import type { ReplicaSnapshot, ScriptletInstance, ScriptletRequest } from "../src/sandbox/types.ts";
+import type { ReplicaSnapshot, ScriptletRequest } from "../src/sandbox/types.ts";
 import { cluster, request } from "../test/sandbox/fixtures.ts";
 
 const SPREAD = readFileSync(new URL("../scriptlets/spread-failure-domains.js", import.meta.url), "utf8");
 const TARGETS: Record<number, number> = { 100: 0.3, 1000: 2 }; // ms of overhead allowed
 
 /** The same policy as scriptlets/spread-failure-domains.js, as ordinary in-process code. */
-function spreadPlain(req: ScriptletRequest, candidates: Member[], members: Member[], instances: ScriptletInstance[]): string | null {
-  const domainOf: Record<string, string> = {};
-  for (const m of members) domainOf[m.server_name] = m.failure_domain;
+function spreadPlain(req: ScriptletRequest, candidates: Member[], snap: ReplicaSnapshot): string | null {
+  const onMember: Record<string, number> = {}; // instances of the project, placements in flight included
+  for (const i of snap.instances) if (i.project === req.project) onMember[i.location] = (onMember[i.location] || 0) + 1;
+  for (const p of snap.pending) if (p.project === req.project) onMember[p.location] = (onMember[p.location] || 0) + 1;
   const count: Record<string, number> = {};
-  for (const i of instances) {
-    if (i.project !== req.project) continue;
-    const d = domainOf[i.location];
-    if (d !== undefined) count[d] = (count[d] || 0) + 1;
+  for (const m of snap.members) {
+    const n = onMember[m.server_name] || 0;
+    if (n > 0) count[m.failure_domain] = (count[m.failure_domain] || 0) + n;
   }
   let best: Member | null = null;
   let bestCount = Infinity;
@@ -46,7 +46,6 @@ function rankings(names: string[], rerank: boolean): (k: number) => string[] {
 
 function timePlain(snap: ReplicaSnapshot, ranked: (k: number) => string[], req: ScriptletRequest, budgetMs: number): Timing {
   const byName = new Map(snap.members.map((m) => [m.server_name, m]));
-  const instances = snap.instances as ScriptletInstance[];
   let first: string | null = null;
   const samples: number[] = [];
   const start = performance.now();
@@ -54,7 +53,7 @@ function timePlain(snap: ReplicaSnapshot, ranked: (k: number) => string[], req: 
     const t = performance.now();
     for (let k = 0; k < 20; k++) {
       const candidates = ranked(n * 20 + k).map((x) => byName.get(x)!); // the service resolves names to members too
-      const target = spreadPlain(req, candidates, snap.members, instances);
+      const target = spreadPlain(req, candidates, snap);
       if (n === 0 && k === 0) first = target;
     }
     samples.push((performance.now() - t) / 20);

@@ -3,16 +3,25 @@
 // Puts each instance in the failure domain (rack, room, site: the member's `failure_domain`) that
 // already holds the fewest instances of the same project, so losing one domain takes out as few of
 // the project's instances as possible. Within that domain the built-in ranking decides: candidates
-// arrive best first, and the first candidate of the emptiest domain wins. Evacuations spread the
-// same way. Placements still in flight are not counted (get_instances lists created instances).
+// arrive best first, and the first candidate of the emptiest domain wins.
+//
+// Placements decided but not carried out yet count too: an evacuation plans every move before any
+// instance moves, and counting only created instances would send every planned move to the same
+// domain. get_instances_count({..., pending: true}) counts them, one member at a time; when the
+// project has none in flight, one list of its instances (get_instances) is cheaper.
 function instance_placement(request, candidate_members) {
-  const domainOf = {};
-  for (const member of get_cluster_members()) domainOf[member.server_name] = member.failure_domain;
+  const project = request.project;
+  const inFlight = get_instances_count({ project, pending: true }) > get_instances_count({ project });
 
-  const count = {};
-  for (const instance of get_instances({ project: request.project })) {
-    const domain = domainOf[instance.location];
-    if (domain !== undefined) count[domain] = (count[domain] || 0) + 1;
+  const onMember = {}; // member -> instances of the project there (created ones, when none is in flight)
+  if (!inFlight) {
+    for (const instance of get_instances({ project })) onMember[instance.location] = (onMember[instance.location] || 0) + 1;
+  }
+  const count = {}; // failure domain -> instances of the project there
+  for (const member of get_cluster_members()) {
+    const location = member.server_name;
+    const n = inFlight ? get_instances_count({ project, location, pending: true }) : onMember[location] || 0;
+    if (n > 0) count[member.failure_domain] = (count[member.failure_domain] || 0) + n;
   }
 
   let best = null;

@@ -20,7 +20,7 @@ const PRELUDE = String.raw`
 "use strict";
 const G = globalThis;
 const freeze = Object.freeze, keysOf = Object.keys, getProto = Object.getPrototypeOf;
-const getOwnDesc = Object.getOwnPropertyDescriptor, defineProperty_ = Object.defineProperty;
+const getOwnDesc = Object.getOwnPropertyDescriptor, defineProperty_ = Object.defineProperty, setProto = Object.setPrototypeOf;
 const create = Object.create, ownKeys = Reflect.ownKeys, apply = Reflect.apply, isArray = Array.isArray;
 const parse = JSON.parse, stringify = JSON.stringify, toStr = String;
 const TypeErr = TypeError, Err = Error, SetC = Set, U32 = Uint32Array;
@@ -52,12 +52,15 @@ Reflect.defineProperty = function defineProperty(o, key, desc) {
 const freezeNode = (k, v) => (typeof v === "object" && v !== null ? freeze(v) : v);
 const parseFrozen = (json) => parse(json, freezeNode);
 const bySlot = []; // member slot (a small integer the host assigns) -> deep-frozen member, shared by every call
-let lastCandidates = []; // the candidates the host sent last; each call gets its own copy
+const instancesBySlot = []; // the same for instances (slots per session, see instanceSync.ts)
+let candidateSlots = new U32(0); // the candidates the host sent last (set_target checks against these)
+let pristine = null; // an untouched list of them, to copy for the next call with the same ranking
+const slotOfName = create(null); // member name -> slot
 
 /** What the current call did; null outside a call (top-level code). */
 let call = null;
-const newCall = (resources, membersVersion, instancesVersion) => ({
-  resources, membersVersion, instancesVersion, target: null, failure: null, deliberate: false,
+const newCall = (resources, membersVersion, instancesVersion, countsVersion) => ({
+  resources, membersVersion, instancesVersion, countsVersion, target: null, failure: null, deliberate: false,
   logs: [], logBytes: 0, truncated: false,
 });
 const callState = () => stringify([call.target, call.failure, call.deliberate, call.logs]);
@@ -71,17 +74,31 @@ function fromHost(text) {
   if (typeof text === "string" && text.length > 0 && text[0] === "!") throw new Err(apply(strSlice, text, [1]));
   return text;
 }
-function applyUpdates(updates) {
+/** Stores [[slot, value]...] (value null: gone) into a slot cache (bySlot, instancesBySlot). */
+function applyUpdates(store, updates) {
   for (let i = 0; i < updates.length; i++) {
     const slot = updates[i][0];
-    while (bySlot.length < slot) bySlot[bySlot.length] = null; // keep the array dense (fast)
-    bySlot[slot] = updates[i][1];
+    while (store.length < slot) store[store.length] = null; // keep the array dense (fast)
+    store[slot] = updates[i][1];
   }
 }
-function memberList(slots) {
+function applyMemberUpdates(updates) {
+  applyUpdates(bySlot, updates);
+  for (let i = 0; i < updates.length; i++) slotOfName[updates[i][1].server_name] = updates[i][0];
+}
+function listOf(store, slots) {
   const out = [];
-  for (let i = 0; i < slots.length; i++) out[i] = bySlot[slots[i]];
+  for (let i = 0; i < slots.length; i++) out[i] = store[slots[i]];
   return out;
+}
+/** Runs a helper's cache refresh; if it fails midway, the host forgets what it believes we hold. */
+function refresh(fetch) {
+  try {
+    return fetch();
+  } catch (e) {
+    host.forget();
+    throw e;
+  }
 }
 `;
 
@@ -89,18 +106,27 @@ function memberList(slots) {
 const INTERNALS = String.raw`
 return {
   /**
-   * One placement call: payload = [request, resources, membersVersion, instancesVersion];
+   * One placement call: payload = [request, resources, membersVersion, instancesVersion, countsVersion];
    * updates = [[slot, member]...] to cache first, if any; slots = the candidates' slots (an
    * ArrayBuffer of uint32), or undefined when they are the same as last call's.
    * Returns [kind, value, target, failure, deliberate, logs] as JSON: kind A = accepted,
    * S = rejected with the string value, T = returned something else (value = its type).
    */
   run(fn, payload, updates, slots) {
-    if (updates !== undefined) applyUpdates(parseFrozen(updates));
+    if (updates !== undefined) applyMemberUpdates(parseFrozen(updates));
     const p = parse(payload);
-    if (slots !== undefined) lastCandidates = memberList(new U32(slots));
-    call = newCall(p[1], p[2], p[3]);
-    const r = fn(p[0], apply(arrSlice, lastCandidates, []));
+    let candidates;
+    if (slots !== undefined) {
+      // a new ranking: its list goes to the scriptlet as it is
+      candidateSlots = new U32(slots);
+      candidates = listOf(bySlot, candidateSlots);
+      pristine = null;
+    } else {
+      if (pristine === null) pristine = listOf(bySlot, candidateSlots);
+      candidates = apply(arrSlice, pristine, []);
+    }
+    call = newCall(p[1], p[2], p[3], p[4]);
+    const r = fn(p[0], candidates);
     const head = r === undefined ? '["A",null,' : typeof r === "string" ? '["S",' + stringify(r) + "," : '["T","' + typeof r + '",';
     const out = head + apply(strSlice, callState(), [1]);
     call = null;
@@ -111,7 +137,7 @@ return {
     return call === null ? "[null,null,false,[]]" : callState();
   },
   update(json) {
-    applyUpdates(parseFrozen(json));
+    applyMemberUpdates(parseFrozen(json));
   },
   /** [name, message, stack] of anything thrown, read defensively (it may be a proxy or throw itself). */
   describe(e) {

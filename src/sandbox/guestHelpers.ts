@@ -4,15 +4,18 @@
  * guest-side call state; data helpers ask the host, and cache what they got by replica version.
  */
 export const GUEST_HELPERS = String.raw`
+/** The options of a data helper, checked: "" / false when not given. allowed has at most 3 names. */
 function options(fname, o, allowed) {
-  if (o === undefined || o === null) return {};
+  const out = { project: "", location: "", group: "", pending: false };
+  if (o === undefined || o === null) return out;
   if (typeof o !== "object" || isArray(o)) {
     throw new TypeErr(fname + "() expects an options object such as {" + allowed.join(", ") + "}, got " + kind(o));
   }
-  const keys = keysOf(o), out = {};
+  const keys = keysOf(o);
   for (let i = 0; i < keys.length; i++) {
-    if (allowed.indexOf(keys[i]) < 0) {
-      throw new TypeErr(fname + "(): unknown option \"" + keys[i] + "\" (expected " + allowed.join(", ") + ")");
+    const k = keys[i];
+    if (k !== allowed[0] && k !== allowed[1] && k !== allowed[2]) {
+      throw new TypeErr(fname + "(): unknown option \"" + k + "\" (expected " + allowed.join(", ") + ")");
     }
   }
   for (let i = 0; i < allowed.length; i++) {
@@ -67,8 +70,9 @@ function targetSetter(fname) {
   return function (name) {
     const c = inCall(fname);
     stringArg(fname, "name", name);
-    for (let i = 0; i < lastCandidates.length; i++) {
-      if (lastCandidates[i].server_name === name) {
+    const slot = slotOfName[name];
+    for (let i = 0; slot !== undefined && i < candidateSlots.length; i++) {
+      if (candidateSlots[i] === slot) {
         c.target = name;
         return;
       }
@@ -89,7 +93,36 @@ function cached(cache, key, version, fetch) {
   return apply(arrSlice, hit[1], []); // the scriptlet's own list; the items are shared and frozen
 }
 const memberCache = { entries: create(null), size: 0 }; // group -> [version, members]
-const instanceCache = { entries: create(null), size: 0 }; // filter -> [version, frozen instances]
+const instanceCache = { entries: create(null), size: 0 }; // filter -> [version, instances] (lists unfrozen: they copy faster)
+// Counts of the current countsVersion: totals by pending+project, and by location (tables fetched
+// whole, once, so a count per member costs no host call).
+const countCache = { version: -1, totals: create(null), tables: create(null), size: 0 };
+function countOf(project, location, pending) {
+  const c = call;
+  if (c === null) return host.count(project, location, pending);
+  if (countCache.version !== c.countsVersion || countCache.size > 256) {
+    countCache.version = c.countsVersion;
+    countCache.totals = create(null);
+    countCache.tables = create(null);
+    countCache.size = 0;
+  }
+  const key = pending + project;
+  if (location === "") {
+    let n = countCache.totals[key];
+    if (n === undefined) {
+      n = countCache.totals[key] = host.count(project, "", pending);
+      countCache.size++;
+    }
+    return n;
+  }
+  let table = countCache.tables[key];
+  if (table === undefined) {
+    table = countCache.tables[key] = setProto(parse(host.counts(project, pending)), null);
+    countCache.size++;
+  }
+  const n = table[location];
+  return n === undefined ? 0 : n;
+}
 
 const api = {
   log_info: logger("info"),
@@ -118,26 +151,35 @@ const api = {
   },
   get_instances(o) {
     const f = options("get_instances", o, ["project", "location"]);
+    const project = f.project, location = f.location, key = project + "\u0000" + location;
     const version = call === null ? -2 : call.instancesVersion;
-    return cached(instanceCache, (f.project || "") + "\u0000" + (f.location || ""), version, (known) => {
-      const fresh = host.instances(f.project || "", f.location || "", "" + known); // "" = unchanged
-      return fresh === "" ? instanceCache.entries[(f.project || "") + "\u0000" + (f.location || "")] : parseFrozen(fresh);
+    return cached(instanceCache, key, version, (known) => {
+      // "version \u0001 updates \u0001 slots": only instances we lack or hold stale are sent
+      const fresh = host.instances(project, location, "" + known);
+      if (fresh === "") return instanceCache.entries[key];
+      return refresh(() => {
+        const i = apply(strIndexOf, fresh, ["\u0001"]), j = apply(strIndexOf, fresh, ["\u0001", i + 1]);
+        applyUpdates(instancesBySlot, parseFrozen(apply(strSlice, fresh, [i + 1, j])));
+        return [+apply(strSlice, fresh, [0, i]), listOf(instancesBySlot, parse(apply(strSlice, fresh, [j + 1])))];
+      });
     });
   },
   get_instances_count(o) {
     const f = options("get_instances_count", o, ["project", "location", "pending"]);
-    return host.count(f.project || "", f.location || "", f.pending === true ? "1" : "0");
+    return countOf(f.project, f.location, f.pending ? "1" : "0");
   },
   get_cluster_members(o) {
     const f = options("get_cluster_members", o, ["group"]);
     const version = call === null ? -2 : call.membersVersion;
-    return cached(memberCache, f.group || "", version, (known) => {
+    return cached(memberCache, f.group, version, (known) => {
       // "version \u0001 updates \u0001 slots": only the updates (member objects) are frozen
-      const fresh = host.members(f.group || "", "" + known);
-      if (fresh === "") return memberCache.entries[f.group || ""];
-      const i = apply(strIndexOf, fresh, ["\u0001"]), j = apply(strIndexOf, fresh, ["\u0001", i + 1]);
-      applyUpdates(parseFrozen(apply(strSlice, fresh, [i + 1, j])));
-      return [+apply(strSlice, fresh, [0, i]), memberList(parse(apply(strSlice, fresh, [j + 1])))];
+      const fresh = host.members(f.group, "" + known);
+      if (fresh === "") return memberCache.entries[f.group];
+      return refresh(() => {
+        const i = apply(strIndexOf, fresh, ["\u0001"]), j = apply(strIndexOf, fresh, ["\u0001", i + 1]);
+        applyMemberUpdates(parseFrozen(apply(strSlice, fresh, [i + 1, j])));
+        return [+apply(strSlice, fresh, [0, i]), listOf(bySlot, parse(apply(strSlice, fresh, [j + 1])))];
+      });
     });
   },
   get_project(name) {

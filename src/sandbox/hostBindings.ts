@@ -4,6 +4,7 @@
  * turned into guest Errors by the bootstrap.
  */
 import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten";
+import type { InstanceSync } from "./instanceSync.ts";
 import type { Replica } from "./replica.ts";
 
 /** State shared between a session and its host functions. */
@@ -15,6 +16,8 @@ export interface BindingEnv {
   lastNames: string[] | null;
   /** The replica's membersVersion this context holds every member of, or -1 (then only candidates are sent). */
   syncedVersion: number;
+  /** The instances this context holds. */
+  instances: InstanceSync;
 }
 
 /** JSON of [[slot, member]...] for the members this context lacks or holds stale copies of. */
@@ -67,9 +70,17 @@ function raw(env: BindingEnv): Record<string, Raw> {
     instances: (project, location, known) => {
       const version = replica.instancesVersion;
       if (Number(known) === version) return "";
-      return `[${version},${replica.instancesJson(project, location)}]`;
+      return `${version}\u0001${env.instances.answer(project, location)}`;
+    },
+    forget: () => {
+      // the guest failed while applying an answer: it may lack what we think it holds
+      env.known.clear();
+      env.syncedVersion = -1;
+      env.instances.forget();
+      return undefined;
     },
     count: (project, location, pending) => replica.instanceCount(project, location, Number(pending) === 1),
+    counts: (project, pending) => replica.instanceCountsJson(project, Number(pending) === 1),
   };
 }
 

@@ -26,24 +26,28 @@ function sameNames(a: string[] | null, b: string[]): boolean {
 
 const cap = (text: string): string => (text.length > REJECT_MESSAGE_MAX ? `${text.slice(0, REJECT_MESSAGE_MAX)}…` : text);
 
-/** The outcome of a call: limits first, then fail() and invalid targets, then throws, then the return value. */
+/**
+ * The outcome of a call: limits first, then fail() and invalid targets, then throws, then the return
+ * value. (Plain branches, no closures: this runs on every call.)
+ */
 export function decide(result: CallResult, started: number, limits: SandboxLimits): ScriptletOutcome {
-  const call = result.state;
-  const base = { called: true, logs: call.logs, duration_ms: performance.now() - started };
-  const failed = (message: string): ScriptletOutcome => ({ ...base, target: null, rejected: message, error: message });
-  if (!result.ok && result.error.kind !== "error") return failed(result.error.text); // time, memory, stack
+  const { target, failure, deliberate, logs } = result.state;
+  let chosen: string | null = null;
+  let rejected: string | null = null;
+  let error: string | null = null;
+  if (!result.ok && result.error.kind !== "error") rejected = error = result.error.text; // time, memory, stack
   // It returned, but only after its time limit (e.g. an async function swallowed the interrupt).
-  if (result.ok && result.timedOut) return failed(`Scriptlet exceeded its time limit of ${limits.timeoutMs} ms`);
-  if (call.failure !== null) {
-    const message = cap(call.failure);
-    return { ...base, target: null, rejected: message, error: call.deliberate ? null : message };
+  else if (result.ok && result.timedOut) rejected = error = `Scriptlet exceeded its time limit of ${limits.timeoutMs} ms`;
+  else if (failure !== null) {
+    rejected = cap(failure);
+    error = deliberate ? null : rejected;
+  } else if (!result.ok) rejected = error = result.error.text;
+  else if (result.type === "undefined") chosen = target;
+  else if (result.type === "string") rejected = cap(result.value || "Placement rejected by the scriptlet");
+  else {
+    rejected = error = `instance_placement returned an unsupported value of type ${result.type}; return nothing to accept the placement or a string to reject it`;
   }
-  if (!result.ok) return failed(result.error.text);
-  if (result.type === "undefined") return { ...base, target: call.target, rejected: null, error: null };
-  if (result.type === "string") {
-    return { ...base, target: null, rejected: cap(result.value || "Placement rejected by the scriptlet"), error: null };
-  }
-  return failed(`instance_placement returned an unsupported value of type ${result.type}; return nothing to accept the placement or a string to reject it`);
+  return { called: true, target: chosen, rejected, logs, duration_ms: performance.now() - started, error };
 }
 
 /**
@@ -76,7 +80,7 @@ export function place(
   } else if (!unchanged) updates = memberUpdates(env, names);
   env.lastNames = names;
   const { resources: _omit, ...visible } = request;
-  const payload = `[${JSON.stringify(visible)},${JSON.stringify(resourcesOf(request))},${replica.membersVersion},${replica.instancesVersion}]`;
+  const payload = `[${JSON.stringify(visible)},${JSON.stringify(resourcesOf(request))},${replica.membersVersion},${replica.instancesVersion},${replica.countsVersion}]`;
   const result = s.call(payload, updates, slots);
   if (s.broken) throw toError(s.broken); // a host function failed unexpectedly: treat the runtime as broken
   return { outcome: decide(result, started, limits), reset: !result.ok || result.timedOut || result.dirty };

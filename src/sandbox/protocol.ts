@@ -1,4 +1,10 @@
-/** Messages between the main thread and a sandbox worker. postMessage keeps their order. */
+/**
+ * Messages between the main thread and a sandbox worker. The main thread posts to a private port the
+ * worker reads synchronously; calls (place, testCall) go through the shared channel when they fit
+ * (channel.ts), in order with the posted messages. The worker answers on its parentPort, or through
+ * the channel for a call that came that way.
+ */
+import type { MessagePort } from "node:worker_threads";
 import type { ReplicaDelta, ReplicaSnapshot, SandboxLimits, ScriptletOutcome, ScriptletRequest } from "./types.ts";
 
 /** A scriptlet that failed validation: the message and where. */
@@ -17,6 +23,12 @@ export interface WorkerStats {
   dispose_failures: number;
 }
 
+/** What a worker starts with (workerData). */
+export interface WorkerData {
+  buffer: SharedArrayBuffer;
+  port: MessagePort;
+}
+
 export type ToWorker =
   | { t: "init"; replica: ReplicaSnapshot; source: string; limits: SandboxLimits }
   | { t: "deltas"; deltas: ReplicaDelta[] }
@@ -24,7 +36,7 @@ export type ToWorker =
   | { t: "limits"; id: number; limits: SandboxLimits } // a request: a new memoryMb rebuilds the session
   | { t: "install"; id: number; source: string }
   | { t: "validate"; id: number; source: string }
-  | { t: "place"; id: number; request: ScriptletRequest; names: string[] }
+  | { t: "place"; id: number; request: ScriptletRequest; names: string[] | null } // null: the previous place call's
   | { t: "testLoad"; id: number; token: number; source: string } // then testCall on the same worker: two watchdog budgets
   | { t: "testCall"; id: number; token: number; request: ScriptletRequest; names: string[] }
   | { t: "stats"; id: number; gc: boolean };

@@ -4,12 +4,21 @@
  * a repeated query costs a map lookup.
  */
 import type { Member, MemberStateReport, Project } from "../domain/types.ts";
+import { Counts } from "./counts.ts";
 import type { PendingPlacement, ReplicaDelta, ReplicaSnapshot, ScriptletInstance } from "./types.ts";
 
 interface MemberEntry {
   member: Member;
   slot: number; // stable small integer per member name: how sessions index their frozen copies
   version: number; // changes whenever the member changes; sessions cache frozen copies by it
+  json: string | null;
+}
+
+/** An instance with the version sessions cache its frozen copy by (see instanceSync.ts). */
+export interface InstanceEntry {
+  key: string;
+  instance: ScriptletInstance;
+  version: number;
   json: string | null;
 }
 
@@ -22,21 +31,28 @@ function trimInstance(i: ScriptletInstance): ScriptletInstance {
 }
 
 const instanceKey = (project: string, name: string): string => `${project}/${name}`;
+
+/** The instance as JSON (cached until it changes). */
+export function instanceJson(e: InstanceEntry): string {
+  e.json ??= JSON.stringify(e.instance);
+  return e.json;
+}
 const matches = (value: string, filter: string): boolean => filter === "" || value === filter;
 
 export class Replica {
   private readonly members = new Map<string, MemberEntry>();
   private readonly states = new Map<string, MemberStateReport>();
-  private readonly instances = new Map<string, ScriptletInstance>();
+  private readonly instances = new Map<string, InstanceEntry>();
   private readonly pending = new Map<string, PendingPlacement>();
   private readonly projects = new Map<string, Project>();
   private readonly slots = new Map<string, number>(); // kept across removal so a name keeps its slot
   private nextVersion = 1;
+  private readonly counts = new Counts();
   /** Bumped on any member change (member lists), any instance change, any instance or pending change (counts). */
   membersVersion = 0;
   instancesVersion = 0;
-  private countsVersion = 0;
-  private readonly memo = new Map<string, { version: number; value: string | number | string[] }>();
+  countsVersion = 0;
+  private readonly memo = new Map<string, { version: number; value: unknown }>();
 
   constructor(snapshot?: ReplicaSnapshot) {
     if (snapshot) this.reset(snapshot);
@@ -48,10 +64,11 @@ export class Replica {
     this.instances.clear();
     this.pending.clear();
     this.projects.clear();
+    this.counts.clear();
     for (const member of s.members) this.apply({ kind: "member.upsert", member });
     for (const [name, state] of Object.entries(s.member_states)) if (state) this.states.set(name, state);
     for (const instance of s.instances) this.apply({ kind: "instance.upsert", instance });
-    for (const placement of s.pending) this.pending.set(placement.id, placement);
+    for (const placement of s.pending) this.apply({ kind: "pending.add", placement });
     for (const project of s.projects) this.projects.set(project.name, project);
     this.bumpAll();
   }
@@ -60,7 +77,7 @@ export class Replica {
     return {
       members: [...this.members.values()].map((e) => e.member),
       member_states: Object.fromEntries(this.states),
-      instances: [...this.instances.values()],
+      instances: [...this.instances.values()].map((e) => e.instance),
       pending: [...this.pending.values()],
       projects: [...this.projects.values()],
     };
@@ -85,21 +102,32 @@ export class Replica {
         if (d.state === null) this.states.delete(d.name);
         else this.states.set(d.name, d.state);
         return;
-      case "instance.upsert":
-        this.instances.set(instanceKey(d.instance.project, d.instance.name), trimInstance(d.instance));
+      case "instance.upsert": {
+        const key = instanceKey(d.instance.project, d.instance.name);
+        this.uncount(this.instances.get(key)?.instance, false);
+        const trimmed = trimInstance(d.instance);
+        this.instances.set(key, { key, instance: trimmed, version: this.nextVersion++, json: null });
+        this.counts.add(trimmed.project, trimmed.location, false, 1);
         this.instancesVersion++;
         this.countsVersion++;
         return;
-      case "instance.remove":
-        this.instances.delete(instanceKey(d.project, d.name));
+      }
+      case "instance.remove": {
+        const key = instanceKey(d.project, d.name);
+        this.uncount(this.instances.get(key)?.instance, false);
+        this.instances.delete(key);
         this.instancesVersion++;
         this.countsVersion++;
         return;
+      }
       case "pending.add":
+        this.uncount(this.pending.get(d.placement.id), true);
         this.pending.set(d.placement.id, d.placement);
+        this.counts.add(d.placement.project, d.placement.location, true, 1);
         this.countsVersion++;
         return;
       case "pending.remove":
+        this.uncount(this.pending.get(d.id), true);
         this.pending.delete(d.id);
         this.countsVersion++;
         return;
@@ -110,6 +138,10 @@ export class Replica {
         this.projects.delete(d.name);
         return;
     }
+  }
+
+  private uncount(old: { project: string; location: string } | undefined, pending: boolean): void {
+    if (old) this.counts.add(old.project, old.location, pending, -1);
   }
 
   private bumpAll(): void {
@@ -151,7 +183,7 @@ export class Replica {
     return this.projects.get(name) ?? null;
   }
 
-  private memoised<T extends string | number | string[]>(key: string, version: number, compute: () => T): T {
+  private memoised<T>(key: string, version: number, compute: () => T): T {
     const hit = this.memo.get(key);
     if (hit && hit.version === version) return hit.value as T;
     if (this.memo.size > 4096) this.memo.clear(); // bound: filters are few, but names are caller-chosen
@@ -174,25 +206,32 @@ export class Replica {
         .sort());
   }
 
-  /** JSON array of the matching instances ("" filter = any), memoised until instances change. */
-  instancesJson(project: string, location: string): string {
+  /** The matching instances ("" filter = any), memoised until instances change. */
+  instanceEntries(project: string, location: string): InstanceEntry[] {
     return this.memoised(`i\0${project}\0${location}`, this.instancesVersion, () => {
-      const found: ScriptletInstance[] = [];
-      for (const i of this.instances.values()) {
-        if (matches(i.project, project) && matches(i.location, location)) found.push(i);
+      const found: InstanceEntry[] = [];
+      for (const e of this.instances.values()) {
+        if (matches(e.instance.project, project) && matches(e.instance.location, location)) found.push(e);
       }
-      return JSON.stringify(found);
+      return found;
     });
   }
 
+  /** JSON array of the matching instances ("" filter = any). */
+  instancesJson(project: string, location: string): string {
+    return `[${this.instanceEntries(project, location).map((e) => instanceJson(e)).join(",")}]`;
+  }
+
+  hasInstance(key: string): boolean {
+    return this.instances.has(key);
+  }
+
   instanceCount(project: string, location: string, pending: boolean): number {
-    return this.memoised(`c\0${project}\0${location}\0${pending ? 1 : 0}`, this.countsVersion, () => {
-      let n = 0;
-      for (const i of this.instances.values()) if (matches(i.project, project) && matches(i.location, location)) n++;
-      if (pending) {
-        for (const p of this.pending.values()) if (matches(p.project, project) && matches(p.location, location)) n++;
-      }
-      return n;
-    });
+    return this.counts.count(project, location, pending);
+  }
+
+  /** JSON {"location": n} of instanceCount(project, location, pending) for every location with any. */
+  instanceCountsJson(project: string, pending: boolean): string {
+    return this.memoised(`n\0${project}\0${pending ? 1 : 0}`, this.countsVersion, () => this.counts.byLocationJson(project, pending));
   }
 }

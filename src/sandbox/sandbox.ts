@@ -21,6 +21,8 @@ export interface ScriptletSandboxOptions extends SandboxLimits {
   onLog?: (event: ScriptletLogEvent) => void;
   /** Extra wall-clock time before the watchdog kills a worker that overran timeoutMs (default 15). */
   watchdogMarginMs?: number;
+  /** Spend a little CPU on latency when a core is free for it (default true; see workerHandle.ts). */
+  eager?: boolean;
 }
 
 interface Job {
@@ -52,6 +54,7 @@ export class ScriptletSandbox {
   private restarts = 0;
   private cursor = 0;
   private keepAlive: NodeJS.Timeout | null = null;
+  private readonly cores = availableParallelism();
 
   constructor(private readonly opts: ScriptletSandboxOptions) {
     this.limits = { timeoutMs: opts.timeoutMs, memoryMb: opts.memoryMb };
@@ -128,7 +131,7 @@ export class ScriptletSandbox {
         continue;
       }
       this.queue.splice(i, 1);
-      void worker.request(job.msg, job.guardMs).then((r) => job.settle(r, worker));
+      void worker.request(job.msg, job.guardMs, this.eager()).then((r) => job.settle(r, worker));
     }
     // Workers are unref'd; a job waiting for one (e.g. still starting) must keep the process alive.
     if (this.queue.length > 0) this.keepAlive ??= setInterval(() => {}, 60_000);
@@ -136,6 +139,13 @@ export class ScriptletSandbox {
       clearInterval(this.keepAlive);
       this.keepAlive = null;
     }
+  }
+
+  /** A core is free for polling: the main thread, the workers in a request, and this one fit. */
+  private eager(): boolean {
+    let busy = 2;
+    for (const w of this.workers) if (w.busy) busy++;
+    return this.opts.eager !== false && busy <= this.cores;
   }
 
   private pickIdle(): SandboxWorker | null {

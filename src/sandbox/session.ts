@@ -16,6 +16,7 @@ import { classify, SCRIPTLET_FILENAME } from "./guestErrors.ts";
 import type { GuestError } from "./guestErrors.ts";
 import { memberUpdates, newHostObject } from "./hostBindings.ts";
 import type { BindingEnv } from "./hostBindings.ts";
+import { InstanceSync } from "./instanceSync.ts";
 import type { InvalidScriptlet } from "./protocol.ts";
 import type { Replica } from "./replica.ts";
 import type { SandboxLimits, ScriptletLog } from "./types.ts";
@@ -69,9 +70,11 @@ export type CallResult = { state: CallState } & (
 );
 
 type CodedState = [string | null, string | null, boolean, [ScriptletLog["level"], string][]];
-const decodeState = ([target, failure, deliberate, logs]: CodedState): CallState => ({
-  target, failure, deliberate, logs: logs.map(([level, message]) => ({ level, message })),
-});
+function decodeState([target, failure, deliberate, coded]: CodedState): CallState {
+  const logs: ScriptletLog[] = [];
+  for (const [level, message] of coded) logs.push({ level, message });
+  return { target, failure, deliberate, logs };
+}
 const NO_STATE: CodedState = [null, null, false, []];
 
 export class VmSession {
@@ -88,7 +91,7 @@ export class VmSession {
 
   private constructor({ rt, heap }: { rt: QuickJSRuntime; heap: FixedHeap }, replica: Replica, private limits: SandboxLimits) {
     this.heap = heap;
-    this.env = { replica, known: new Map(), lastNames: null, syncedVersion: -1 };
+    this.env = { replica, known: new Map(), lastNames: null, syncedVersion: -1, instances: new InstanceSync(replica) };
     this.rt = this.scope.manage(rt);
     this.rt.setMemoryLimit(Math.max(1, limits.memoryMb) * 1024 * 1024); // still refuses a single huge allocation early
     this.rt.setMaxStackSize(QUICKJS_STACK_BYTES);
@@ -191,7 +194,7 @@ export class VmSession {
   }
 
   /**
-   * Calls instance_placement: payload = JSON [request, resources, membersVersion, instancesVersion];
+   * Calls instance_placement: payload = JSON [request, resources, membersVersion, instancesVersion, countsVersion];
    * updates = members to cache first ("[]": none); slots = the candidates (null: the same as the
    * previous call's).
    */
@@ -211,7 +214,9 @@ export class VmSession {
       return { ok: false, error, state: this.stateAfterThrow() };
     }
     const timedOut = performance.now() > this.deadline;
-    const [kind, value, ...state] = JSON.parse(r.value.consume((h) => ctx.getString(h))) as [string, string | null, ...CodedState];
+    const text = ctx.getString(r.value);
+    r.value.dispose();
+    const [kind, value, ...state] = JSON.parse(text) as [string, string | null, ...CodedState];
     const type = kind === "A" ? "undefined" : kind === "S" ? "string" : (value ?? "unknown");
     return { ok: true, type, value: kind === "S" ? value : null, timedOut, dirty: this.rt.hasPendingJob(), state: decodeState(state) };
   }

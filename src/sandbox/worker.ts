@@ -3,30 +3,35 @@
  * test. QuickJS runs only here: its stack check assumes a native stack far larger than its own
  * limit, which a worker with `stackSizeMb: 8` guarantees and Node's main thread does not.
  *
- * Messages are handled one at a time, in order (a promise chain, as building a session is async),
- * so a call sees every delta posted before it. An exception thrown by QuickJS itself (not a guest
- * exception) is fatal: report it and exit; the main thread replaces the worker.
+ * The worker serves one thing at a time, in order: port messages (read synchronously) and calls
+ * written into the shared channel (channel.ts). With nothing to do it blocks in Atomics.wait, so a
+ * call starts without an event-loop turn; it goes back to the event loop only to build a session
+ * (async) and now and then, so Node's own tasks still run. An exception thrown by QuickJS itself
+ * (not a guest exception) is fatal: report it and exit; the main thread replaces the worker.
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { parentPort } from "node:worker_threads";
+import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import { toError } from "../domain/errors.ts";
+import { Channel } from "./channel.ts";
 import { notCalled, place } from "./placement.ts";
 import { Replica } from "./replica.ts";
 import { VmSession } from "./session.ts";
-import type { FromWorker, InvalidScriptlet, ToWorker } from "./protocol.ts";
+import type { FromWorker, InvalidScriptlet, ToWorker, WorkerData, WorkerReply } from "./protocol.ts";
 import type { SandboxLimits, ScriptletRequest } from "./types.ts";
 
-const port = parentPort!;
+const { buffer, port } = workerData as WorkerData;
+const channel = new Channel(buffer);
 const replica = new Replica();
 let limits: SandboxLimits = { timeoutMs: 200, memoryMb: 32 };
 let source = "";
 let session: VmSession | null = null;
 let sessionInvalid: InvalidScriptlet | null = null; // the installed source failed to load here (until it may change)
+let lastNames: string[] = []; // the candidates of the last place call (a call may say "the same")
 const testSessions = new Map<number, VmSession>(); // sources under test, loaded for one call
 const counters = { sessions_created: 0, calls: 0, dispose_failures: 0 };
 
-const post = (m: FromWorker): void => port.postMessage(m);
+const post = (m: FromWorker): void => parentPort!.postMessage(m);
 
 /**
  * A full GC: dropped sessions' WASM heaps (up to memoryMb each, and a bomb touches all of it) are
@@ -89,7 +94,66 @@ function uninstall(): void {
   sessionInvalid = null;
 }
 
-async function handle(msg: ToWorker): Promise<void> {
+/** Answers a request: through the channel when it came that way (`seq`), else posted. */
+function reply(seq: number, r: WorkerReply): void {
+  if (seq === 0 || !channel.sendReply(seq, JSON.stringify(r))) post(r);
+}
+
+/** Handles one message; returns a promise only when it has async work (building a session). */
+function handle(msg: ToWorker, seq: number): Promise<void> | void {
+  switch (msg.t) {
+    case "deltas":
+      for (const d of msg.deltas) replica.apply(d);
+      return;
+    case "reset":
+      replica.reset(msg.replica);
+      return;
+    case "place":
+      if (msg.names !== null) lastNames = msg.names;
+      if (session || !source) return placeOn(session, msg, seq);
+      return installed().then((s) => placeOn(s, msg, seq));
+    case "testCall": {
+      const s = testSessions.get(msg.token);
+      testSessions.delete(msg.token);
+      const outcome = s ? place(s, replica, msg.request, msg.names, limits).outcome : notCalled("No scriptlet under test is loaded in this worker");
+      reply(seq, { t: "reply", id: msg.id, outcome, rebuilding: false });
+      drop(s ?? null);
+      return;
+    }
+    case "stats":
+      if (msg.gc) collectGarbage();
+      reply(seq, {
+        t: "reply", id: msg.id, rebuilding: false,
+        stats: { ...counters, quickjs_bytes: session?.memoryUsed() ?? 0, heap_used: process.memoryUsage().heapUsed },
+      });
+      return;
+    default:
+      return handleAsync(msg);
+  }
+}
+
+function placeOn(s: VmSession | InvalidScriptlet | null, msg: Extract<ToWorker, { t: "place" }>, seq: number): Promise<void> | void {
+  if (!(s instanceof VmSession)) {
+    const outcome = notCalled(s ? `The installed scriptlet could not be loaded: ${s.message}` : null);
+    reply(seq, { t: "reply", id: msg.id, outcome, rebuilding: false });
+    return;
+  }
+  counters.calls++;
+  const { outcome, reset } = place(s, replica, msg.request, lastNames, limits);
+  reply(seq, { t: "reply", id: msg.id, outcome, rebuilding: reset });
+  if (reset) return rebuild(s);
+}
+
+/** After a failed call, off the call's clock (freeing a bomb's heap takes a while too): the pool waits for "idle". */
+async function rebuild(failed: VmSession): Promise<void> {
+  session = null;
+  drop(failed);
+  collectGarbage();
+  await installed();
+  post({ t: "idle" });
+}
+
+async function handleAsync(msg: Exclude<ToWorker, { t: "deltas" | "reset" | "place" | "testCall" | "stats" }>): Promise<void> {
   switch (msg.t) {
     case "init":
       replica.reset(msg.replica);
@@ -98,12 +162,6 @@ async function handle(msg: ToWorker): Promise<void> {
       await warmUp();
       if (source) await installed();
       post({ t: "ready" });
-      return;
-    case "deltas":
-      for (const d of msg.deltas) replica.apply(d);
-      return;
-    case "reset":
-      replica.reset(msg.replica);
       return;
     case "limits": {
       const heapChanged = msg.limits.memoryMb !== limits.memoryMb;
@@ -128,55 +186,93 @@ async function handle(msg: ToWorker): Promise<void> {
       post({ t: "reply", id: msg.id, invalid: "invalid" in built ? built.invalid : null, rebuilding: false });
       return;
     }
-    case "place": {
-      const s = source ? await installed() : null;
-      if (!(s instanceof VmSession)) {
-        const outcome = notCalled(s ? `The installed scriptlet could not be loaded: ${s.message}` : null);
-        post({ t: "reply", id: msg.id, outcome, rebuilding: false });
-        return;
-      }
-      counters.calls++;
-      const { outcome, reset } = place(s, replica, msg.request, msg.names, limits);
-      post({ t: "reply", id: msg.id, outcome, rebuilding: reset });
-      if (reset) {
-        // Off the call's clock (freeing a bomb's heap takes a while too): the pool waits for "idle".
-        session = null;
-        drop(s);
-        collectGarbage();
-        await installed();
-        post({ t: "idle" });
-      }
-      return;
-    }
     case "testLoad": {
       const built = await build(msg.source);
       if ("session" in built) testSessions.set(msg.token, built.session);
       post({ t: "reply", id: msg.id, invalid: "invalid" in built ? built.invalid : null, rebuilding: false });
       return;
     }
-    case "testCall": {
-      const s = testSessions.get(msg.token);
-      testSessions.delete(msg.token);
-      const outcome = s ? place(s, replica, msg.request, msg.names, limits).outcome : notCalled("No scriptlet under test is loaded in this worker");
-      post({ t: "reply", id: msg.id, outcome, rebuilding: false });
-      drop(s ?? null);
-      return;
-    }
-    case "stats":
-      if (msg.gc) collectGarbage();
-      post({
-        t: "reply", id: msg.id, rebuilding: false,
-        stats: { ...counters, quickjs_bytes: session?.memoryUsed() ?? 0, heap_used: process.memoryUsage().heapUsed },
-      });
-      return;
   }
 }
 
-let queue = Promise.resolve();
-port.on("message", (msg: ToWorker) => {
-  queue = queue.then(() => handle(msg)).catch((e: unknown) => {
-    // QuickJS itself failed (native stack, WASM trap, internal assertion): this runtime is done.
-    post({ t: "fatal", message: toError(e).message });
-    process.exit(1);
-  });
+// ---- the serving loop ----
+
+const IDLE_WAIT_MS = 500; // an idle worker still gives the event loop a turn this often
+const EVENT_LOOP_EVERY_MS = 100; // Node's own tasks (timers, GC finalisation) get a turn at least this often
+let taken = 0; // port messages handled so far (wraps like the channel's counters)
+let held: ToWorker | null = null; // a port message read just after a call it was posted after
+let answered = 0; // the last call taken from the channel
+let lastTurn = performance.now();
+
+/**
+ * The next message: the channel's call as soon as every port message posted before it is handled,
+ * else the next port message. Null: time for an event-loop turn. A message read from the port after
+ * a call was written may have been posted after it (the call is then visible): it waits in `held`.
+ */
+function next(): { msg: ToWorker; seq: number } | null {
+  for (;;) {
+    if (performance.now() - lastTurn > EVENT_LOOP_EVERY_MS) return null;
+    const seen = channel.wakes();
+    const call = takeCall();
+    if (call) return call;
+    let msg = held;
+    held = null;
+    if (msg === null) {
+      const m = receiveMessageOnPort(port);
+      if (m) {
+        msg = m.message as ToWorker;
+        const after = takeCall();
+        if (after) {
+          held = msg;
+          return after;
+        }
+      }
+    }
+    if (msg !== null) {
+      taken = (taken + 1) | 0;
+      return { msg, seq: 0 };
+    }
+    if (spinUntil > 0 && spin(seen)) continue;
+    spinUntil = 0;
+    if (!channel.wait(seen, IDLE_WAIT_MS)) return null;
+  }
+}
+
+let spinFor = 0; // µs to spin after answering the current call (the main thread's hint)
+let spinUntil = 0;
+/** Polls for the main thread's next ring until spinUntil: waking from Atomics.wait costs far more. */
+function spin(seen: number): boolean {
+  while (performance.now() < spinUntil) if (channel.wakes() !== seen) return true;
+  return false;
+}
+
+function takeCall(): { msg: ToWorker; seq: number } | null {
+  const call = channel.pendingCall(answered);
+  if (!call || call.posted !== taken) return null;
+  answered = call.seq;
+  spinFor = channel.spinUs();
+  return { msg: JSON.parse(channel.readCall()) as ToWorker, seq: call.seq };
+}
+
+async function serve(): Promise<void> {
+  for (;;) {
+    const job = next();
+    if (job === null) {
+      await new Promise((resolve) => setImmediate(resolve));
+      lastTurn = performance.now();
+      continue;
+    }
+    const pending = handle(job.msg, job.seq);
+    if (job.seq !== 0 && spinFor > 0) spinUntil = performance.now() + spinFor / 1000;
+    if (pending) {
+      await pending;
+      lastTurn = performance.now();
+    }
+  }
+}
+
+serve().catch((e: unknown) => {
+  // QuickJS itself failed (native stack, WASM trap, internal assertion): this runtime is done.
+  post({ t: "fatal", message: toError(e).message });
+  process.exit(1);
 });

@@ -48,6 +48,36 @@ describe("spread-failure-domains.js", () => {
   it("logs its choice", async () => {
     expect((await decide(src, racks, request("new1"), ["a1", "c1"])).logs[0].message).toBe("spread: new1 -> c1 (domain rackC has 0)");
   });
+  it("counts placements still in flight: an evacuation planned all at once spreads evenly", async () => {
+    // 30 instances leave s1; every move is planned (a pending placement) before any instance moves.
+    const evacuating = snapshot({
+      members: [
+        member("s1").domain("rackS").build(),
+        ...["A", "B", "C"].flatMap((d) => [member(`${d.toLowerCase()}1`).domain(`rack${d}`).build(), member(`${d.toLowerCase()}2`).domain(`rack${d}`).build()]),
+      ],
+      instances: Array.from({ length: 30 }, (_, i) => instance(`vm${i}`, "s1")),
+    });
+    sb.reset(evacuating);
+    const perDomain: Record<string, number> = {};
+    for (let i = 0; i < 30; i++) {
+      const out = await sb.test(src, request(`vm${i}`, { reason: "evacuation" }), ["a1", "a2", "b1", "b2", "c1", "c2"]);
+      expect(out.error).toBeNull();
+      const target = out.target!;
+      sb.applyDelta({ kind: "pending.add", placement: { id: `p${i}`, project: "default", location: target, name: `vm${i}` } });
+      const domain = `rack${target[0].toUpperCase()}`;
+      perDomain[domain] = (perDomain[domain] ?? 0) + 1;
+    }
+    expect(perDomain).toEqual({ rackA: 10, rackB: 10, rackC: 10 });
+  });
+  it("counts a finished move once: as an instance, not also as a placement in flight", async () => {
+    sb.reset(racks);
+    // A move to c1 is in flight, another to b1 has landed (its pending placement is gone).
+    sb.applyDelta({ kind: "pending.add", placement: { id: "p1", project: "default", location: "c1", name: "m1" } });
+    sb.applyDelta({ kind: "instance.upsert", instance: instance("m2", "b1") });
+    // rackA 2, rackB 2, rackC 1 (in flight): c1 still wins, with 1.
+    const out = await sb.test(src, request("new1"), ["a1", "b1", "c1"]);
+    expect(out).toMatchObject({ target: "c1", logs: [{ message: "spread: new1 -> c1 (domain rackC has 1)" }] });
+  });
 });
 
 describe("gpu-only-on-gpu-members.js", () => {

@@ -1,0 +1,62 @@
+/**
+ * The shared-memory call channel (src/sandbox/channel.ts): calls see exactly the deltas sent before
+ * them, calls or replies too big for the shared buffer go by postMessage, and the "same candidates
+ * as last time" shortcut and instance updates keep answers right while the cluster changes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ScriptletSandbox } from "../../src/sandbox/index.ts";
+import { instance, member, request, snapshot } from "./fixtures.ts";
+import { scriptlet } from "./support.ts";
+
+let sb: ScriptletSandbox;
+beforeAll(async () => {
+  sb = new ScriptletSandbox({ timeoutMs: 1000, memoryMb: 32, poolSize: 1 });
+  sb.reset(snapshot({ members: [member("n1").build(), member("n2").build()] }));
+  await sb.ready();
+});
+afterAll(() => sb.close());
+
+describe("call channel", () => {
+  it("a call sees every delta sent before it and none sent after it", async () => {
+    await sb.install(scriptlet(`return String(get_instances_count());`));
+    for (let i = 0; i < 300; i++) {
+      sb.applyDelta({ kind: "instance.upsert", instance: instance(`x${i}`, "n1") });
+      const call = sb.place(request(`c${i}`), ["n1", "n2"]);
+      sb.applyDelta({ kind: "instance.upsert", instance: instance(`y${i}`, "n2") }); // after the call: not seen by it
+      expect((await call).rejected).toBe(String(2 * i + 1));
+    }
+  });
+  it("posts a call too big for the shared buffer, and a reply too big for it", async () => {
+    const many = Array.from({ length: 3000 }, (_, i) => `member-${i}-${"x".repeat(100)}`); // ~330 KB of names
+    sb.reset(snapshot({ members: many.map((n) => member(n).build()) }));
+    await sb.install(scriptlet(`
+      if (request.name === "loud") for (let i = 0; i < 900; i++) log_info("\\u0001".repeat(70)); // 6 bytes each as JSON
+      set_target(candidate_members[candidate_members.length - 1].server_name);`));
+    const big = await sb.place(request("quiet"), many);
+    expect(big).toMatchObject({ target: many[many.length - 1], error: null });
+    const loud = await sb.place(request("loud"), [many[7]]);
+    expect(loud.logs).toHaveLength(900);
+    expect(loud.logs[899].message).toBe("\u0001".repeat(70));
+    expect(loud.target).toBe(many[7]);
+    // and the channel still works for ordinary calls afterwards
+    expect((await sb.place(request("quiet"), [many[3]])).target).toBe(many[3]);
+  });
+  it("repeated candidate lists and changing members and instances give fresh answers", async () => {
+    sb.reset(snapshot({ members: [member("a").domain("r1").build(), member("b").domain("r2").build()] }));
+    await sb.install(scriptlet(`
+      const where = get_instances().map((i) => i.name + "@" + i.location).sort().join(",");
+      log_info(candidate_members.map((m) => m.server_name + ":" + m.failure_domain).join(","), " | ", where);`));
+    const seen = async () => (await sb.place(request("c"), ["a", "b"])).logs[0].message;
+    expect(await seen()).toBe("a:r1,b:r2 | ");
+    sb.applyDelta({ kind: "member.upsert", member: member("b").domain("r9").build() });
+    sb.applyDelta({ kind: "instance.upsert", instance: instance("i1", "a") });
+    expect(await seen()).toBe("a:r1,b:r9 | i1@a");
+    sb.applyDelta({ kind: "instance.upsert", instance: instance("i1", "b") }); // moved
+    sb.applyDelta({ kind: "instance.upsert", instance: instance("i2", "a") });
+    expect(await seen()).toBe("a:r1,b:r9 | i1@b,i2@a");
+    sb.applyDelta({ kind: "instance.remove", project: "default", name: "i1" });
+    sb.applyDelta({ kind: "instance.upsert", instance: instance("i3", "b") }); // may reuse i1's slot
+    expect(await seen()).toBe("a:r1,b:r9 | i2@a,i3@b");
+    expect(await seen()).toBe("a:r1,b:r9 | i2@a,i3@b");
+  });
+});
