@@ -20,8 +20,7 @@ export class Relocation {
   /** operation id → the reservation on the target, held until the move is recorded. */
   private readonly tickets = new Map<string, PlacementTicket>();
 
-  constructor(private readonly instances: InstanceService, operations: OperationManager) {
-    this.operations = operations;
+  constructor(private readonly instances: InstanceService, private readonly operations: OperationManager) {
     operations.register("relocate", async (ctx, input) => {
       const ticket = this.tickets.get(ctx.id);
       this.tickets.delete(ctx.id);
@@ -35,8 +34,6 @@ export class Relocation {
       }
     });
   }
-
-  private readonly operations: OperationManager;
 
   async start(project: string, name: string, target: string | undefined, live: boolean): Promise<OperationRecord> {
     const instance = this.instances.get(project, name);
