@@ -8,6 +8,8 @@
  *   without an event-loop turn, and reads port messages synchronously (receiveMessageOnPort).
  * - A call carries how many port messages were posted before it (POSTED): the worker reads exactly
  *   those first, so a call sees every delta sent before it and none sent after it.
+ * - A place call may carry its candidates as uint32 ids (see ranking.ts) right after the JSON,
+ *   4-byte aligned: a thousand names cost far more to stringify and parse than to copy as ids.
  * - The worker writes the reply, stores the call's sequence number in REPLY and notifies; the main
  *   thread waits for that with `Atomics.waitAsync` (it never blocks). A reply too big for its
  *   region goes by postMessage instead (REPLY_LEN = -1); a call too big for the request region is
@@ -22,6 +24,7 @@ export const CALL_LEN = 3; // bytes of the call
 export const REPLY = 4; // sequence number of the last call answered
 export const REPLY_LEN = 5; // bytes of the reply, or -1: it was posted instead
 export const SPIN = 6; // µs the worker may poll for the next call after answering this one, before sleeping
+export const CALL_IDS = 7; // uint32 candidate ids written after the call's JSON, or -1: none
 
 const CONTROL_BYTES = 64;
 const REGION_BYTES = 256 * 1024;
@@ -32,6 +35,9 @@ const decoder = new TextDecoder();
 type WaitAsync = (a: Int32Array, index: number, value: number, timeoutMs: number) => { async: false; value: string } | { async: true; value: Promise<string> };
 /** Node 20 has Atomics.waitAsync; this project's TS lib (ES2023) does not declare it. */
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+/** Where the ids start in the request region: after the JSON, 4-byte aligned. */
+const idsOffset = (jsonBytes: number): number => (jsonBytes + 3) & ~3;
 
 export class Channel {
   readonly control: Int32Array;
@@ -52,10 +58,19 @@ export class Channel {
     Atomics.notify(this.control, WAKE);
   }
 
-  /** Writes call `seq` (JSON; `seq` is never 0) after `posted` port messages; false when it does not fit. */
-  sendCall(seq: number, posted: number, json: string, spinUs = 0): boolean {
+  /**
+   * Writes call `seq` (JSON, plus candidate `ids` if given; `seq` is never 0) after `posted` port
+   * messages; false when it does not fit.
+   */
+  sendCall(seq: number, posted: number, json: string, spinUs = 0, ids: Uint32Array | null = null): boolean {
     const { read, written } = encoder.encodeInto(json, this.request);
     if (read !== json.length) return false;
+    if (ids !== null) {
+      const at = idsOffset(written);
+      if (at + 4 * ids.length > REGION_BYTES) return false;
+      new Uint32Array(this.buffer, CONTROL_BYTES + at, ids.length).set(ids);
+    }
+    Atomics.store(this.control, CALL_IDS, ids === null ? -1 : ids.length);
     Atomics.store(this.control, SPIN, spinUs);
     Atomics.store(this.control, CALL_LEN, written);
     Atomics.store(this.control, POSTED, posted);
@@ -117,6 +132,14 @@ export class Channel {
 
   readCall(): string {
     return decoder.decode(this.request.subarray(0, Atomics.load(this.control, CALL_LEN)));
+  }
+
+  /** A copy of the candidate ids written with the current call, or null when it has none. */
+  readCallIds(): Uint32Array | null {
+    const count = Atomics.load(this.control, CALL_IDS);
+    if (count < 0) return null;
+    const at = idsOffset(Atomics.load(this.control, CALL_LEN));
+    return new Uint32Array(new Uint32Array(this.buffer, CONTROL_BYTES + at, count)); // the region is reused
   }
 
   /**

@@ -4,28 +4,41 @@
  * guest-side call state; data helpers ask the host, and cache what they got by replica version.
  */
 export const GUEST_HELPERS = String.raw`
-/** The options of a data helper, checked: "" / false when not given. allowed has at most 3 names. */
-function options(fname, o, allowed) {
-  const out = { project: "", location: "", group: "", pending: false };
-  if (o === undefined || o === null) return out;
-  if (typeof o !== "object" || isArray(o)) {
-    throw new TypeErr(fname + "() expects an options object such as {" + allowed.join(", ") + "}, got " + kind(o));
-  }
-  const keys = keysOf(o);
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i];
-    if (k !== allowed[0] && k !== allowed[1] && k !== allowed[2]) {
-      throw new TypeErr(fname + "(): unknown option \"" + k + "\" (expected " + allowed.join(", ") + ")");
+/**
+ * The options of a data helper, checked, into opt* ("" / false when not given): no allocation, as a
+ * helper may be called once per member per placement. a0..a2: the option names it takes.
+ */
+let optProject = "", optLocation = "", optGroup = "", optPending = false;
+function options(fname, o, a0, a1, a2) {
+  let project = "", location = "", group = "", pending = false;
+  if (o !== undefined && o !== null) {
+    if (typeof o !== "object" || isArray(o)) {
+      throw new TypeErr(fname + "() expects an options object such as {" + optionNames(a0, a1, a2) + "}, got " + kind(o));
+    }
+    for (const k in o) {
+      if (k === "" || (k !== a0 && k !== a1 && k !== a2)) throw new TypeErr(fname + "(): unknown option \"" + k + "\" (expected " + optionNames(a0, a1, a2) + ")");
+    }
+    if (a0 === "group") group = optionString(fname, "group", o.group);
+    else {
+      project = optionString(fname, "project", o.project);
+      location = optionString(fname, "location", o.location);
+      const p = a2 === "pending" ? o.pending : undefined;
+      if (p !== undefined && p !== null) {
+        if (typeof p !== "boolean") throw new TypeErr(fname + "(): option pending must be a boolean, got " + kind(p));
+        pending = p;
+      }
     }
   }
-  for (let i = 0; i < allowed.length; i++) {
-    const name = allowed[i], v = o[name];
-    if (v === undefined || v === null) continue;
-    const want = name === "pending" ? "boolean" : "string";
-    if (typeof v !== want) throw new TypeErr(fname + "(): option " + name + " must be a " + want + ", got " + kind(v));
-    out[name] = v;
-  }
-  return out;
+  // Set last: a getter among the options may itself call a helper (and so options()).
+  optProject = project; optLocation = location; optGroup = group; optPending = pending;
+}
+function optionNames(a0, a1, a2) {
+  return a0 + (a1 === "" ? "" : ", " + a1) + (a2 === "" ? "" : ", " + a2);
+}
+function optionString(fname, name, v) {
+  if (v === undefined || v === null) return "";
+  if (typeof v !== "string") throw new TypeErr(fname + "(): option " + name + " must be a string, got " + kind(v));
+  return v;
 }
 function stringArg(fname, what, v) {
   if (typeof v !== "string") throw new TypeErr(fname + "(" + what + ") expects a string, got " + kind(v));
@@ -150,8 +163,8 @@ const api = {
     return { cpu_cores: r.cpu_cores, memory_size: r.memory_size, root_disk_size: r.root_disk_size };
   },
   get_instances(o) {
-    const f = options("get_instances", o, ["project", "location"]);
-    const project = f.project, location = f.location, key = project + "\u0000" + location;
+    options("get_instances", o, "project", "location", "");
+    const project = optProject, location = optLocation, key = project + "\u0000" + location;
     const version = call === null ? -2 : call.instancesVersion;
     return cached(instanceCache, key, version, (known) => {
       // "version \u0001 updates \u0001 slots": only instances we lack or hold stale are sent
@@ -165,16 +178,17 @@ const api = {
     });
   },
   get_instances_count(o) {
-    const f = options("get_instances_count", o, ["project", "location", "pending"]);
-    return countOf(f.project, f.location, f.pending ? "1" : "0");
+    options("get_instances_count", o, "project", "location", "pending");
+    return countOf(optProject, optLocation, optPending ? "1" : "0");
   },
   get_cluster_members(o) {
-    const f = options("get_cluster_members", o, ["group"]);
+    options("get_cluster_members", o, "group", "", "");
+    const group = optGroup;
     const version = call === null ? -2 : call.membersVersion;
-    return cached(memberCache, f.group, version, (known) => {
+    return cached(memberCache, group, version, (known) => {
       // "version \u0001 updates \u0001 slots": only the updates (member objects) are frozen
-      const fresh = host.members(f.group, "" + known);
-      if (fresh === "") return memberCache.entries[f.group];
+      const fresh = host.members(group, "" + known);
+      if (fresh === "") return memberCache.entries[group];
       return refresh(() => {
         const i = apply(strIndexOf, fresh, ["\u0001"]), j = apply(strIndexOf, fresh, ["\u0001", i + 1]);
         applyMemberUpdates(parseFrozen(apply(strSlice, fresh, [i + 1, j])));

@@ -5,6 +5,7 @@
  */
 import type { QuickJSContext, QuickJSHandle } from "quickjs-emscripten";
 import type { InstanceSync } from "./instanceSync.ts";
+import type { Ranking } from "./ranking.ts";
 import type { Replica } from "./replica.ts";
 
 /** State shared between a session and its host functions. */
@@ -12,8 +13,9 @@ export interface BindingEnv {
   replica: Replica;
   /** Member versions this context already holds as frozen objects. */
   known: Map<string, number>;
-  /** The candidate names of the previous call, which the guest still holds as an array. */
-  lastNames: string[] | null;
+  /** The candidate list the guest holds: a worker's Ranking at `rankingVersion` (see ranking.ts). */
+  ranking: Ranking | null;
+  rankingVersion: number;
   /** The replica's membersVersion this context holds every member of, or -1 (then only candidates are sent). */
   syncedVersion: number;
   /** The instances this context holds. */
@@ -30,17 +32,6 @@ export function memberUpdates(env: BindingEnv, names: Iterable<string>): string 
     env.known.set(name, version);
   }
   return `[${out}]`;
-}
-
-/** The slots of `names` as the guest indexes its members, or the first unknown name. */
-export function slotsOf(replica: Replica, names: readonly string[]): Uint32Array | string {
-  const slots = new Uint32Array(names.length);
-  for (let i = 0; i < names.length; i++) {
-    const slot = replica.memberSlot(names[i]);
-    if (slot < 0) return names[i];
-    slots[i] = slot;
-  }
-  return slots;
 }
 
 type Raw = (...args: string[]) => string | number | undefined;

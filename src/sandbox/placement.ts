@@ -1,7 +1,8 @@
 /** One instance_placement call inside a worker: build its arguments, run it, decide the outcome. */
 import { resourceRequest } from "../domain/instanceConfig.ts";
 import { toError } from "../domain/errors.ts";
-import { memberUpdates, slotsOf } from "./hostBindings.ts";
+import { memberUpdates } from "./hostBindings.ts";
+import type { Ranking } from "./ranking.ts";
 import type { Replica } from "./replica.ts";
 import type { CallResult, VmSession } from "./session.ts";
 import type { SandboxLimits, ScriptletInstanceResources, ScriptletOutcome, ScriptletRequest } from "./types.ts";
@@ -16,12 +17,6 @@ function resourcesOf(request: ScriptletRequest): ScriptletInstanceResources {
   if (request.resources) return request.resources;
   const r = resourceRequest({ config: request.config ?? {}, devices: request.devices ?? {} });
   return { cpu_cores: r.cpu, memory_size: r.memory, root_disk_size: r.disk };
-}
-
-function sameNames(a: string[] | null, b: string[]): boolean {
-  if (a === null || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 const cap = (text: string): string => (text.length > REJECT_MESSAGE_MAX ? `${text.slice(0, REJECT_MESSAGE_MAX)}…` : text);
@@ -57,15 +52,15 @@ export function decide(result: CallResult, started: number, limits: SandboxLimit
  * half-changed) or left promise jobs queued (they would pile up, as they never run here).
  */
 export function place(
-  s: VmSession, replica: Replica, request: ScriptletRequest, names: string[], limits: SandboxLimits,
+  s: VmSession, replica: Replica, request: ScriptletRequest, ranking: Ranking, limits: SandboxLimits,
 ): { outcome: ScriptletOutcome; reset: boolean } {
   const started = performance.now();
   const { env } = s;
   const unchanged = env.syncedVersion === replica.membersVersion; // no member changed since the guest synced
-  const same = unchanged && sameNames(env.lastNames, names); // the guest still holds this very list
+  const same = unchanged && env.ranking === ranking && env.rankingVersion === ranking.version; // the guest holds this very list
   let slots: Uint32Array | null = null;
   if (!same) {
-    const found = slotsOf(replica, names);
+    const found = ranking.slots(replica);
     if (typeof found === "string") {
       return { outcome: notCalled(`Candidate member ${found} is unknown to the scriptlet sandbox (send its member.upsert delta first)`), reset: false };
     }
@@ -77,8 +72,9 @@ export function place(
     const version = replica.membersVersion;
     updates = memberUpdates(env, replica.allMemberNames());
     env.syncedVersion = version;
-  } else if (!unchanged) updates = memberUpdates(env, names);
-  env.lastNames = names;
+  } else if (!unchanged && slots) updates = memberUpdates(env, Array.from(slots, (slot) => replica.nameAt(slot) ?? ""));
+  env.ranking = ranking;
+  env.rankingVersion = ranking.version;
   const { resources: _omit, ...visible } = request;
   const payload = `[${JSON.stringify(visible)},${JSON.stringify(resourcesOf(request))},${replica.membersVersion},${replica.instancesVersion},${replica.countsVersion}]`;
   const result = s.call(payload, updates, slots);

@@ -36,7 +36,9 @@ export type ToWorker =
   | { t: "limits"; id: number; limits: SandboxLimits } // a request: a new memoryMb rebuilds the session
   | { t: "install"; id: number; source: string }
   | { t: "validate"; id: number; source: string }
-  | { t: "place"; id: number; request: ScriptletRequest; names: string[] | null } // null: the previous place call's
+  // names null: ids beside the call in the channel (ranking.ts), or else the previous place call's list;
+  // fresh: names the main thread numbered for this worker since the last call, in id order
+  | { t: "place"; id: number; request: ScriptletRequest; names: string[] | null; fresh?: string[] }
   | { t: "testLoad"; id: number; token: number; source: string } // then testCall on the same worker: two watchdog budgets
   | { t: "testCall"; id: number; token: number; request: ScriptletRequest; names: string[] }
   | { t: "stats"; id: number; gc: boolean };

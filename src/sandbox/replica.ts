@@ -46,6 +46,7 @@ export class Replica {
   private readonly pending = new Map<string, PendingPlacement>();
   private readonly projects = new Map<string, Project>();
   private readonly slots = new Map<string, number>(); // kept across removal so a name keeps its slot
+  private readonly atSlot: (MemberEntry | undefined)[] = []; // slot -> the member there now
   private nextVersion = 1;
   private readonly counts = new Counts();
   /** Bumped on any member change (member lists), any instance change, any instance or pending change (counts). */
@@ -60,6 +61,7 @@ export class Replica {
 
   reset(s: ReplicaSnapshot): void {
     this.members.clear();
+    this.atSlot.length = 0;
     this.states.clear();
     this.instances.clear();
     this.pending.clear();
@@ -89,15 +91,21 @@ export class Replica {
         const name = d.member.server_name;
         let slot = this.slots.get(name);
         if (slot === undefined) this.slots.set(name, (slot = this.slots.size));
-        this.members.set(name, { member: d.member, slot, version: this.nextVersion++, json: null });
+        const entry: MemberEntry = { member: d.member, slot, version: this.nextVersion++, json: null };
+        this.members.set(name, entry);
+        while (this.atSlot.length < slot) this.atSlot.push(undefined); // dense
+        this.atSlot[slot] = entry;
         this.membersVersion++;
         return;
       }
-      case "member.remove":
+      case "member.remove": {
+        const slot = this.slots.get(d.name);
+        if (slot !== undefined) this.atSlot[slot] = undefined;
         this.members.delete(d.name);
         this.states.delete(d.name);
         this.membersVersion++;
         return;
+      }
       case "member_state.set":
         if (d.state === null) this.states.delete(d.name);
         else this.states.set(d.name, d.state);
@@ -161,6 +169,16 @@ export class Replica {
   /** The member's slot, or -1 when unknown. */
   memberSlot(name: string): number {
     return this.members.get(name)?.slot ?? -1;
+  }
+
+  /** The slot a name has or had (slots are never reused), or -1 when never seen. */
+  slotOf(name: string): number {
+    return this.slots.get(name) ?? -1;
+  }
+
+  /** The name of the member in `slot` now, or null when there is none. */
+  nameAt(slot: number): string | null {
+    return this.atSlot[slot]?.member.server_name ?? null;
   }
 
   /** The member as JSON (cached until it changes), or null when unknown. */

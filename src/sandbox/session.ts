@@ -91,7 +91,7 @@ export class VmSession {
 
   private constructor({ rt, heap }: { rt: QuickJSRuntime; heap: FixedHeap }, replica: Replica, private limits: SandboxLimits) {
     this.heap = heap;
-    this.env = { replica, known: new Map(), lastNames: null, syncedVersion: -1, instances: new InstanceSync(replica) };
+    this.env = { replica, known: new Map(), ranking: null, rankingVersion: -1, syncedVersion: -1, instances: new InstanceSync(replica) };
     this.rt = this.scope.manage(rt);
     this.rt.setMemoryLimit(Math.max(1, limits.memoryMb) * 1024 * 1024); // still refuses a single huge allocation early
     this.rt.setMaxStackSize(QUICKJS_STACK_BYTES);

@@ -15,6 +15,7 @@ import { parentPort, receiveMessageOnPort, workerData } from "node:worker_thread
 import { toError } from "../domain/errors.ts";
 import { Channel } from "./channel.ts";
 import { notCalled, place } from "./placement.ts";
+import { Ranking } from "./ranking.ts";
 import { Replica } from "./replica.ts";
 import { VmSession } from "./session.ts";
 import type { FromWorker, InvalidScriptlet, ToWorker, WorkerData, WorkerReply } from "./protocol.ts";
@@ -32,7 +33,7 @@ let limits: SandboxLimits = { timeoutMs: 200, memoryMb: 32 };
 let source = "";
 let session: VmSession | null = null;
 let sessionInvalid: InvalidScriptlet | null = null; // the installed source failed to load here (until it may change)
-let lastNames: string[] = []; // the candidates of the last place call (a call may say "the same")
+const ranking = new Ranking(); // the candidates of the last place call (a call may say "the same")
 const testSessions = new Map<number, VmSession>(); // sources under test, loaded for one call
 const counters = { sessions_created: 0, calls: 0, dispose_failures: 0 };
 
@@ -78,7 +79,9 @@ async function warmUp(): Promise<void> {
   const built = await VmSession.create(new Replica(), { timeoutMs: 1000, memoryMb: 16 }, WARM_UP_SOURCE);
   if (!("session" in built)) return;
   const until = performance.now() + WARM_UP_MS;
-  for (let i = 0; i < 50 && performance.now() < until; i++) place(built.session, replica, WARM_UP_REQUEST, [], limits);
+  const none = new Ranking();
+  none.setNames([]);
+  for (let i = 0; i < 50 && performance.now() < until; i++) place(built.session, replica, WARM_UP_REQUEST, none, limits);
   drop(built.session);
 }
 const WARM_UP_MS = 300;
@@ -114,13 +117,20 @@ function handle(msg: ToWorker, seq: number): Promise<void> | void {
       replica.reset(msg.replica);
       return;
     case "place":
-      if (msg.names !== null) lastNames = msg.names;
+      if (msg.fresh) ranking.learn(msg.fresh);
+      if (msg.names !== null) ranking.setNames(msg.names);
+      else if (seq !== 0) {
+        const ids = channel.readCallIds();
+        if (ids) ranking.setIds(ids);
+      }
       if (session || !source) return placeOn(session, msg, seq);
       return installed().then((s) => placeOn(s, msg, seq));
     case "testCall": {
       const s = testSessions.get(msg.token);
       testSessions.delete(msg.token);
-      const outcome = s ? place(s, replica, msg.request, msg.names, limits).outcome : notCalled("No scriptlet under test is loaded in this worker");
+      const candidates = new Ranking();
+      candidates.setNames(msg.names);
+      const outcome = s ? place(s, replica, msg.request, candidates, limits).outcome : notCalled("No scriptlet under test is loaded in this worker");
       reply(seq, { t: "reply", id: msg.id, outcome, rebuilding: false });
       drop(s ?? null);
       return;
@@ -144,7 +154,7 @@ function placeOn(s: VmSession | InvalidScriptlet | null, msg: Extract<ToWorker, 
     return;
   }
   counters.calls++;
-  const { outcome, reset } = place(s, replica, msg.request, lastNames, limits);
+  const { outcome, reset } = place(s, replica, msg.request, ranking, limits);
   reply(seq, { t: "reply", id: msg.id, outcome, rebuilding: reset });
   if (reset) return rebuild(s);
 }

@@ -9,6 +9,7 @@
 import { MessageChannel, Worker } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
 import { Channel } from "./channel.ts";
+import { CandidateIds } from "./ranking.ts";
 import type { FromWorker, ToWorker, WorkerData, WorkerReply, WorkerRequest } from "./protocol.ts";
 
 const ENTRY = new URL("./workerEntry.mjs", import.meta.url);
@@ -50,6 +51,7 @@ export class SandboxWorker {
   private posted = 0; // messages posted to the port (wraps; calls carry it)
   private seq = 0; // the last call sent through the channel
   private lastNames: string[] | null = null; // the candidates of the last place call sent
+  private readonly candidateIds = new CandidateIds();
   private lastCallMs = 0; // how long the last call through the channel took
   private state: "starting" | "ready" | "dead" = "starting";
   private inFlight: InFlight | null = null;
@@ -120,14 +122,21 @@ export class SandboxWorker {
       }, guardMs);
       const started = performance.now();
       let full = { ...msg, id } as ToWorker;
-      if (full.t === "place") {
+      let ids: Uint32Array | null = null;
+      if (full.t === "place" && full.names !== null) {
         // The same ranking as this worker's last place call (common): say so instead of sending it.
-        if (full.names !== null && sameNames(this.lastNames, full.names)) full = { ...full, names: null };
-        else this.lastNames = full.names === null ? this.lastNames : full.names.slice();
+        if (sameNames(this.lastNames, full.names)) full = { ...full, names: null };
+        else {
+          this.lastNames = full.names.slice();
+          const fresh: string[] = [];
+          ids = this.candidateIds.of(full.names, fresh);
+          if (fresh.length > 0) full = { ...full, fresh }; // the worker learns them whichever way the call goes
+        }
       }
       const seq = (this.seq + 1) | 0 || 1; // 0 means "posted"
       const call = msg.t === "place" || msg.t === "testCall";
-      if (call && this.channel.sendCall(seq, this.posted, JSON.stringify(full), eager ? EAGER_SPIN_US : 0)) {
+      const json = JSON.stringify(ids && full.t === "place" ? { ...full, names: null } : full);
+      if (call && this.channel.sendCall(seq, this.posted, json, eager ? EAGER_SPIN_US : 0, ids)) {
         const previous = this.seq;
         this.seq = seq;
         this.inFlight = { id, seq, timer, settle };
@@ -137,7 +146,7 @@ export class SandboxWorker {
         this.channel.onReply(previous, poll, 2 * guardMs + 1000, () => this.onChannelReply(seq, started));
       } else {
         this.inFlight = { id, seq: 0, timer, settle };
-        this.post(full); // not a call, or too big for the channel
+        this.post(full); // not a call, or too big for the channel: names and all
       }
     });
   }

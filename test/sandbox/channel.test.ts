@@ -1,7 +1,8 @@
 /**
  * The shared-memory call channel (src/sandbox/channel.ts): calls see exactly the deltas sent before
- * them, calls or replies too big for the shared buffer go by postMessage, and the "same candidates
- * as last time" shortcut and instance updates keep answers right while the cluster changes.
+ * them, calls or replies too big for the shared buffer go by postMessage, candidates sent as ids
+ * (ranking.ts) arrive in their order, and the "same candidates as last time" shortcut and instance
+ * updates keep answers right while the cluster changes.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ScriptletSandbox } from "../../src/sandbox/index.ts";
@@ -58,5 +59,39 @@ describe("call channel", () => {
     sb.applyDelta({ kind: "instance.upsert", instance: instance("i3", "b") }); // may reuse i1's slot
     expect(await seen()).toBe("a:r1,b:r9 | i2@a,i3@b");
     expect(await seen()).toBe("a:r1,b:r9 | i2@a,i3@b");
+  });
+  it("candidate lists sent as ids arrive in order while rankings, members and names change", async () => {
+    const names = ["a", "b", "c", "d", "e"];
+    sb.reset(snapshot({ members: names.map((n) => member(n).build()) }));
+    await sb.install(scriptlet(`log_info(candidate_members.map((m) => m.server_name).join(","));`));
+    const order = async (list: string[]) => {
+      const out = await sb.place(request("c"), list);
+      return out.error ?? out.logs[0].message;
+    };
+    // permutations and subsets, every call a new ranking, some repeated
+    for (const list of [["a", "b", "c"], ["c", "b", "a"], ["c", "b", "a"], ["e", "d", "c", "b", "a"], ["b"], [], ["d", "a"]]) {
+      expect(await order(list)).toBe(list.join(","));
+    }
+    // a member first seen now: its name travels once, then as an id
+    sb.applyDelta({ kind: "member.upsert", member: member("f").build() });
+    expect(await order(["f", "a"])).toBe("f,a");
+    expect(await order(["a", "f"])).toBe("a,f");
+    // a removed member is unknown again, and known again once re-added (under its old slot)
+    sb.applyDelta({ kind: "member.remove", name: "c" });
+    expect(await order(["a", "c"])).toMatch(/Candidate member c is unknown to the scriptlet sandbox/);
+    expect(await order(["a", "c"])).toMatch(/Candidate member c is unknown/); // the same list again: still checked
+    sb.applyDelta({ kind: "member.upsert", member: member("c").build() });
+    expect(await order(["a", "c"])).toBe("a,c");
+    expect(await order(["c", "a"])).toBe("c,a");
+  });
+  it("a first call whose names do not fit the shared buffer is posted; later rankings of them go as ids", async () => {
+    const many = Array.from({ length: 3000 }, (_, i) => `m-${i}-${"y".repeat(100)}`); // ~330 KB of new names
+    sb.reset(snapshot({ members: many.map((n) => member(n).build()) }));
+    await sb.install(scriptlet(`log_info(candidate_members.length, " ", candidate_members[0].server_name, " ", candidate_members[2999].server_name);`));
+    const first = await sb.place(request("c"), many);
+    expect(first.logs[0].message).toBe(`3000 ${many[0]} ${many[2999]}`);
+    const reversed = [...many].reverse(); // all names known now: 12 KB of ids instead
+    expect((await sb.place(request("c"), reversed)).logs[0].message).toBe(`3000 ${many[2999]} ${many[0]}`);
+    expect((await sb.stats()).restarts).toBe(0);
   });
 });

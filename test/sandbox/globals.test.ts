@@ -166,6 +166,11 @@ describe("helpers", () => {
     expect(await value(`[get_instances_count(), get_instances_count({project: "default"}), get_instances_count({location: "n3"}), get_instances_count({location: "n3", pending: true})]`))
       .toEqual([3, 2, 0, 1]);
   });
+  it("options are read whole before a helper answers, even when a getter among them calls another helper", async () => {
+    const tricky = `{ get project() { get_instances_count({ project: "prod", location: "n2", pending: true }); return "default"; }, location: "n2" }`;
+    expect(await value(`get_instances(${tricky}).map((i) => i.name)`)).toEqual(["web-2"]);
+    expect(await value(`get_instances_count(${tricky})`)).toBe(1);
+  });
   it("get_cluster_members lists members, by group", async () => {
     expect(await value(`get_cluster_members().map((m) => m.server_name)`)).toEqual(["n1", "n2", "n3"]);
     expect(await value(`get_cluster_members({group: "gpu"}).map((m) => m.server_name)`)).toEqual(["n2"]);

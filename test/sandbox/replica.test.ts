@@ -24,8 +24,11 @@ describe("Replica", () => {
     const slot = r.memberSlot("a");
     r.apply({ kind: "member.remove", name: "a" });
     expect(r.memberSlot("a")).toBe(-1);
+    expect([r.slotOf("a"), r.nameAt(slot)]).toEqual([slot, null]); // the slot is kept, empty
     r.apply({ kind: "member.upsert", member: member("a").build() });
     expect(r.memberSlot("a")).toBe(slot);
+    expect(r.nameAt(slot)).toBe("a");
+    expect(r.slotOf("never")).toBe(-1);
     r.apply({ kind: "member.upsert", member: member("c").build() });
     expect(new Set([r.memberSlot("a"), r.memberSlot("b"), r.memberSlot("c")]).size).toBe(3);
   });
