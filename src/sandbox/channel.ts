@@ -94,15 +94,6 @@ export class Channel {
       done = true;
       then();
     };
-    if (pollMs > 0) {
-      const until = performance.now() + pollMs;
-      const poll = () => {
-        if (done) return;
-        if (answered()) finish();
-        else if (performance.now() < until) setImmediate(poll);
-      };
-      setImmediate(poll);
-    }
     const deadline = performance.now() + timeoutMs;
     const wait = (): void => {
       if (done) return;
@@ -112,7 +103,17 @@ export class Channel {
       if (waited.async) void waited.value.then(wait);
       else queueMicrotask(wait);
     };
-    wait();
+    if (pollMs <= 0) return wait();
+    // Arm the wait only once polling gave up: a notify that finds an async waiter costs the worker
+    // (and then this thread) far more than one that finds none.
+    const until = performance.now() + pollMs;
+    const poll = () => {
+      if (done) return;
+      if (answered()) finish();
+      else if (performance.now() < until) setImmediate(poll);
+      else wait();
+    };
+    setImmediate(poll);
   }
 
   /** The reply to call `seq` as JSON, or null when it was posted instead (or is not there yet). */
