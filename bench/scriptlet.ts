@@ -1,13 +1,15 @@
 /**
  * Scriptlet overhead: the spread-across-failure-domains example run through the sandbox (worker
  * round trip + QuickJS) beside the same policy as a plain in-process function, at 10, 100 and 1,000
- * candidates; then throughput of the worker pool under concurrent calls.
+ * candidates, and beside QuickJS alone running the policy on data already in the guest (the floor:
+ * see quickjsFloor.ts); then throughput of the worker pool under concurrent calls.
  * Run: npx tsx bench/scriptlet.ts   (bounded to ~30 s)
  */
 import { readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { pathToFileURL } from "node:url";
 import { ScriptletSandbox } from "../src/sandbox/index.ts";
+import { QuickJSFloor } from "./quickjsFloor.ts";
 import type { Member } from "../src/domain/types.ts";
 import type { ReplicaSnapshot, ScriptletRequest } from "../src/sandbox/types.ts";
 import { cluster, request } from "../test/sandbox/fixtures.ts";
@@ -62,7 +64,8 @@ const BATCH = 20; // calls per turn of one way of running
 async function compare(sb: ScriptletSandbox, snap: ReplicaSnapshot, req: ScriptletRequest, budgetMs: number) {
   const names = snap.members.map((m) => m.server_name);
   const byName = new Map(snap.members.map((m) => [m.server_name, m]));
-  const ways = [false, true].map((rerank) => ({ rerank, ranked: rankings(names, rerank), boxed: [] as number[], plain: [] as number[] }));
+  const floor = await QuickJSFloor.create(snap, req.project);
+  const ways = [false, true].map((rerank) => ({ rerank, ranked: rankings(names, rerank), boxed: [] as number[], plain: [] as number[], alone: [] as number[] }));
   let boxedTarget: string | null = null;
   let plainTarget: string | null = null;
   let k = 0;
@@ -85,10 +88,16 @@ async function compare(sb: ScriptletSandbox, snap: ReplicaSnapshot, req: Scriptl
         if (!w.rerank) plainTarget = target;
       }
       w.plain.push((performance.now() - t) / BATCH);
+      const f = performance.now();
+      const floorTarget = floor.run(BATCH, w.rerank, k);
+      w.alone.push((performance.now() - f) / BATCH);
+      k += BATCH;
+      if (!w.rerank && floorTarget !== plainTarget) throw new Error(`QuickJS alone chose ${floorTarget}, plain chose ${plainTarget}`);
     }
   }
+  floor.dispose();
   if (boxedTarget !== plainTarget) throw new Error(`sandbox chose ${boxedTarget}, plain chose ${plainTarget}`);
-  return ways.map((w) => ({ rerank: w.rerank, boxed: timing(w.boxed), plain: timing(w.plain) }));
+  return ways.map((w) => ({ rerank: w.rerank, boxed: timing(w.boxed), plain: timing(w.plain), alone: timing(w.alone) }));
 }
 
 async function throughput(poolSize: number, snap: ReplicaSnapshot, names: string[], budgetMs: number): Promise<number> {
@@ -120,20 +129,21 @@ export async function main(): Promise<void> {
     await sb.ready();
     await sb.install(SPREAD);
     console.log(`spread-failure-domains.js, one caller at a time (load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores)`);
-    console.log("candidates  ranking        sandbox ms (median / best)  plain ms  overhead ms (median / best)");
+    console.log("(QuickJS alone: the policy on data already in the guest, no worker, no host calls: the interpreter's share)");
+    console.log("candidates  ranking        sandbox ms (median / best)  QuickJS alone ms  plain ms  overhead ms (median / best)");
     for (const n of [10, 100, 1000]) {
       const snap = cluster(n, Math.max(2, n / 10));
       sb.reset(snap);
       // As the service sends it: the resources are worked out once, by the scheduler.
       const req = request(`bench-${n}`, { resources: { cpu_cores: 1, memory_size: 0, root_disk_size: 10 * 1024 ** 3 } });
-      for (const { rerank, boxed, plain } of await compare(sb, snap, req, 6000)) {
+      for (const { rerank, boxed, plain, alone } of await compare(sb, snap, req, 6000)) {
         const overhead = boxed.median - plain.median;
         const best = boxed.min - plain.min;
         const limit = TARGETS[n];
         const verdict = limit === undefined ? "" : `  (target ≤ ${limit} ms: median ${overhead <= limit ? "ok" : "MISSED"}, best ${best <= limit ? "ok" : "MISSED"})`;
         if (limit !== undefined && best > limit && rerank) missed++;
         const ms = (t: Timing) => `${t.median.toFixed(3)} / ${t.min.toFixed(3)}`;
-        console.log(`${String(n).padStart(10)}  ${(rerank ? "new each call" : "same").padEnd(13)}  ${ms(boxed).padStart(26)}  ${plain.median.toFixed(4).padStart(8)}  ${`${overhead.toFixed(3)} / ${best.toFixed(3)}`.padStart(29)}${verdict}`);
+        console.log(`${String(n).padStart(10)}  ${(rerank ? "new each call" : "same").padEnd(13)}  ${ms(boxed).padStart(26)}  ${ms(alone).padStart(16)}  ${plain.median.toFixed(4).padStart(8)}  ${`${overhead.toFixed(3)} / ${best.toFixed(3)}`.padStart(29)}${verdict}`);
       }
     }
   } finally {
