@@ -36,6 +36,16 @@ type WaitAsync = (a: Int32Array, index: number, value: number, timeoutMs: number
 /** Node 20 has Atomics.waitAsync; this project's TS lib (ES2023) does not declare it. */
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
+/** One call's wait for its reply (Channel.onReply). */
+interface ReplyWatch {
+  previous: number; // the REPLY word before this call
+  until: number; // poll until then
+  deadline: number; // give up then (the watchdog has acted long before)
+  then: () => void;
+  done: boolean;
+}
+const pollReply = (channel: Channel, w: ReplyWatch): void => channel.pollReply(w);
+
 /** Where the ids start in the request region: after the JSON, 4-byte aligned. */
 const idsOffset = (jsonBytes: number): number => (jsonBytes + 3) & ~3;
 
@@ -87,33 +97,36 @@ export class Channel {
    * may land after that reply was taken), so the reply word is checked and the wait re-armed.
    */
   onReply(previous: number, pollMs: number, timeoutMs: number, then: () => void): void {
-    let done = false;
-    const answered = () => Atomics.load(this.control, REPLY) !== previous;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      then();
-    };
-    const deadline = performance.now() + timeoutMs;
-    const wait = (): void => {
-      if (done) return;
-      const left = deadline - performance.now();
-      if (answered() || left <= 0) return finish();
-      const waited = waitAsync(this.control, REPLY, previous, left);
-      if (waited.async) void waited.value.then(wait);
-      else queueMicrotask(wait);
-    };
-    if (pollMs <= 0) return wait();
+    // (Methods and a state object rather than closures per call: tsx names each closure it creates.)
+    const now = performance.now();
+    const w: ReplyWatch = { previous, until: now + pollMs, deadline: now + timeoutMs, then, done: false };
     // Arm the wait only once polling gave up: a notify that finds an async waiter costs the worker
     // (and then this thread) far more than one that finds none.
-    const until = performance.now() + pollMs;
-    const poll = () => {
-      if (done) return;
-      if (answered()) finish();
-      else if (performance.now() < until) setImmediate(poll);
-      else wait();
-    };
-    setImmediate(poll);
+    if (pollMs > 0) setImmediate(pollReply, this, w);
+    else this.waitReply(w);
+  }
+
+  /** One polling step (see onReply). */
+  pollReply(w: ReplyWatch): void {
+    if (w.done) return;
+    if (Atomics.load(this.control, REPLY) !== w.previous) this.finishReply(w);
+    else if (performance.now() < w.until) setImmediate(pollReply, this, w);
+    else this.waitReply(w);
+  }
+
+  private waitReply(w: ReplyWatch): void {
+    if (w.done) return;
+    const left = w.deadline - performance.now();
+    if (Atomics.load(this.control, REPLY) !== w.previous || left <= 0) return this.finishReply(w);
+    const waited = waitAsync(this.control, REPLY, w.previous, left);
+    if (waited.async) void waited.value.then(() => this.waitReply(w));
+    else queueMicrotask(() => this.waitReply(w));
+  }
+
+  private finishReply(w: ReplyWatch): void {
+    if (w.done) return;
+    w.done = true;
+    w.then();
   }
 
   /** The reply to call `seq` as JSON, or null when it was posted instead (or is not there yet). */

@@ -29,7 +29,7 @@ interface Job {
   msg: WorkerRequest;
   guardMs: number;
   worker: SandboxWorker | null; // a job for one particular worker (install), or any
-  settle: (r: RequestResult, worker: SandboxWorker | null) => void;
+  settle: (answer: [RequestResult, SandboxWorker | null]) => void; // the result, and which worker gave it
 }
 
 const MAX_START_FAILURES = 3;
@@ -84,7 +84,7 @@ export class ScriptletSandbox {
     for (const job of this.queue.filter((j) => j.worker === dead)) {
       // A replacement starts from the current source and replica, so per-worker jobs are moot.
       this.queue.splice(this.queue.indexOf(job), 1);
-      job.settle({ kind: "died", message }, null);
+      job.settle([{ kind: "died", message }, null]);
     }
     if (!wasReady) {
       this.startFailures++;
@@ -102,7 +102,7 @@ export class ScriptletSandbox {
   }
 
   private failQueued(message: string): void {
-    for (const job of this.queue.splice(0)) job.settle({ kind: "died", message }, null);
+    for (const job of this.queue.splice(0)) job.settle([{ kind: "died", message }, null]);
     if (this.keepAlive) clearInterval(this.keepAlive);
     this.keepAlive = null;
   }
@@ -131,7 +131,7 @@ export class ScriptletSandbox {
         continue;
       }
       this.queue.splice(i, 1);
-      void worker.request(job.msg, job.guardMs, this.eager()).then((r) => job.settle(r, worker));
+      void worker.request(job.msg, job.guardMs, this.eager()).then((r) => job.settle([r, worker]));
     }
     // Workers are unref'd; a job waiting for one (e.g. still starting) must keep the process alive.
     if (this.queue.length > 0) this.keepAlive ??= setInterval(() => {}, 60_000);
@@ -165,14 +165,13 @@ export class ScriptletSandbox {
 
   /** Queues a request (for `worker`, or the next idle one) and tells which worker answered. */
   private runOn(msg: WorkerRequest, guardMs: number, worker: SandboxWorker | null): Promise<[RequestResult, SandboxWorker | null]> {
-    const died = (message: string) => Promise.resolve<[RequestResult, null]>([{ kind: "died", message }, null]);
     if (this.closed) return died("The scriptlet sandbox is closed");
     if (worker?.dead) return died("the worker was replaced");
     if (this.startFailures >= MAX_START_FAILURES && !this.workers.some((w) => w.ready)) {
       return died(`The scriptlet sandbox cannot start its workers: ${this.lastStartError}`);
     }
-    return new Promise((resolve) => {
-      this.queue.push({ msg, guardMs, worker, settle: (r, w) => resolve([r, w]) });
+    return new Promise<[RequestResult, SandboxWorker | null]>((resolve) => {
+      this.queue.push({ msg, guardMs, worker, settle: resolve });
       this.pump();
     });
   }
@@ -276,6 +275,10 @@ export class ScriptletSandbox {
     this.failQueued("The scriptlet sandbox is closed");
     await Promise.all(this.workers.map((w) => w.close()));
   }
+}
+
+function died(message: string): Promise<[RequestResult, null]> {
+  return Promise.resolve([{ kind: "died", message }, null]);
 }
 
 function failed(message: string, elapsedMs = 0): ScriptletOutcome {
