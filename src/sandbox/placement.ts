@@ -1,22 +1,16 @@
 /** One instance_placement call inside a worker: build its arguments, run it, decide the outcome. */
-import { resourceRequest } from "../domain/instanceConfig.ts";
 import { toError } from "../domain/errors.ts";
 import { memberUpdates } from "./hostBindings.ts";
+import { guestRequestText } from "./placeCall.ts";
 import type { Ranking } from "./ranking.ts";
 import type { Replica } from "./replica.ts";
 import type { CallResult, VmSession } from "./session.ts";
-import type { SandboxLimits, ScriptletInstanceResources, ScriptletOutcome, ScriptletRequest } from "./types.ts";
+import type { SandboxLimits, ScriptletOutcome, ScriptletRequest } from "./types.ts";
 
 const REJECT_MESSAGE_MAX = 4096;
 
 export function notCalled(error: string | null): ScriptletOutcome {
   return { called: false, target: null, rejected: error, logs: [], duration_ms: 0, error };
-}
-
-function resourcesOf(request: ScriptletRequest): ScriptletInstanceResources {
-  if (request.resources) return request.resources;
-  const r = resourceRequest({ config: request.config ?? {}, devices: request.devices ?? {} });
-  return { cpu_cores: r.cpu, memory_size: r.memory, root_disk_size: r.disk };
 }
 
 const cap = (text: string): string => (text.length > REJECT_MESSAGE_MAX ? `${text.slice(0, REJECT_MESSAGE_MAX)}…` : text);
@@ -52,7 +46,7 @@ export function decide(result: CallResult, started: number, limits: SandboxLimit
  * half-changed) or left promise jobs queued (they would pile up, as they never run here).
  */
 export function place(
-  s: VmSession, replica: Replica, request: ScriptletRequest, ranking: Ranking, limits: SandboxLimits,
+  s: VmSession, replica: Replica, request: ScriptletRequest | string, ranking: Ranking, limits: SandboxLimits,
 ): { outcome: ScriptletOutcome; reset: boolean } {
   const started = performance.now();
   const { env } = s;
@@ -75,8 +69,8 @@ export function place(
   } else if (!unchanged && slots) updates = memberUpdates(env, Array.from(slots, (slot) => replica.nameAt(slot) ?? ""));
   env.ranking = ranking;
   env.rankingVersion = ranking.version;
-  const { resources: _omit, ...visible } = request;
-  const payload = `[${JSON.stringify(visible)},${JSON.stringify(resourcesOf(request))},${replica.membersVersion},${replica.instancesVersion},${replica.countsVersion}]`;
+  const requestText = typeof request === "string" ? request : guestRequestText(request); // string: from placeCall.ts
+  const payload = `[${requestText},${replica.membersVersion},${replica.instancesVersion},${replica.countsVersion}]`;
   const result = s.call(payload, updates, slots);
   if (s.broken) throw toError(s.broken); // a host function failed unexpectedly: treat the runtime as broken
   return { outcome: decide(result, started, limits), reset: !result.ok || result.timedOut || result.dirty };

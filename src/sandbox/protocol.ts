@@ -39,6 +39,8 @@ export type ToWorker =
   // names null: ids beside the call in the channel (ranking.ts), or else the previous place call's list;
   // fresh: names the main thread numbered for this worker since the last call, in id order
   | { t: "place"; id: number; request: ScriptletRequest; names: string[] | null; fresh?: string[] }
+  // a place call that came through the channel as text (placeCall.ts): candidates as ids or the same
+  | { t: "placeText"; id: number; request: string; fresh: string[] | null }
   | { t: "testLoad"; id: number; token: number; source: string } // then testCall on the same worker: two watchdog budgets
   | { t: "testCall"; id: number; token: number; request: ScriptletRequest; names: string[] }
   | { t: "stats"; id: number; gc: boolean };

@@ -14,6 +14,7 @@ import { runInNewContext } from "node:vm";
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import { toError } from "../domain/errors.ts";
 import { Channel } from "./channel.ts";
+import { decodePlaceCall } from "./placeCall.ts";
 import { notCalled, place } from "./placement.ts";
 import { Ranking } from "./ranking.ts";
 import { Replica } from "./replica.ts";
@@ -117,8 +118,9 @@ function handle(msg: ToWorker, seq: number): Promise<void> | void {
       replica.reset(msg.replica);
       return;
     case "place":
+    case "placeText":
       if (msg.fresh) ranking.learn(msg.fresh);
-      if (msg.names !== null) ranking.setNames(msg.names);
+      if (msg.t === "place" && msg.names !== null) ranking.setNames(msg.names);
       else if (seq !== 0) {
         const ids = channel.readCallIds();
         if (ids) ranking.setIds(ids);
@@ -147,7 +149,7 @@ function handle(msg: ToWorker, seq: number): Promise<void> | void {
   }
 }
 
-function placeOn(s: VmSession | InvalidScriptlet | null, msg: Extract<ToWorker, { t: "place" }>, seq: number): Promise<void> | void {
+function placeOn(s: VmSession | InvalidScriptlet | null, msg: Extract<ToWorker, { t: "place" | "placeText" }>, seq: number): Promise<void> | void {
   if (!(s instanceof VmSession)) {
     const outcome = notCalled(s ? `The installed scriptlet could not be loaded: ${s.message}` : null);
     reply(seq, { t: "reply", id: msg.id, outcome, rebuilding: false });
@@ -168,7 +170,7 @@ async function rebuild(failed: VmSession): Promise<void> {
   post({ t: "idle" });
 }
 
-async function handleAsync(msg: Exclude<ToWorker, { t: "deltas" | "reset" | "place" | "testCall" | "stats" }>): Promise<void> {
+async function handleAsync(msg: Exclude<ToWorker, { t: "deltas" | "reset" | "place" | "placeText" | "testCall" | "stats" }>): Promise<void> {
   switch (msg.t) {
     case "init":
       replica.reset(msg.replica);
@@ -266,7 +268,9 @@ function takeCall(): { msg: ToWorker; seq: number } | null {
   if (!call || call.posted !== taken) return null;
   answered = call.seq;
   spinFor = channel.spinUs();
-  return { msg: JSON.parse(channel.readCall()) as ToWorker, seq: call.seq };
+  const text = channel.readCall();
+  const place = decodePlaceCall(text);
+  return { msg: place ? { t: "placeText", ...place } : (JSON.parse(text) as ToWorker), seq: call.seq };
 }
 
 async function serve(): Promise<void> {

@@ -9,6 +9,7 @@
 import { MessageChannel, Worker } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
 import { Channel } from "./channel.ts";
+import { encodePlaceCall } from "./placeCall.ts";
 import { CandidateIds } from "./ranking.ts";
 import type { FromWorker, ToWorker, WorkerData, WorkerReply, WorkerRequest } from "./protocol.ts";
 
@@ -123,20 +124,23 @@ export class SandboxWorker {
       const started = performance.now();
       let full = { ...msg, id } as ToWorker;
       let ids: Uint32Array | null = null;
+      let fresh: string[] | null = null;
       if (full.t === "place" && full.names !== null) {
         // The same ranking as this worker's last place call (common): say so instead of sending it.
         if (sameNames(this.lastNames, full.names)) full = { ...full, names: null };
         else {
           this.lastNames = full.names.slice();
-          const fresh: string[] = [];
+          fresh = [];
           ids = this.candidateIds.of(full.names, fresh);
           if (fresh.length > 0) full = { ...full, fresh }; // the worker learns them whichever way the call goes
+          else fresh = null;
         }
       }
       const seq = (this.seq + 1) | 0 || 1; // 0 means "posted"
       const call = msg.t === "place" || msg.t === "testCall";
-      const json = JSON.stringify(ids && full.t === "place" ? { ...full, names: null } : full);
-      if (call && this.channel.sendCall(seq, this.posted, json, eager ? EAGER_SPIN_US : 0, ids)) {
+      // A place call goes as text the worker hands to QuickJS unparsed (placeCall.ts); the rest as JSON.
+      const text = full.t === "place" ? encodePlaceCall(id, fresh, full.request) : JSON.stringify(full);
+      if (call && this.channel.sendCall(seq, this.posted, text, eager ? EAGER_SPIN_US : 0, ids)) {
         const previous = this.seq;
         this.seq = seq;
         this.inFlight = { id, seq, timer, settle };

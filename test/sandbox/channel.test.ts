@@ -94,4 +94,14 @@ describe("call channel", () => {
     expect((await sb.place(request("c"), reversed)).logs[0].message).toBe(`3000 ${many[2999]} ${many[0]}`);
     expect((await sb.stats()).restarts).toBe(0);
   });
+  it("a place call carries any request text and member names, separators included", async () => {
+    const odd = ["odd\u0001name", "quote\"and\\slash", "\u0002\u0000"];
+    sb.reset(snapshot({ members: odd.map((n) => member(n).build()) }));
+    await sb.install(scriptlet(`log_info(JSON.stringify([request.description, request.config, candidate_members.map((m) => m.server_name), get_instance_resources()]));`));
+    const req = request("c", { description: "P\u0001 1\u0001\u0001{", config: { "user.x": "\u0001" }, resources: { cpu_cores: 2, memory_size: 3, root_disk_size: 4 } });
+    for (const list of [odd, [...odd].reverse()]) {
+      const out = await sb.place(req, list);
+      expect(JSON.parse(out.logs[0].message)).toEqual([req.description, req.config, list, { cpu_cores: 2, memory_size: 3, root_disk_size: 4 }]);
+    }
+  });
 });
