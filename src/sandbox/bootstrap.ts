@@ -53,7 +53,7 @@ const freezeNode = (k, v) => (typeof v === "object" && v !== null ? freeze(v) : 
 const parseFrozen = (json) => parse(json, freezeNode);
 const bySlot = []; // member slot (a small integer the host assigns) -> deep-frozen member, shared by every call
 const instancesBySlot = []; // the same for instances (slots per session, see instanceSync.ts)
-let candidateSlots = new U32(0); // the candidates the host sent last (set_target checks against these)
+let candidateSlots = new U32(0); // the candidates the host sent last (set_target asks the host: host.candidate)
 let pristine = null; // an untouched list of them, to copy for the next call with the same ranking
 const slotOfName = create(null); // member name -> slot
 

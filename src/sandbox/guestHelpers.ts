@@ -83,12 +83,21 @@ function targetSetter(fname) {
   return function (name) {
     const c = inCall(fname);
     stringArg(fname, "name", name);
+    // Checked against the host's list, never the scriptlet's array: the first 64 candidates here (the
+    // target is usually among the best ranked), the rest by asking the host (one host call costs
+    // about as much as scanning 80 slots here).
     const slot = slotOfName[name];
-    for (let i = 0; slot !== undefined && i < candidateSlots.length; i++) {
+    let found = false;
+    for (let i = 0; slot !== undefined && i < candidateSlots.length && i < 64; i++) {
       if (candidateSlots[i] === slot) {
-        c.target = name;
-        return;
+        found = true;
+        break;
       }
+    }
+    if (!found && slot !== undefined && candidateSlots.length > 64) found = host.candidate(slot) === 1;
+    if (found) {
+      c.target = name;
+      return;
     }
     const message = "Invalid member name: " + (name.length > 200 ? apply(strSlice, name, [0, 200]) + "\u2026" : name);
     if (c.failure === null) c.failure = message; // sticky: the placement is rejected even if this is caught

@@ -38,6 +38,7 @@ export class Ranking {
   private readonly idNames: string[] = []; // id -> name (CandidateIds' numbering)
   private readonly idSlots: number[] = []; // id -> replica slot, -1 until the replica knows the name
   private resolved: { membersVersion: number; slots: Uint32Array | string } | null = null;
+  private marks: { from: Uint32Array; of: Uint8Array } | null = null; // slot -> 1 for the candidates in `from`
 
   /** Names the main thread numbered for this worker, in order. */
   learn(fresh: readonly string[]): void {
@@ -71,6 +72,20 @@ export class Ranking {
     const slots = this.ids ? this.slotsOfIds(replica, this.ids) : this.slotsOfNames(replica, this.names ?? []);
     this.resolved = { membersVersion: replica.membersVersion, slots };
     return slots;
+  }
+
+  /** Whether `slot` is one of the candidates (as last resolved by slots()). */
+  isCandidate(slot: number): boolean {
+    const r = this.resolved;
+    if (r === null || typeof r.slots === "string") return false;
+    if (this.marks === null || this.marks.from !== r.slots) {
+      let top = 0;
+      for (const s of r.slots) if (s > top) top = s;
+      const of = new Uint8Array(top + 1);
+      for (const s of r.slots) of[s] = 1;
+      this.marks = { from: r.slots, of };
+    }
+    return this.marks.of[slot] === 1;
   }
 
   private slotsOfIds(replica: Replica, ids: Uint32Array): Uint32Array | string {

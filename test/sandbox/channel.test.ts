@@ -104,4 +104,12 @@ describe("call channel", () => {
       expect(JSON.parse(out.logs[0].message)).toEqual([req.description, req.config, list, { cpu_cores: 2, memory_size: 3, root_disk_size: 4 }]);
     }
   });
+  it("set_target accepts a candidate far down a long list and refuses a member not in it", async () => {
+    const names = Array.from({ length: 100 }, (_, i) => `n${i}`);
+    sb.reset(snapshot({ members: names.map((n) => member(n).build()) }));
+    await sb.install(scriptlet(`set_target(request.name);`));
+    const list = names.slice(0, 90);
+    for (const pick of ["n0", "n63", "n64", "n89"]) expect(await sb.place(request(pick), list)).toMatchObject({ target: pick, error: null });
+    for (const pick of ["n90", "n99"]) expect((await sb.place(request(pick), list)).rejected).toMatch(`Invalid member name: ${pick}`);
+  });
 });
