@@ -125,6 +125,7 @@ async function throughput(poolSize: number, snap: ReplicaSnapshot, names: string
 export async function main(): Promise<void> {
   const sb = new ScriptletSandbox({ poolSize: 1, timeoutMs: 1000, memoryMb: 64 });
   let missed = 0;
+  const slowdowns: number[] = []; // QuickJS alone, median / best: how far below full speed the machine ran
   try {
     await sb.ready();
     await sb.install(SPREAD);
@@ -144,8 +145,11 @@ export async function main(): Promise<void> {
         if (limit !== undefined && best > limit && rerank) missed++;
         const ms = (t: Timing) => `${t.median.toFixed(3)} / ${t.min.toFixed(3)}`;
         console.log(`${String(n).padStart(10)}  ${(rerank ? "new each call" : "same").padEnd(13)}  ${ms(boxed).padStart(26)}  ${ms(alone).padStart(16)}  ${plain.median.toFixed(4).padStart(8)}  ${`${overhead.toFixed(3)} / ${best.toFixed(3)}`.padStart(29)}${verdict}`);
+        if (rerank) slowdowns.push(alone.median / alone.min);
       }
     }
+    // This VM's speed swings by up to ~1.8x over seconds to minutes (plain code too): say where this run was.
+    console.log(`machine speed during these runs: QuickJS alone ran at median/best = ${slowdowns.map((x) => x.toFixed(2)).join(", ")} (1.00 = the fastest seen)`);
   } finally {
     await sb.close();
   }
