@@ -42,6 +42,7 @@ interface ReplyWatch {
   until: number; // poll until then
   deadline: number; // give up then (the watchdog has acted long before)
   then: () => void;
+  keepPolling: (() => boolean) | null; // checked on every poll: false stops polling early
   done: boolean;
 }
 const pollReply = (channel: Channel, w: ReplyWatch): void => channel.pollReply(w);
@@ -91,15 +92,16 @@ export class Channel {
 
   /**
    * Calls `then` once the worker has answered the call after `previous`, never blocking: with
-   * `pollMs`, by checking the reply word on every event-loop turn for that long (a thread woken
+   * `pollMs`, by checking the reply word on every event-loop turn for that long, while
+   * `keepPolling` allows (a thread woken
    * from sleep costs tens of µs on a VM), and in any case by Atomics.waitAsync, until `timeoutMs`
    * (the watchdog has acted long before). A wake-up can be spurious (the previous reply's notify
    * may land after that reply was taken), so the reply word is checked and the wait re-armed.
    */
-  onReply(previous: number, pollMs: number, timeoutMs: number, then: () => void): void {
+  onReply(previous: number, pollMs: number, timeoutMs: number, then: () => void, keepPolling: (() => boolean) | null = null): void {
     // (Methods and a state object rather than closures per call: tsx names each closure it creates.)
     const now = performance.now();
-    const w: ReplyWatch = { previous, until: now + pollMs, deadline: now + timeoutMs, then, done: false };
+    const w: ReplyWatch = { previous, until: now + pollMs, deadline: now + timeoutMs, then, keepPolling, done: false };
     // Arm the wait only once polling gave up: a notify that finds an async waiter costs the worker
     // (and then this thread) far more than one that finds none.
     if (pollMs > 0) setImmediate(pollReply, this, w);
@@ -110,7 +112,7 @@ export class Channel {
   pollReply(w: ReplyWatch): void {
     if (w.done) return;
     if (Atomics.load(this.control, REPLY) !== w.previous) this.finishReply(w);
-    else if (performance.now() < w.until) setImmediate(pollReply, this, w);
+    else if (performance.now() < w.until && (w.keepPolling === null || w.keepPolling())) setImmediate(pollReply, this, w);
     else this.waitReply(w);
   }
 

@@ -131,7 +131,7 @@ export class ScriptletSandbox {
         continue;
       }
       this.queue.splice(i, 1);
-      void worker.request(job.msg, job.guardMs, this.eager()).then((r) => job.settle([r, worker]));
+      void worker.request(job.msg, job.guardMs, this.eagerCheck).then((r) => job.settle([r, worker]));
     }
     // Workers are unref'd; a job waiting for one (e.g. still starting) must keep the process alive.
     if (this.queue.length > 0) this.keepAlive ??= setInterval(() => {}, 60_000);
@@ -141,9 +141,10 @@ export class ScriptletSandbox {
     }
   }
 
-  /** A core is free for polling: the main thread, the workers in a request, and this one fit. */
+  /** A core is free for polling: the main thread and the workers in a request fit (asked as polling goes on). */
+  private readonly eagerCheck = (): boolean => this.eager();
   private eager(): boolean {
-    let busy = 2;
+    let busy = 1; // the main thread
     for (const w of this.workers) if (w.busy) busy++;
     return this.opts.eager !== false && busy <= this.cores;
   }

@@ -16,7 +16,8 @@ import type { FromWorker, ToWorker, WorkerData, WorkerReply, WorkerRequest } fro
 const ENTRY = new URL("./workerEntry.mjs", import.meta.url);
 const WORKER_STACK_MB = 8;
 const START_TIMEOUT_MS = 30_000;
-const EAGER_POLL_MS = 1; // the main thread checks for the reply on every event-loop turn this long, for short calls
+const EAGER_POLL_MS = 1; // the main thread checks for the reply on every event-loop turn at least this long
+const EAGER_POLL_MAX_MS = 5; // and at most this long (a longer call wakes it through Atomics.waitAsync)
 const EAGER_SPIN_US = 300; // the worker checks for the next call this long before sleeping
 
 export type RequestResult =
@@ -104,12 +105,13 @@ export class SandboxWorker {
   }
 
   /**
-   * Sends one request; the caller must only do so when `idle`. `eager` (a core is free for it):
-   * the main thread polls for the reply for a moment and the worker polls for the next call for a
-   * moment after answering, instead of both sleeping at once — waking a sleeping thread costs
-   * 50–100 µs each way on a VM.
+   * Sends one request; the caller must only do so when `idle`. `eager()` says whether a core is
+   * free for it (asked with this request counted as busy, and again as polling goes on): then the
+   * main thread polls for the reply and the worker polls for the next call for a moment after
+   * answering, instead of both sleeping at once — waking a sleeping thread costs 50–100 µs each
+   * way on a VM.
    */
-  request(msg: WorkerRequest, guardMs: number, eager = false): Promise<RequestResult> {
+  request(msg: WorkerRequest, guardMs: number, eager: (() => boolean) | null = null): Promise<RequestResult> {
     if (!this.idle) throw new Error("SandboxWorker.request called while the worker is not idle");
     const id = nextRequestId++;
     return new Promise((settle) => {
@@ -140,14 +142,16 @@ export class SandboxWorker {
       const call = msg.t === "place" || msg.t === "testCall";
       // A place call goes as text the worker hands to QuickJS unparsed (placeCall.ts); the rest as JSON.
       const text = full.t === "place" ? encodePlaceCall(id, fresh, full.request) : JSON.stringify(full);
-      if (call && this.channel.sendCall(seq, this.posted, text, eager ? EAGER_SPIN_US : 0, ids)) {
+      this.inFlight = { id, seq, timer, settle }; // busy from here (eager() counts it)
+      const polling = call && eager !== null && eager();
+      if (call && this.channel.sendCall(seq, this.posted, text, polling ? EAGER_SPIN_US : 0, ids)) {
         const previous = this.seq;
         this.seq = seq;
-        this.inFlight = { id, seq, timer, settle };
-        // Poll only when the last call was short: for a long one the wake-up is a small part, and a
-        // polling main thread would compete with the worker for the CPU.
-        const poll = eager && this.lastCallMs < 0.8 * EAGER_POLL_MS ? EAGER_POLL_MS : 0;
-        this.channel.onReply(previous, poll, 2 * guardMs + 1000, () => this.onChannelReply(seq, started));
+        // Poll for about as long as the last call took (at least EAGER_POLL_MS, at most
+        // EAGER_POLL_MAX_MS), and only while a core stays free for it: polling yields to I/O on
+        // every turn, so the service keeps answering; it only spends an otherwise idle core.
+        const poll = polling ? Math.min(EAGER_POLL_MAX_MS, Math.max(EAGER_POLL_MS, 1.5 * this.lastCallMs)) : 0;
+        this.channel.onReply(previous, poll, 2 * guardMs + 1000, () => this.onChannelReply(seq, started), eager);
       } else {
         this.inFlight = { id, seq: 0, timer, settle };
         this.post(full); // not a call, or too big for the channel: names and all
