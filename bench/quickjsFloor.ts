@@ -1,7 +1,7 @@
 /**
- * The floor under the sandbox, for bench/scriptlet: the spread policy's own code run by QuickJS on
- * data already inside the guest (deep-frozen members and instances; lists copied per call as the
- * helpers copy them), with no worker, no host crossing and no argument passing. What the sandbox
+ * The floor under the sandbox, for bench/scriptlet: the scriptlet itself run by QuickJS on data
+ * already inside the guest (deep-frozen members and instances; lists copied per call as the helpers
+ * copy them; helpers as plain guest functions), with no worker, no host crossing, no argument passing. What the sandbox
  * costs above this is its plumbing; this much is the interpreter running the policy.
  * (QuickJS on the main thread is fine here: the code is a flat loop, far from any stack limit.)
  */
@@ -18,40 +18,21 @@ const rotations = Array.from({ length: 16 }, (_, r) => members.slice(r).concat(m
 let logs = [];
 let target = null;
 
-// scriptlets/spread-failure-domains.js, with its helpers answered from the data above
-function place(request, candidate_members) {
-  const project = request.project;
-  const inFlight = false; // nothing is pending in the bench cluster
-  const onMember = {};
-  if (!inFlight) {
-    for (const instance of projectInstances.slice()) onMember[instance.location] = (onMember[instance.location] || 0) + 1;
-  }
-  const count = {};
-  for (const member of members.slice()) {
-    const location = member.server_name;
-    const n = onMember[location] || 0;
-    if (n > 0) count[member.failure_domain] = (count[member.failure_domain] || 0) + n;
-  }
-  let best = null;
-  let bestCount = Infinity;
-  for (const member of candidate_members) {
-    const n = count[member.failure_domain] || 0;
-    if (n < bestCount) {
-      best = member;
-      bestCount = n;
-    }
-  }
-  if (best === null) return;
-  logs.push(["info", "spread: " + request.name + " -> " + best.server_name + " (domain " + best.failure_domain + " has " + bestCount + ")"]);
-  target = best.server_name;
-}
+// The §4 helpers the scriptlet uses, answered from the data above with nothing but guest code.
+function get_instances_count(o) { return projectInstances.length; } // nothing is pending in the bench cluster
+function get_instances(o) { return projectInstances.slice(); }
+function get_cluster_members(o) { return members.slice(); }
+function log_info(...args) { logs.push(["info", args.join("")]); }
+function set_target(name) { target = name; }
+
+/*SCRIPTLET*/
 
 (function bench(count, rerank, k) {
   let first = null;
   for (let i = 0; i < count; i++) {
     logs = [];
     target = null;
-    place({ name: "bench", project: PROJECT }, rerank ? rotations[(k + i) % 16].slice() : members.slice());
+    instance_placement({ name: "bench", project: PROJECT }, rerank ? rotations[(k + i) % 16].slice() : members.slice());
     if (i === 0) first = target;
   }
   return first;
@@ -60,14 +41,14 @@ function place(request, candidate_members) {
 export class QuickJSFloor {
   private constructor(private readonly ctx: QuickJSContext, private readonly bench: QuickJSHandle) {}
 
-  static async create(snap: ReplicaSnapshot, project: string): Promise<QuickJSFloor> {
+  static async create(snap: ReplicaSnapshot, project: string, scriptlet: string): Promise<QuickJSFloor> {
     setFlagsFromString("--wasm-inlining"); // as the sandbox workers do (src/sandbox/worker.ts)
     const module = await newQuickJSWASMModuleFromVariant(RELEASE_SYNC);
     const ctx = module.newContext();
     const source = `const MEMBERS = ${JSON.stringify(JSON.stringify(snap.members))};
       const INSTANCES = ${JSON.stringify(JSON.stringify(snap.instances))};
       const PROJECT = ${JSON.stringify(project)};
-      ${GUEST}`;
+      ${GUEST.replace("/*SCRIPTLET*/", () => scriptlet)}`;
     const bench = ctx.unwrapResult(ctx.evalCode(source, "floor.js"));
     return new QuickJSFloor(ctx, bench);
   }

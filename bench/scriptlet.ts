@@ -64,7 +64,7 @@ const BATCH = 20; // calls per turn of one way of running
 async function compare(sb: ScriptletSandbox, snap: ReplicaSnapshot, req: ScriptletRequest, budgetMs: number) {
   const names = snap.members.map((m) => m.server_name);
   const byName = new Map(snap.members.map((m) => [m.server_name, m]));
-  const floor = await QuickJSFloor.create(snap, req.project);
+  const floor = await QuickJSFloor.create(snap, req.project, SPREAD);
   const ways = [false, true].map((rerank) => ({ rerank, ranked: rankings(names, rerank), boxed: [] as number[], plain: [] as number[], alone: [] as number[] }));
   let boxedTarget: string | null = null;
   let plainTarget: string | null = null;
