@@ -104,9 +104,9 @@ export class Evacuator {
     const { members, config, bus } = this.deps;
     if (members.record(member).state !== "EVACUATING") members.setLifecycle(member, "EVACUATING");
     const steps = await this.plan(member, mode);
-    const total = steps.length;
-    let done = 0;
-    const outcomes: InstanceOutcome[] = [];
+    const outcomes: InstanceOutcome[] = await this.finishInterrupted(member);
+    const total = steps.length + outcomes.length;
+    let done = outcomes.length;
     ctx.progress({ evacuation_progress: `Evacuating ${total} instance(s) from "${member}"`, done, total });
     const report = (message: string) => {
       ctx.progress({ evacuation_progress: message, done, total });
@@ -129,6 +129,32 @@ export class Evacuator {
       throw new BerthError(500, `${failed.length} of ${total} instance(s) could not be evacuated: ${names}`, result);
     }
     return result;
+  }
+
+  /**
+   * A resumed run: instances this evacuation moved off the member but had not started again when
+   * the service died (moved, still marked as having run) are started now; the plan, which lists
+   * only what is still on the member, would miss them.
+   */
+  private async finishInterrupted(member: string): Promise<InstanceOutcome[]> {
+    const { instances } = this.deps;
+    const outcomes: InstanceOutcome[] = [];
+    for (const instance of instances.list()) {
+      const c = instance.config;
+      if (instance.location === member || c["volatile.evacuate.origin"] !== member || c["volatile.last_state.power"] !== "RUNNING") continue;
+      const entry: PlanEntry = {
+        project: instance.project, name: instance.name, status: instance.status, action: "migrate", target: instance.location,
+        why: "moved before the service restarted; started again on its new member",
+      };
+      try {
+        if (instance.status !== "Running") await instances.executor.start(instance);
+        instances.setVolatile(instance.project, instance.name, { "volatile.last_state.power": null });
+        outcomes.push({ ...entry, outcome: "moved" });
+      } catch (thrown) {
+        outcomes.push({ ...entry, outcome: "failed", error: toError(thrown).message });
+      }
+    }
+    return outcomes;
   }
 
   /** One instance: migrate (stop, move, start) or stop. A failure leaves it as it was. */

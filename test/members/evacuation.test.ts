@@ -21,6 +21,21 @@ const act = (member: string, body: Record<string, unknown>) => h.request("POST",
 const finish = async (reply: { body: { operation?: string } }) => (await h.request("GET", `${reply.body.operation}/wait?timeout=10`)).body.metadata;
 
 describe("evacuate", () => {
+  it("starts again an instance a crashed run had moved but not yet started (the plan alone would miss it)", async () => {
+    await create("web1");
+    await create("stay");
+    // What a kill -9 between "move" and "start" leaves: on its target, stopped, marked as having run.
+    const instances = h.berth.services.instances;
+    instances.setVolatile("default", "web1", { "volatile.evacuate.origin": "src", "volatile.last_state.power": "RUNNING" });
+    instances.recordStatus("default", "web1", "Stopped");
+    instances.recordLocation("default", "web1", "a");
+    const op = await finish(await act("src", { action: "evacuate" }));
+    expect(op.status).toBe("Success");
+    expect(op.metadata).toMatchObject({ done: 2, total: 2, failed: 0 });
+    expect(await get("web1")).toMatchObject({ location: "a", status: "Running" });
+    expect((await get("web1")).config["volatile.last_state.power"]).toBeUndefined();
+    expect((await get("stay")).location).not.toBe("src");
+  });
   it("migrates what can move, stops what cannot, records origins, ends EVACUATED with an event", async () => {
     await create("web1");
     await create("web2");
