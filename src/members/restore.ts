@@ -70,18 +70,22 @@ export class Restorer {
       const from = instance.location;
       try {
         const current = instances.get(instance.project, instance.name);
-        const wasRunning = current.status === "Running";
-        if (wasRunning) {
+        // The power mark outlives a crash between stop and start: a resumed run still starts it
+        // (here if it was not moved yet, through the start list above if it was).
+        const wasRunning = current.status === "Running" || current.config["volatile.last_state.power"] === "RUNNING";
+        if (current.status === "Running") {
+          instances.setVolatile(instance.project, instance.name, { "volatile.last_state.power": "RUNNING" });
           report(progress.stopping(current));
           await executor.stop(current, { force: false, timeoutS: Number(current.config["boot.host_shutdown_timeout"] ?? 30) });
         }
         report(progress.migrating(current, member));
         await executor.move(instances.get(instance.project, instance.name), member, { live: false });
-        instances.setVolatile(instance.project, instance.name, { "volatile.evacuate.origin": null, "volatile.last_state.power": null });
+        instances.setVolatile(instance.project, instance.name, { "volatile.evacuate.origin": null });
         if (wasRunning) {
           report(progress.starting(current));
           await executor.start(instances.get(instance.project, instance.name));
         }
+        instances.setVolatile(instance.project, instance.name, { "volatile.last_state.power": null });
         outcomes.push({ project: instance.project, name: instance.name, action: "move-back", from, outcome: "moved" });
       } catch (err) {
         outcomes.push({ project: instance.project, name: instance.name, action: "move-back", from, outcome: "failed", error: toError(err).message });

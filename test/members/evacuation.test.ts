@@ -208,6 +208,27 @@ describe("restore", () => {
     expect(events.some((e) => e.metadata.action === "cluster-member-restored")).toBe(true);
   });
 
+  it("a restore run again after a crash still starts what the crashed run had stopped, moved or not", async () => {
+    await create("stopped-there");
+    await create("moved-back");
+    await finish(await act("src", { action: "evacuate" }));
+    // What a kill -9 leaves: one stopped on its evacuation target, one moved home but not started.
+    const instances = h.berth.services.instances;
+    instances.setVolatile("default", "stopped-there", { "volatile.last_state.power": "RUNNING" });
+    instances.recordStatus("default", "stopped-there", "Stopped");
+    instances.setVolatile("default", "moved-back", { "volatile.last_state.power": "RUNNING", "volatile.evacuate.origin": null });
+    instances.recordStatus("default", "moved-back", "Stopped");
+    instances.recordLocation("default", "moved-back", "src");
+    const op = await finish(await act("src", { action: "restore" }));
+    expect(op.status).toBe("Success");
+    for (const name of ["stopped-there", "moved-back"]) {
+      const i = await get(name);
+      expect(i, name).toMatchObject({ location: "src", status: "Running" });
+      expect(i.config["volatile.last_state.power"], name).toBeUndefined();
+      expect(i.config["volatile.evacuate.origin"], name).toBeUndefined();
+    }
+  });
+
   it("mode skip only flips the state", async () => {
     await create("web");
     await finish(await act("src", { action: "evacuate" }));
