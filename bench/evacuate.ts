@@ -8,6 +8,7 @@
  *
  * Targets at N = 1,000: ≤ 2 s without a scriptlet, ≤ 4 s with one, spread within 1.
  */
+import { StoreExecutor } from "../src/members/executor.ts";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -72,8 +73,8 @@ async function evacuate(instances: number, scriptlet: string): Promise<{ seconds
 async function baseline(instances: number): Promise<number> {
   const { berth, dir } = await cluster(instances, "");
   try {
-    const { instances: service } = berth.services;
-    const executor = service.executor;
+    const { records: service } = berth.services;
+    const executor = new StoreExecutor(service);
     const t0 = performance.now();
     let n = 0;
     for (const instance of service.list({ location: "source" })) {

@@ -4,30 +4,35 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import pino, { type Logger } from "pino";
 import { createApp } from "./api/app.ts";
+import { memberStateRoutes } from "./api/routes/members.ts";
+import { schedulerRoutes } from "./api/routes/scheduler.ts";
 import type { Services } from "./api/services.ts";
 import { ClusterChanges } from "./cluster/changes.ts";
 import { ConfigService } from "./cluster/configService.ts";
 import { GroupService } from "./cluster/groupService.ts";
+import { registerInstanceOperations } from "./cluster/instanceOperations.ts";
+import { InstanceLocks } from "./cluster/instanceLocks.ts";
+import { InstanceRecords } from "./cluster/instanceRecords.ts";
 import { InstanceService } from "./cluster/instanceService.ts";
 import { MemberService } from "./cluster/memberService.ts";
 import { PoolService } from "./cluster/poolService.ts";
 import { ProjectService } from "./cluster/projectService.ts";
 import { TokenService } from "./cluster/tokenService.ts";
+import type { InstanceExecutor, InstanceRecorder } from "./domain/executor.ts";
 import { EventBus } from "./events/bus.ts";
 import { StoreExecutor } from "./members/executor.ts";
 import { LivenessMonitor } from "./members/livenessMonitor.ts";
 import { LocalProbe } from "./members/localMember.ts";
+import { Maintenance } from "./members/maintenance.ts";
+import { MoveProcedure } from "./members/moveProcedure.ts";
 import { OperationManager } from "./operations/manager.ts";
-import { registerInstanceOperations } from "./cluster/instanceOperations.ts";
-import { Store } from "./store/store.ts";
+import { placementQuery } from "./placement/query.ts";
+import { Relocation } from "./placement/relocation.ts";
 import { SchedulerIndex } from "./placement/schedulerIndex.ts";
 import { SchedulerPlacement } from "./placement/schedulerPlacement.ts";
-import { Relocation } from "./placement/relocation.ts";
-import { schedulerRoutes } from "./api/routes/scheduler.ts";
-import { placementQuery } from "./placement/query.ts";
 import { Scriptlets } from "./placement/scriptlets.ts";
-import { Maintenance } from "./members/maintenance.ts";
-import { memberStateRoutes } from "./api/routes/members.ts";
+import { ClusterView } from "./scheduler/index.ts";
+import { Store } from "./store/store.ts";
 
 export const VERSION = "0.1.0";
 
@@ -41,6 +46,8 @@ export interface BerthOptions {
   logger?: Logger;
   /** Every executor action takes this long (simulated members); default BERTH_EXECUTOR_DELAY_MS or 0. */
   executorDelayMs?: number;
+  /** Builds the executor from the store-backed one and the recorder (tests wrap it to gate or fail actions). */
+  executor?: (storeExecutor: InstanceExecutor, recorder: InstanceRecorder) => InstanceExecutor;
   /** Scriptlet workers (default: sized to the machine). */
   sandboxPoolSize?: number;
   /** Liveness sweep interval; 0 disables the timer (tests call tick()). */
@@ -69,20 +76,28 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const bus = new EventBus(now);
   const changes = new ClusterChanges();
   const config = new ConfigService(store, bus);
-  const members = new MemberService(store, config, bus, changes, now);
+  const view = new ClusterView();
+  const members = new MemberService(store, config, bus, changes, now, (member) => view.pendingCount(member));
   const groups = new GroupService(store, members, bus, changes);
   const pools = new PoolService(store, bus);
   const projects = new ProjectService(store, bus, changes);
-  const instances = new InstanceService(store, bus, changes, now);
-  const tokens = new TokenService(store, bus, (name) => members.exists(name), now);
+  const tokens = new TokenService(store, bus, (name) => members.exists(name), now, changes);
   const operations = new OperationManager(store, bus, now, (err, id) => logger.error({ err, operation: id }, "operation failed"));
-  instances.executor = new StoreExecutor(instances, opts.executorDelayMs ?? Number(process.env.BERTH_EXECUTOR_DELAY_MS ?? 0));
   groups.ensureDefault();
   projects.ensureDefault();
-  const index = new SchedulerIndex(changes, members.list(), instances.list());
-  const placement = new SchedulerPlacement({ index, config, members, groups, projects, pools });
-  instances.placement = placement;
-  instances.projectExists = (name) => projects.exists(name);
+
+  const records = new InstanceRecords(store, bus, changes);
+  const locks = new InstanceLocks();
+  const storeExecutor = new StoreExecutor(records, opts.executorDelayMs ?? Number(process.env.BERTH_EXECUTOR_DELAY_MS ?? 0));
+  const executor = opts.executor ? opts.executor(storeExecutor, records) : storeExecutor;
+  const scriptlets = new Scriptlets({ config, members, instances: records, projects, changes, bus, logger, poolSize: opts.sandboxPoolSize });
+  const index = new SchedulerIndex(view, changes, members.list(), records.list());
+  const placement = new SchedulerPlacement({ index, config, members, groups, projects, pools, hooks: scriptlets });
+  const memberLifecycle = (name: string) => members.find(name)?.state;
+  const instances = new InstanceService({
+    store, bus, changes, now, records, locks, placement, executor, memberLifecycle, projectExists: (name) => projects.exists(name),
+  });
+  const moves = new MoveProcedure({ records, locks, executor, memberLifecycle });
 
   const generatedAdminToken = tokens.bootstrapAdmin(opts.adminToken);
   if (generatedAdminToken) {
@@ -90,30 +105,11 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     logger.info({ file: join(dataDir, "admin.token") }, "created the admin token");
   }
 
-  const services: Services = { store, bus, config, members, groups, pools, projects, instances, tokens, operations, logger, now };
+  const services: Services = { store, bus, config, members, groups, pools, projects, instances, records, tokens, operations, logger, now };
   registerInstanceOperations(operations, instances);
-  const maintenance = new Maintenance({ members, instances, pools, config, bus }, operations);
-  const relocation = new Relocation(instances, operations);
-  const scriptlets = new Scriptlets({
-    members, instances, projects, changes, bus, logger, poolSize: opts.sandboxPoolSize,
-    limits: () => ({ timeoutMs: config.get()["scriptlet.timeout_ms"], memoryMb: config.get()["scriptlet.memory_mb"] }),
-  });
-  placement.hooks = scriptlets;
-  config.addGuard(async (next, previous, changed) => {
-    const limitsOf = (c: typeof next) => ({ timeoutMs: c["scriptlet.timeout_ms"], memoryMb: c["scriptlet.memory_mb"] });
-    if (changed.includes("scriptlet.timeout_ms") || changed.includes("scriptlet.memory_mb")) scriptlets.setLimits(limitsOf(next));
-    if (!changed.includes("instances.placement.scriptlet")) return;
-    try {
-      await scriptlets.install(next["instances.placement.scriptlet"]);
-    } catch (err) {
-      scriptlets.setLimits(limitsOf(previous)); // the whole change is refused: limits go back too
-      throw err;
-    }
-  });
-  const storedScriptlet = config.get()["instances.placement.scriptlet"];
-  if (storedScriptlet) {
-    await scriptlets.install(storedScriptlet).catch((err) => logger.error({ err }, "the stored placement scriptlet failed to load; built-in placement is used"));
-  }
+  const maintenance = new Maintenance({ members, records, locks, placement, executor, moves, pools, config, bus }, operations);
+  const relocation = new Relocation(records, placement, moves, operations);
+  await scriptlets.loadStored();
   const query = placementQuery(placement, scriptlets);
   const app = createApp(services, { version: VERSION, serverName: opts.localMemberName ?? hostname() }, [
     memberStateRoutes(maintenance), schedulerRoutes(query, relocation),

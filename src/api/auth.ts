@@ -1,6 +1,6 @@
 /** Bearer-token authentication and role checks: admin (all), viewer (reads), agent (its own member). */
 import type { MiddlewareHandler } from "hono";
-import { forbidden, unauthorized } from "../domain/errors.ts";
+import { badRequest, forbidden, unauthorized } from "../domain/errors.ts";
 import type { TokenInfo } from "../domain/types.ts";
 import type { TokenService } from "../cluster/tokenService.ts";
 
@@ -12,9 +12,17 @@ const AGENT_PATH = /^\/1\.0\/cluster\/members\/([^/]+)(\/heartbeat|\/state|\/des
 /** What an agent token may do: heartbeat as its member, and read its member and desired state. */
 function agentMayAccess(token: TokenInfo, method: string, path: string): boolean {
   const m = AGENT_PATH.exec(path);
-  if (!m || decodeURIComponent(m[1]) !== token.member) return false;
+  if (!m || decodePathSegment(m[1]) !== token.member) return false;
   if (m[2] === "/heartbeat") return method === "POST";
   return READ_METHODS.has(method);
+}
+
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw badRequest(`Malformed percent-encoding in the request path: ${JSON.stringify(segment.slice(0, 80))}`);
+  }
 }
 
 export function authenticate(tokens: TokenService): MiddlewareHandler<AuthEnv> {

@@ -2,6 +2,7 @@
 import type { Logger } from "pino";
 import type { ConfigService } from "../cluster/configService.ts";
 import type { GroupService } from "../cluster/groupService.ts";
+import type { InstanceRecords } from "../cluster/instanceRecords.ts";
 import type { InstanceService } from "../cluster/instanceService.ts";
 import type { MemberService } from "../cluster/memberService.ts";
 import type { PoolService } from "../cluster/poolService.ts";
@@ -20,6 +21,8 @@ export interface Services {
   pools: PoolService;
   projects: ProjectService;
   instances: InstanceService;
+  /** Instance records as executors write them (tests use it to set up crash states). */
+  records: InstanceRecords;
   tokens: TokenService;
   operations: OperationManager;
   logger: Logger;

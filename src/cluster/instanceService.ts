@@ -1,12 +1,18 @@
-/** Instances: create (placed by the scheduler or on a target), update, delete, start/stop, and the records executors write. */
+/**
+ * Instances: create (placed by the scheduler or on a target), update, delete, start/stop. Every
+ * change of where an instance is or whether it runs holds the instance's lock (instanceLocks.ts).
+ */
 import { badRequest, conflict, notFound } from "../domain/errors.ts";
+import type { InstanceExecutor } from "../domain/executor.ts";
 import { validateDevices, validateInstanceConfig, VOLATILE_KEYS } from "../domain/instanceConfig.ts";
 import { checkName } from "../domain/names.ts";
-import type { Devices, Instance, InstanceStatus, InstanceType, PlacementReason } from "../domain/types.ts";
+import type { Devices, Instance, InstanceType, MemberLifecycle } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
-import type { InstanceExecutor, InstanceRecorder } from "../members/executor.ts";
 import type { Store } from "../store/store.ts";
 import type { ClusterChanges } from "./changes.ts";
+import type { InstanceLocks } from "./instanceLocks.ts";
+import { instanceUrl, type InstanceRecords } from "./instanceRecords.ts";
+import type { InstancePlacement } from "./placementPort.ts";
 
 export interface InstanceInput {
   name: string;
@@ -21,56 +27,43 @@ export interface InstanceInput {
 
 export type InstanceUpdate = Partial<Pick<Instance, "description" | "config" | "devices" | "profiles">>;
 
-/** A placement decided and reserved; commit once the instance is stored, release if that fails. */
-export interface PlacementTicket {
-  location: string;
-  /** The chosen member's architecture (what an instance that named none gets). */
-  architecture: string;
-  commit(): void;
-  release(): void;
-}
-
-export interface PlacementRequestInput {
-  instance: Instance;
-  reason: PlacementReason;
-  /** "node2" or "@group", as the ?target= query parameter. */
-  target?: string;
-  exclude?: string[];
-}
-
-/** What decides where an instance goes (the scheduler, with or without a scriptlet). */
-export interface InstancePlacement {
-  place(input: PlacementRequestInput): Promise<PlacementTicket>;
+export interface InstanceServiceDeps {
+  store: Store;
+  bus: EventBus;
+  changes: ClusterChanges;
+  now: () => number;
+  records: InstanceRecords;
+  locks: InstanceLocks;
+  placement: InstancePlacement;
+  executor: InstanceExecutor;
+  /** Whether a project exists (the project service's cache). */
+  projectExists: (name: string) => boolean;
+  /** A member's stored lifecycle state, or undefined when there is no such member. */
+  memberLifecycle: (name: string) => MemberLifecycle | undefined;
 }
 
 const VOLATILE: ReadonlySet<string> = new Set(VOLATILE_KEYS);
 
-export class InstanceService implements InstanceRecorder {
-  executor!: InstanceExecutor;
-  placement!: InstancePlacement;
-  /** Whether a project exists (the project service's cache). */
-  projectExists: (name: string) => boolean = (name) => this.store.getProject(name) !== undefined;
+/** Lifecycle states in which a member runs nothing new (Nova's maintenance mode). */
+export function refusesStarts(state: MemberLifecycle | undefined): boolean {
+  return state === "EVACUATING" || state === "EVACUATED";
+}
 
-  constructor(
-    private readonly store: Store,
-    private readonly bus: EventBus,
-    private readonly changes: ClusterChanges,
-    private readonly now: () => number,
-  ) {}
+export class InstanceService {
+  constructor(private readonly deps: InstanceServiceDeps) {}
 
   list(filter: { project?: string; location?: string } = {}): Instance[] {
-    return this.store.listInstances(filter);
+    return this.deps.records.list(filter);
   }
 
   get(project: string, name: string): Instance {
-    const instance = this.store.getInstance(project, name);
-    if (!instance) throw notFound(`Instance "${name}" not found in project "${project}"`);
-    return instance;
+    return this.deps.records.get(project, name);
   }
 
   async create(project: string, input: InstanceInput, target: string | undefined): Promise<Instance> {
+    const { store, placement, records, locks } = this.deps;
     const name = checkName("name", input.name);
-    if (!this.projectExists(project)) throw notFound(`Project "${project}" not found`);
+    if (!this.deps.projectExists(project)) throw notFound(`Project "${project}" not found`);
     const config = input.config ?? {};
     validateInstanceConfig(config);
     for (const key of Object.keys(config)) {
@@ -78,130 +71,127 @@ export class InstanceService implements InstanceRecorder {
     }
     const devices = input.devices ?? {};
     this.checkDevices(devices);
-    if (this.store.getInstance(project, name)) throw conflict(`Instance "${name}" already exists in project "${project}"`);
+    if (store.getInstance(project, name)) throw conflict(`Instance "${name}" already exists in project "${project}"`);
     const draft: Instance = {
       name, project, type: input.type ?? "container", architecture: input.architecture ?? "",
       location: "", status: "Stopped", description: input.description ?? "", config, devices,
-      profiles: input.profiles ?? ["default"], created_at: new Date(this.now()).toISOString(),
+      profiles: input.profiles ?? ["default"], created_at: new Date(this.deps.now()).toISOString(),
     };
-    const ticket = await this.placement.place({ instance: draft, reason: "new", target });
+    const ticket = await placement.place({ instance: draft, reason: "new", target });
     const instance: Instance = { ...draft, location: ticket.location };
     if (!instance.architecture) instance.architecture = ticket.architecture;
-    try {
-      this.store.insertInstance(instance);
-    } catch (err) {
-      ticket.release();
-      // The name was taken while the placement was decided: the unique index says so.
-      if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw conflict(`Instance "${name}" already exists in project "${project}"`);
-      throw err;
-    }
-    ticket.commit();
-    this.changes.publish({ kind: "instance", instance });
-    this.bus.lifecycle("instance-created", this.url(instance), { location: instance.location }, project);
-    if (!input.start) return instance;
-    await this.executor.start(instance);
-    return this.get(project, name);
+    // Held from the insert to the end of the start: an evacuation of the member that begins
+    // meanwhile waits for this placement, then finds the instance as it is left here.
+    return locks.with(project, name, async () => {
+      try {
+        store.insertInstance(instance);
+      } catch (err) {
+        ticket.release();
+        // The name was taken while the placement was decided: the unique index says so.
+        if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw conflict(`Instance "${name}" already exists in project "${project}"`);
+        throw err;
+      }
+      ticket.commit();
+      this.deps.changes.publish({ kind: "instance", instance });
+      this.deps.bus.lifecycle("instance-created", instanceUrl(instance), { location: instance.location }, project);
+      if (!input.start) return instance;
+      if (refusesStarts(this.deps.memberLifecycle(instance.location))) {
+        // The member began an evacuation after it was chosen: the evacuation starts it where it goes.
+        records.setVolatile(project, name, { "volatile.last_state.power": "RUNNING" });
+      } else {
+        await this.deps.executor.start(instance);
+      }
+      return records.get(project, name);
+    });
   }
 
-  /** PATCH merges config and devices; PUT replaces them. Berth's volatile keys are kept either way. */
-  update(project: string, name: string, input: InstanceUpdate, replace: boolean): Instance {
-    const current = this.get(project, name);
-    const given = input.config ?? (replace ? {} : undefined);
-    let config = current.config;
-    if (given) {
-      validateInstanceConfig(given);
-      for (const [key, value] of Object.entries(given)) {
-        if (VOLATILE.has(key) && value !== current.config[key]) {
-          throw badRequest(`config["${key}"] is written by Berth and cannot be changed`);
+  /**
+   * PATCH merges config and devices; PUT replaces them. Berth's volatile keys are kept either way.
+   * Raising limits must fit the member: checked and reserved before anything is written.
+   */
+  update(project: string, name: string, input: InstanceUpdate, replace: boolean): Promise<Instance> {
+    return this.deps.locks.with(project, name, () => {
+      const current = this.get(project, name);
+      const given = input.config ?? (replace ? {} : undefined);
+      let config = current.config;
+      if (given) {
+        validateInstanceConfig(given);
+        for (const [key, value] of Object.entries(given)) {
+          if (VOLATILE.has(key) && value !== current.config[key]) {
+            throw badRequest(`config["${key}"] is written by Berth and cannot be changed`);
+          }
         }
+        const volatile = Object.fromEntries(Object.entries(current.config).filter(([k]) => VOLATILE.has(k)));
+        config = replace ? { ...given, ...volatile } : { ...current.config, ...given };
+        // In a PATCH, an empty value removes the key (as `lxc config unset`).
+        for (const [key, value] of Object.entries(given)) if (value === "" && !VOLATILE.has(key)) delete config[key];
       }
-      const volatile = Object.fromEntries(Object.entries(current.config).filter(([k]) => VOLATILE.has(k)));
-      config = replace ? { ...given, ...volatile } : { ...current.config, ...given };
-      // In a PATCH, an empty value removes the key (as `lxc config unset`).
-      for (const [key, value] of Object.entries(given)) if (value === "" && !VOLATILE.has(key)) delete config[key];
-    }
-    const devices = input.devices ?? (replace ? {} : undefined);
-    if (devices) this.checkDevices(devices);
-    this.store.updateInstance(project, name, {
-      config,
-      devices: devices ? (replace ? devices : { ...current.devices, ...devices }) : undefined,
-      profiles: input.profiles ?? (replace ? ["default"] : undefined),
-      description: input.description ?? (replace ? "" : undefined),
+      const givenDevices = input.devices ?? (replace ? {} : undefined);
+      if (givenDevices) this.checkDevices(givenDevices);
+      const devices = givenDevices ? (replace ? givenDevices : { ...current.devices, ...givenDevices }) : current.devices;
+      const next: Instance = {
+        ...current, config, devices,
+        profiles: input.profiles ?? (replace ? ["default"] : current.profiles),
+        description: input.description ?? (replace ? "" : current.description),
+      };
+      const ticket = this.deps.placement.reserveResize(current, next);
+      try {
+        this.deps.store.updateInstance(project, name, { config, devices, profiles: next.profiles, description: next.description });
+      } catch (err) {
+        ticket?.release();
+        throw err;
+      }
+      this.deps.changes.publish({ kind: "instance", instance: next }); // the view now counts the new size
+      ticket?.release();
+      this.deps.bus.lifecycle("instance-updated", instanceUrl(next), {}, project);
+      return next;
     });
-    const instance = this.get(project, name);
-    this.changes.publish({ kind: "instance", instance });
-    this.bus.lifecycle("instance-updated", this.url(instance), {}, project);
-    return instance;
   }
 
   /** Deletes an instance; a running one only with force (as `lxc delete --force`). */
-  async remove(project: string, name: string, force: boolean): Promise<void> {
-    const instance = this.get(project, name);
-    if (instance.status === "Running") {
-      if (!force) throw badRequest(`Instance "${name}" is running; stop it first or delete with force=true`);
-      await this.executor.stop(instance, { force: true, timeoutS: 0 });
+  remove(project: string, name: string, force: boolean): Promise<void> {
+    return this.deps.locks.with(project, name, async () => {
+      const instance = this.get(project, name);
+      if (instance.status === "Running") {
+        if (!force) throw badRequest(`Instance "${name}" is running; stop it first or delete with force=true`);
+        await this.deps.executor.stop(instance, { force: true, timeoutS: 0 });
+      }
+      this.deps.store.deleteInstance(project, name);
+      this.deps.changes.publish({ kind: "instance-removed", project, name, location: instance.location });
+      this.deps.bus.lifecycle("instance-deleted", instanceUrl(instance), {}, project);
+    });
+  }
+
+  /** Start, stop or restart as a user asks. A member in maintenance starts nothing (409). */
+  changeState(project: string, name: string, action: "start" | "stop" | "restart", force: boolean, timeoutS?: number): Promise<Instance> {
+    return this.deps.locks.with(project, name, async () => {
+      const { executor, records } = this.deps;
+      const instance = this.get(project, name);
+      if (action !== "stop") this.refuseStartOn(instance);
+      const timeout = timeoutS ?? Number(instance.config["boot.host_shutdown_timeout"] ?? 30);
+      if (action === "stop" || action === "restart") {
+        if (instance.status === "Running" || action === "stop") await executor.stop(instance, { force, timeoutS: timeout });
+      }
+      if (action === "start" || action === "restart") await executor.start(records.get(project, name));
+      return records.get(project, name);
+    });
+  }
+
+  /** 409 when the instance's member is being evacuated or is evacuated. */
+  refuseStartOn(instance: Instance): void {
+    const state = this.deps.memberLifecycle(instance.location);
+    if (refusesStarts(state)) {
+      const what = state === "EVACUATING" ? "being evacuated" : "evacuated";
+      throw conflict(`Instance "${instance.name}" cannot start: its cluster member "${instance.location}" is ${what} (${state}); restore the member or move the instance first`);
     }
-    this.store.deleteInstance(project, name);
-    this.changes.publish({ kind: "instance-removed", project, name, location: instance.location });
-    this.bus.lifecycle("instance-deleted", this.url(instance), {}, project);
-  }
-
-  async changeState(project: string, name: string, action: "start" | "stop" | "restart", force: boolean, timeoutS?: number): Promise<Instance> {
-    const instance = this.get(project, name);
-    const timeout = timeoutS ?? Number(instance.config["boot.host_shutdown_timeout"] ?? 30);
-    if (action === "stop" || action === "restart") {
-      if (instance.status === "Running" || action === "stop") await this.executor.stop(instance, { force, timeoutS: timeout });
-    }
-    if (action === "start" || action === "restart") await this.executor.start(this.get(project, name));
-    return this.get(project, name);
-  }
-
-  // ---- InstanceRecorder: what executors write --------------------------------------------------
-
-  recordStatus(project: string, name: string, status: InstanceStatus): void {
-    const before = this.get(project, name);
-    if (before.status === status) return;
-    this.store.setInstanceStatus(project, name, status);
-    const instance = { ...before, status };
-    this.changes.publish({ kind: "instance", instance });
-    const action = status === "Running" ? "instance-started" : status === "Stopped" ? "instance-stopped" : "instance-updated";
-    this.bus.lifecycle(action, this.url(instance), { location: instance.location }, project);
-  }
-
-  recordLocation(project: string, name: string, location: string): void {
-    const before = this.get(project, name);
-    if (before.location === location) return;
-    this.store.updateInstance(project, name, { location });
-    const instance = { ...before, location };
-    this.changes.publish({ kind: "instance", instance, previousLocation: before.location });
-    this.bus.lifecycle("instance-migrated", this.url(instance), { from: before.location, to: location }, project);
-  }
-
-  /** Writes Berth's own config keys (volatile.*); null removes one. */
-  setVolatile(project: string, name: string, changes: Record<string, string | null>): Instance {
-    const current = this.get(project, name);
-    const config = { ...current.config };
-    for (const [key, value] of Object.entries(changes)) {
-      if (value === null) delete config[key];
-      else config[key] = value;
-    }
-    this.store.updateInstance(project, name, { config });
-    const instance = { ...current, config };
-    this.changes.publish({ kind: "instance", instance });
-    return instance;
   }
 
   private checkDevices(devices: Devices): void {
     validateDevices(devices);
     for (const [deviceName, device] of Object.entries(devices)) {
-      if (device.type === "disk" && device.pool && !this.store.getPool(device.pool)) {
+      if (device.type === "disk" && device.pool && !this.deps.store.getPool(device.pool)) {
         throw badRequest(`devices["${deviceName}"].pool: storage pool "${device.pool}" does not exist`);
       }
     }
-  }
-
-  private url(instance: Instance): string {
-    const query = instance.project === "default" ? "" : `?project=${instance.project}`;
-    return `/1.0/instances/${instance.name}${query}`;
   }
 }

@@ -3,7 +3,7 @@ import { badRequest, conflict, notFound } from "../domain/errors.ts";
 import { checkName } from "../domain/names.ts";
 import type { Member, MemberLifecycle, MemberRecord, MemberResources, MemberStateReport } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
-import { deriveLiveness } from "../members/liveness.ts";
+import { deriveLiveness } from "../domain/liveness.ts";
 import type { NewMember, Store } from "../store/store.ts";
 import type { ClusterChanges } from "./changes.ts";
 import type { ConfigService } from "./configService.ts";
@@ -51,6 +51,8 @@ export class MemberService {
     private readonly bus: EventBus,
     private readonly changes: ClusterChanges,
     private readonly now: () => number,
+    /** Placements and moves in flight towards a member (the scheduler's reservations). */
+    private readonly reservationsOn: (member: string) => number,
   ) {}
 
   list(): Member[] {
@@ -73,6 +75,11 @@ export class MemberService {
     const record = this.store.getMember(name);
     if (!record) throw notFound(`Cluster member "${name}" not found`);
     return record;
+  }
+
+  /** The stored record, or undefined when there is no such member. */
+  find(name: string): MemberRecord | undefined {
+    return this.store.getMember(name);
   }
 
   exists(name: string): boolean {
@@ -123,9 +130,16 @@ export class MemberService {
     return this.publish(name, "cluster-member-updated");
   }
 
-  /** Removes a member; refuses while it still hosts instances, naming them. */
+  /**
+   * Removes a member and revokes its agent tokens; refuses while it still hosts instances (naming
+   * them) or while placements or moves towards it are in flight.
+   */
   remove(name: string): void {
     this.record(name);
+    const pending = this.reservationsOn(name);
+    if (pending > 0) {
+      throw conflict(`Cluster member "${name}" has ${pending} placement(s) or move(s) in flight towards it; wait for them to finish`);
+    }
     const hosted = this.store.listInstances({ location: name });
     if (hosted.length > 0) {
       const names = hosted.slice(0, 20).map((i) => `${i.project}/${i.name}`).join(", ");

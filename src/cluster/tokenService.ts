@@ -4,6 +4,7 @@ import { badRequest, notFound } from "../domain/errors.ts";
 import { TOKEN_ROLES, type TokenInfo, type TokenRole } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { Store } from "../store/store.ts";
+import type { ClusterChanges } from "./changes.ts";
 
 const TOUCH_INTERVAL_MS = 60_000;
 const MAX_CACHED = 10_000;
@@ -22,7 +23,14 @@ export class TokenService {
     private readonly bus: EventBus,
     private readonly memberExists: (name: string) => boolean,
     private readonly now: () => number,
-  ) {}
+    changes: ClusterChanges,
+  ) {
+    // The store deletes a member's agent tokens with the member; forget the cached ones too.
+    changes.subscribe((change) => {
+      if (change.kind !== "member-removed") return;
+      for (const [secret, token] of this.bySecret) if (token.member === change.name) this.bySecret.delete(secret);
+    });
+  }
 
   /** Creates a token and returns its secret, which is shown only this once. */
   create(input: { role: string; member?: string | null; description?: string }, secret?: string): { token: TokenInfo; secret: string } {

@@ -1,6 +1,6 @@
 /** Instance configuration keys Berth understands, their validation, and resource requests. */
 import { badRequest } from "./errors.ts";
-import { parseSize } from "./units.ts";
+import { formatSize, MAX_SIZE_BYTES, parseSize } from "./units.ts";
 import type { Devices, Instance } from "./types.ts";
 
 export type EvacuateMode = "auto" | "migrate" | "live-migrate" | "stop" | "force-stop";
@@ -11,20 +11,26 @@ export const VOLATILE_KEYS = ["volatile.evacuate.origin", "volatile.last_state.p
 
 type Check = (value: string) => string | null; // returns an error message or null
 
-const positiveNumber: Check = (v) =>
-  /^\d+(\.\d+)?$/.test(v) && Number(v) > 0 ? null : "must be a positive number of cores, e.g. 2";
-const size: Check = (v) => (parseSize(v) !== null ? null : "must be a size such as 512MiB or 2GiB");
+/** Upper bounds of numeric keys: finite, and far above any real machine, so sums stay finite too. */
+export const MAX_CPU_CORES = 65_536;
+export const MAX_GPUS = 1024;
+export const MAX_TIMEOUT_S = 86_400;
+
+const cores: Check = (v) =>
+  /^\d{1,12}(\.\d{1,6})?$/.test(v) && Number(v) > 0 && Number(v) <= MAX_CPU_CORES
+    ? null : `must be a positive number of cores up to ${MAX_CPU_CORES}, e.g. 2`;
+const size: Check = (v) => (parseSize(v) !== null ? null : `must be a size such as 512MiB or 2GiB, at most ${formatSize(MAX_SIZE_BYTES)}`);
 const bool: Check = (v) => (["true", "false", "1", "0"].includes(v) ? null : "must be true or false");
-const seconds: Check = (v) => (/^\d+$/.test(v) ? null : "must be a whole number of seconds");
-const wholeNumber: Check = (v) => (/^\d+$/.test(v) ? null : "must be a whole number, e.g. 1");
+const seconds: Check = (v) => (/^\d{1,12}$/.test(v) && Number(v) <= MAX_TIMEOUT_S ? null : `must be a whole number of seconds up to ${MAX_TIMEOUT_S}`);
+const gpus: Check = (v) => (/^\d{1,12}$/.test(v) && Number(v) <= MAX_GPUS ? null : `must be a whole number up to ${MAX_GPUS}, e.g. 1`);
 const oneOf = (values: readonly string[]): Check => (v) =>
   values.includes(v) ? null : `must be one of ${values.join(", ")}`;
 const anyString: Check = () => null;
 
 export const INSTANCE_CONFIG_KEYS: Record<string, Check> = {
-  "limits.cpu": positiveNumber,
+  "limits.cpu": cores,
   "limits.memory": size,
-  "limits.gpu": wholeNumber,
+  "limits.gpu": gpus,
   "cluster.evacuate": oneOf(EVACUATE_MODES),
   "boot.host_shutdown_timeout": seconds,
   "boot.autostart": bool,
@@ -88,14 +94,20 @@ export function rootDisk(devices: Devices): Record<string, string> | undefined {
   return undefined;
 }
 
-/** Reads cpu, memory, root disk size and gpu count from config and devices. */
+/** A number within [0, max]; anything else (NaN, Infinity, a value stored before the bounds) is clamped. */
+const bounded = (n: number, max: number): number => (n >= 0 ? Math.min(n, max) : 0);
+
+/**
+ * Reads cpu, memory, root disk size and gpu count from config and devices. Always finite and
+ * bounded, whatever is stored: the scheduler's accounting adds these up.
+ */
 export function resourceRequest(instance: Pick<Instance, "config" | "devices">): ResourceRequest {
-  const cpu = instance.config["limits.cpu"] ? Number(instance.config["limits.cpu"]) : 0;
-  const memory = instance.config["limits.memory"] ? parseSize(instance.config["limits.memory"]) ?? 0 : 0;
+  const cpu = instance.config["limits.cpu"] ? bounded(Number(instance.config["limits.cpu"]), MAX_CPU_CORES) : 0;
+  const memory = instance.config["limits.memory"] ? parseSize(instance.config["limits.memory"]) ?? MAX_SIZE_BYTES : 0;
   const root = rootDisk(instance.devices);
-  const disk = root?.size ? parseSize(root.size) ?? 0 : 0;
+  const disk = root?.size ? parseSize(root.size) ?? MAX_SIZE_BYTES : 0;
   let gpu = 0;
   for (const device of Object.values(instance.devices)) if (device.type === "gpu") gpu++;
-  if (instance.config["limits.gpu"]) gpu = Math.max(gpu, Number(instance.config["limits.gpu"]));
+  if (instance.config["limits.gpu"]) gpu = Math.max(gpu, bounded(Number(instance.config["limits.gpu"]), MAX_GPUS));
   return { cpu, memory, disk, gpu };
 }

@@ -62,8 +62,9 @@ export const SERVER_CONFIG_KEYS: Record<ServerConfigKey, KeySpec> = {
     description: "Wall-clock limit of one scriptlet call, in milliseconds",
   },
   "scriptlet.memory_mb": {
-    kind: "integer", default: 32, min: 1, max: 4096,
-    description: "Memory limit of the scriptlet runtime, in MiB",
+    // A placement function needs little; each sandbox worker may fill this much before it is replaced.
+    kind: "integer", default: 32, min: 1, max: 256,
+    description: "Memory limit of the scriptlet runtime, in MiB (at most 256)",
   },
 };
 

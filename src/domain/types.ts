@@ -59,7 +59,7 @@ export const MEMBER_STATUSES: readonly MemberStatus[] = [
 
 export type SchedulerMode = "all" | "manual" | "group";
 
-/** A member as stored. Status and message are derived (see members/liveness.ts). */
+/** A member as stored. Status and message are derived (see domain/liveness.ts). */
 export interface MemberRecord {
   server_name: string;
   url: string;

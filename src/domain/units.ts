@@ -5,16 +5,19 @@ const UNITS: Record<string, number> = {
   KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4, PiB: 1024 ** 5,
 };
 
-const SIZE_RE = /^\s*(\d+(?:\.\d+)?)\s*([kKMGTP]i?B|B)?\s*$/;
+const SIZE_RE = /^\s*(\d{1,30}(?:\.\d{1,30})?)\s*([kKMGTP]i?B|B)?\s*$/;
 
-/** Parses a size into bytes; returns null when the text is not a size. */
+/** The largest size Berth accepts anywhere (8 PiB): exact in a double, and sums of many stay finite. */
+export const MAX_SIZE_BYTES = Number.MAX_SAFE_INTEGER;
+
+/** Parses a size into bytes; returns null when the text is not a size or is larger than MAX_SIZE_BYTES. */
 export function parseSize(text: string): number | null {
   const m = SIZE_RE.exec(text);
   if (!m) return null;
   const unit = UNITS[m[2] ?? ""];
   if (unit === undefined) return null;
   const bytes = Math.round(Number(m[1]) * unit);
-  return Number.isFinite(bytes) ? bytes : null;
+  return Number.isFinite(bytes) && bytes <= MAX_SIZE_BYTES ? bytes : null;
 }
 
 /** Formats bytes the way a person reads them: 1.5GiB, 512MiB, 100B. */

@@ -1,24 +1,37 @@
 /**
  * Evacuation (DESIGN §5): plan every instance of a member (placements reserved in a fixed order,
- * so a dry run and the real run agree), then carry the plan out, max_parallel at a time.
- * Idempotent: a resumed or repeated evacuation only handles what is still on the member.
+ * so a dry run and the real run agree), then carry the plan out, max_parallel at a time, through
+ * the one move procedure. Idempotent: a resumed or repeated evacuation only handles what is still
+ * on the member.
+ *
+ * The member takes nothing new from the moment it is EVACUATING. Placements and moves towards it
+ * that were decided before that moment are waited for, and whatever they leave on the member is
+ * handled in another round: the evacuation ends only when nothing remains but what its rules leave.
  */
 import type { ConfigService } from "../cluster/configService.ts";
-import type { InstancePlacement, InstanceService, PlacementTicket } from "../cluster/instanceService.ts";
+import type { InstanceRecords } from "../cluster/instanceRecords.ts";
+import type { InstanceLocks } from "../cluster/instanceLocks.ts";
 import type { MemberService } from "../cluster/memberService.ts";
+import type { InstancePlacement, PlacementTicket } from "../cluster/placementPort.ts";
 import type { PoolService } from "../cluster/poolService.ts";
 import { BerthError, toError } from "../domain/errors.ts";
+import type { InstanceExecutor } from "../domain/executor.ts";
 import type { EvacuateMode } from "../domain/instanceConfig.ts";
+import { progress } from "../domain/progress.ts";
 import type { Instance, StorageDriver } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { OperationContext } from "../operations/manager.ts";
 import { chooseAction, type EvacuationAction } from "./evacuationRules.ts";
-import { progress } from "../domain/progress.ts";
 import { runLimited } from "./limited.ts";
+import type { MoveProcedure } from "./moveProcedure.ts";
 
 export interface EvacuationDeps {
   members: MemberService;
-  instances: InstanceService;
+  records: InstanceRecords;
+  locks: InstanceLocks;
+  placement: InstancePlacement;
+  executor: InstanceExecutor;
+  moves: MoveProcedure;
   pools: PoolService;
   config: ConfigService;
   bus: EventBus;
@@ -35,7 +48,8 @@ export interface PlanEntry {
 }
 
 export interface InstanceOutcome extends PlanEntry {
-  outcome: "moved" | "stopped" | "failed";
+  /** moved; stopped (in place); failed (left where it was, with the error); gone (deleted or moved away meanwhile). */
+  outcome: "moved" | "stopped" | "failed" | "gone";
   error?: string;
 }
 
@@ -43,16 +57,14 @@ interface PlannedStep {
   entry: PlanEntry;
   instance: Instance;
   ticket: PlacementTicket | null;
+  /** The placement failed for another reason than "nothing fits" (the scriptlet refused or broke). */
+  failure: string | null;
 }
 
 const key = (i: { project: string; name: string }) => `${i.project}/${i.name}`;
 
 export class Evacuator {
   constructor(private readonly deps: EvacuationDeps) {}
-
-  private get placement(): InstancePlacement {
-    return this.deps.instances.placement;
-  }
 
   private poolDriver = (pool: string): StorageDriver | undefined => {
     try {
@@ -62,29 +74,40 @@ export class Evacuator {
     }
   };
 
+  private placeElsewhere(instance: Instance, member: string): Promise<PlacementTicket> {
+    return this.deps.placement.place({ instance, reason: "evacuation", exclude: [member] });
+  }
+
   /**
-   * Decides what happens to every instance on the member, reserving each target in turn so later
-   * instances see earlier ones. The caller commits (real run) or releases (dry run) the tickets.
+   * Decides what happens to each instance, reserving each target in turn so later instances see
+   * earlier ones. The caller commits (real run) or releases (dry run) the tickets.
    */
-  async plan(member: string, mode: EvacuateMode | undefined): Promise<PlannedStep[]> {
-    const canLive = this.deps.instances.executor.canLiveMigrate;
+  async plan(member: string, mode: EvacuateMode | undefined, instances: Instance[]): Promise<PlannedStep[]> {
+    const canLive = this.deps.moves.canLiveMigrate;
     const steps: PlannedStep[] = [];
     try {
-      for (const instance of this.deps.instances.list({ location: member })) {
+      for (const instance of instances) {
         const choice = chooseAction(instance, mode, this.poolDriver, canLive);
         const entry: PlanEntry = { project: instance.project, name: instance.name, status: instance.status, action: choice.action, target: null, why: choice.why };
         let ticket: PlacementTicket | null = null;
+        let failure: string | null = null;
         if (choice.action === "migrate" || choice.action === "live-migrate") {
           try {
-            ticket = await this.placement.place({ instance, reason: "evacuation", exclude: [member] });
+            ticket = await this.placeElsewhere(instance, member);
             entry.target = ticket.location;
           } catch (err) {
             if (!(err instanceof BerthError)) throw err;
-            entry.action = "stop";
-            entry.why = `${choice.why}; no member can take it (${err.message}), so it is stopped in place`;
+            if (err.status === 409) {
+              entry.action = "stop";
+              entry.why = `${choice.why}; no member can take it (${err.message}), so it is stopped in place`;
+            } else {
+              // The scriptlet refused, threw or timed out: never stop an instance for that.
+              failure = err.message;
+              entry.why = `${choice.why}; placement failed, so it is left running where it is: ${err.message}`;
+            }
           }
         }
-        steps.push({ entry, instance, ticket });
+        steps.push({ entry, instance, ticket, failure });
       }
     } catch (err) {
       for (const step of steps) step.ticket?.release();
@@ -94,36 +117,51 @@ export class Evacuator {
   }
 
   async dryRun(member: string, mode: EvacuateMode | undefined): Promise<PlanEntry[]> {
-    const steps = await this.plan(member, mode);
+    const steps = await this.plan(member, mode, this.deps.records.list({ location: member }));
     for (const step of steps) step.ticket?.release();
     return steps.map((s) => s.entry);
   }
 
-  /** The operation body: plan, execute, end EVACUATED. */
+  /** The operation body: rounds of plan and execute until nothing is left to do, then EVACUATED. */
   async run(ctx: OperationContext, member: string, mode: EvacuateMode | undefined): Promise<Record<string, unknown>> {
-    const { members, config, bus } = this.deps;
+    const { members, config, bus, records, placement } = this.deps;
     if (members.record(member).state !== "EVACUATING") members.setLifecycle(member, "EVACUATING");
-    const steps = await this.plan(member, mode);
-    const outcomes: InstanceOutcome[] = await this.finishInterrupted(member);
-    const total = steps.length + outcomes.length;
-    let done = outcomes.length;
-    ctx.progress({ evacuation_progress: `Evacuating ${total} instance(s) from "${member}"`, done, total });
-    const report = (message: string) => {
-      ctx.progress({ evacuation_progress: message, done, total });
-    };
-    await runLimited(steps, config.get()["cluster.evacuate.max_parallel"], async (step) => {
-      const outcome = await this.carryOut(step, report);
-      outcomes.push(outcome);
-      done++;
-      report(outcome.outcome === "failed"
-        ? `Failed on "${step.instance.name}" in project "${step.instance.project}": ${outcome.error}`
-        : `Done with "${step.instance.name}" in project "${step.instance.project}"`);
-    });
-    members.setLifecycle(member, "EVACUATED");
+    const outcomes = new Map<string, InstanceOutcome>();
+    let done = 0;
+    let total = 0;
+    const report = (message: string) => ctx.progress({ evacuation_progress: message, done, total });
+    try {
+      for (const outcome of await this.finishInterrupted(member)) outcomes.set(key(outcome), outcome);
+      done = total = outcomes.size;
+      report(`Evacuating "${member}"`);
+      for (;;) {
+        await placement.settled(member); // placements and moves decided before EVACUATING land first
+        const left = records.list({ location: member }).filter((i) => !isLeftInPlace(outcomes.get(key(i))));
+        if (left.length === 0 || ctx.signal.aborted) break;
+        const steps = await this.plan(member, mode, left);
+        total += steps.length;
+        report(`Evacuating ${steps.length} instance(s) from "${member}"`);
+        await runLimited(steps, config.get()["cluster.evacuate.max_parallel"], async (step) => {
+          const outcome = ctx.signal.aborted ? { ...step.entry, outcome: "failed" as const, error: "not started: the operation was cancelled" } : await this.carryOut(step, member, report);
+          if (ctx.signal.aborted) step.ticket?.release();
+          outcomes.set(key(outcome), outcome);
+          done++;
+          report(outcome.outcome === "failed"
+            ? `Failed on "${step.instance.name}" in project "${step.instance.project}": ${outcome.error}`
+            : `Done with "${step.instance.name}" in project "${step.instance.project}"`);
+        });
+      }
+    } finally {
+      if (members.find(member)?.state === "EVACUATING") members.setLifecycle(member, "EVACUATED");
+    }
     bus.lifecycle("cluster-member-evacuated", `/1.0/cluster/members/${member}`, { instances: total });
-    outcomes.sort((a, b) => key(a).localeCompare(key(b)));
-    const failed = outcomes.filter((o) => o.outcome === "failed");
-    const result = { instances: outcomes, done, total, failed: failed.length, evacuation_progress: `Evacuated "${member}"` };
+    const list = [...outcomes.values()].sort((a, b) => key(a).localeCompare(key(b)));
+    const count = (o: InstanceOutcome["outcome"]) => list.filter((x) => x.outcome === o).length;
+    const failed = list.filter((o) => o.outcome === "failed");
+    const result = {
+      instances: list, done, total, moved: count("moved"), stopped: count("stopped"), gone: count("gone"), failed: failed.length,
+      evacuation_progress: `Evacuated "${member}"`,
+    };
     if (failed.length > 0) {
       const names = failed.map((f) => `${key(f)}: ${f.error}`).join("; ");
       throw new BerthError(500, `${failed.length} of ${total} instance(s) could not be evacuated: ${names}`, result);
@@ -137,9 +175,8 @@ export class Evacuator {
    * only what is still on the member, would miss them.
    */
   private async finishInterrupted(member: string): Promise<InstanceOutcome[]> {
-    const { instances } = this.deps;
     const outcomes: InstanceOutcome[] = [];
-    for (const instance of instances.list()) {
+    for (const instance of this.deps.records.list()) {
       const c = instance.config;
       if (instance.location === member || c["volatile.evacuate.origin"] !== member || c["volatile.last_state.power"] !== "RUNNING") continue;
       const entry: PlanEntry = {
@@ -147,9 +184,8 @@ export class Evacuator {
         why: "moved before the service restarted; started again on its new member",
       };
       try {
-        if (instance.status !== "Running") await instances.executor.start(instance);
-        instances.setVolatile(instance.project, instance.name, { "volatile.last_state.power": null });
-        outcomes.push({ ...entry, outcome: "moved" });
+        const result = await this.deps.moves.finish(instance.project, instance.name);
+        outcomes.push({ ...entry, outcome: result.outcome === "gone" ? "gone" : "moved" });
       } catch (thrown) {
         outcomes.push({ ...entry, outcome: "failed", error: toError(thrown).message });
       }
@@ -157,68 +193,48 @@ export class Evacuator {
     return outcomes;
   }
 
-  /** One instance: migrate (stop, move, start) or stop. A failure leaves it as it was. */
-  private async carryOut(step: PlannedStep, report: (m: string) => void): Promise<InstanceOutcome> {
-    const { instances } = this.deps;
-    const executor = instances.executor;
-    const { entry } = step;
-    let instance = instances.get(entry.project, entry.name);
-    // A resumed run may find an instance we stopped before the crash: the mark says it ran.
-    const wasRunning = instance.status === "Running" || instance.config["volatile.last_state.power"] === "RUNNING";
-    const timeoutS = Number(instance.config["boot.host_shutdown_timeout"] ?? 30);
+  /** One instance: migrate (through the move procedure) or stop in place. A failure leaves it as it was. */
+  private async carryOut(step: PlannedStep, member: string, report: (m: string) => void): Promise<InstanceOutcome> {
+    const entry = step.entry;
+    if (step.failure !== null) return { ...entry, outcome: "failed", error: step.failure };
+    if (entry.action === "stop" || entry.action === "force-stop") return this.stopInPlace(entry, member, report);
     try {
-      if (entry.action === "stop" || entry.action === "force-stop") {
-        if (wasRunning) instances.setVolatile(entry.project, entry.name, { "volatile.last_state.power": "RUNNING" });
-        if (instance.status === "Running") {
-          report(progress.stopping(instance));
-          await executor.stop(instance, { force: entry.action === "force-stop", timeoutS });
-        }
-        return { ...entry, outcome: "stopped" };
-      }
-      const target = entry.target!;
-      const origin = instance.config["volatile.evacuate.origin"];
-      instance = instances.setVolatile(entry.project, entry.name, {
-        "volatile.evacuate.origin": origin ?? instance.location,
-        ...(wasRunning ? { "volatile.last_state.power": "RUNNING" } : {}),
+      const result = await this.deps.moves.run({
+        project: entry.project, name: entry.name, from: member, target: entry.target!, ticket: step.ticket,
+        live: entry.action === "live-migrate", purpose: "evacuation", report,
+        retarget: (instance) => this.placeElsewhere(instance, member),
       });
-      const live = entry.action === "live-migrate";
-      if (instance.status === "Running" && !live) {
-        report(progress.stopping(instance));
-        await executor.stop(instance, { force: false, timeoutS });
-      }
-      report(progress.migrating(instance, target));
-      await executor.move(instances.get(entry.project, entry.name), target, { live });
-      step.ticket?.commit();
       step.ticket = null;
-      if (wasRunning && instances.get(entry.project, entry.name).status !== "Running") {
-        report(progress.starting(instance));
-        await executor.start(instances.get(entry.project, entry.name));
-      }
-      instances.setVolatile(entry.project, entry.name, { "volatile.last_state.power": null });
-      return { ...entry, outcome: "moved" };
+      if (result.outcome === "moved") return { ...entry, target: result.to, outcome: "moved" };
+      if (result.outcome === "gone") return { ...entry, outcome: "gone", why: `${entry.why}; ${result.why}` };
+      return this.stopInPlace({ ...entry, action: "stop", target: null, why: `${entry.why}; ${result.why}, so it is stopped in place` }, member, report);
     } catch (thrown) {
       step.ticket?.release();
-      const error = toError(thrown).message;
-      await this.putBack(entry, wasRunning);
-      return { ...entry, outcome: "failed", error };
+      return { ...entry, outcome: "failed", error: toError(thrown).message };
     }
   }
 
-  /** After a failure: if it still sits on its member, stopped, but was running, start it again. */
-  private async putBack(entry: PlanEntry, wasRunning: boolean): Promise<void> {
-    const { instances } = this.deps;
+  private async stopInPlace(entry: PlanEntry, member: string, report: (m: string) => void): Promise<InstanceOutcome> {
+    const { records, locks, executor } = this.deps;
     try {
-      const now = instances.get(entry.project, entry.name);
-      if (wasRunning && now.status !== "Running" && entry.action !== "stop" && entry.action !== "force-stop") {
-        await instances.executor.start(now);
-      }
-      if (now.location !== entry.target) {
-        const cleanup: Record<string, null> = { "volatile.last_state.power": null };
-        if (now.config["volatile.evacuate.origin"] === now.location) cleanup["volatile.evacuate.origin"] = null;
-        instances.setVolatile(entry.project, entry.name, cleanup);
-      }
-    } catch {
-      // Left as it is; the outcome already carries the original error.
+      return await locks.with(entry.project, entry.name, async () => {
+        const instance = records.find(entry.project, entry.name);
+        if (!instance) return { ...entry, outcome: "gone" as const, why: `${entry.why}; deleted meanwhile` };
+        if (instance.location !== member) return { ...entry, outcome: "gone" as const, why: `${entry.why}; moved to "${instance.location}" meanwhile` };
+        if (instance.status === "Running") {
+          records.setVolatile(entry.project, entry.name, { "volatile.last_state.power": "RUNNING" });
+          report(progress.stopping(instance));
+          await executor.stop(instance, { force: entry.action === "force-stop", timeoutS: Number(instance.config["boot.host_shutdown_timeout"] ?? 30) });
+        }
+        return { ...entry, outcome: "stopped" as const };
+      });
+    } catch (thrown) {
+      return { ...entry, outcome: "failed", error: toError(thrown).message };
     }
   }
+}
+
+/** Left on the member by this run's rules (stopped in place) or failures: not planned again. */
+function isLeftInPlace(outcome: InstanceOutcome | undefined): boolean {
+  return outcome !== undefined && (outcome.outcome === "stopped" || outcome.outcome === "failed");
 }

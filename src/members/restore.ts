@@ -1,109 +1,137 @@
 /**
  * Restore (DESIGN §5): start the instances the evacuation stopped on the member, move back every
- * instance whose volatile.evacuate.origin is the member, then mark it CREATED. Idempotent.
+ * instance whose volatile.evacuate.origin is the member (through the one move procedure), then
+ * mark it CREATED. Idempotent.
  */
-import type { InstanceService } from "../cluster/instanceService.ts";
+import type { ConfigService } from "../cluster/configService.ts";
+import type { InstanceLocks } from "../cluster/instanceLocks.ts";
+import type { InstanceRecords } from "../cluster/instanceRecords.ts";
 import type { MemberService } from "../cluster/memberService.ts";
 import { BerthError, toError } from "../domain/errors.ts";
+import type { InstanceExecutor } from "../domain/executor.ts";
+import { progress } from "../domain/progress.ts";
 import type { Instance } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { OperationContext } from "../operations/manager.ts";
-import type { ConfigService } from "../cluster/configService.ts";
-import { progress } from "../domain/progress.ts";
 import { runLimited } from "./limited.ts";
+import type { MoveProcedure } from "./moveProcedure.ts";
 
 export interface RestoreOutcome {
   project: string;
   name: string;
   action: "start" | "move-back";
   from: string;
-  outcome: "started" | "moved" | "failed";
+  outcome: "started" | "moved" | "failed" | "gone";
   error?: string;
 }
 
+export interface RestoreDeps {
+  members: MemberService;
+  records: InstanceRecords;
+  locks: InstanceLocks;
+  executor: InstanceExecutor;
+  moves: MoveProcedure;
+  config: ConfigService;
+  bus: EventBus;
+}
+
+const POWER = "volatile.last_state.power";
+
 export class Restorer {
-  constructor(private readonly deps: { members: MemberService; instances: InstanceService; config: ConfigService; bus: EventBus }) {}
+  constructor(private readonly deps: RestoreDeps) {}
 
   /** What a restore would do, without doing it. */
   plan(member: string): { start: Instance[]; moveBack: Instance[] } {
-    const { instances } = this.deps;
-    const start = instances.list({ location: member }).filter((i) => i.config["volatile.last_state.power"] === "RUNNING");
-    const moveBack = instances.list().filter((i) => i.config["volatile.evacuate.origin"] === member && i.location !== member);
+    const { records } = this.deps;
+    const start = records.list({ location: member }).filter((i) => i.config[POWER] === "RUNNING");
+    const moveBack = records.list().filter((i) => i.config["volatile.evacuate.origin"] === member && i.location !== member);
     return { start, moveBack };
   }
 
   async run(ctx: OperationContext, member: string, skip: boolean): Promise<Record<string, unknown>> {
-    const { members, instances, config, bus } = this.deps;
+    const { members, bus } = this.deps;
     members.setLifecycle(member, "RESTORING");
-    if (skip) {
-      // Nothing is started or moved; the marks the evacuation left would otherwise make a later
-      // evacuation start instances the operator chose to leave stopped.
-      for (const instance of instances.list({ location: member })) {
-        if (instance.config["volatile.last_state.power"]) instances.setVolatile(instance.project, instance.name, { "volatile.last_state.power": null });
+    try {
+      if (skip) return this.skip(member);
+      return await this.restore(ctx, member);
+    } finally {
+      // Whatever ended the run, the member never stays RESTORING without an operation.
+      if (members.find(member)?.state === "RESTORING") {
+        members.setLifecycle(member, "EVACUATED");
+        bus.lifecycle("cluster-member-evacuated", `/1.0/cluster/members/${member}`, { restore: "incomplete" });
       }
-      members.setLifecycle(member, "CREATED");
-      bus.lifecycle("cluster-member-restored", `/1.0/cluster/members/${member}`, { mode: "skip" });
-      return { instances: [], done: 0, total: 0 };
     }
+  }
+
+  /** Nothing is started or moved; the marks the evacuation left would otherwise make a later evacuation start instances the operator chose to leave stopped. */
+  private skip(member: string): Record<string, unknown> {
+    const { members, records, bus } = this.deps;
+    for (const instance of records.list({ location: member })) {
+      if (instance.config[POWER]) records.setVolatile(instance.project, instance.name, { [POWER]: null });
+    }
+    members.setLifecycle(member, "CREATED");
+    bus.lifecycle("cluster-member-restored", `/1.0/cluster/members/${member}`, { mode: "skip" });
+    return { instances: [], done: 0, total: 0 };
+  }
+
+  private async restore(ctx: OperationContext, member: string): Promise<Record<string, unknown>> {
+    const { members, config, bus, moves } = this.deps;
     const { start, moveBack } = this.plan(member);
     const total = start.length + moveBack.length;
     let done = 0;
     const outcomes: RestoreOutcome[] = [];
     const report = (message: string) => ctx.progress({ evacuation_progress: message, done, total });
     report(`Restoring ${total} instance(s) to "${member}"`);
-    const executor = instances.executor;
-
-    await runLimited(start, config.get()["cluster.evacuate.max_parallel"], async (instance) => {
-      try {
-        report(progress.starting(instance));
-        if (instance.status !== "Running") await executor.start(instance);
-        instances.setVolatile(instance.project, instance.name, { "volatile.last_state.power": null });
-        outcomes.push({ project: instance.project, name: instance.name, action: "start", from: member, outcome: "started" });
-      } catch (err) {
-        outcomes.push({ project: instance.project, name: instance.name, action: "start", from: member, outcome: "failed", error: toError(err).message });
-      }
+    const parallel = config.get()["cluster.evacuate.max_parallel"];
+    const outcome = (i: Instance, action: RestoreOutcome["action"], from: string, o: RestoreOutcome["outcome"], error?: string) => {
+      outcomes.push({ project: i.project, name: i.name, action, from, outcome: o, ...(error ? { error } : {}) });
       done++;
-      report(`Done with "${instance.name}" in project "${instance.project}"`);
+      report(o === "failed" ? `Failed on "${i.name}" in project "${i.project}": ${error}` : `Done with "${i.name}" in project "${i.project}"`);
+    };
+
+    await runLimited(start, parallel, async (instance) => {
+      try {
+        outcome(instance, "start", member, await this.startHere(instance, member, report));
+      } catch (err) {
+        outcome(instance, "start", member, "failed", toError(err).message);
+      }
     });
-
-    await runLimited(moveBack, config.get()["cluster.evacuate.max_parallel"], async (instance) => {
-      const from = instance.location;
+    await runLimited(moveBack, parallel, async (instance) => {
       try {
-        const current = instances.get(instance.project, instance.name);
-        // The power mark outlives a crash between stop and start: a resumed run still starts it
-        // (here if it was not moved yet, through the start list above if it was).
-        const wasRunning = current.status === "Running" || current.config["volatile.last_state.power"] === "RUNNING";
-        if (current.status === "Running") {
-          instances.setVolatile(instance.project, instance.name, { "volatile.last_state.power": "RUNNING" });
-          report(progress.stopping(current));
-          await executor.stop(current, { force: false, timeoutS: Number(current.config["boot.host_shutdown_timeout"] ?? 30) });
-        }
-        report(progress.migrating(current, member));
-        await executor.move(instances.get(instance.project, instance.name), member, { live: false });
-        instances.setVolatile(instance.project, instance.name, { "volatile.evacuate.origin": null });
-        if (wasRunning) {
-          report(progress.starting(current));
-          await executor.start(instances.get(instance.project, instance.name));
-        }
-        instances.setVolatile(instance.project, instance.name, { "volatile.last_state.power": null });
-        outcomes.push({ project: instance.project, name: instance.name, action: "move-back", from, outcome: "moved" });
+        const result = await moves.run({
+          project: instance.project, name: instance.name, from: instance.location, target: member, ticket: null,
+          live: false, purpose: "restore", report,
+        });
+        outcome(instance, "move-back", instance.location, result.outcome === "moved" ? "moved" : "gone");
       } catch (err) {
-        outcomes.push({ project: instance.project, name: instance.name, action: "move-back", from, outcome: "failed", error: toError(err).message });
+        outcome(instance, "move-back", instance.location, "failed", toError(err).message);
       }
-      done++;
-      report(`Done with "${instance.name}" in project "${instance.project}"`);
     });
 
     outcomes.sort((a, b) => `${a.project}/${a.name}`.localeCompare(`${b.project}/${b.name}`));
     const failed = outcomes.filter((o) => o.outcome === "failed");
     const result = { instances: outcomes, done, total, failed: failed.length };
     if (failed.length > 0) {
-      // Not every instance is back: the member stays evacuated so restore can be run again.
-      members.setLifecycle(member, "EVACUATED");
+      // Not every instance is back: the member goes back to EVACUATED (run() does) so restore can run again.
       throw new BerthError(500, `${failed.length} of ${total} instance(s) could not be restored: ${failed.map((f) => `${f.project}/${f.name}: ${f.error}`).join("; ")}`, result);
     }
     members.setLifecycle(member, "CREATED");
     bus.lifecycle("cluster-member-restored", `/1.0/cluster/members/${member}`, { instances: total });
     return { ...result, evacuation_progress: `Restored "${member}"` };
+  }
+
+  /** An instance the evacuation stopped in place: started again, under its lock, if it is still here and marked. */
+  private startHere(instance: Instance, member: string, report: (m: string) => void): Promise<RestoreOutcome["outcome"]> {
+    const { records, locks, executor } = this.deps;
+    return locks.with(instance.project, instance.name, async () => {
+      const now = records.find(instance.project, instance.name);
+      if (!now || now.location !== member || now.config[POWER] !== "RUNNING") return "gone";
+      if (now.status !== "Running") {
+        report(progress.starting(now));
+        await executor.start(now);
+      }
+      records.setVolatile(now.project, now.name, { [POWER]: null });
+      return "started";
+    });
   }
 }

@@ -35,11 +35,10 @@ export function placedRequest(instance: Pick<Instance, "config" | "devices">): P
 const signature = (r: PlacedRequest) => `${r.cpu}|${r.memory}|${r.disk}|${r.gpu}|${r.pool ?? ""}`;
 
 export class SchedulerIndex {
-  readonly view = new ClusterView();
   /** instance key → the resources it was accounted with, to notice a change of limits. */
   private readonly accounted = new Map<string, string>();
 
-  constructor(changes: ClusterChanges, members: Member[], instances: Instance[]) {
+  constructor(readonly view: ClusterView, changes: ClusterChanges, members: Member[], instances: Instance[]) {
     for (const member of members) this.view.upsertMember(memberInput(member));
     for (const instance of instances) this.onInstance(instance);
     changes.subscribe((change) => this.apply(change));

@@ -6,15 +6,17 @@
  */
 import type { ConfigService } from "../cluster/configService.ts";
 import type { GroupService } from "../cluster/groupService.ts";
-import type { InstancePlacement, PlacementRequestInput, PlacementTicket } from "../cluster/instanceService.ts";
+import type { InstancePlacement, PlacementRequestInput, PlacementTicket } from "../cluster/placementPort.ts";
 import type { MemberService } from "../cluster/memberService.ts";
 import type { PoolService } from "../cluster/poolService.ts";
 import { restrictedGroups, type ProjectService } from "../cluster/projectService.ts";
 import { badRequest, BerthError, conflict, forbidden } from "../domain/errors.ts";
 import { resourceRequest, rootDisk } from "../domain/instanceConfig.ts";
 import type { Instance, PlacementReason } from "../domain/types.ts";
-import { Placer, seedFor, type ChooseHook, type PlacementRequest, type QueryOutcome, type SchedulerConfig } from "../scheduler/index.ts";
-import { instanceKey, type SchedulerIndex } from "./schedulerIndex.ts";
+import {
+  checkGrowth, growthOf, Placer, seedFor, type ChooseHook, type PlacementRequest, type QueryOutcome, type SchedulerConfig,
+} from "../scheduler/index.ts";
+import { instanceKey, placedRequest, type SchedulerIndex } from "./schedulerIndex.ts";
 
 export interface PlacementDeps {
   index: SchedulerIndex;
@@ -23,6 +25,8 @@ export interface PlacementDeps {
   groups: GroupService;
   projects: ProjectService;
   pools: PoolService;
+  /** The scriptlet hook provider (null: built-in placement only). */
+  hooks: HookProvider | null;
 }
 
 /** Supplies the scriptlet hook for a placement, and hears about placements in flight. */
@@ -34,10 +38,13 @@ export interface HookProvider {
 export class SchedulerPlacement implements InstancePlacement {
   /** The built-in placer (no hook): the fast path when no scriptlet is installed. */
   private readonly builtIn: Placer;
-  hooks: HookProvider | null = null;
+  private readonly hooks: HookProvider | null;
+  /** member → tickets not yet committed or released, and who waits for them to be none. */
+  private readonly outstanding = new Map<string, { count: number; waiters: (() => void)[] }>();
 
   constructor(private readonly deps: PlacementDeps) {
     this.builtIn = new Placer(deps.index.view);
+    this.hooks = deps.hooks;
   }
 
   /** A placer for one decision: with the scriptlet's hook bound to this instance when one is installed. */
@@ -100,16 +107,55 @@ export class SchedulerPlacement implements InstancePlacement {
     const view = this.deps.index.view;
     const hooks = this.hooks;
     hooks?.pending(key, instance, outcome.member);
-    let settled = false;
-    const settle = (commit: boolean) => {
-      if (settled) return;
-      settled = true;
+    const architecture = view.info(outcome.member)?.architecture ?? "x86_64";
+    return this.ticket(outcome.member, architecture, (commit) => {
       if (commit) view.commit(key);
       else view.release(key);
       hooks?.pending(key, instance, null);
+    });
+  }
+
+  reserveResize(current: Instance, next: Instance): PlacementTicket | null {
+    const growth = growthOf(placedRequest(current), placedRequest(next));
+    if (growth === null) return null;
+    const view = this.deps.index.view;
+    const problem = checkGrowth(view, current.location, growth, this.schedulerConfig());
+    if (problem !== null) {
+      throw conflict(`Instance "${current.name}" in project "${current.project}" cannot grow on cluster member "${current.location}": ${problem}`);
+    }
+    const key = `resize:${instanceKey(current.project, current.name)}`;
+    view.reserve(key, current.location, growth);
+    const architecture = view.info(current.location)?.architecture ?? current.architecture;
+    return this.ticket(current.location, architecture, () => view.release(key));
+  }
+
+  pendingOn(member: string): number {
+    return this.outstanding.get(member)?.count ?? 0;
+  }
+
+  settled(member: string): Promise<void> {
+    const entry = this.outstanding.get(member);
+    if (!entry) return Promise.resolve();
+    return new Promise((resolve) => entry.waiters.push(resolve));
+  }
+
+  /** A ticket whose settle runs once, counted as outstanding on its member until then. */
+  private ticket(member: string, architecture: string, settle: (commit: boolean) => void): PlacementTicket {
+    let entry = this.outstanding.get(member);
+    if (!entry) this.outstanding.set(member, (entry = { count: 0, waiters: [] }));
+    entry.count++;
+    let settled = false;
+    const done = (commit: boolean) => {
+      if (settled) return;
+      settled = true;
+      settle(commit);
+      const now = this.outstanding.get(member)!;
+      if (--now.count === 0) {
+        this.outstanding.delete(member);
+        for (const wake of now.waiters) wake();
+      }
     };
-    const architecture = view.info(outcome.member)?.architecture ?? "x86_64";
-    return { location: outcome.member, architecture, commit: () => settle(true), release: () => settle(false) };
+    return { location: member, architecture, commit: () => done(true), release: () => done(false) };
   }
 
   /** The dry run behind POST /1.0/scheduler/placement: the same decision, nothing reserved. */

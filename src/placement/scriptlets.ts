@@ -5,28 +5,34 @@
  */
 import type { Logger } from "pino";
 import type { ClusterChange, ClusterChanges } from "../cluster/changes.ts";
-import type { InstanceService } from "../cluster/instanceService.ts";
+import type { ConfigService } from "../cluster/configService.ts";
+import type { InstanceRecords } from "../cluster/instanceRecords.ts";
 import type { MemberService } from "../cluster/memberService.ts";
 import type { ProjectService } from "../cluster/projectService.ts";
 import { resourceRequest } from "../domain/instanceConfig.ts";
+import type { ServerConfig } from "../domain/serverConfig.ts";
 import type { Instance, PlacementReason } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
 import { ScriptletSandbox, type ScriptletOutcome, type ScriptletRequest, type SandboxLimits } from "../sandbox/index.ts";
 import type { ChooseHook } from "../scheduler/index.ts";
 
 export interface ScriptletDeps {
+  config: ConfigService;
   members: MemberService;
-  instances: InstanceService;
+  instances: InstanceRecords;
   projects: ProjectService;
   changes: ClusterChanges;
   bus: EventBus;
   logger: Logger;
-  limits: () => SandboxLimits;
   poolSize?: number;
 }
 
 /** Receives what the scriptlet did in one placement (for the query and test endpoints). */
 export type OutcomeSink = (outcome: ScriptletOutcome) => void;
+
+function limitsOf(config: ServerConfig): SandboxLimits {
+  return { timeoutMs: config["scriptlet.timeout_ms"], memoryMb: config["scriptlet.memory_mb"] };
+}
 
 export function scriptletRequest(instance: Instance, reason: PlacementReason): ScriptletRequest {
   const r = resourceRequest(instance);
@@ -46,14 +52,33 @@ export class Scriptlets {
   private sandbox: ScriptletSandbox | null = null;
   private subscribed = false;
 
-  constructor(private readonly deps: ScriptletDeps) {}
+  constructor(private readonly deps: ScriptletDeps) {
+    // Installing a scriptlet is a config change that must pass validation first: a guard on the config.
+    deps.config.addGuard(async (next, previous, changed) => {
+      if (changed.includes("scriptlet.timeout_ms") || changed.includes("scriptlet.memory_mb")) this.setLimits(limitsOf(next));
+      if (!changed.includes("instances.placement.scriptlet")) return;
+      try {
+        await this.install(next["instances.placement.scriptlet"]);
+      } catch (err) {
+        this.setLimits(limitsOf(previous)); // the whole change is refused: limits go back too
+        throw err;
+      }
+    });
+  }
+
+  /** Loads the scriptlet stored in the config at start; a broken one is logged and built-in placement is used. */
+  async loadStored(): Promise<void> {
+    const stored = this.deps.config.get()["instances.placement.scriptlet"];
+    if (!stored) return;
+    await this.install(stored).catch((err) => this.deps.logger.error({ err }, "the stored placement scriptlet failed to load; built-in placement is used"));
+  }
 
   /** Starts the sandbox on first use, with a full replica; afterwards it follows every change. */
   private ensure(): ScriptletSandbox {
     if (this.sandbox) return this.sandbox;
     const { members, instances, projects, bus, logger } = this.deps;
     const sandbox = new ScriptletSandbox({
-      ...this.deps.limits(),
+      ...limitsOf(this.deps.config.get()),
       poolSize: this.deps.poolSize,
       onLog: (log) => {
         const context = { instance: log.instance, project: log.project, reason: log.reason };

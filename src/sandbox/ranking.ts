@@ -65,7 +65,7 @@ export class Ranking {
     this.resolved = null;
   }
 
-  /** The candidates as replica slots, or the first name the replica does not know (now). */
+  /** The candidates as replica slots (members removed since the ranking left out), or an id the worker never learnt. */
   slots(replica: Replica): Uint32Array | string {
     const r = this.resolved;
     if (r !== null && r.membersVersion === replica.membersVersion) return r.slots;
@@ -88,26 +88,32 @@ export class Ranking {
     return this.marks.of[slot] === 1;
   }
 
+  /**
+   * A candidate the replica no longer has was removed after the scheduler ranked it (the ranking is
+   * made before the call waits for a worker): it is left out, as it is no member any more. The
+   * scheduler re-checks whatever the scriptlet chooses.
+   */
   private slotsOfIds(replica: Replica, ids: Uint32Array): Uint32Array | string {
     const slots = new Uint32Array(ids.length);
+    let kept = 0;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
       let slot = this.idSlots[id];
       if (slot === undefined) return `#${id}`; // never learnt: a bug in the protocol, reported as unknown
       if (slot < 0) slot = this.idSlots[id] = replica.slotOf(this.idNames[id]); // slots are never reused
-      if (slot < 0 || replica.nameAt(slot) === null) return this.idNames[id];
-      slots[i] = slot;
+      if (slot < 0 || replica.nameAt(slot) === null) continue;
+      slots[kept++] = slot;
     }
-    return slots;
+    return kept === ids.length ? slots : slots.slice(0, kept);
   }
 
   private slotsOfNames(replica: Replica, names: readonly string[]): Uint32Array | string {
     const slots = new Uint32Array(names.length);
+    let kept = 0;
     for (let i = 0; i < names.length; i++) {
       const slot = replica.memberSlot(names[i]);
-      if (slot < 0) return names[i];
-      slots[i] = slot;
+      if (slot >= 0) slots[kept++] = slot; // else removed after the ranking: left out (see slotsOfIds)
     }
-    return slots;
+    return kept === names.length ? slots : slots.slice(0, kept);
   }
 }

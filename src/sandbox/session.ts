@@ -257,6 +257,7 @@ export class VmSession {
    * Returns false when that check failed (a handle leak: a bug here, never the scriptlet's).
    */
   dispose(): boolean {
+    released.push(new WeakRef(this.heap));
     try {
       this.scope.dispose();
       return true;
@@ -264,4 +265,13 @@ export class VmSession {
       return false;
     }
   }
+}
+
+/** Heaps of disposed sessions, until V8 has collected them (their memory goes back to the system then). */
+let released: WeakRef<FixedHeap>[] = [];
+
+/** How many disposed sessions' heaps are still held in memory (forgets the ones already collected). */
+export function heapsNotYetCollected(): number {
+  released = released.filter((ref) => ref.deref() !== undefined);
+  return released.length;
 }

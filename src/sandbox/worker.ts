@@ -18,7 +18,7 @@ import { decodePlaceCall } from "./placeCall.ts";
 import { notCalled, place } from "./placement.ts";
 import { Ranking } from "./ranking.ts";
 import { Replica } from "./replica.ts";
-import { VmSession } from "./session.ts";
+import { heapsNotYetCollected, VmSession } from "./session.ts";
 import type { FromWorker, InvalidScriptlet, ToWorker, WorkerData, WorkerReply } from "./protocol.ts";
 import type { SandboxLimits, ScriptletRequest } from "./types.ts";
 
@@ -45,6 +45,8 @@ const post = (m: FromWorker): void => parentPort!.postMessage(m);
  * external memory V8 frees lazily; after a failed call, and before measuring, free them now.
  */
 let gc: (() => void) | null = null;
+/** Set where a dropped session may have filled its heap; the serving loop collects once the handler has returned (while it runs, its locals still hold the session). */
+let collectSoon = false;
 function collectGarbage(): void {
   if (!gc) {
     setFlagsFromString("--expose-gc");
@@ -53,9 +55,27 @@ function collectGarbage(): void {
   gc();
 }
 
+/**
+ * Collects until every disposed session's heap is gone (after a failure only: a failed call or
+ * load may have filled its heap). quickjs-emscripten lets go of a module from finalizers, which run
+ * as tasks after a collection, so one collection is not always enough; on a busy machine it takes
+ * a few turns. Bounded, so a heap something still holds cannot stall the worker.
+ */
+async function collectDroppedHeaps(): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    collectGarbage();
+    if (heapsNotYetCollected() === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 async function build(src: string): Promise<{ session: VmSession } | { invalid: InvalidScriptlet }> {
   counters.sessions_created++;
-  return VmSession.create(replica, limits, src);
+  const built = await VmSession.create(replica, limits, src);
+  // A source whose top-level code failed may have filled its heap (a bomb at load time): give the
+  // memory back now, as after a failed call, instead of whenever V8 next collects.
+  if ("invalid" in built) collectSoon = true;
+  return built;
 }
 
 function drop(s: VmSession | null): void {
@@ -132,9 +152,10 @@ function handle(msg: ToWorker, seq: number): Promise<void> | void {
       testSessions.delete(msg.token);
       const candidates = new Ranking();
       candidates.setNames(msg.names);
-      const outcome = s ? place(s, replica, msg.request, candidates, limits).outcome : notCalled("No scriptlet under test is loaded in this worker");
-      reply(seq, { t: "reply", id: msg.id, outcome, rebuilding: false });
+      const result = s ? place(s, replica, msg.request, candidates, limits) : null;
+      reply(seq, { t: "reply", id: msg.id, outcome: result?.outcome ?? notCalled("No scriptlet under test is loaded in this worker"), rebuilding: false });
       drop(s ?? null);
+      if (result?.reset) collectSoon = true; // a failed call may have filled its heap: give it back now
       return;
     }
     case "stats":
@@ -165,7 +186,7 @@ function placeOn(s: VmSession | InvalidScriptlet | null, msg: Extract<ToWorker, 
 async function rebuild(failed: VmSession): Promise<void> {
   session = null;
   drop(failed);
-  collectGarbage();
+  collectSoon = true;
   await installed();
   post({ t: "idle" });
 }
@@ -285,6 +306,11 @@ async function serve(): Promise<void> {
     if (job.seq !== 0 && spinFor > 0) spinUntil = performance.now() + spinFor / 1000;
     if (pending) {
       await pending;
+      lastTurn = performance.now();
+    }
+    if (collectSoon) {
+      collectSoon = false;
+      await collectDroppedHeaps();
       lastTurn = performance.now();
     }
   }

@@ -2,6 +2,7 @@
 export { ClusterView } from "./clusterView.ts";
 export type { MemberUsage } from "./clusterView.ts";
 export { checkMember, chooseBest, rank } from "./pipeline.ts";
+export { checkGrowth, growthOf } from "./growth.ts";
 export { PlacementResult } from "./result.ts";
 export { Placer } from "./placer.ts";
 export type {

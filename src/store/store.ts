@@ -142,8 +142,12 @@ export class Store {
     this.db.update(t.members).set(values).where(eq(t.members.name, name)).run();
   }
 
+  /** Deletes a member and the agent tokens bound to it, in one transaction. */
   deleteMember(name: string): void {
-    this.db.delete(t.members).where(eq(t.members.name, name)).run();
+    this.transaction(() => {
+      this.db.delete(t.tokens).where(eq(t.tokens.member, name)).run();
+      this.db.delete(t.members).where(eq(t.members.name, name)).run();
+    });
   }
 
   // ---- cluster groups ------------------------------------------------------------------------

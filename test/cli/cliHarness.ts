@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { startServer } from "../../src/cli/serve.ts";
+import { TestExecutor } from "../support/testExecutor.ts";
 
 export const ADMIN_TOKEN = "test-admin-token";
 const BIN = fileURLToPath(new URL("../../bin/berth.js", import.meta.url));
@@ -28,6 +29,8 @@ export type Server = Awaited<ReturnType<typeof startServer>>;
 
 export interface CliHarness {
   server: Server;
+  /** The executor every instance action goes through: hold, fail or slow actions with it. */
+  executor: TestExecutor;
   url: string;
   /** A scratch directory with no data/admin.token, used as the CLI's working directory. */
   workDir: string;
@@ -57,8 +60,10 @@ function baseEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
 export async function startCliHarness(): Promise<CliHarness> {
   const dataDir = mkdtempSync(join(tmpdir(), "berth-cli-data-"));
   const workDir = mkdtempSync(join(tmpdir(), "berth-cli-cwd-"));
+  const executor = new TestExecutor();
   const server = await startServer({
     listen: "127.0.0.1:0", dataDir, localMember: false, adminToken: ADMIN_TOKEN, logger: pino({ level: "silent" }),
+    executor: executor.install,
   });
   const defaultEnv = { BERTH_URL: server.url, BERTH_TOKEN: ADMIN_TOKEN };
 
@@ -77,6 +82,7 @@ export async function startCliHarness(): Promise<CliHarness> {
 
   return {
     server,
+    executor,
     url: server.url,
     workDir,
     run,
@@ -104,6 +110,7 @@ export async function startCliHarness(): Promise<CliHarness> {
       return new RunningCli(spawn("script", ["-qfec", command, "/dev/null"], { env: baseEnv(defaultEnv), cwd: workDir }));
     },
     async close() {
+      executor.releaseAll();
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });
       rmSync(workDir, { recursive: true, force: true });

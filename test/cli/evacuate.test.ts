@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Operation } from "../../src/domain/types.ts";
-import type { InstanceExecutor } from "../../src/members/executor.ts";
 import { BerthClient, CliError } from "../../src/cli/client.ts";
 import { followOperation } from "../../src/cli/progress.ts";
 import { ADMIN_TOKEN, startCliHarness, type CliHarness } from "./cliHarness.ts";
@@ -148,23 +147,12 @@ describe("berth cluster evacuate / restore", () => {
   });
 
   it("exits 1 with the failed instance in the summary, and a second evacuate retries what is left (--format json)", async () => {
-    const instances = h.server.berth.services.instances;
-    const real = instances.executor;
-    const failing: InstanceExecutor = {
-      canLiveMigrate: false,
-      start: (i) => real.start(i),
-      stop: (i, o) => real.stop(i, o),
-      move: async (i, t, o) => {
-        if (i.name === "fragile") throw new Error("target t1 ran out of disk");
-        return real.move(i, t, o);
-      },
-    };
-    instances.executor = failing;
+    h.executor.failing((a) => a.kind === "move" && a.name === "fragile", () => "target t1 ran out of disk");
     let failed;
     try {
       failed = await h.run(["cluster", "evacuate", "frag", "--force"]);
     } finally {
-      instances.executor = real;
+      h.executor.failing(null);
     }
     expect(failed.code).toBe(1);
     expect(failed.stdout).toMatch(/fragile\s*│\s*default\s*│\s*migrate\s*│\s*t[12]\s*│\s*failed\s*│\s*target t1 ran out of disk/);

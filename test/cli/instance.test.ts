@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
-import type { InstanceExecutor } from "../../src/members/executor.ts";
 import { startCliHarness, type CliHarness } from "./cliHarness.ts";
 
 let h: CliHarness;
@@ -88,22 +87,14 @@ describe("berth instance", () => {
     expect(restarted).toMatchObject({ status: "Success", metadata: { status: "Running" } });
 
     // A member that fails to stop the instance: the operation fails and the CLI says why.
-    const instances = h.server.berth.services.instances;
-    const real = instances.executor;
-    const failing: InstanceExecutor = {
-      canLiveMigrate: false,
-      start: (i) => real.start(i),
-      stop: async () => { throw new Error("member n1 did not answer the stop request"); },
-      move: (i, t, o) => real.move(i, t, o),
-    };
-    instances.executor = failing;
+    h.executor.failing((a) => a.kind === "stop", () => "member n1 did not answer the stop request");
     try {
       const failed = await h.run(["instance", "stop", "s1"]);
       expect(failed.code).toBe(1);
       expect(failed.stderr).toBe("Error: member n1 did not answer the stop request\n");
       expect(failed.stdout).toBe("");
     } finally {
-      instances.executor = real;
+      h.executor.failing(null);
     }
     expect((await h.api("GET", "/1.0/instances/s1")).status).toBe("Running");
   });

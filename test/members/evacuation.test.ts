@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Instance } from "../../src/domain/types.ts";
-import type { InstanceExecutor } from "../../src/members/executor.ts";
 import { makeHarness, type Harness } from "../support/harness.ts";
 
 let h: Harness;
@@ -25,7 +24,7 @@ describe("evacuate", () => {
     await create("web1");
     await create("stay");
     // What a kill -9 between "move" and "start" leaves: on its target, stopped, marked as having run.
-    const instances = h.berth.services.instances;
+    const instances = h.berth.services.records;
     instances.setVolatile("default", "web1", { "volatile.evacuate.origin": "src", "volatile.last_state.power": "RUNNING" });
     instances.recordStatus("default", "web1", "Stopped");
     instances.recordLocation("default", "web1", "a");
@@ -133,18 +132,8 @@ describe("evacuate", () => {
 
   it("leaves a failing instance untouched with its error, goes on, and a second evacuate retries what is left", async () => {
     for (let i = 0; i < 6; i++) await create(`i${i}`);
-    const real = h.berth.services.instances.executor;
     const broken = new Set(["i1", "i4"]);
-    const flaky: InstanceExecutor = {
-      canLiveMigrate: false,
-      start: (i) => real.start(i),
-      stop: (i, o) => real.stop(i, o),
-      move: async (i, t, o) => {
-        if (broken.has(i.name)) throw new Error(`target refused ${i.name}`);
-        return real.move(i, t, o);
-      },
-    };
-    h.berth.services.instances.executor = flaky;
+    h.executor.failing((a) => a.kind === "move" && broken.has(a.name), (a) => `target refused ${a.name}`);
     const op = await finish(await act("src", { action: "evacuate" }));
     expect(op.status).toBe("Failure");
     expect(op.err).toContain("2 of 6");
@@ -213,7 +202,7 @@ describe("restore", () => {
     await create("moved-back");
     await finish(await act("src", { action: "evacuate" }));
     // What a kill -9 leaves: one stopped on its evacuation target, one moved home but not started.
-    const instances = h.berth.services.instances;
+    const instances = h.berth.services.records;
     instances.setVolatile("default", "stopped-there", { "volatile.last_state.power": "RUNNING" });
     instances.recordStatus("default", "stopped-there", "Stopped");
     instances.setVolatile("default", "moved-back", { "volatile.last_state.power": "RUNNING", "volatile.evacuate.origin": null });
@@ -252,19 +241,22 @@ describe("restore", () => {
 describe("409 rules and validation", () => {
   it("refuses evacuate during a restore and restore during an evacuation of the same member", async () => {
     for (let i = 0; i < 4; i++) await create(`i${i}`);
-    h.berth.services.instances.executor = slowExecutor(h.berth.services.instances.executor, 50);
+    h.executor.hold();
     const evac = await act("src", { action: "evacuate" });
     expect(evac.status).toBe(202);
     const restoreDuring = await act("src", { action: "restore" });
     expect(restoreDuring.status).toBe(409);
     expect(restoreDuring.body.error).toContain("evacuat");
     expect((await act("src", { action: "evacuate" })).status).toBe(409);
+    h.executor.releaseAll();
     await finish(evac);
+    h.executor.hold();
     const restore = await act("src", { action: "restore" });
     expect(restore.status).toBe(202);
     const evacDuring = await act("src", { action: "evacuate" });
     expect(evacDuring.status).toBe(409);
     expect(evacDuring.body.error).toContain("restor");
+    h.executor.releaseAll();
     await finish(restore);
   });
 
@@ -278,16 +270,6 @@ describe("409 rules and validation", () => {
     expect(notEvacuated.body.error).toContain("not evacuated");
   });
 });
-
-function slowExecutor(real: InstanceExecutor, ms: number): InstanceExecutor {
-  const wait = () => new Promise((r) => setTimeout(r, ms));
-  return {
-    canLiveMigrate: real.canLiveMigrate,
-    start: async (i) => { await wait(); return real.start(i); },
-    stop: async (i, o) => { await wait(); return real.stop(i, o); },
-    move: async (i, t, o) => { await wait(); return real.move(i, t, o); },
-  };
-}
 
 describe("restore with mode skip", () => {
   it("plans nothing in a dry run and clears the power marks so a later evacuation does not start them", async () => {

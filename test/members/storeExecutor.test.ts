@@ -6,7 +6,7 @@ async function fixture(delayMs: number) {
   const h = await makeHarness();
   await h.addMember("n1");
   await h.addMember("n2");
-  const instances = h.berth.services.instances;
+  const instances = h.berth.services.records;
   return {
     executor: new StoreExecutor(instances, delayMs),
     create: async (name: string, member: string) => {

@@ -78,3 +78,37 @@ it("stays flat over many thousands of placements", { timeout: 60_000 }, async ()
   }
   expect(after.workers.reduce((n, w) => n + w.calls, 0)).toBeGreaterThan(done);
 });
+
+it("gives back the memory a scriptlet filled, whether in a placement, a test or its top-level code at install", { timeout: 90_000 }, async () => {
+  const bomb = new ScriptletSandbox({ timeoutMs: 10_000, memoryMb: 256, poolSize: 2 });
+  const fill = "const keep = []; for (;;) keep.push(new Uint8Array(1 << 20).fill(1));";
+  try {
+    bomb.reset(cluster(3, 1));
+    await bomb.ready();
+    await bomb.install(`function instance_placement(request, candidates) { if (request.name === "bomb") { ${fill} } }`);
+    expect((await bomb.place(request("warm"), ["m0"])).error).toBeNull();
+    await bomb.stats(true);
+    const before = process.memoryUsage().rss;
+    const grown = () => process.memoryUsage().rss - before;
+    // The workers collect right after a failure; the system gets the pages back a moment later.
+    // Without that collection, a filled heap stayed for as long as V8 left the worker alone.
+    const settle = async () => {
+      await bomb.stats();
+      for (let waited = 0; grown() >= 112 * MiB && waited < 3000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    };
+    for (let round = 0; round < 2; round++) {
+      expect((await bomb.place(request("bomb"), ["m0"])).error).toMatch(/memory limit of 256 MiB/);
+      await settle();
+      expect(grown()).toBeLessThan(112 * MiB);
+      expect((await bomb.test(`function instance_placement(r, c) { ${fill} }`, request("t"), ["m0"])).error).toMatch(/memory limit of 256 MiB/);
+      await settle();
+      expect(grown()).toBeLessThan(112 * MiB);
+      await expect(bomb.install(`${fill}\nfunction instance_placement(r, c) {}`)).rejects.toThrow(/memory limit of 256 MiB/);
+      await settle();
+      expect(grown()).toBeLessThan(112 * MiB); // each bomb touched ~256 MiB, and stayed until V8 happened to collect
+    }
+    expect((await bomb.place(request("after"), ["m0"])).error).toBeNull();
+  } finally {
+    await bomb.close();
+  }
+});

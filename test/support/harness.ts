@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { createBerth, type Berth, type BerthOptions } from "../../src/main.ts";
+import { TestExecutor } from "./testExecutor.ts";
 
 export const ADMIN = "test-admin-token";
 
@@ -25,6 +26,8 @@ export interface Reply<T = any> {
 
 export interface Harness {
   berth: Berth;
+  /** The executor every instance action goes through: hold, fail or slow actions with it. */
+  executor: TestExecutor;
   clock: FakeClock;
   dir: string;
   request<T = any>(method: string, path: string, body?: unknown, token?: string | null): Promise<Reply<T>>;
@@ -37,9 +40,10 @@ export interface Harness {
 export async function makeHarness(opts: Partial<BerthOptions> & { dir?: string } = {}): Promise<Harness> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "berth-test-"));
   const clock = new FakeClock();
+  const executor = new TestExecutor();
   const berth = await createBerth({
     dataDir: dir, localMember: false, adminToken: ADMIN, now: clock.now, logger: pino({ level: "silent" }),
-    livenessIntervalMs: 0, ...opts,
+    livenessIntervalMs: 0, executor: executor.install, ...opts,
   });
   clock.onAdvance = () => berth.liveness.tick();
   const request = async (method: string, path: string, body?: unknown, token: string | null = ADMIN) => {
@@ -65,7 +69,7 @@ export async function makeHarness(opts: Partial<BerthOptions> & { dir?: string }
     if (r.status !== 200) throw new Error(`heartbeat ${name}: ${r.status} ${r.body.error}`);
   };
   return {
-    berth, clock, dir, request, heartbeat,
+    berth, executor, clock, dir, request, heartbeat,
     async addMember(name, extra = {}) {
       const r = await request("POST", "/1.0/cluster/members", {
         server_name: name,
@@ -76,6 +80,7 @@ export async function makeHarness(opts: Partial<BerthOptions> & { dir?: string }
       await heartbeat(name);
     },
     async close() {
+      executor.releaseAll();
       await berth.close();
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     },

@@ -50,7 +50,7 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
     const project = projectOf(c);
     const body = await readBody(c, instanceUpdateSchema);
     const input = { description: body.description, config: body.config, devices: body.devices, profiles: body.profiles };
-    return sync(c, s.instances.update(project, c.req.param("name")!, input, replace));
+    return sync(c, await s.instances.update(project, c.req.param("name")!, input, replace));
   };
   app.put("/1.0/instances/:name", update(true));
   app.patch("/1.0/instances/:name", update(false));

@@ -1,0 +1,78 @@
+/**
+ * The instance records as executors and the move procedure write them: status, location and
+ * Berth's own volatile.* keys, each published to the change feed (the scheduler's view and the
+ * sandbox replica follow it) and emitted as a lifecycle event. No checks here: callers hold the
+ * instance's lock and decide; this only records.
+ */
+import { notFound } from "../domain/errors.ts";
+import type { InstanceRecorder } from "../domain/executor.ts";
+import type { Instance, InstanceStatus } from "../domain/types.ts";
+import type { EventBus } from "../events/bus.ts";
+import type { Store } from "../store/store.ts";
+import type { ClusterChanges } from "./changes.ts";
+
+export function instanceUrl(instance: { name: string; project: string }): string {
+  return `/1.0/instances/${instance.name}${instance.project === "default" ? "" : `?project=${instance.project}`}`;
+}
+
+export class InstanceRecords implements InstanceRecorder {
+  constructor(
+    private readonly store: Store,
+    private readonly bus: EventBus,
+    private readonly changes: ClusterChanges,
+  ) {}
+
+  list(filter: { project?: string; location?: string } = {}): Instance[] {
+    return this.store.listInstances(filter);
+  }
+
+  find(project: string, name: string): Instance | undefined {
+    return this.store.getInstance(project, name);
+  }
+
+  get(project: string, name: string): Instance {
+    const instance = this.store.getInstance(project, name);
+    if (!instance) throw notFound(`Instance "${name}" not found in project "${project}"`);
+    return instance;
+  }
+
+  recordStatus(project: string, name: string, status: InstanceStatus): void {
+    const before = this.get(project, name);
+    if (before.status === status) return;
+    this.store.setInstanceStatus(project, name, status);
+    const instance = { ...before, status };
+    this.changes.publish({ kind: "instance", instance });
+    const action = status === "Running" ? "instance-started" : status === "Stopped" ? "instance-stopped" : "instance-updated";
+    this.bus.lifecycle(action, instanceUrl(instance), { location: instance.location }, project);
+  }
+
+  recordLocation(project: string, name: string, location: string): void {
+    const before = this.get(project, name);
+    if (before.location === location) return;
+    this.store.updateInstance(project, name, { location });
+    const instance = { ...before, location };
+    this.changes.publish({ kind: "instance", instance, previousLocation: before.location });
+    this.bus.lifecycle("instance-migrated", instanceUrl(instance), { from: before.location, to: location }, project);
+  }
+
+  /** Writes Berth's own config keys (volatile.*); null removes one. */
+  setVolatile(project: string, name: string, changes: Record<string, string | null>): Instance {
+    const current = this.get(project, name);
+    const config = { ...current.config };
+    let changed = false;
+    for (const [key, value] of Object.entries(changes)) {
+      if (value === null) {
+        if (key in config) changed = true;
+        delete config[key];
+      } else if (config[key] !== value) {
+        config[key] = value;
+        changed = true;
+      }
+    }
+    if (!changed) return current;
+    this.store.updateInstance(project, name, { config });
+    const instance = { ...current, config };
+    this.changes.publish({ kind: "instance", instance });
+    return instance;
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * What the services need from placement, implemented one layer up (src/placement): decide and
+ * reserve where an instance goes, reserve a change of an instance's size on its member, and tell
+ * when no placement towards a member is in flight any more.
+ */
+import type { Instance, PlacementReason } from "../domain/types.ts";
+
+/** A placement decided and reserved; commit once the instance is stored (or moved), release if that fails. */
+export interface PlacementTicket {
+  location: string;
+  /** The chosen member's architecture (what an instance that named none gets). */
+  architecture: string;
+  commit(): void;
+  release(): void;
+}
+
+export interface PlacementRequestInput {
+  instance: Instance;
+  reason: PlacementReason;
+  /** "node2" or "@group", as the ?target= query parameter. */
+  target?: string;
+  exclude?: string[];
+}
+
+export interface InstancePlacement {
+  /** Decides and reserves; throws the BerthError a user sees (404/403 target, 409 nothing fits, 400 scriptlet). */
+  place(input: PlacementRequestInput): Promise<PlacementTicket>;
+  /**
+   * Checks that `next` (the same instance with new limits) still fits on its member, and reserves
+   * what it asks beyond `current` until the ticket is committed or released. Synchronous, so the
+   * check and the reservation see the same view. Throws 409 with the reason when it does not fit;
+   * returns null when nothing grows.
+   */
+  reserveResize(current: Instance, next: Instance): PlacementTicket | null;
+  /** Resolves once no reservation on `member` is outstanding (placements and moves towards it). */
+  settled(member: string): Promise<void>;
+  /** Reservations outstanding on a member. */
+  pendingOn(member: string): number;
+}

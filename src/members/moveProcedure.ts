@@ -1,0 +1,183 @@
+/**
+ * The one move procedure (stop → move → start, with the volatile.* marks) that evacuation,
+ * restore and relocation all call. Each run holds the instance's lock and first looks at where
+ * things really are, so a run resumed after a crash takes the same path as a first run:
+ *
+ * - the instance is gone (deleted meanwhile): nothing to do;
+ * - it is already on the target (a crash after the move): only the start is left;
+ * - it is somewhere else than expected (someone else moved it): nothing to do;
+ * - the target no longer takes instances (it began an evacuation after it was chosen): choose
+ *   another one when the caller allows it, else fail with the reason.
+ *
+ * volatile.last_state.power=RUNNING is set before the stop and cleared after the start, so a
+ * crash in between still restarts the instance; volatile.evacuate.origin (evacuation) keeps the
+ * first origin; a restore clears it once the instance is home.
+ */
+import type { InstanceLocks } from "../cluster/instanceLocks.ts";
+import type { InstanceRecords } from "../cluster/instanceRecords.ts";
+import type { PlacementTicket } from "../cluster/placementPort.ts";
+import { BerthError, conflict, toError } from "../domain/errors.ts";
+import type { InstanceExecutor } from "../domain/executor.ts";
+import { progress } from "../domain/progress.ts";
+import type { Instance, MemberLifecycle } from "../domain/types.ts";
+
+export type MovePurpose = "evacuation" | "restore" | "relocation";
+
+export interface MoveOrder {
+  project: string;
+  name: string;
+  /** Where the caller found the instance. */
+  from: string;
+  target: string;
+  /** The reservation on the target, committed when the move lands and released otherwise (none for a restore or a resumed run). */
+  ticket: PlacementTicket | null;
+  live: boolean;
+  purpose: MovePurpose;
+  /** Chooses and reserves another target when the chosen one stopped taking instances; throws a 409 when none can. */
+  retarget?: (instance: Instance) => Promise<PlacementTicket>;
+  report?: (message: string) => void;
+}
+
+export type MoveResult =
+  | { outcome: "moved"; to: string }
+  | { outcome: "gone"; why: string }
+  | { outcome: "no-target"; why: string };
+
+export interface MoveDeps {
+  records: InstanceRecords;
+  locks: InstanceLocks;
+  executor: InstanceExecutor;
+  /** A member's stored lifecycle, or undefined when it does not exist. */
+  memberLifecycle: (name: string) => MemberLifecycle | undefined;
+}
+
+const POWER = "volatile.last_state.power";
+const ORIGIN = "volatile.evacuate.origin";
+
+const timeoutOf = (i: Instance) => Number(i.config["boot.host_shutdown_timeout"] ?? 30);
+
+export class MoveProcedure {
+  constructor(private readonly deps: MoveDeps) {}
+
+  get canLiveMigrate(): boolean {
+    return this.deps.executor.canLiveMigrate;
+  }
+
+  /** Whether `member` takes instances moved for `purpose` (a restore moves onto the member it restores). */
+  accepts(member: string, purpose: MovePurpose): string | null {
+    const state = this.deps.memberLifecycle(member);
+    if (state === undefined) return `cluster member "${member}" no longer exists`;
+    if (state === "CREATED" || (purpose === "restore" && state === "RESTORING")) return null;
+    return `cluster member "${member}" is ${state}`;
+  }
+
+  /** Runs one move to the end. Throws (with the instance put back where it was) when a step fails. */
+  run(order: MoveOrder): Promise<MoveResult> {
+    return this.deps.locks.with(order.project, order.name, () => this.locked(order));
+  }
+
+  /** A resumed move that had landed: starts the instance if it ran before, and clears the mark. */
+  finish(project: string, name: string, report?: (message: string) => void): Promise<MoveResult> {
+    return this.deps.locks.with(project, name, async () => {
+      const instance = this.deps.records.find(project, name);
+      if (!instance) return { outcome: "gone", why: "deleted meanwhile" };
+      await this.startIfItRan(instance, report ?? (() => {}));
+      return { outcome: "moved", to: instance.location };
+    });
+  }
+
+  private async locked(order: MoveOrder): Promise<MoveResult> {
+    const { records, executor } = this.deps;
+    const { project, name, purpose } = order;
+    const report = order.report ?? (() => {});
+    let ticket = order.ticket;
+    const release = () => {
+      ticket?.release();
+      ticket = null;
+    };
+    let instance = records.find(project, name);
+    if (!instance) {
+      release();
+      return { outcome: "gone", why: "deleted meanwhile" };
+    }
+    let target = order.target;
+    if (instance.location !== target) {
+      if (instance.location !== order.from) {
+        release();
+        return { outcome: "gone", why: `moved to "${instance.location}" meanwhile` };
+      }
+      const refused = this.accepts(target, purpose);
+      if (refused !== null) {
+        release();
+        if (!order.retarget) throw conflict(`Cannot move "${name}" to "${target}": ${refused}`);
+        try {
+          ticket = await order.retarget(instance);
+        } catch (err) {
+          if (err instanceof BerthError && err.status === 409) return { outcome: "no-target", why: `${refused}, and ${err.message}` };
+          throw err;
+        }
+        target = ticket.location;
+      }
+      const running = instance.status === "Running";
+      const marks: Record<string, string> = {}; // only what this run adds, so a failure can take it back
+      if (running && instance.config[POWER] !== "RUNNING") marks[POWER] = "RUNNING";
+      if (purpose === "evacuation" && !instance.config[ORIGIN]) marks[ORIGIN] = instance.location;
+      const live = order.live && executor.canLiveMigrate;
+      try {
+        instance = records.setVolatile(project, name, marks);
+        if (instance.status === "Running" && !live) {
+          report(progress.stopping(instance));
+          await executor.stop(instance, { force: false, timeoutS: timeoutOf(instance) });
+        }
+        report(progress.migrating(instance, target));
+        await executor.move(records.get(project, name), target, { live });
+      } catch (thrown) {
+        release();
+        await this.putBack(project, name, order.from, running, marks);
+        throw toError(thrown);
+      }
+      ticket?.commit();
+      ticket = null;
+      if (purpose === "restore") records.setVolatile(project, name, { [ORIGIN]: null });
+    } else {
+      release(); // already there: a resumed run
+      if (purpose === "restore" && instance.config[ORIGIN]) records.setVolatile(project, name, { [ORIGIN]: null });
+    }
+    const landed = records.find(project, name);
+    if (!landed) return { outcome: "gone", why: "deleted meanwhile" };
+    await this.startIfItRan(landed, report);
+    return { outcome: "moved", to: target };
+  }
+
+  /**
+   * Starts an instance marked as having run, unless its member now refuses starts (it began an
+   * evacuation after the move was decided): then the mark stays, and that evacuation starts it
+   * where it goes.
+   */
+  private async startIfItRan(instance: Instance, report: (message: string) => void): Promise<void> {
+    const { records, executor } = this.deps;
+    if (instance.config[POWER] !== "RUNNING") return;
+    const state = this.deps.memberLifecycle(instance.location);
+    if (state === "EVACUATING" || state === "EVACUATED") return;
+    if (instance.status !== "Running") {
+      report(progress.starting(instance));
+      await executor.start(instance);
+    }
+    records.setVolatile(instance.project, instance.name, { [POWER]: null });
+  }
+
+  /** After a failed stop or move: back as it was, running if it ran, without the marks this run set. */
+  private async putBack(project: string, name: string, from: string, wasRunning: boolean, marks: Record<string, string>): Promise<void> {
+    const { records, executor } = this.deps;
+    try {
+      const now = records.find(project, name);
+      if (!now || now.location !== from) return;
+      if (wasRunning && now.status !== "Running") await executor.start(now);
+      const cleanup: Record<string, null> = {};
+      for (const key of Object.keys(marks)) cleanup[key] = null;
+      records.setVolatile(project, name, cleanup);
+    } catch {
+      // Left as it is: the caller reports the original error.
+    }
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Moving an instance (POST /1.0/instances/{name} {"migration": true}): the target is decided and
+ * reserved before the request is answered, so "nothing fits" is an immediate 409; the move itself
+ * is an operation that runs the one move procedure and can resume after a restart.
+ */
+import type { InstanceRecords } from "../cluster/instanceRecords.ts";
+import type { InstancePlacement, PlacementTicket } from "../cluster/placementPort.ts";
+import { badRequest, conflict } from "../domain/errors.ts";
+import type { MoveProcedure } from "../members/moveProcedure.ts";
+import type { OperationManager } from "../operations/manager.ts";
+import type { OperationRecord } from "../store/store.ts";
+
+interface RelocateInput {
+  project: string;
+  name: string;
+  from: string;
+  target: string;
+  /** What the user asked for: a member, a @group, or nothing (Berth chooses). */
+  requested?: string;
+  live: boolean;
+}
+
+export class Relocation {
+  /** operation id → the reservation on the target, held until the move is recorded. */
+  private readonly tickets = new Map<string, PlacementTicket>();
+
+  constructor(
+    private readonly records: InstanceRecords,
+    private readonly placement: InstancePlacement,
+    private readonly moves: MoveProcedure,
+    private readonly operations: OperationManager,
+  ) {
+    operations.register("relocate", async (ctx, input) => {
+      const ticket = this.tickets.get(ctx.id) ?? null;
+      this.tickets.delete(ctx.id);
+      return this.run(input as RelocateInput, ticket, (message) => ctx.progress({ progress: message }));
+    });
+  }
+
+  async start(project: string, name: string, target: string | undefined, live: boolean): Promise<OperationRecord> {
+    const instance = this.records.get(project, name);
+    if (target && !target.startsWith("@") && target === instance.location) {
+      throw badRequest(`Instance "${name}" is already on cluster member "${target}"`);
+    }
+    const ticket = await this.placement.place({ instance, reason: "relocation", target, exclude: [instance.location] });
+    try {
+      const input: RelocateInput = { project, name, from: instance.location, target: ticket.location, live, ...(target ? { requested: target } : {}) };
+      const op = this.operations.start({
+        kind: "relocate",
+        description: `Moving instance "${name}" to "${ticket.location}"`,
+        resources: { instances: [`/1.0/instances/${name}${project === "default" ? "" : `?project=${project}`}`] },
+        input,
+      });
+      this.tickets.set(op.id, ticket); // the runner starts after this tick, and picks it up
+      return op;
+    } catch (err) {
+      ticket.release();
+      throw err;
+    }
+  }
+
+  private async run(input: RelocateInput, ticket: PlacementTicket | null, report: (m: string) => void): Promise<Record<string, unknown>> {
+    const { project, name, target, live, requested } = input;
+    // Operations stored before `from` was recorded: the instance's place when the run starts.
+    const from = input.from ?? this.records.find(project, name)?.location ?? "";
+    const namedMember = requested !== undefined && !requested.startsWith("@");
+    const result = await this.moves.run({
+      project, name, from, target, ticket, live, purpose: "relocation", report,
+      // A chosen target that stopped taking instances is chosen again; a member the user named is not.
+      retarget: namedMember ? undefined : (instance) => this.placement.place({ instance, reason: "relocation", target: requested, exclude: [from] }),
+    });
+    if (result.outcome === "no-target") throw conflict(`Instance "${name}" could not be moved: ${result.why}`);
+    if (result.outcome === "gone") return { from, to: null, status: null, note: result.why };
+    return { from, to: result.to, status: this.records.get(project, name).status };
+  }
+}
