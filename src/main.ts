@@ -27,7 +27,7 @@ import { Maintenance } from "./members/maintenance.ts";
 import { MoveProcedure } from "./members/moveProcedure.ts";
 import { OperationManager } from "./operations/manager.ts";
 import { placementQuery } from "./placement/query.ts";
-import { Relocation } from "./placement/relocation.ts";
+import { Relocation } from "./members/relocation.ts";
 import { SchedulerIndex } from "./placement/schedulerIndex.ts";
 import { SchedulerPlacement } from "./placement/schedulerPlacement.ts";
 import { Scriptlets } from "./placement/scriptlets.ts";

@@ -133,14 +133,14 @@ export class Evacuator {
     try {
       for (const outcome of await this.finishInterrupted(member)) outcomes.set(key(outcome), outcome);
       done = total = outcomes.size;
-      report(`Evacuating "${member}"`);
-      for (;;) {
+      for (let round = 0; ; round++) {
         await placement.settled(member); // placements and moves decided before EVACUATING land first
         const left = records.list({ location: member }).filter((i) => !isLeftInPlace(outcomes.get(key(i))));
-        if (left.length === 0 || ctx.signal.aborted) break;
+        if (ctx.signal.aborted || (left.length === 0 && round > 0)) break;
         const steps = await this.plan(member, mode, left);
         total += steps.length;
-        report(`Evacuating ${steps.length} instance(s) from "${member}"`);
+        report(round === 0 ? `Evacuating ${total} instance(s) from "${member}"` : `Evacuating ${steps.length} more instance(s) that arrived on "${member}"`);
+        if (steps.length === 0) break;
         await runLimited(steps, config.get()["cluster.evacuate.max_parallel"], async (step) => {
           const outcome = ctx.signal.aborted ? { ...step.entry, outcome: "failed" as const, error: "not started: the operation was cancelled" } : await this.carryOut(step, member, report);
           if (ctx.signal.aborted) step.ticket?.release();

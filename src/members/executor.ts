@@ -2,8 +2,6 @@
 import type { InstanceExecutor, InstanceRecorder, StopOptions } from "../domain/executor.ts";
 import type { Instance } from "../domain/types.ts";
 
-export type { InstanceExecutor, InstanceRecorder, StopOptions } from "../domain/executor.ts";
-
 /**
  * `delayMs` makes every action take that long, to stand in for real members in demos and in tests
  * that need an evacuation to be caught half way (BERTH_EXECUTOR_DELAY_MS).

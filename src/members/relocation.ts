@@ -6,7 +6,7 @@
 import type { InstanceRecords } from "../cluster/instanceRecords.ts";
 import type { InstancePlacement, PlacementTicket } from "../cluster/placementPort.ts";
 import { badRequest, conflict } from "../domain/errors.ts";
-import type { MoveProcedure } from "../members/moveProcedure.ts";
+import type { MoveProcedure } from "./moveProcedure.ts";
 import type { OperationManager } from "../operations/manager.ts";
 import type { OperationRecord } from "../store/store.ts";
 

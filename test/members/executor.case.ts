@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Instance } from "../../src/domain/types.ts";
-import type { InstanceExecutor } from "../../src/members/executor.ts";
+import type { InstanceExecutor } from "../../src/domain/executor.ts";
 import { chooseAction } from "../../src/members/evacuationRules.ts";
 
 export interface ExecutorFixture {

@@ -4,7 +4,7 @@ import { validateDevices, validateInstanceConfig } from "../../domain/instanceCo
 import { checkName } from "../../domain/names.ts";
 import { badRequest } from "../../domain/errors.ts";
 import type { Instance } from "../../domain/types.ts";
-import type { Relocation } from "../../placement/relocation.ts";
+import type { Relocation } from "../../members/relocation.ts";
 import { outcomeError } from "../../placement/schedulerPlacement.ts";
 import type { PlacementQueryFn } from "../../placement/query.ts";
 import type { RankedCandidate } from "../../scheduler/index.ts";
