@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// Entry point: Berth is TypeScript run through tsx, so register its loader, then hand over to the CLI.
-import { register } from "tsx/esm/api";
+// Entry point: the compiled CLI in dist/, built by `npm run build` (which `npm ci` runs through `prepare`).
+import { existsSync } from "node:fs";
 
-register();
-const { main } = await import("../src/cli/index.ts");
+const cli = new URL("../dist/cli/index.js", import.meta.url);
+if (!existsSync(cli)) {
+  process.stderr.write("Error: Berth is not built (no dist/cli/index.js). Run `npm run build` (or `npm ci`) in the Berth directory first.\n");
+  process.exit(1);
+}
+const { main } = await import(cli.href);
 await main(process.argv);
