@@ -79,7 +79,9 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   instances.executor = new StoreExecutor(instances, opts.executorDelayMs ?? Number(process.env.BERTH_EXECUTOR_DELAY_MS ?? 0));
   groups.ensureDefault();
   projects.ensureDefault();
-  const index = new SchedulerIndex(changes, members.list(), instances.list());
+  // Stored instances load in the background (placements wait for them): the service answers at once.
+  const index = new SchedulerIndex(changes, () => members.list(), (after, limit) => store.listInstanceResources(after, limit));
+  index.ready.catch((err) => logger.error({ err }, "loading the stored instances into the scheduler failed; placements fail until a restart"));
   const placement = new SchedulerPlacement({ index, config, members, groups, projects, pools });
   instances.placement = placement;
   instances.projectExists = (name) => projects.exists(name);
@@ -162,6 +164,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
       if (heartbeatTimer) clearTimeout(heartbeatTimer);
       liveness.stop();
       await operations.settle();
+      index.stop();
       await scriptlets.close();
       store.close();
     },

@@ -88,6 +88,9 @@ export function rootDisk(devices: Devices): Record<string, string> | undefined {
   return undefined;
 }
 
+/** The config keys resourceRequest reads (with the devices): all a request depends on. */
+export const RESOURCE_CONFIG_KEYS = ["limits.cpu", "limits.memory", "limits.gpu"] as const;
+
 /** Reads cpu, memory, root disk size and gpu count from config and devices. */
 export function resourceRequest(instance: Pick<Instance, "config" | "devices">): ResourceRequest {
   const cpu = instance.config["limits.cpu"] ? Number(instance.config["limits.cpu"]) : 0;
