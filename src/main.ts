@@ -147,8 +147,10 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     schedule();
   }
 
-  liveness.tick();
-  if ((opts.livenessIntervalMs ?? 1000) > 0) liveness.start(opts.livenessIntervalMs ?? 1000);
+  // start() sweeps at once and then on its timer; without a timer (tests) sweep once here.
+  const livenessIntervalMs = opts.livenessIntervalMs ?? 1000;
+  if (livenessIntervalMs > 0) liveness.start(livenessIntervalMs);
+  else liveness.tick();
   const resumed = operations.resumeInterrupted();
   if (resumed > 0) logger.info({ resumed }, "resumed interrupted operations");
 
