@@ -65,6 +65,12 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const now = opts.now ?? Date.now;
   const logger = opts.logger ?? pino({ level: process.env.BERTH_LOG_LEVEL ?? "info" }, pino.destination(2));
+  // Probing this machine for the local member mostly waits on child processes (a few hundred ms):
+  // start it now so that it overlaps opening the store and building the services; the first
+  // heartbeat below uses this reading.
+  const probe = new LocalProbe(dataDir);
+  let firstReading = opts.localMember !== false ? probe.read() : null;
+  firstReading?.catch(() => {}); // awaited below: an early failure is not unhandled
   const store = new Store(join(dataDir, "berth.db"));
   const bus = new EventBus(now);
   const changes = new ClusterChanges();
@@ -79,7 +85,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   instances.executor = new StoreExecutor(instances, opts.executorDelayMs ?? Number(process.env.BERTH_EXECUTOR_DELAY_MS ?? 0));
   groups.ensureDefault();
   projects.ensureDefault();
-  // Stored instances load in the background (placements wait for them): the service answers at once.
+  // Stored instances load in the background once start-up is done (placements wait for them).
   const index = new SchedulerIndex(changes, () => members.list(), (after, limit) => store.listInstanceResources(after, limit));
   index.ready.catch((err) => logger.error({ err }, "loading the stored instances into the scheduler failed; placements fail until a restart"));
   const placement = new SchedulerPlacement({ index, config, members, groups, projects, pools });
@@ -125,10 +131,11 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   // The embedded local member.
   let localMemberName: string | null = null;
   let heartbeatTimer: NodeJS.Timeout | null = null;
-  const probe = new LocalProbe(dataDir);
   const heartbeatLocal = async () => {
     if (!localMemberName) return;
-    const { resources, state } = await probe.read();
+    const reading = firstReading ?? probe.read();
+    firstReading = null;
+    const { resources, state } = await reading;
     members.heartbeat(localMemberName, resources, state);
   };
   if (opts.localMember !== false) {
@@ -151,6 +158,8 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const livenessIntervalMs = opts.livenessIntervalMs ?? 1000;
   if (livenessIntervalMs > 0) liveness.start(livenessIntervalMs);
   else liveness.tick();
+  // Only now, so that loading does not compete with the start-up work above (the local member's probe).
+  index.start();
   const resumed = operations.resumeInterrupted();
   if (resumed > 0) logger.info({ resumed }, "resumed interrupted operations");
 

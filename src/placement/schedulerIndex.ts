@@ -51,15 +51,17 @@ export class SchedulerIndex {
   /** Changes published before the stored members and instances are loaded; null once they are. */
   private queued: ClusterChange[] | null = [];
   private stopped = false;
+  private release: () => void = () => {};
+  private readonly started = new Promise<void>((resolve) => { this.release = resolve; });
   /** Settles once every stored member and instance is in the view (placements wait for it). */
   readonly ready: Promise<void>;
 
   /**
-   * Loads the stored members and instances in the background, starting on the next event-loop
-   * turn: the members in one turn, then instances LOAD_CHUNK at a time for about LOAD_SLICE_MS per
-   * turn, so the service starts and answers requests while 100,000 of them load. Changes published meanwhile are applied in
-   * order once loading is done: each carries the whole new state of what it changed, so one that
-   * a later read already reflected changes nothing.
+   * Follows changes from now on; start() loads the stored members and instances in the
+   * background: the members in one event-loop turn, then instances LOAD_CHUNK at a time for about
+   * LOAD_SLICE_MS per turn, so the service answers requests while 100,000 of them load. Changes
+   * published before loading is done are applied in order afterwards: each carries the whole new
+   * state of what it changed, so one that a later read already reflected changes nothing.
    */
   constructor(changes: ClusterChanges, readMembers: () => Member[], readInstances: InstanceReader) {
     changes.subscribe((change) => {
@@ -74,13 +76,20 @@ export class SchedulerIndex {
     return this.queued === null;
   }
 
+  /** Begins loading on the next event-loop turn. */
+  start(): void {
+    this.release();
+  }
+
   /** Stops loading (the store is about to close); placements still waiting then never get the view. */
   stop(): void {
     this.stopped = true;
+    this.release();
   }
 
   private async load(readMembers: () => Member[], readInstances: InstanceReader): Promise<void> {
     const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+    await this.started;
     await nextTurn();
     if (this.stopped) return;
     for (const member of readMembers()) this.view.upsertMember(memberInput(member));

@@ -64,6 +64,9 @@ it("counts, once loaded, what an index loaded from the final state counts, whate
 
   const index = new SchedulerIndex(changes, members, store.read);
   save({ ...instance(3, "n1"), location: "n2" }); // before the load began
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(store.reads).toBe(0); // not started
+  index.start();
   expect(index.loaded).toBe(false);
   await index.ready;
   expect(index.loaded).toBe(true);
@@ -71,6 +74,7 @@ it("counts, once loaded, what an index loaded from the final state counts, whate
 
   store.beforeRead = () => {};
   const fresh = new SchedulerIndex(new ClusterChanges(), members, store.read);
+  fresh.start();
   await fresh.ready;
   expect(usage(index)).toEqual(usage(fresh));
   expect(usage(index).reduce((n, u) => n + (u?.instanceCount ?? 0), 0)).toBe(9000 - 2 + 1);
@@ -90,6 +94,7 @@ it("stops loading when stopped, reading nothing more", async () => {
   const store = new FakeStore();
   for (let i = 0; i < 10; i++) { const x = instance(i, "n1"); store.rows.set(`${x.project}/${x.name}`, x); }
   const index = new SchedulerIndex(new ClusterChanges(), members, store.read);
+  index.start();
   index.stop();
   await index.ready;
   expect(store.reads).toBe(0);
