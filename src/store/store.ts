@@ -32,8 +32,8 @@ export type InstancePatch = Partial<Pick<Instance, "config" | "devices" | "profi
 
 /**
  * An instance as the scheduler accounts it: where it is, and what its resource request is read
- * from (config holds only RESOURCE_CONFIG_KEYS). Instances that ask alike share one frozen config
- * and one frozen devices object.
+ * from (config holds only RESOURCE_CONFIG_KEYS). Within one read, instances that ask alike share
+ * one frozen config and one frozen devices object.
  */
 export type InstanceResources = Pick<Instance, "project" | "name" | "location" | "config" | "devices">;
 
