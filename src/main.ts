@@ -72,6 +72,12 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const now = opts.now ?? Date.now;
   const logger = opts.logger ?? pino({ level: process.env.BERTH_LOG_LEVEL ?? "info" }, pino.destination(2));
+  // Probing this machine for the local member mostly waits on child processes (a few hundred ms):
+  // start it now so that it overlaps opening the store and building the services; the first
+  // heartbeat below uses this reading.
+  const probe = new LocalProbe(dataDir);
+  let firstReading = opts.localMember !== false ? probe.read() : null;
+  firstReading?.catch(() => {}); // awaited below: an early failure is not unhandled
   const store = new Store(join(dataDir, "berth.db"));
   const bus = new EventBus(now);
   const changes = new ClusterChanges();
@@ -91,7 +97,9 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const storeExecutor = new StoreExecutor(records, opts.executorDelayMs ?? Number(process.env.BERTH_EXECUTOR_DELAY_MS ?? 0));
   const executor = opts.executor ? opts.executor(storeExecutor, records) : storeExecutor;
   const scriptlets = new Scriptlets({ config, members, instances: records, projects, changes, bus, logger, poolSize: opts.sandboxPoolSize });
-  const index = new SchedulerIndex(view, changes, members.list(), records.list());
+  // Stored instances load in the background once start-up is done (placements wait for them).
+  const index = new SchedulerIndex(view, changes, () => members.list(), (after, limit) => store.listInstanceResources(after, limit));
+  index.ready.catch((err) => logger.error({ err }, "loading the stored instances into the scheduler failed; placements fail until a restart"));
   const placement = new SchedulerPlacement({ index, config, members, groups, projects, pools, hooks: scriptlets });
   const memberLifecycle = (name: string) => members.find(name)?.state;
   const instances = new InstanceService({
@@ -119,10 +127,11 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   // The embedded local member.
   let localMemberName: string | null = null;
   let heartbeatTimer: NodeJS.Timeout | null = null;
-  const probe = new LocalProbe(dataDir);
   const heartbeatLocal = async () => {
     if (!localMemberName) return;
-    const { resources, state } = await probe.read();
+    const reading = firstReading ?? probe.read();
+    firstReading = null;
+    const { resources, state } = await reading;
     members.heartbeat(localMemberName, resources, state);
   };
   if (opts.localMember !== false) {
@@ -141,8 +150,12 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     schedule();
   }
 
-  liveness.tick();
-  if ((opts.livenessIntervalMs ?? 1000) > 0) liveness.start(opts.livenessIntervalMs ?? 1000);
+  // start() sweeps at once and then on its timer; without a timer (tests) sweep once here.
+  const livenessIntervalMs = opts.livenessIntervalMs ?? 1000;
+  if (livenessIntervalMs > 0) liveness.start(livenessIntervalMs);
+  else liveness.tick();
+  // Only now, so that loading does not compete with the start-up work above (the local member's probe).
+  index.start();
   const resumed = operations.resumeInterrupted();
   if (resumed > 0) logger.info({ resumed }, "resumed interrupted operations");
 
@@ -158,6 +171,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
       if (heartbeatTimer) clearTimeout(heartbeatTimer);
       liveness.stop();
       await operations.settle();
+      index.stop();
       await scriptlets.close();
       store.close();
     },

@@ -3,6 +3,7 @@
  * envelope, waiting for async operations and reading the event stream.
  */
 import { readFileSync } from "node:fs";
+import type { IncomingMessage, RequestOptions } from "node:http";
 import { join } from "node:path";
 import type { Operation } from "../domain/types.ts";
 
@@ -111,11 +112,11 @@ export class BerthClient {
   /** Reads /1.0/events until the signal aborts, calling onEvent for each (the `ready` event included). */
   async streamEvents(types: string | undefined, onEvent: (name: string, data: string) => void, signal: AbortSignal): Promise<void> {
     const response = await this.fetch("GET", "/1.0/events", { query: { type: types } }, signal);
-    if (!response.ok || !response.body) throw await this.errorFrom(response);
+    if (!isOk(response)) throw await this.errorFrom(response);
     const decoder = new TextDecoder();
     let buffer = "";
     try {
-      for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+      for await (const chunk of response as AsyncIterable<Uint8Array>) {
         buffer += decoder.decode(chunk, { stream: true }).replace(/\r\n/g, "\n");
         let end: number;
         while ((end = buffer.indexOf("\n\n")) >= 0) {
@@ -134,30 +135,46 @@ export class BerthClient {
 
   private async send(method: string, path: string, opts: { body?: unknown; query?: Query }): Promise<Envelope> {
     const response = await this.fetch(method, path, opts);
-    if (!response.ok) throw await this.errorFrom(response);
+    if (!isOk(response)) throw await this.errorFrom(response);
     const envelope = await readEnvelope(response);
-    if (!envelope) throw new CliError(`Unexpected response from ${this.connection.url}${path}: HTTP ${response.status} without a Berth envelope`);
+    if (!envelope) throw new CliError(`Unexpected response from ${this.connection.url}${path}: HTTP ${response.statusCode} without a Berth envelope`);
     return envelope;
   }
 
-  private async fetch(method: string, path: string, opts: { body?: unknown; query?: Query }, signal?: AbortSignal): Promise<Response> {
+  /**
+   * One request through node:http(s) rather than fetch: fetch's machinery (undici and its WASM
+   * parser) costs 100-300 ms to load, more than the rest of a CLI call. Resolves with the
+   * response once its headers arrive; its body is read by the caller.
+   */
+  private async fetch(method: string, path: string, opts: { body?: unknown; query?: Query }, signal?: AbortSignal): Promise<IncomingMessage> {
     const url = new URL(this.connection.url + path);
     for (const [key, value] of Object.entries(opts.query ?? {})) {
       if (value !== undefined && value !== "") url.searchParams.set(key, String(value));
     }
-    const headers: Record<string, string> = { accept: "application/json" };
+    const headers: Record<string, string | number> = { accept: "application/json" };
     if (this.connection.token) headers.authorization = `Bearer ${this.connection.token}`;
-    if (opts.body !== undefined) headers["content-type"] = "application/json";
+    const body = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
+    if (body) {
+      headers["content-type"] = "application/json";
+      headers["content-length"] = body.length;
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw this.connectionError({ message: "unknown scheme" });
+    const { request } = url.protocol === "https:" ? await import("node:https") : await import("node:http");
+    const options: RequestOptions = { method, headers, signal };
     try {
-      return await fetch(url, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), signal });
+      return await new Promise<IncomingMessage>((resolve, reject) => {
+        const req = request(url, options, resolve);
+        req.once("error", reject);
+        req.end(body);
+      });
     } catch (err) {
-      throw this.connectionError(err);
+      throw this.connectionError(signal?.aborted ? { message: "This operation was aborted" } : err);
     }
   }
 
+  /** The error the user sees when the request did not get an answer; err is the socket's (or TLS's) error. */
   private connectionError(err: unknown): CliError {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const code = cause?.code ?? "";
+    const { code = "", message = String(err) } = err as { code?: string; message?: string };
     const where = this.connection.url;
     if (code === "ECONNREFUSED") {
       return new CliError(
@@ -165,14 +182,13 @@ export class BerthClient {
         1, { cause: err },
       );
     }
-    const detail = cause?.message ?? (err as Error).message;
-    return new CliError(`Cannot connect to the Berth service at ${where}: ${detail}${code && !detail.includes(code) ? ` (${code})` : ""}`, 1, { cause: err });
+    return new CliError(`Cannot connect to the Berth service at ${where}: ${message}${code && !message.includes(code) ? ` (${code})` : ""}`, 1, { cause: err });
   }
 
-  private async errorFrom(response: Response): Promise<CliError> {
+  private async errorFrom(response: IncomingMessage): Promise<CliError> {
     const envelope = await readEnvelope(response);
-    let message = envelope?.error || `HTTP ${response.status} ${response.statusText} from ${this.connection.url}`;
-    if (response.status === 401 && !this.connection.token) {
+    let message = envelope?.error || `HTTP ${response.statusCode} ${response.statusMessage ?? ""} from ${this.connection.url}`;
+    if (response.statusCode === 401 && !this.connection.token) {
       message += ` (no token: set BERTH_TOKEN or --token, or run where data/admin.token is; tried ${this.connection.tokenSource})`;
     }
     return new CliError(message);
@@ -189,8 +205,20 @@ export function throwIfUnsuccessful(op: Operation): void {
   if (op.status === "Cancelled") throw new CliError(`Operation ${op.id} was cancelled${op.err ? `: ${op.err}` : ""}`);
 }
 
-async function readEnvelope(response: Response): Promise<Envelope | null> {
-  const text = await response.text();
+function isOk(response: IncomingMessage): boolean {
+  const status = response.statusCode ?? 0;
+  return status >= 200 && status < 300;
+}
+
+/** The whole body as text (UTF-8), as fetch's response.text() reads it. */
+async function readText(response: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
+async function readEnvelope(response: IncomingMessage): Promise<Envelope | null> {
+  const text = await readText(response);
   try {
     const parsed: unknown = JSON.parse(text);
     return parsed && typeof parsed === "object" && "type" in parsed ? (parsed as Envelope) : null;

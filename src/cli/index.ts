@@ -1,19 +1,49 @@
 /** The `berth` command: the service (`serve`) and a CLI client of the HTTP API. */
-import { Command, CommanderError, Option } from "commander";
+import type { Command as CommandType } from "commander";
+import { Command, CommanderError, Option } from "./commander.ts";
 import { CliError } from "./client.ts";
-import { registerClusterCommands } from "./commands/cluster.ts";
-import { registerConfigCommands } from "./commands/config.ts";
-import { registerInstanceCommands } from "./commands/instance.ts";
-import { registerMonitorCommand } from "./commands/monitor.ts";
-import { registerOperationCommands } from "./commands/operation.ts";
-import { registerPlacementCommands } from "./commands/placement.ts";
-import { registerProjectCommands } from "./commands/project.ts";
-import { registerScriptletCommands } from "./commands/scriptlet.ts";
-import { registerStorageCommands } from "./commands/storage.ts";
-import { registerTokenCommands } from "./commands/token.ts";
 import { FORMATS } from "./output.ts";
 
-export function buildProgram(): Command {
+type Register = (program: CommandType) => void;
+
+/**
+ * The command groups in the order `berth --help` lists them (after `serve`), each with the module
+ * that registers it. A call loads only the group it runs: every module costs start-up time, and a
+ * CLI call should cost little more than starting Node.
+ */
+const GROUPS: [name: string, load: () => Promise<Register>][] = [
+  ["cluster", async () => (await import("./commands/cluster.ts")).registerClusterCommands],
+  ["storage", async () => (await import("./commands/storage.ts")).registerStorageCommands],
+  ["project", async () => (await import("./commands/project.ts")).registerProjectCommands],
+  ["instance", async () => (await import("./commands/instance.ts")).registerInstanceCommands],
+  ["placement", async () => (await import("./commands/placement.ts")).registerPlacementCommands],
+  ["scriptlet", async () => (await import("./commands/scriptlet.ts")).registerScriptletCommands],
+  ["config", async () => (await import("./commands/config.ts")).registerConfigCommands],
+  ["operation", async () => (await import("./commands/operation.ts")).registerOperationCommands],
+  ["monitor", async () => (await import("./commands/monitor.ts")).registerMonitorCommand],
+  ["token", async () => (await import("./commands/token.ts")).registerTokenCommands],
+];
+
+/** The program's own options that take a value (`--url X`): their value is not the command's name. */
+const VALUE_OPTIONS = new Set(["--url", "--token", "--format"]);
+
+/** The command a call names (`berth --format json cluster list` → "cluster"); undefined if none. */
+export function commandName(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") return undefined;
+    if (VALUE_OPTIONS.has(arg)) i++;
+    else if (!arg.startsWith("-")) return arg;
+  }
+  return undefined;
+}
+
+/**
+ * The `berth` program for these arguments (argv without node and the script): only the command
+ * group they name is registered; with no known command (help, a typo) every group is, so help,
+ * errors and suggestions read as they would with the whole program.
+ */
+export async function buildProgram(args: string[]): Promise<CommandType> {
   const program = new Command("berth").description("Berth: placement scheduler for clusters").showHelpAfterError("(add --help for usage)");
   // Errors become exceptions that main() turns into an exit code (no process.exit mid-flight); subcommands inherit this.
   program.exitOverride();
@@ -46,16 +76,11 @@ export function buildProgram(): Command {
       process.once("SIGTERM", stop);
     });
 
-  registerClusterCommands(program);
-  registerStorageCommands(program);
-  registerProjectCommands(program);
-  registerInstanceCommands(program);
-  registerPlacementCommands(program);
-  registerScriptletCommands(program);
-  registerConfigCommands(program);
-  registerOperationCommands(program);
-  registerMonitorCommand(program);
-  registerTokenCommands(program);
+  const name = commandName(args);
+  if (name === "serve") return program;
+  const named = GROUPS.filter(([group]) => group === name);
+  const registers = await Promise.all((named.length > 0 ? named : GROUPS).map(([, load]) => load()));
+  for (const register of registers) register(program);
   return program;
 }
 
@@ -75,7 +100,7 @@ function reportError(err: unknown): number {
 /** Runs the CLI; sets process.exitCode rather than exiting, so stdout is flushed and tests can call it. */
 export async function main(argv: string[]): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv.slice(2))).parseAsync(argv);
   } catch (err) {
     process.exitCode = reportError(err);
   }

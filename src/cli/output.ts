@@ -1,12 +1,14 @@
 /** How commands print: tables for people (cli-table3), or the API's metadata as JSON or YAML for programs. */
 import { createRequire } from "node:module";
-import Table from "cli-table3";
+import type Table from "cli-table3";
 import { formatSize } from "../domain/units.ts";
 import { CliError } from "./client.ts";
 
-// yaml costs ~130 ms to load, a fifth of a CLI call: loaded only when something is printed as YAML.
+// yaml costs ~130 ms to load, a fifth of a CLI call: loaded only when something is printed as
+// YAML; cli-table3 only when a table is printed (not for JSON, nor for commands that print none).
 const requireModule = createRequire(import.meta.url);
 let yamlModule: typeof import("yaml") | undefined;
+let tableClass: typeof Table | undefined;
 
 /** YAML text of a value (LXD's `show` format). */
 export function toYaml(value: unknown): string {
@@ -86,7 +88,8 @@ export class Output {
 
 /** Lists get a rule between rows as lxc prints them; FIELD/VALUE tables are compact. */
 function newTable(head: string[], compact = false): Table.Table {
-  return new Table({ head, style: { head: process.stdout.isTTY ? ["bold"] : [], border: [], compact } });
+  tableClass ??= requireModule("cli-table3") as typeof Table;
+  return new tableClass({ head, style: { head: process.stdout.isTTY ? ["bold"] : [], border: [], compact } });
 }
 
 /** A cell's text: scalars as themselves, lists of scalars comma-joined, anything else as YAML. */

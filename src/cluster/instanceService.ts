@@ -109,7 +109,8 @@ export class InstanceService {
    * PATCH merges config and devices; PUT replaces them. Berth's volatile keys are kept either way.
    * Raising limits must fit the member: checked and reserved before anything is written.
    */
-  update(project: string, name: string, input: InstanceUpdate, replace: boolean): Promise<Instance> {
+  async update(project: string, name: string, input: InstanceUpdate, replace: boolean): Promise<Instance> {
+    await this.deps.placement.ready(); // the size check reads the scheduler's view
     return this.deps.locks.with(project, name, () => {
       const current = this.get(project, name);
       const given = input.config ?? (replace ? {} : undefined);

@@ -36,4 +36,6 @@ export interface InstancePlacement {
   settled(member: string): Promise<void>;
   /** Reservations outstanding on a member. */
   pendingOn(member: string): number;
+  /** Resolves once the scheduler holds every stored instance (just after start they still load). */
+  ready(): Promise<void>;
 }

@@ -94,6 +94,9 @@ export function rootDisk(devices: Devices): Record<string, string> | undefined {
   return undefined;
 }
 
+/** The config keys resourceRequest reads (with the devices): all a request depends on. */
+export const RESOURCE_CONFIG_KEYS = ["limits.cpu", "limits.memory", "limits.gpu"] as const;
+
 /** A number within [0, max]; anything else (NaN, Infinity, a value stored before the bounds) is clamped. */
 const bounded = (n: number, max: number): number => (n >= 0 ? Math.min(n, max) : 0);
 

@@ -1,7 +1,7 @@
 /** The embedded local member: this machine's real resources via systeminformation, heartbeating in-process. */
 import { readFile } from "node:fs/promises";
 import { loadavg, uptime } from "node:os";
-import si from "systeminformation";
+import type si from "systeminformation";
 import type { MemberResources, MemberStateReport } from "../domain/types.ts";
 
 /** Maps Node/systeminformation architecture names to LXD's. */
@@ -16,6 +16,10 @@ interface StaticInfo {
   gpus: { vendor: string; model: string; memory: number }[];
 }
 
+// Loaded when the local member is first probed: a service without one does not pay its ~60 ms at start.
+let systeminformation: Promise<typeof si> | undefined;
+const loadSi = () => (systeminformation ??= import("systeminformation").then((m) => m.default));
+
 export class LocalProbe {
   private staticInfo: Promise<StaticInfo> | null = null;
 
@@ -24,6 +28,7 @@ export class LocalProbe {
   /** cpu, os and graphics never change while we run: read them once. */
   private static(): Promise<StaticInfo> {
     this.staticInfo ??= (async () => {
+      const si = await loadSi();
       const [cpu, os, graphics] = await Promise.all([
         si.cpu(),
         si.osInfo(),
@@ -47,6 +52,7 @@ export class LocalProbe {
   /** One reading of resources and state. Never throws: a failed probe reports what it could. */
   async read(): Promise<{ resources: MemberResources; state: MemberStateReport }> {
     const info = await this.static();
+    const si = await loadSi();
     const [mem, disks, processes] = await Promise.all([
       si.mem(),
       si.fsSize().catch(() => [] as si.Systeminformation.FsSizeData[]),

@@ -99,6 +99,7 @@ export class SchedulerPlacement implements InstancePlacement {
   }
 
   async place(input: PlacementRequestInput): Promise<PlacementTicket> {
+    if (!this.deps.index.loaded) await this.deps.index.ready; // just after start, while stored instances load
     const { instance, reason, target, exclude } = input;
     const request = this.request(instance, reason, target, exclude);
     const key = instanceKey(instance.project, instance.name);
@@ -127,6 +128,10 @@ export class SchedulerPlacement implements InstancePlacement {
     view.reserve(key, current.location, growth);
     const architecture = view.info(current.location)?.architecture ?? current.architecture;
     return this.ticket(current.location, architecture, () => view.release(key));
+  }
+
+  async ready(): Promise<void> {
+    if (!this.deps.index.loaded) await this.deps.index.ready;
   }
 
   pendingOn(member: string): number {
@@ -160,6 +165,7 @@ export class SchedulerPlacement implements InstancePlacement {
 
   /** The dry run behind POST /1.0/scheduler/placement: the same decision, nothing reserved. */
   async query(instance: Instance, reason: PlacementReason, target: string | undefined, exclude: string[] = [], hook?: ChooseHook): Promise<QueryOutcome> {
+    if (!this.deps.index.loaded) await this.deps.index.ready;
     const request = this.request(instance, reason, target, exclude);
     return this.placerFor(instance, hook).query(request, this.schedulerConfig(), seedFor(instance.project, instance.name));
   }

@@ -13,7 +13,9 @@ import { encodePlaceCall } from "./placeCall.ts";
 import { CandidateIds } from "./ranking.ts";
 import type { FromWorker, ToWorker, WorkerData, WorkerReply, WorkerRequest } from "./protocol.ts";
 
-const ENTRY = new URL("./workerEntry.mjs", import.meta.url);
+// Compiled (dist/), the worker is plain worker.js. From source (vitest, tsx) it is worker.ts, which a
+// worker thread cannot load by itself (it does not inherit the loader hooks): workerEntry.mjs loads it through tsx.
+const ENTRY = import.meta.url.endsWith(".ts") ? new URL("./workerEntry.mjs", import.meta.url) : new URL("./worker.js", import.meta.url);
 const WORKER_STACK_MB = 8;
 const START_TIMEOUT_MS = 30_000;
 const EAGER_POLL_MS = 1; // the main thread checks for the reply on every event-loop turn at least this long

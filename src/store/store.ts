@@ -5,6 +5,7 @@ import type {
   ClusterGroup, Instance, InstanceStatus, MemberLifecycle, MemberRecord, MemberResources, MemberStateReport,
   OperationStatus, Project, StoragePool, TokenInfo, TokenRole,
 } from "../domain/types.ts";
+import { RESOURCE_CONFIG_KEYS } from "../domain/instanceConfig.ts";
 import { openDatabase, type Db } from "./db.ts";
 import * as t from "./schema.ts";
 import {
@@ -29,6 +30,13 @@ export interface NewMember {
 export type MemberPatch = Partial<Pick<MemberRecord, "url" | "failure_domain" | "description" | "roles" | "config" | "architecture">>;
 export type InstancePatch = Partial<Pick<Instance, "config" | "devices" | "profiles" | "description" | "status" | "location">>;
 
+/**
+ * An instance as the scheduler accounts it: where it is, and what its resource request is read
+ * from (config holds only RESOURCE_CONFIG_KEYS). Within one read, instances that ask alike share
+ * one frozen config and one frozen devices object.
+ */
+export type InstanceResources = Pick<Instance, "project" | "name" | "location" | "config" | "devices">;
+
 export interface NewOperation {
   id: string;
   kind: string;
@@ -37,6 +45,15 @@ export interface NewOperation {
   metadata: Record<string, unknown>;
   input: unknown;
   mayCancel: boolean;
+}
+
+/** listInstanceResources' two statements: from the start, and after a (project, name) (keyset paging on the unique index). */
+function instanceResourceStatements(sqlite: Database.Database) {
+  const columns = ["project", "name", "location", "devices", ...RESOURCE_CONFIG_KEYS.map((key) => `json_extract(config, '$."${key}"')`)].join(", ");
+  return {
+    instanceResources: sqlite.prepare(`select ${columns} from instances order by project, name limit ?`).raw(true),
+    instanceResourcesAfter: sqlite.prepare(`select ${columns} from instances where (project, name) > (?, ?) order by project, name limit ?`).raw(true),
+  };
 }
 
 export const TABLES = [
@@ -76,6 +93,7 @@ export class Store {
         .where(and(eq(t.instances.project, p("project")), eq(t.instances.name, p("name")))).prepare(),
       instanceConfig: db.update(t.instances).set({ config: sql`${p("config")}` })
         .where(and(eq(t.instances.project, p("project")), eq(t.instances.name, p("name")))).prepare(),
+      ...instanceResourceStatements(sqlite),
     };
   }
 
@@ -261,6 +279,30 @@ export class Store {
     if (filter.location !== undefined) where.push(eq(t.instances.location, filter.location));
     return this.db.select().from(t.instances).where(and(...where))
       .orderBy(asc(t.instances.project), asc(t.instances.name)).all().map(instanceFromRow);
+  }
+
+  /**
+   * Instances as the scheduler accounts them, in (project, name) order, `limit` at a time after
+   * `after`: only the columns and config keys a resource request is read from, straight from
+   * SQLite, with one config and one devices object per distinct value. The scheduler index reads
+   * 100,000 instances this way in a fraction of listInstances' time and memory (bench/cli-startup).
+   */
+  listInstanceResources(after: { project: string; name: string } | null = null, limit = -1): InstanceResources[] {
+    const rows = (after === null ? this.q.instanceResources.all(limit) : this.q.instanceResourcesAfter.all(after.project, after.name, limit)) as
+      [string, string, string, string, ...(string | null)[]][];
+    const devicesOf = new Map<string, { devices: Instance["devices"]; configs: Map<string, Instance["config"]> }>();
+    return rows.map(([project, name, location, devicesJson, ...limits]) => {
+      let shape = devicesOf.get(devicesJson);
+      if (!shape) devicesOf.set(devicesJson, (shape = { devices: Object.freeze(JSON.parse(devicesJson) as Instance["devices"]), configs: new Map() }));
+      const limitsKey = JSON.stringify(limits);
+      let config = shape.configs.get(limitsKey);
+      if (!config) {
+        const read: Record<string, string> = {};
+        RESOURCE_CONFIG_KEYS.forEach((key, k) => { if (limits[k] !== null) read[key] = limits[k] as string; });
+        shape.configs.set(limitsKey, (config = Object.freeze(read)));
+      }
+      return { project, name, location, config, devices: shape.devices };
+    });
   }
 
   getInstance(project: string, name: string): Instance | undefined {

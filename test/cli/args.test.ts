@@ -8,6 +8,7 @@ import { parseConfigAssignments } from "../../src/cli/commands/config.ts";
 import { instanceCreateBody } from "../../src/cli/commands/instance.ts";
 import { parseEventTypes, summarizeEvent } from "../../src/cli/commands/monitor.ts";
 import { placementQueryBody, scriptletLines } from "../../src/cli/commands/placement.ts";
+import { buildProgram, commandName } from "../../src/cli/index.ts";
 import { evacuationStep, stepLine } from "../../src/cli/progress.ts";
 
 describe("CLI argument parsing", () => {
@@ -115,5 +116,30 @@ describe("CLI client pieces", () => {
     expect(summarizeEvent({ ...base, type: "operation", metadata: { id: "o1", description: "Evacuating", status: "Running", metadata: { evacuation_progress: 'Stopping "a"' } } }))
       .toBe('Evacuating Running (o1) - Stopping "a"');
     expect(summarizeEvent({ ...base, type: "logging", metadata: { level: "info", message: "placing a", instance: "a" } })).toBe("info placing a instance=a");
+  });
+});
+
+describe("the program a call builds", () => {
+  it("finds the command a call names, past the global options and their values", async () => {
+    expect(commandName(["cluster", "list"])).toBe("cluster");
+    expect(commandName(["--format", "json", "--url=http://x", "instance", "list"])).toBe("instance");
+    expect(commandName(["--token", "cluster", "storage", "list"])).toBe("storage"); // "cluster" is the token
+    expect(commandName(["--help"])).toBeUndefined();
+    expect(commandName(["--", "cluster"])).toBeUndefined();
+    // Every global option that takes a value is skipped with its value (a new one must be added to VALUE_OPTIONS).
+    const program = await buildProgram([]);
+    for (const option of program.options.filter((o) => o.required || o.optional)) {
+      expect(commandName([option.long!, "project", "token", "list"]), option.long).toBe("token");
+    }
+  });
+
+  it("registers only the named group, and every group in help order otherwise", async () => {
+    const names = async (args: string[]) => (await buildProgram(args)).commands.map((c) => c.name());
+    expect(await names(["cluster", "list"])).toEqual(["serve", "cluster"]);
+    expect(await names(["serve"])).toEqual(["serve"]);
+    const all = ["serve", "cluster", "storage", "project", "instance", "placement", "scriptlet", "config", "operation", "monitor", "token"];
+    expect(await names([])).toEqual(all);
+    expect(await names(["--help"])).toEqual(all);
+    expect(await names(["clustr", "list"])).toEqual(all); // a typo: commander suggests from every command
   });
 });

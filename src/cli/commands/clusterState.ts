@@ -2,13 +2,17 @@
  * `berth cluster evacuate|evac` and `berth cluster restore`: the member state changes of DESIGN §5,
  * asked for unless --force, followed live while they run, summed up per instance at the end.
  */
-import { Option, type Command } from "commander";
+import type { Command } from "commander";
+import { Option } from "../commander.ts";
 import type { Operation } from "../../domain/types.ts";
 import { throwIfUnsuccessful, type BerthClient } from "../client.ts";
 import { contextOf, seg } from "../context.ts";
 import type { Column, Output } from "../output.ts";
-import { evacuationStep, followOperation, progressView } from "../progress.ts";
-import { confirm } from "../prompt.ts";
+
+// progress.ts and prompt.ts (readline) are loaded when a state change runs, not for every `berth cluster` call.
+async function confirm(what: string, force: boolean | undefined): Promise<void> {
+  await (await import("../prompt.ts")).confirm(what, force);
+}
 
 export const EVACUATE_MODES = ["auto", "migrate", "live-migrate", "stop", "force-stop"] as const;
 
@@ -119,6 +123,7 @@ async function runStateChange<T>(
   client: BerthClient, out: Output, member: string, body: Record<string, unknown>,
   columns: Column<T>[], summary: (member: string, rows: T[]) => string,
 ): Promise<void> {
+  const { evacuationStep, followOperation, progressView } = await import("../progress.ts");
   const view = progressView();
   let started: string | undefined;
   // Ctrl-C stops following, not the operation: say where to pick it up.

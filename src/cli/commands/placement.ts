@@ -1,5 +1,6 @@
 /** `berth placement query`: where would this instance go, and why not elsewhere (a dry run; nothing is reserved). */
-import { Option, type Command } from "commander";
+import type { Command } from "commander";
+import { Option } from "../commander.ts";
 import { PLACEMENT_REASONS } from "../../domain/types.ts";
 import { addResourceOptions, checkInstanceType, instanceResources, splitList, type InstanceResourceOptions } from "../args.ts";
 import { contextOf } from "../context.ts";
