@@ -32,6 +32,7 @@ export class TestExecutor implements InstanceExecutor {
   private holdWhen: Matcher | null = null;
   private failWhen: { match: Matcher; message: (a: Action) => string } | null = null;
   private delayMs = 0;
+  private delayOf: (() => number) | null = null;
   private readonly held: HeldAction[] = [];
   private readonly heldWaiters: { match: Matcher; resolve: (a: HeldAction) => void }[] = [];
   /** Every action as it was asked, in order. */
@@ -66,6 +67,11 @@ export class TestExecutor implements InstanceExecutor {
   /** Every action takes this long (0: at once). */
   slow(ms: number): void {
     this.delayMs = ms;
+  }
+
+  /** Every action takes as long as `delay()` says (null: back to slow()'s fixed delay). */
+  jitter(delay: (() => number) | null): void {
+    this.delayOf = delay;
   }
 
   /** The next held action that matches (already held, or the next to be). */
@@ -115,7 +121,8 @@ export class TestExecutor implements InstanceExecutor {
       if (verdict !== null) throw new Error(verdict);
     }
     if (this.failWhen?.match(action)) throw new Error(this.failWhen.message(action));
-    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    const delay = this.delayOf ? this.delayOf() : this.delayMs;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     await run(this.inner);
   }
 
