@@ -56,6 +56,8 @@ export interface BerthOptions {
 
 export interface Berth {
   services: Services;
+  /** The feed of committed changes the scheduler and sandbox follow. */
+  changes: ClusterChanges;
   app: ReturnType<typeof createApp>;
   liveness: LivenessMonitor;
   maintenance: Maintenance;
@@ -79,8 +81,8 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   let firstReading = opts.localMember !== false ? probe.read() : null;
   firstReading?.catch(() => {}); // awaited below: an early failure is not unhandled
   const store = new Store(join(dataDir, "berth.db"));
-  const bus = new EventBus(now);
-  const changes = new ClusterChanges();
+  const bus = new EventBus(now, (err, event) => logger.error({ err, event: event.type }, "an event subscriber failed and was dropped"));
+  const changes = new ClusterChanges((err, change) => logger.error({ err, change: change.kind }, "a listener of a committed change failed"));
   const config = new ConfigService(store, bus);
   const view = new ClusterView();
   const members = new MemberService(store, config, bus, changes, now, (member) => view.pendingCount(member));
@@ -88,7 +90,10 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const pools = new PoolService(store, bus);
   const projects = new ProjectService(store, bus, changes);
   const tokens = new TokenService(store, bus, (name) => members.exists(name), now, changes);
-  const operations = new OperationManager(store, bus, now, (err, id) => logger.error({ err, operation: id }, "operation failed"));
+  const operations = new OperationManager(
+    store, bus, now, (err, id) => logger.error({ err, operation: id }, "operation failed"),
+    () => config.get()["operations.retention"] * 1000,
+  );
   groups.ensureDefault();
   projects.ensureDefault();
 
@@ -156,11 +161,13 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   else liveness.tick();
   // Only now, so that loading does not compete with the start-up work above (the local member's probe).
   index.start();
+  operations.prune(true);
   const resumed = operations.resumeInterrupted();
   if (resumed > 0) logger.info({ resumed }, "resumed interrupted operations");
 
   return {
     services,
+    changes,
     app,
     liveness,
     maintenance,

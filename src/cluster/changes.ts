@@ -13,14 +13,27 @@ export type ClusterChange =
 
 export type ChangeListener = (change: ClusterChange) => void;
 
+/**
+ * A change is published after it is committed: a listener that fails can never turn that write
+ * into an error for the request that made it. Its failure is reported (logged) and the other
+ * listeners still hear the change.
+ */
 export class ClusterChanges {
   private readonly listeners: ChangeListener[] = [];
+
+  constructor(private readonly onListenerError: (err: unknown, change: ClusterChange) => void = () => {}) {}
 
   subscribe(listener: ChangeListener): void {
     this.listeners.push(listener);
   }
 
   publish(change: ClusterChange): void {
-    for (const listener of this.listeners) listener(change);
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch (err) {
+        this.onListenerError(err, change);
+      }
+    }
   }
 }

@@ -12,7 +12,6 @@ export type ConfigGuard = (next: ServerConfig, previous: ServerConfig, changed: 
 export class ConfigService {
   private current: ServerConfig;
   private readonly guards: ConfigGuard[] = [];
-  private readonly listeners: ((config: ServerConfig, changed: ServerConfigKey[]) => void)[] = [];
   private queue: Promise<unknown> = Promise.resolve();
 
   /** Keys stored explicitly (not at their default), kept in step with the table. */
@@ -45,10 +44,6 @@ export class ConfigService {
 
   addGuard(guard: ConfigGuard): void {
     this.guards.push(guard);
-  }
-
-  onChange(listener: (config: ServerConfig, changed: ServerConfigKey[]) => void): void {
-    this.listeners.push(listener);
   }
 
   /**
@@ -88,7 +83,6 @@ export class ConfigService {
     this.store.writeConfig(writes);
     this.storedKeys = new Set(Object.keys(this.store.readConfig()));
     this.current = nextConfig;
-    for (const listener of this.listeners) listener(nextConfig, changed);
     if (changed.length > 0) this.bus.lifecycle("config-updated", "/1.0", { keys: changed });
     return nextConfig;
   }

@@ -14,6 +14,7 @@ export interface ServerConfig {
   "scheduler.memory_allocation_ratio": number;
   "scriptlet.timeout_ms": number;
   "scriptlet.memory_mb": number;
+  "operations.retention": number;
 }
 export type ServerConfigKey = keyof ServerConfig;
 
@@ -65,6 +66,10 @@ export const SERVER_CONFIG_KEYS: Record<ServerConfigKey, KeySpec> = {
     // A placement function needs little; each sandbox worker may fill this much before it is replaced.
     kind: "integer", default: 32, min: 1, max: 256,
     description: "Memory limit of the scriptlet runtime, in MiB (at most 256)",
+  },
+  "operations.retention": {
+    kind: "integer", default: 86_400, min: 60, max: 86_400 * 366,
+    description: "Seconds a finished operation is kept before it is forgotten",
   },
 };
 

@@ -7,7 +7,10 @@ export class EventBus {
   private readonly listeners = new Set<EventListener>();
   private readonly counts = new Map<string, number>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly onListenerError: (err: unknown, event: BerthEvent) => void = () => {},
+  ) {}
 
   subscribe(listener: EventListener): () => void {
     this.listeners.add(listener);
@@ -27,9 +30,11 @@ export class EventBus {
     for (const listener of this.listeners) {
       try {
         listener(event);
-      } catch {
-        // A broken subscriber must not break the emitter; it is dropped.
+      } catch (err) {
+        // A broken subscriber must not break the emitter (nor the write that emitted): it is
+        // dropped, and the failure reported.
         this.listeners.delete(listener);
+        this.onListenerError(err, event);
       }
     }
   }

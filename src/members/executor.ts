@@ -25,7 +25,8 @@ export class StoreExecutor implements InstanceExecutor {
     this.recorder.recordStatus(instance.project, instance.name, "Stopped");
   }
 
-  async move(instance: Instance, target: string, _options: { live: boolean }): Promise<void> {
+  async move(instance: Instance, target: string, options: { live: boolean }): Promise<void> {
+    if (options.live) throw new Error(`Instance "${instance.name}" cannot be live-migrated by the store executor (canLiveMigrate is false)`);
     await this.pause();
     this.recorder.recordLocation(instance.project, instance.name, target);
   }

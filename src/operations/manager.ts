@@ -31,19 +31,31 @@ export interface StartOptions {
 }
 
 const PERSIST_EVERY_MS = 100;
+const PRUNE_EVERY_MS = 60_000;
 const FINAL: ReadonlySet<OperationStatus> = new Set(["Success", "Failure", "Cancelled"]);
 
 export class OperationManager {
   private readonly runners = new Map<string, OperationRunner>();
   private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   private readonly waiters = new Map<string, Set<() => void>>();
+  private lastPrune = -Infinity;
 
   constructor(
     private readonly store: Store,
     private readonly bus: EventBus,
     private readonly now: () => number = Date.now,
     private readonly onError: (err: Error, op: string) => void = () => {},
+    /** How long a finished operation is kept, in ms (operations.retention). */
+    private readonly retentionMs: () => number = () => 86_400_000,
   ) {}
+
+  /** Forgets finished operations older than the retention (at most once a minute unless forced). */
+  prune(force = false): number {
+    const now = this.now();
+    if (!force && now - this.lastPrune < PRUNE_EVERY_MS) return 0;
+    this.lastPrune = now;
+    return this.store.pruneOperations(now - this.retentionMs());
+  }
 
   register(kind: string, runner: OperationRunner): void {
     this.runners.set(kind, runner);
@@ -54,6 +66,7 @@ export class OperationManager {
     const runner = this.runners.get(opts.kind);
     if (!runner) throw new Error(`no runner registered for operation kind "${opts.kind}"`);
     const id = randomUUID();
+    this.prune();
     this.store.insertOperation({
       id, kind: opts.kind, description: opts.description, resources: opts.resources ?? {},
       metadata: opts.metadata ?? {}, input: opts.input ?? {}, mayCancel: opts.mayCancel ?? false,

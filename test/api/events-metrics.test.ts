@@ -61,8 +61,12 @@ describe("/1.0/events", () => {
     const events = await collectEvents("?type=operation", async () => {
       await h.request("PUT", "/1.0/instances/web/state", { action: "start" });
     }, (ev) => ev.some((e) => e.metadata.status === "Success"));
-    expect(events.length).toBeGreaterThan(0);
     expect(events.every((e) => e.type === "operation")).toBe(true);
+    // The operation's own story: created Running, then Success, for the instance it started.
+    const statuses = events.map((e) => e.metadata.status);
+    expect(statuses[0]).toBe("Running");
+    expect(statuses.at(-1)).toBe("Success");
+    expect(events.at(-1)!.metadata).toMatchObject({ description: "Starting instance", resources: { instances: ["/1.0/instances/web"] } });
   });
 
   it("rejects unknown event types", async () => {
@@ -79,16 +83,17 @@ describe("/1.0/metrics", () => {
     await h.request("POST", "/1.0/instances?target=n1", { name: "a", start: true });
     await h.request("POST", "/1.0/instances?target=n1", { name: "b" });
     await h.request("GET", "/1.0/instances/nope");
+    const stop = await h.request("PUT", "/1.0/instances/a/state", { action: "stop" });
+    await h.request("GET", `${stop.body.operation}/wait?timeout=10`);
     const res = await h.berth.app.request("/1.0/metrics", { headers: { authorization: `Bearer ${ADMIN}` } });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/plain");
     const text = await res.text();
     expect(text).toContain('berth_members{status="Online"} 1');
     expect(text).toContain('berth_members{status="Pending"} 1');
-    expect(text).toContain('berth_instances{status="Running",member="n1"} 1');
-    expect(text).toContain('berth_instances{status="Stopped",member="n1"} 1');
+    expect(text).toContain('berth_instances{status="Stopped",member="n1"} 2');
     expect(text).toMatch(/berth_http_requests_total\{method="GET",route="\/1.0\/instances\/:name",status="404"\} 1/);
-    expect(text).toContain("berth_http_request_duration_seconds_bucket");
-    expect(text).toContain("berth_operations");
+    expect(text).toMatch(/berth_http_request_duration_seconds_count\{method="GET",route="\/1.0\/instances\/:name"\} 1/);
+    expect(text).toMatch(/berth_operations\{status="Success"\} 1/); // the stop of "a"
   });
 });

@@ -49,3 +49,33 @@ describe("/1.0/operations", () => {
     expect(done.body.metadata).toMatchObject({ status: "Failure", err: "disk on fire" });
   });
 });
+
+describe("retention", () => {
+  it("forgets finished operations older than operations.retention, keeps newer and running ones", async () => {
+    await h.addMember("n1");
+    await h.request("POST", "/1.0/instances?target=n1", { name: "a" });
+    expect((await h.request("PATCH", "/1.0", { config: { "operations.retention": 3600 } })).status).toBe(200);
+    const old = await h.request("PUT", "/1.0/instances/a/state", { action: "start" });
+    await h.request("GET", `${old.body.operation}/wait?timeout=10`);
+    h.clock.advance(1800);
+    const recent = await h.request("PUT", "/1.0/instances/a/state", { action: "stop" });
+    await h.request("GET", `${recent.body.operation}/wait?timeout=10`);
+    h.clock.advance(1801); // the first is now older than an hour, the second is not
+    const next = await h.request("PUT", "/1.0/instances/a/state", { action: "start" }); // starting one prunes
+    await h.request("GET", `${next.body.operation}/wait?timeout=10`);
+    expect((await h.request("GET", old.body.operation!)).status).toBe(404);
+    expect((await h.request("GET", recent.body.operation!)).status).toBe(200);
+    expect((await h.request("GET", next.body.operation!)).status).toBe(200);
+  });
+});
+
+describe("listeners of committed changes", () => {
+  it("a failing listener never turns the write that was committed into an error", async () => {
+    h.berth.changes.subscribe(() => { throw new Error("listener broke"); });
+    h.berth.services.bus.subscribe(() => { throw new Error("subscriber broke"); });
+    await h.addMember("n1");
+    const created = await h.request("POST", "/1.0/instances?target=n1", { name: "a", start: true });
+    expect(created.status).toBe(201);
+    expect((await h.request("GET", "/1.0/instances/a")).body.metadata).toMatchObject({ location: "n1", status: "Running" });
+  });
+});

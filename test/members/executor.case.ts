@@ -46,17 +46,19 @@ export function executorConformance(label: string, setup: () => Promise<Executor
       expect(await f.read("a")).toMatchObject({ location: "n2", status: "Stopped" });
     });
 
-    it("a live move keeps a running instance running, where supported", async () => {
+    it("a live move keeps a running instance running where supported, and is refused (nothing changed) where not", async () => {
       const i = await f.create("a", "n1");
       await f.executor.start(i);
-      if (!f.executor.canLiveMigrate) {
-        // Unsupported: evacuation must fall back to a cold migrate for this executor.
-        const choice = chooseAction(await f.read("a"), "live-migrate", () => undefined, f.executor.canLiveMigrate);
-        expect(choice.action).toBe("migrate");
+      const live = f.executor.move(await f.read("a"), "n2", { live: true });
+      if (f.executor.canLiveMigrate) {
+        await live;
+        expect(await f.read("a")).toMatchObject({ location: "n2", status: "Running" });
         return;
       }
-      await f.executor.move(await f.read("a"), "n2", { live: true });
-      expect(await f.read("a")).toMatchObject({ location: "n2", status: "Running" });
+      await expect(live).rejects.toThrow(/live-migrat/);
+      expect(await f.read("a")).toMatchObject({ location: "n1", status: "Running" });
+      // So evacuation falls back to a cold migrate for this executor.
+      expect(chooseAction(await f.read("a"), "live-migrate", () => undefined, false).action).toBe("migrate");
     });
 
     it("actions on different instances do not interfere", async () => {

@@ -30,7 +30,12 @@ describe("results", () => {
   it("accepts with the set_target choice", async () => {
     const out = await run(`set_target("n2");`);
     expect(out).toMatchObject({ called: true, target: "n2", rejected: null, error: null });
-    expect(out.duration_ms).toBeGreaterThan(0);
+  });
+  it("reports how long the call took", async () => {
+    const out = await run(`const end = Date.now() + 30; while (Date.now() < end) {} set_target("n1");`);
+    expect(out.target).toBe("n1");
+    expect(out.duration_ms).toBeGreaterThanOrEqual(25); // it spun for 30 ms
+    expect(out.duration_ms).toBeLessThan(500); // under the time limit: it was not stopped
   });
   it("accepts with the built-in choice when set_target is not called", async () => {
     expect(await run(`return;`)).toMatchObject({ target: null, rejected: null, error: null });

@@ -137,8 +137,6 @@ function instance_placement(request, candidate_members) {
 }
 
 describe("hostile scriptlets", () => {
-  it(`has at least 25 cases (${cases.length})`, () => expect(cases.length).toBeGreaterThanOrEqual(25));
-
   it.each(cases)("$name: fails cleanly, in time, and the next placement works", async (c) => {
     await sb.install(source(c));
     const evil = await measureEvil();
