@@ -26,12 +26,12 @@ function instanceUrl(i: Instance): string {
 }
 
 export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
-  app.get("/1.0/instances", (c) => {
+  app.get("/1.0/instances", async (c) => {
     const all = queryBool(c, "all-projects");
     if (all && c.req.query("project")) throw badRequest("Use either project or all-projects=true, not both");
     const project = all ? undefined : projectOf(c);
     if (project !== undefined) s.projects.get(project);
-    const instances = s.instances.list({ project });
+    const instances = await s.instances.list({ project });
     return sync(c, recursion(c) > 0 ? instances : instances.map(instanceUrl));
   });
 
@@ -44,7 +44,7 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
     return sync(c, instance, 201);
   });
 
-  app.get("/1.0/instances/:name", (c) => sync(c, s.instances.get(projectOf(c), c.req.param("name"))));
+  app.get("/1.0/instances/:name", async (c) => sync(c, await s.instances.get(projectOf(c), c.req.param("name"))));
 
   const update = (replace: boolean) => async (c: Context) => {
     const project = projectOf(c);
@@ -60,8 +60,8 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
     return sync(c, {});
   });
 
-  app.get("/1.0/instances/:name/state", (c) => {
-    const instance = s.instances.get(projectOf(c), c.req.param("name"));
+  app.get("/1.0/instances/:name/state", async (c) => {
+    const instance = await s.instances.get(projectOf(c), c.req.param("name"));
     return sync(c, { status: instance.status, status_code: instance.status === "Running" ? 103 : 102, location: instance.location });
   });
 
@@ -69,8 +69,8 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
     const project = projectOf(c);
     const name = c.req.param("name");
     const body = await readBody(c, instanceStateSchema);
-    const instance = s.instances.get(project, name);
-    const op = s.operations.start({
+    const instance = await s.instances.get(project, name);
+    const op = await s.operations.start({
       kind: "instance-state",
       description: { start: "Starting instance", stop: "Stopping instance", restart: "Restarting instance" }[body.action],
       resources: { instances: [instanceUrl(instance)] },
