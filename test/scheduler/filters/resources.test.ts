@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { rank } from "../../../src/scheduler/pipeline.ts";
 import { cluster, config, decide, fill, GiB, member, request } from "../fixtures.ts";
 
 describe("resources filter", () => {
@@ -83,10 +84,41 @@ describe("resources filter", () => {
     expect(decide(view, request().cpu(1), config("count", 1)).candidates).toEqual(["n1"]);
   });
 
-  it("reports the first resource short: cpu before memory before disk before gpu", () => {
+  it("reports every resource short, in the order cpu, memory, disk, gpu", () => {
+    // n1 offers 1 cpu × ratio 4 = 4 cores, 1GiB × ratio 1 memory, a 1GiB pool, no gpu; nothing requested yet.
     const view = cluster(member("n1").cpu(1).memory("1GiB").pool("default", "1GiB"));
     const { filters, rejected } = decide(view, request().cpu(8).memory("8GiB").disk("8GiB").gpu(1));
     expect(filters.n1).toBe("resources");
-    expect(rejected.n1).toMatch(/^resources: needs 8 cpu/);
+    expect(rejected.n1).toBe(
+      "resources: needs 8 cpu, 4 of 4 (1 × ratio 4) free; needs 8GiB memory, 1GiB of 1GiB (1GiB × ratio 1) free; " +
+      'needs 8GiB root disk on pool "default", 1GiB of 1GiB free; needs 1 gpu, 0 of 0 free',
+    );
+  });
+
+  it("names only the resources that are short", () => {
+    // n1: 8 cpu × 4 = 32 cores, 3 × 2 = 6 requested → 2 cores fit. 16GiB × 1.5 = 24GiB, 3 × 6GiB =
+    // 18GiB requested → 8GiB does not fit (6GiB free). 2 gpus, none requested → 1 fits. It has no
+    // pool "fast": the disk is short.
+    const view = cluster(member("n1").cpu(8).memory("16GiB").gpus(2));
+    fill(view, "n1", 3, { cpu: 2, memory: 6 * GiB });
+    expect(decide(view, request().cpu(2).memory("8GiB").disk("1GiB", "fast").gpu(1), config("count", 4, 1.5)).rejected.n1).toBe(
+      "resources: needs 8GiB memory, 6GiB of 24GiB (16GiB × ratio 1.5) free; " +
+      'needs 1GiB root disk on pool "fast", which the member does not have',
+    );
+  });
+
+  it("keeps each member's numbers apart and as they were at decision time", () => {
+    // n1 is short of cpu only (4 of 4 cores requested), n2 of memory only (16 of 16GiB), n3 fits.
+    const view = cluster(member("n1").cpu(1), member("n2"), member("n3"));
+    fill(view, "n1", 4, { cpu: 1 });
+    fill(view, "n2", 2, { memory: 8 * GiB });
+    const result = rank(view, request().cpu(1).memory("1GiB").build(), config());
+    view.removeInstance("n1/i0"); // after the decision: the reasons must not change
+    view.removeInstance("n2/i0");
+    expect(result.candidates.map((c) => c.member)).toEqual(["n3"]);
+    expect(result.rejectedByMember()).toEqual({
+      n1: "resources: needs 1 cpu, 0 of 4 (1 × ratio 4) free",
+      n2: "resources: needs 1GiB memory, 0B of 16GiB (16GiB × ratio 1) free",
+    });
   });
 });
