@@ -15,8 +15,8 @@ export {
   ARCHITECTURE_FILTER, EXCLUDE_FILTER, FILTERS, PROJECT_GROUPS_FILTER, RESOURCES_FILTER, SCHEDULER_INSTANCE_FILTER,
   STATUS_FILTER, TARGET_FILTER,
 } from "./filters/index.ts";
-export type { Filter, RejectionFacts, Verdicts } from "./filters/index.ts";
+export type { Filter, RejectionDetails, RejectionFacts, Verdicts } from "./filters/index.ts";
 export { COUNT_RANKER, PACK_RANKER, SPREAD_RANKER } from "./rankers/index.ts";
 export type {
-  MemberInfo, MemberInput, PlacedRequest, PlacementRequest, PlacementTarget, RankedCandidate, Rejection, SchedulerConfig,
+  InsufficientResource, MemberInfo, MemberInput, PlacedRequest, PlacementRequest, PlacementTarget, RankedCandidate, Rejection, SchedulerConfig,
 } from "./types.ts";

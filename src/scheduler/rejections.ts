@@ -32,6 +32,7 @@ export class RejectionLog {
       next[id] = at + length;
       const facts: RejectionFacts = { info, detail: detail[slot], numbers: numbers.subarray(at, at + length), request, config };
       const rejection: Rejection = { member: info.name, filter: filter.name, reason: `${filter.name}: ${filter.describe(facts)}` };
+      if (filter.details) Object.assign(rejection, filter.details(facts));
       out.push(rejection);
     }
     return out;

@@ -6,7 +6,7 @@
  * a new filter needs no code number, no change to the formatting, and the chain has no set size.
  */
 import type { PreparedRequest } from "../prepared.ts";
-import type { MemberInfo, PlacementRequest, SchedulerConfig } from "../types.ts";
+import type { MemberInfo, PlacementRequest, Rejection, SchedulerConfig } from "../types.ts";
 
 export interface Filter {
   /** Prefixes every reason ("status: member is Offline") and keys the rejection counts. */
@@ -23,7 +23,12 @@ export interface Filter {
   describe(f: RejectionFacts): string;
   /** How many numbers apply() appended for a member it dropped with this detail; none when absent. */
   recordLength?(detail: number): number;
+  /** Structured fields added to the rejection beside the sentence (the resources filter's `insufficient`). */
+  details?(f: RejectionFacts): RejectionDetails;
 }
+
+/** The optional structured fields of a Rejection that a filter may fill. */
+export type RejectionDetails = Partial<Omit<Rejection, "member" | "filter" | "reason">>;
 
 /** What describe() and details() may use, as captured when the member was dropped. */
 export interface RejectionFacts {

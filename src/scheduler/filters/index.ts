@@ -23,7 +23,7 @@ export { SCHEDULER_INSTANCE_FILTER } from "./schedulerInstance.ts";
 export { STATUS_FILTER } from "./status.ts";
 export { TARGET_FILTER } from "./target.ts";
 export { Verdicts } from "./filter.ts";
-export type { Filter, RejectionFacts } from "./filter.ts";
+export type { Filter, RejectionDetails, RejectionFacts } from "./filter.ts";
 
 export const FILTERS: readonly Filter[] = [
   targetFilter,

@@ -8,7 +8,8 @@ import { formatSize } from "../../domain/units.ts";
 import { capacity } from "../capacity.ts";
 import { maskHas } from "../prepared.ts";
 import type { PreparedRequest } from "../prepared.ts";
-import type { Filter, RejectionFacts, Verdicts } from "./filter.ts";
+import type { InsufficientResource } from "../types.ts";
+import type { Filter, RejectionDetails, RejectionFacts, Verdicts } from "./filter.ts";
 
 export const RESOURCES_FILTER = "resources";
 // The detail: a mask of the resources short, in the order reasons name them.
@@ -73,7 +74,7 @@ function apply(p: PreparedRequest, list: Int32Array, count: number, verdicts: Ve
 }
 
 interface Shortage {
-  resource: "cpu" | "memory" | "disk" | "gpu";
+  resource: InsufficientResource["resource"];
   /** What the member's instances already requested and its raw total, in the view's units. */
   requested: number;
   total: number;
@@ -128,4 +129,22 @@ function describe(f: RejectionFacts): string {
   }).join("; ");
 }
 
-export const resourcesFilter: Filter = { name: RESOURCES_FILTER, apply, describe, recordLength };
+/** The same shortages as numbers: cpu in cores, memory and disk in bytes, gpu in cards. */
+function details(f: RejectionFacts): RejectionDetails {
+  const { request: r, config } = f;
+  const insufficient = shortagesOf(f).shortages.map((s): InsufficientResource => {
+    switch (s.resource) {
+      case "cpu":
+        return { resource: "cpu", requested: r.request.cpu, allocated: Math.round(s.requested) / 1000, capacity: capacity(s.total, config.cpuAllocationRatio) / 1000 };
+      case "memory":
+        return { resource: "memory", requested: r.request.memory, allocated: s.requested, capacity: capacity(s.total, config.memoryAllocationRatio) };
+      case "disk":
+        return { resource: "disk", requested: r.request.disk, allocated: s.requested, capacity: s.total, pool: r.pool };
+      case "gpu":
+        return { resource: "gpu", requested: r.request.gpu, allocated: s.requested, capacity: s.total };
+    }
+  });
+  return { insufficient };
+}
+
+export const resourcesFilter: Filter = { name: RESOURCES_FILTER, apply, describe, recordLength, details };

@@ -87,24 +87,36 @@ describe("resources filter", () => {
   it("reports every resource short, in the order cpu, memory, disk, gpu", () => {
     // n1 offers 1 cpu × ratio 4 = 4 cores, 1GiB × ratio 1 memory, a 1GiB pool, no gpu; nothing requested yet.
     const view = cluster(member("n1").cpu(1).memory("1GiB").pool("default", "1GiB"));
-    const { filters, rejected } = decide(view, request().cpu(8).memory("8GiB").disk("8GiB").gpu(1));
-    expect(filters.n1).toBe("resources");
-    expect(rejected.n1).toBe(
-      "resources: needs 8 cpu, 4 of 4 (1 × ratio 4) free; needs 8GiB memory, 1GiB of 1GiB (1GiB × ratio 1) free; " +
-      'needs 8GiB root disk on pool "default", 1GiB of 1GiB free; needs 1 gpu, 0 of 0 free',
-    );
+    const result = rank(view, request().cpu(8).memory("8GiB").disk("8GiB").gpu(1).build(), config());
+    expect(result.rejected).toEqual([{
+      member: "n1",
+      filter: "resources",
+      reason: "resources: needs 8 cpu, 4 of 4 (1 × ratio 4) free; needs 8GiB memory, 1GiB of 1GiB (1GiB × ratio 1) free; " +
+        'needs 8GiB root disk on pool "default", 1GiB of 1GiB free; needs 1 gpu, 0 of 0 free',
+      insufficient: [
+        { resource: "cpu", requested: 8, allocated: 0, capacity: 4 },
+        { resource: "memory", requested: 8 * GiB, allocated: 0, capacity: 1 * GiB },
+        { resource: "disk", requested: 8 * GiB, allocated: 0, capacity: 1 * GiB, pool: "default" },
+        { resource: "gpu", requested: 1, allocated: 0, capacity: 0 },
+      ],
+    }]);
   });
 
-  it("names only the resources that are short", () => {
+  it("names only the resources that are short, with what is already allocated", () => {
     // n1: 8 cpu × 4 = 32 cores, 3 × 2 = 6 requested → 2 cores fit. 16GiB × 1.5 = 24GiB, 3 × 6GiB =
     // 18GiB requested → 8GiB does not fit (6GiB free). 2 gpus, none requested → 1 fits. It has no
-    // pool "fast": the disk is short.
+    // pool "fast": the disk is short, with capacity 0.
     const view = cluster(member("n1").cpu(8).memory("16GiB").gpus(2));
     fill(view, "n1", 3, { cpu: 2, memory: 6 * GiB });
-    expect(decide(view, request().cpu(2).memory("8GiB").disk("1GiB", "fast").gpu(1), config("count", 4, 1.5)).rejected.n1).toBe(
+    const result = rank(view, request().cpu(2).memory("8GiB").disk("1GiB", "fast").gpu(1).build(), config("count", 4, 1.5));
+    expect(result.rejected[0].reason).toBe(
       "resources: needs 8GiB memory, 6GiB of 24GiB (16GiB × ratio 1.5) free; " +
       'needs 1GiB root disk on pool "fast", which the member does not have',
     );
+    expect(result.rejected[0].insufficient).toEqual([
+      { resource: "memory", requested: 8 * GiB, allocated: 18 * GiB, capacity: 24 * GiB },
+      { resource: "disk", requested: 1 * GiB, allocated: 0, capacity: 0, pool: "fast" },
+    ]);
   });
 
   it("keeps each member's numbers apart and as they were at decision time", () => {
@@ -116,9 +128,10 @@ describe("resources filter", () => {
     view.removeInstance("n1/i0"); // after the decision: the reasons must not change
     view.removeInstance("n2/i0");
     expect(result.candidates.map((c) => c.member)).toEqual(["n3"]);
-    expect(result.rejectedByMember()).toEqual({
-      n1: "resources: needs 1 cpu, 0 of 4 (1 × ratio 4) free",
-      n2: "resources: needs 1GiB memory, 0B of 16GiB (16GiB × ratio 1) free",
-    });
+    expect(result.rejected.map((r) => [r.member, r.reason, r.insufficient])).toEqual([
+      ["n1", "resources: needs 1 cpu, 0 of 4 (1 × ratio 4) free", [{ resource: "cpu", requested: 1, allocated: 4, capacity: 4 }]],
+      ["n2", "resources: needs 1GiB memory, 0B of 16GiB (16GiB × ratio 1) free",
+        [{ resource: "memory", requested: 1 * GiB, allocated: 16 * GiB, capacity: 16 * GiB }]],
+    ]);
   });
 });
