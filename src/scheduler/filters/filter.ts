@@ -68,10 +68,10 @@ export class Verdicts {
     this.detail = new Uint8Array(buffer, size * 2, size);
   }
 
-  /** Grows `numbers` (by doubling, keeping what it holds) so it holds at least `total`; returns it. */
+  /** Grows `numbers`, keeping what it holds, to at least `total` (and at least double); returns it. */
   room(total: number): Float64Array {
     if (total > this.numbers.length) {
-      const grown = new Float64Array(Math.max(64, 2 * total));
+      const grown = new Float64Array(Math.max(64, total, 2 * this.numbers.length));
       grown.set(this.numbers);
       this.numbers = grown;
     }

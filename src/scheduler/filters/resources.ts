@@ -47,7 +47,9 @@ function apply(p: PreparedRequest, list: Int32Array, count: number, verdicts: Ve
       list[kept++] = slot;
       continue;
     }
-    if (used + 8 > numbers.length) numbers = verdicts.room(used + 8);
+    // Room for two numbers per member still to scan (one short resource each), so that a scan
+    // which drops many members grows the buffer once or twice, not at every doubling.
+    if (used + 8 > numbers.length) numbers = verdicts.room(used + 8 + 2 * (count - k));
     let mask = short;
     if ((short & CPU) !== 0) {
       numbers[used++] = c.cpuRequestedMilli[slot];

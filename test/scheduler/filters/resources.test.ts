@@ -119,6 +119,25 @@ describe("resources filter", () => {
     ]);
   });
 
+  it("keeps the numbers of many members short of everything (the record buffer grows)", () => {
+    // 40 members, m<i> with i+1 cpus (× ratio 4), i+1 GiB, an (i+1) GiB pool and no gpu: a request
+    // for 1000 cores, 1000GiB, a 1000GiB disk and a gpu is short of all four on each, 8 numbers
+    // per member, 320 in all: more than the buffer starts with.
+    const view = cluster(...Array.from({ length: 40 }, (_, i) =>
+      member(`m${i}`).cpu(i + 1).memory(`${i + 1}GiB`).pool("default", `${i + 1}GiB`)));
+    const result = rank(view, request().cpu(1000).memory("1000GiB").disk("1000GiB").gpu(1).build(), config());
+    expect(result.rejected).toHaveLength(40);
+    result.rejected.forEach((r, i) => {
+      expect(r.member).toBe(`m${i}`);
+      expect(r.insufficient).toEqual([
+        { resource: "cpu", requested: 1000, allocated: 0, capacity: 4 * (i + 1) },
+        { resource: "memory", requested: 1000 * GiB, allocated: 0, capacity: (i + 1) * GiB },
+        { resource: "disk", requested: 1000 * GiB, allocated: 0, capacity: (i + 1) * GiB, pool: "default" },
+        { resource: "gpu", requested: 1, allocated: 0, capacity: 0 },
+      ]);
+    });
+  });
+
   it("keeps each member's numbers apart and as they were at decision time", () => {
     // n1 is short of cpu only (4 of 4 cores requested), n2 of memory only (16 of 16GiB), n3 fits.
     const view = cluster(member("n1").cpu(1), member("n2"), member("n3"));
