@@ -14,25 +14,48 @@ export function createMetrics(s: Services): Metrics {
   const registry = new Registry();
   new Gauge({
     name: "berth_members", help: "Cluster members by status", labelNames: ["status"], registers: [registry],
-    collect() {
-      this.reset();
+    async collect() {
       const counts = new Map<string, number>(MEMBER_STATUSES.map((st) => [st, 0]));
-      for (const m of s.members.list()) counts.set(m.status, (counts.get(m.status) ?? 0) + 1);
+      const members = await s.members.list();
+      this.reset();
+      for (const m of members) counts.set(m.status, (counts.get(m.status) ?? 0) + 1);
       for (const [status, n] of counts) this.set({ status }, n);
     },
   });
   new Gauge({
     name: "berth_instances", help: "Instances by status and member", labelNames: ["status", "member"], registers: [registry],
-    collect() {
+    async collect() {
+      const rows = await s.store.countInstancesByLocationAndStatus();
       this.reset();
-      for (const row of s.store.countInstancesByLocationAndStatus()) this.set({ status: row.status, member: row.location }, row.n);
+      for (const row of rows) this.set({ status: row.status, member: row.location }, row.n);
     },
   });
   new Gauge({
     name: "berth_operations", help: "Operations by status", labelNames: ["status"], registers: [registry],
-    collect() {
+    async collect() {
+      const rows = await s.store.countOperationsByStatus();
       this.reset();
-      for (const row of s.store.countOperationsByStatus()) this.set({ status: row.status }, row.n);
+      for (const row of rows) this.set({ status: row.status }, row.n);
+    },
+  });
+  new Gauge({
+    name: "berth_heals", help: "Heals of offline members since start: started, succeeded, failed, held_back (partition guard)",
+    labelNames: ["outcome"], registers: [registry],
+    collect() {
+      const stats = s.healing.stats();
+      this.reset();
+      this.set({ outcome: "started" }, stats.started);
+      this.set({ outcome: "succeeded" }, stats.succeeded);
+      this.set({ outcome: "failed" }, stats.failed);
+      this.set({ outcome: "held_back" }, stats.heldBack);
+    },
+  });
+  new Gauge({
+    name: "berth_heal_offline_to_healed_seconds", help: "Seconds from a member's last heartbeat to the end of its heal, for the last heal",
+    registers: [registry],
+    collect() {
+      const times = s.healing.stats().offlineToHealed;
+      this.set(times.length > 0 ? times[times.length - 1] : 0);
     },
   });
   new Gauge({

@@ -6,8 +6,9 @@
  * - the instance is gone (deleted meanwhile): nothing to do;
  * - it is already on the target (a crash after the move): only the start is left;
  * - it is somewhere else than expected (someone else moved it): nothing to do;
- * - the target no longer takes instances (it began an evacuation after it was chosen): choose
- *   another one when the caller allows it, else fail with the reason.
+ * - the target no longer takes instances (it began an evacuation after it was chosen), or no
+ *   longer fits the instance (its limits grew after the decision): choose another one when the
+ *   caller allows it, else fail with the reason.
  *
  * volatile.last_state.power=RUNNING is set before the stop and cleared after the start, so a
  * crash in between still restarts the instance; volatile.evacuate.origin (evacuation) keeps the
@@ -21,7 +22,8 @@ import type { InstanceExecutor } from "../domain/executor.ts";
 import { progress } from "../domain/progress.ts";
 import type { Instance, MemberLifecycle } from "../domain/types.ts";
 
-export type MovePurpose = "evacuation" | "restore" | "relocation";
+/** heal: the source member is dead — nothing is asked of it; the move is only recorded, then the start happens on the target. */
+export type MovePurpose = "evacuation" | "restore" | "relocation" | "heal";
 
 export interface MoveOrder {
   project: string;
@@ -29,7 +31,10 @@ export interface MoveOrder {
   /** Where the caller found the instance. */
   from: string;
   target: string;
-  /** The reservation on the target, committed when the move lands and released otherwise (none for a restore or a resumed run). */
+  /**
+   * The reservation on the target, committed when the move lands and released otherwise. None for a
+   * restore or a resumed run: the procedure reserves the target itself, under the instance's lock.
+   */
   ticket: PlacementTicket | null;
   live: boolean;
   purpose: MovePurpose;
@@ -48,7 +53,9 @@ export interface MoveDeps {
   locks: InstanceLocks;
   executor: InstanceExecutor;
   /** A member's stored lifecycle, or undefined when it does not exist. */
-  memberLifecycle: (name: string) => MemberLifecycle | undefined;
+  memberLifecycle: (name: string) => Promise<MemberLifecycle | undefined>;
+  /** InstancePlacement.reserveAt: reserves all of an instance on a member (409 when it does not fit). */
+  reserveAt: (instance: Instance, member: string) => PlacementTicket;
 }
 
 const POWER = "volatile.last_state.power";
@@ -64,8 +71,8 @@ export class MoveProcedure {
   }
 
   /** Whether `member` takes instances moved for `purpose` (a restore moves onto the member it restores). */
-  accepts(member: string, purpose: MovePurpose): string | null {
-    const state = this.deps.memberLifecycle(member);
+  async accepts(member: string, purpose: MovePurpose): Promise<string | null> {
+    const state = await this.deps.memberLifecycle(member);
     if (state === undefined) return `cluster member "${member}" no longer exists`;
     if (state === "CREATED" || (purpose === "restore" && state === "RESTORING")) return null;
     return `cluster member "${member}" is ${state}`;
@@ -79,7 +86,7 @@ export class MoveProcedure {
   /** A resumed move that had landed: starts the instance if it ran before, and clears the mark. */
   finish(project: string, name: string, report?: (message: string) => void): Promise<MoveResult> {
     return this.deps.locks.with(project, name, async () => {
-      const instance = this.deps.records.find(project, name);
+      const instance = await this.deps.records.find(project, name);
       if (!instance) return { outcome: "gone", why: "deleted meanwhile" };
       await this.startIfItRan(instance, report ?? (() => {}));
       return { outcome: "moved", to: instance.location };
@@ -95,7 +102,7 @@ export class MoveProcedure {
       ticket?.release();
       ticket = null;
     };
-    let instance = records.find(project, name);
+    let instance = await records.find(project, name);
     if (!instance) {
       release();
       return { outcome: "gone", why: "deleted meanwhile" };
@@ -106,7 +113,21 @@ export class MoveProcedure {
         release();
         return { outcome: "gone", why: `moved to "${instance.location}" meanwhile` };
       }
-      const refused = this.accepts(target, purpose);
+      let refused = await this.accepts(target, purpose);
+      if (refused === null) {
+        // The decision may be older than the instance's limits (a resize between the plan and this
+        // lock): the reservation must hold the instance as it is now, or the move over-commits.
+        try {
+          if (ticket) ticket.refit(instance);
+          else ticket = this.deps.reserveAt(instance, target);
+        } catch (err) {
+          if (!(err instanceof BerthError && err.status === 409)) {
+            release();
+            throw err;
+          }
+          refused = err.message;
+        }
+      }
       if (refused !== null) {
         release();
         if (!order.retarget) throw conflict(`Cannot move "${name}" to "${target}": ${refused}`);
@@ -121,29 +142,36 @@ export class MoveProcedure {
       const running = instance.status === "Running";
       const marks: Record<string, string> = {}; // only what this run adds, so a failure can take it back
       if (running && instance.config[POWER] !== "RUNNING") marks[POWER] = "RUNNING";
-      if (purpose === "evacuation" && !instance.config[ORIGIN]) marks[ORIGIN] = instance.location;
+      if ((purpose === "evacuation" || purpose === "heal") && !instance.config[ORIGIN]) marks[ORIGIN] = instance.location;
       const live = order.live && executor.canLiveMigrate;
       try {
-        instance = records.setVolatile(project, name, marks);
-        if (instance.status === "Running" && !live) {
+        instance = await records.setVolatile(project, name, marks);
+        if (purpose === "heal") {
+          // Its host answers nothing (and has fenced it, or is dead): the stop and the move are records.
+          if (instance.status === "Running") await records.recordStatus(project, name, "Stopped");
+          report(progress.migrating(instance, target));
+          await records.recordLocation(project, name, target);
+        } else if (instance.status === "Running" && !live) {
           report(progress.stopping(instance));
           await executor.stop(instance, { force: false, timeoutS: timeoutOf(instance) });
         }
-        report(progress.migrating(instance, target));
-        await executor.move(records.get(project, name), target, { live });
+        if (purpose !== "heal") {
+          report(progress.migrating(instance, target));
+          await executor.move(await records.get(project, name), target, { live });
+        }
       } catch (thrown) {
         release();
-        await this.putBack(project, name, order.from, running, marks);
+        await this.putBack(project, name, order.from, running && purpose !== "heal", marks); // a dead host starts nothing
         throw toError(thrown);
       }
       ticket?.commit();
       ticket = null;
-      if (purpose === "restore") records.setVolatile(project, name, { [ORIGIN]: null });
+      if (purpose === "restore") await records.setVolatile(project, name, { [ORIGIN]: null });
     } else {
       release(); // already there: a resumed run
-      if (purpose === "restore" && instance.config[ORIGIN]) records.setVolatile(project, name, { [ORIGIN]: null });
+      if (purpose === "restore" && instance.config[ORIGIN]) await records.setVolatile(project, name, { [ORIGIN]: null });
     }
-    const landed = records.find(project, name);
+    const landed = await records.find(project, name);
     if (!landed) return { outcome: "gone", why: "deleted meanwhile" };
     await this.startIfItRan(landed, report);
     return { outcome: "moved", to: target };
@@ -157,25 +185,25 @@ export class MoveProcedure {
   private async startIfItRan(instance: Instance, report: (message: string) => void): Promise<void> {
     const { records, executor } = this.deps;
     if (instance.config[POWER] !== "RUNNING") return;
-    const state = this.deps.memberLifecycle(instance.location);
+    const state = await this.deps.memberLifecycle(instance.location);
     if (state === "EVACUATING" || state === "EVACUATED") return;
     if (instance.status !== "Running") {
       report(progress.starting(instance));
       await executor.start(instance);
     }
-    records.setVolatile(instance.project, instance.name, { [POWER]: null });
+    await records.setVolatile(instance.project, instance.name, { [POWER]: null });
   }
 
   /** After a failed stop or move: back as it was, running if it ran, without the marks this run set. */
   private async putBack(project: string, name: string, from: string, wasRunning: boolean, marks: Record<string, string>): Promise<void> {
     const { records, executor } = this.deps;
     try {
-      const now = records.find(project, name);
+      const now = await records.find(project, name);
       if (!now || now.location !== from) return;
       if (wasRunning && now.status !== "Running") await executor.start(now);
       const cleanup: Record<string, null> = {};
       for (const key of Object.keys(marks)) cleanup[key] = null;
-      records.setVolatile(project, name, cleanup);
+      await records.setVolatile(project, name, cleanup);
     } catch {
       // Left as it is: the caller reports the original error.
     }
