@@ -2,10 +2,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import pino, { type Logger } from "pino";
 import { createApp } from "./api/app.ts";
 import { memberStateRoutes } from "./api/routes/members.ts";
 import { schedulerRoutes } from "./api/routes/scheduler.ts";
+import { uiRoutes } from "./api/routes/ui.ts";
 import type { Services } from "./api/services.ts";
 import { ClusterChanges } from "./cluster/changes.ts";
 import { ConfigService } from "./cluster/configService.ts";
@@ -52,7 +54,12 @@ export interface BerthOptions {
   sandboxPoolSize?: number;
   /** Liveness sweep interval; 0 disables the timer (tests call tick()). */
   livenessIntervalMs?: number;
+  /** The built dashboard served at /ui/ (default: ui/dist of this package, built by npm run build:ui). */
+  uiDir?: string;
 }
+
+/** ui/dist beside src/ (running from source) or dist/ (compiled): both are one level below the package. */
+const DEFAULT_UI_DIR = fileURLToPath(new URL("../ui/dist", import.meta.url));
 
 export interface Berth {
   services: Services;
@@ -125,7 +132,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   await scriptlets.loadStored();
   const query = placementQuery(placement, scriptlets);
   const app = createApp(services, { version: VERSION, serverName: opts.localMemberName ?? hostname() }, [
-    memberStateRoutes(maintenance), schedulerRoutes(query, relocation),
+    memberStateRoutes(maintenance), schedulerRoutes(query, relocation), uiRoutes(opts.uiDir ?? DEFAULT_UI_DIR),
   ]);
   const liveness = new LivenessMonitor(members, changes, bus);
 
