@@ -11,7 +11,7 @@ let uiDir: string;
 beforeAll(async () => {
   uiDir = mkdtempSync(join(tmpdir(), "berth-ui-dist-"));
   mkdirSync(join(uiDir, "assets"));
-  writeFileSync(join(uiDir, "index.html"), "<!doctype html><title>Berth</title><script type=module src=/ui/assets/app-1.js></script>");
+  writeFileSync(join(uiDir, "index.html"), '<!doctype html><meta name="berth-csp-nonce" content="BERTH_CSP_NONCE"><title>Berth</title><script type=module src=/ui/assets/app-1.js></script>');
   writeFileSync(join(uiDir, "assets", "app-1.js"), "console.log('berth')");
   writeFileSync(join(uiDir, "assets", "app-1.css"), "body{}");
   writeFileSync(join(uiDir, "favicon.svg"), "<svg xmlns='http://www.w3.org/2000/svg'/>");
@@ -38,6 +38,20 @@ describe("/ui/", () => {
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|https?:|\*/);
     expect(r.headers.get("x-content-type-options")).toBe("nosniff");
     expect(r.headers.get("cache-control")).toBe("no-cache");
+  });
+
+  it("gives every page its own style nonce, in the page and in the CSP", async () => {
+    const nonceOf = async (r: Response) => {
+      const nonce = /content="([^"]+)"/.exec(await r.text())?.[1];
+      expect(nonce).toMatch(/^[A-Za-z0-9+/=]{24}$/);
+      expect(r.headers.get("content-security-policy")).toContain(`style-src 'self' 'nonce-${nonce}'`);
+      return nonce;
+    };
+    const first = await nonceOf(await get("/ui/"));
+    const second = await nonceOf(await get("/ui/members"));
+    expect(first).not.toBe(second);
+    // Assets get the policy without any nonce.
+    expect((await get("/ui/assets/app-1.js")).headers.get("content-security-policy")).toContain("style-src 'self';");
   });
 
   it("redirects /ui to /ui/", async () => {

@@ -3,24 +3,34 @@
  * hold no data, so they need no token: the page signs in and sends the token on every API call.
  * Everything the page loads comes from Berth, which the Content-Security-Policy holds it to.
  */
+import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { extname, join, resolve, sep } from "node:path";
 import type { Context, Hono } from "hono";
 import type { AuthEnv } from "../auth.ts";
 
-/** Scripts, styles, images, fonts and API calls from this origin only; no inline script, no frames, no forms posted away. */
-export const UI_CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self'",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "manifest-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
+/** Where index.html holds the page's style nonce (ui/index.html); replaced on every response. */
+export const NONCE_PLACEHOLDER = "BERTH_CSP_NONCE";
+
+/**
+ * Scripts, styles, images, fonts and API calls from this origin only; no inline script, no frames,
+ * no forms posted away. The one exception is a per-response nonce for <style> elements: the code
+ * editor (CodeMirror) writes its theme into a <style> element carrying that nonce.
+ */
+export function contentSecurityPolicy(styleNonce?: string): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    styleNonce ? `style-src 'self' 'nonce-${styleNonce}'` : "style-src 'self'",
+    "img-src 'self'",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "manifest-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
 
 const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -39,8 +49,8 @@ const CONTENT_TYPES: Record<string, string> = {
 const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>Berth</title>
 <p>The Berth dashboard has not been built. Run <code>npm run build:ui</code> (<code>npm ci</code> runs it) and reload.</p>`;
 
-function securityHeaders(c: Context): void {
-  c.header("Content-Security-Policy", UI_CONTENT_SECURITY_POLICY);
+function securityHeaders(c: Context, styleNonce?: string): void {
+  c.header("Content-Security-Policy", contentSecurityPolicy(styleNonce));
   c.header("X-Content-Type-Options", "nosniff");
   c.header("X-Frame-Options", "DENY");
   c.header("Referrer-Policy", "no-referrer");
@@ -86,22 +96,30 @@ export function uiRoutes(dir: string): (app: Hono<AuthEnv>) => void {
   return (app) => {
     app.get("/ui", (c) => c.redirect("/ui/", 301));
     app.get("/ui/*", async (c) => {
-      securityHeaders(c);
       const subPath = c.req.path.slice("/ui/".length);
       const file = subPath === "" ? join(root, "index.html") : fileOf(root, subPath);
       if (file === null) return c.text("Bad path", 400);
       const body = await readIfFile(file);
       if (body !== null && !file.endsWith(`${sep}index.html`)) {
+        securityHeaders(c);
         c.header("Content-Type", CONTENT_TYPES[extname(file)] ?? "application/octet-stream");
         // Vite names built assets by their content hash: they never change under one name.
         c.header("Cache-Control", subPath.startsWith("assets/") ? "public, max-age=31536000, immutable" : "no-cache");
         return c.body(new Uint8Array(body));
       }
-      if (body === null && isAssetPath(subPath)) return c.text(`Not found: ${c.req.path}`, 404);
+      if (body === null && isAssetPath(subPath)) {
+        securityHeaders(c);
+        return c.text(`Not found: ${c.req.path}`, 404);
+      }
       const index = await readIfFile(join(root, "index.html"));
       c.header("Cache-Control", "no-cache");
-      if (index === null) return c.html(NOT_BUILT, 503);
-      return c.html(index.toString("utf8"));
+      if (index === null) {
+        securityHeaders(c);
+        return c.html(NOT_BUILT, 503);
+      }
+      const nonce = randomBytes(16).toString("base64");
+      securityHeaders(c, nonce);
+      return c.html(index.toString("utf8").replaceAll(NONCE_PLACEHOLDER, nonce));
     });
   };
 }
