@@ -14,15 +14,16 @@ export const NONCE_PLACEHOLDER = "BERTH_CSP_NONCE";
 
 /**
  * Scripts, styles, images, fonts and API calls from this origin only; no inline script, no frames,
- * no forms posted away. The one exception is a per-response nonce for <style> elements: the code
- * editor (CodeMirror) writes its theme into a <style> element carrying that nonce.
+ * no forms posted away. Two exceptions, both for the code editor (CodeMirror): a per-response nonce
+ * for <style> elements (it writes its theme into one), and data: images (its error marker and
+ * underline are small SVGs in its theme; an image cannot run code).
  */
 export function contentSecurityPolicy(styleNonce?: string): string {
   return [
     "default-src 'none'",
     "script-src 'self'",
     styleNonce ? `style-src 'self' 'nonce-${styleNonce}'` : "style-src 'self'",
-    "img-src 'self'",
+    "img-src 'self' data:",
     "font-src 'self'",
     "connect-src 'self'",
     "manifest-src 'self'",

@@ -29,11 +29,18 @@ export interface PlacementAnswer {
   error: string | null;
 }
 
+/** How each strategy orders candidates (src/scheduler/rankers): its score, then the shared tie-breaks. */
 const STRATEGY: Record<string, string> = {
-  count: "fewest instances first (then least memory allocated)",
+  count: "fewest instances first",
   spread: "least allocated first (cpu and memory)",
   pack: "most allocated first (bin-packing)",
 };
+
+function factsOf(c: PlacementCandidate, strategy: string): string {
+  return strategy === "count"
+    ? `${plural(c.instance_count, "instance")}, ${size(c.free.reported_memory)} reported free memory`
+    : `${percent(c.allocated)} allocated`;
+}
 
 /** One sentence: where it goes and what decided it. */
 export function explain(answer: PlacementAnswer, strategy: string, target: string): string {
@@ -45,8 +52,13 @@ export function explain(answer: PlacementAnswer, strategy: string, target: strin
   if (answer.scriptlet.called && answer.scriptlet.target) {
     return `The placement scriptlet chose ${answer.target}${within} (the built-in ranking put it ${ordinal(chosen?.rank ?? 0)} of ${of}).`;
   }
-  const facts = chosen ? ` (${plural(chosen.instance_count, "instance")}, ${size(chosen.free.memory)} memory free)` : "";
-  return `${answer.target} ranked first of ${of}${within} by scheduler.strategy=${strategy}: ${STRATEGY[strategy] ?? strategy}${facts}.`;
+  if (!chosen) return `${answer.target} was chosen.`;
+  const runnerUp = answer.candidates.find((c) => c.rank === 2);
+  // Equal on the strategy's facts and the tie-breaks before the seed: the placement seed decided.
+  const tie = runnerUp && runnerUp.instance_count === chosen.instance_count && runnerUp.free.reported_memory === chosen.free.reported_memory
+    && (strategy === "count" || runnerUp.allocated === chosen.allocated)
+    ? ` It tied with ${runnerUp.server_name}; the placement seed (from the project and name) broke the tie.` : "";
+  return `${answer.target} ranked first of ${of}${within} by scheduler.strategy=${strategy}: ${STRATEGY[strategy] ?? strategy} (${factsOf(chosen, strategy)}).${tie}`;
 }
 
 const ordinal = (n: number) => (n === 1 ? "1st" : n === 2 ? "2nd" : n === 3 ? "3rd" : `${n}th`);

@@ -61,6 +61,7 @@ export function ScriptletPage() {
     const problem = requestProblem(values);
     if (problem) return setResult({ kind: "error", message: problem, line: null });
     setBusy("test");
+    setResult(null);
     editor.current?.clearError();
     try {
       const answer = await api.call<PlacementAnswer>("POST", "/1.0/scheduler/scriptlet/test", { ...placementBody(values), source: text });
@@ -76,6 +77,7 @@ export function ScriptletPage() {
 
   const install = async (source: string) => {
     setBusy("install");
+    setResult(null);
     editor.current?.clearError();
     try {
       await api.call("PATCH", "/1.0", { config: { [KEY]: source } });
