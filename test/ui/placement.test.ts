@@ -96,7 +96,7 @@ describeInBrowser("dashboard: placement explorer and scriptlet editor", () => {
 
     // Install refuses it the same way; the old (no) scriptlet stays.
     const refused = page.waitForResponse((r) => r.request().method() === "PATCH" && new URL(r.url()).pathname === "/1.0");
-    await page.getByRole("button", { name: "Install" }).click();
+    await page.getByRole("button", { name: "Install", exact: true }).click();
     expect((await refused).status()).toBe(400);
     expect(await textOf(alert, "Line 3")).toMatch(/^Line 3: Invalid scriptlet: SyntaxError/);
     expect(await page.locator(".cm-line.cm-berth-error-line").getAttribute("data-error-line")).toBe("3");
@@ -118,7 +118,7 @@ describeInBrowser("dashboard: placement explorer and scriptlet editor", () => {
     await textOf(page.getByRole("status", { name: "Placement decision" }), "The placement scriptlet chose node1");
     expect((await server.api("GET", "/1.0")).config["instances.placement.scriptlet"]).toBeUndefined();
 
-    await page.getByRole("button", { name: "Install" }).click();
+    await page.getByRole("button", { name: "Install", exact: true }).click();
     await textOf(page.getByRole("status").filter({ hasText: "Installed" }), "new placements go through this scriptlet");
     expect((await server.api("GET", "/1.0")).config["instances.placement.scriptlet"]).toBe(SPREAD);
     await textOf(page.locator(".summary"), `A scriptlet of ${SPREAD.split("\n").length} lines is installed.`);

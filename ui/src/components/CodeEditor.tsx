@@ -67,7 +67,8 @@ export function CodeEditor({ initial, readOnly, label, onChange, handle }: {
           errorLine,
           EditorView.cspNonce.of(styleNonce()),
           EditorState.readOnly.of(readOnly),
-          EditorView.contentAttributes.of({ "aria-label": label }),
+          EditorView.editable.of(!readOnly),
+          EditorView.contentAttributes.of({ "aria-label": label, ...(readOnly ? { "aria-readonly": "true" } : {}) }),
           EditorView.updateListener.of((update) => {
             if (update.docChanged) changed.current(update.state.doc.toString());
           }),
