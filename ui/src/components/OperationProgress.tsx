@@ -7,7 +7,7 @@ import { isFinished } from "../cluster.ts";
 import { when } from "../format.ts";
 import { Link } from "../router.tsx";
 import { Notice } from "./Notice.tsx";
-import { Status } from "./Status.tsx";
+import { operationTone, Status } from "./Status.tsx";
 
 interface Outcome {
   project: string;
@@ -35,7 +35,7 @@ export function OperationProgress({ op, onDismiss, compact }: { op: Operation; o
     <section class={`op-card${finished ? " op-finished" : ""}`} aria-label={`Operation: ${op.description}`} data-operation={op.id}>
       <header class="op-head">
         <strong class="op-title">{op.description}</strong>
-        <Status status={op.status} />
+        <Status status={op.status} tone={operationTone(op.status)} />
         <span class="muted op-time">started {when(op.created_at)}</span>
         {onDismiss && finished ? <button type="button" class="btn btn-plain btn-small" onClick={onDismiss} aria-label={`Dismiss ${op.description}`}>Dismiss</button> : null}
       </header>

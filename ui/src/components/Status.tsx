@@ -10,9 +10,14 @@ export function toneOf(status: string): string {
   return TONES[status] ?? "idle";
 }
 
-export function Status({ status, message }: { status: string; message?: string }) {
+/** An operation's Running is work in progress (amber), not an instance's healthy Running (green). */
+export function operationTone(status: string): string {
+  return status === "Running" || status === "Pending" ? "busy" : toneOf(status);
+}
+
+export function Status({ status, message, tone }: { status: string; message?: string; tone?: string }) {
   return (
-    <span class={`status tone-${toneOf(status)}`} data-status={status}>
+    <span class={`status tone-${tone ?? toneOf(status)}`} data-status={status}>
       <span class="dot" aria-hidden="true" />
       <span class="status-word">{status}</span>
       {message ? <span class="status-message">{message}</span> : null}

@@ -5,7 +5,7 @@ import type { Operation } from "../../../src/domain/types.ts";
 import { Action } from "../components/Action.tsx";
 import { messageOf, Notice } from "../components/Notice.tsx";
 import { OperationProgress, progressOf } from "../components/OperationProgress.tsx";
-import { Status } from "../components/Status.tsx";
+import { operationTone, Status } from "../components/Status.tsx";
 import { isFinished } from "../cluster.ts";
 import { useCluster, useSession } from "../context.ts";
 import { when } from "../format.ts";
@@ -33,7 +33,7 @@ export function OperationsPage() {
             <Fragment key={op.id}>
               <tr data-operation={op.id}>
                 <td>{op.description}<div class="muted small mono">{op.id}</div></td>
-                <td><Status status={op.status} /></td>
+                <td><Status status={op.status} tone={operationTone(op.status)} /></td>
                 <td class="why">{op.err || summary(op)}</td>
                 <td class="small">{when(op.created_at)}</td>
                 <td class="small">{when(op.updated_at)}</td>
