@@ -54,7 +54,7 @@ describeInBrowser("dashboard: members, evacuation and restore", () => {
     // The token is in sessionStorage, never in the URL or a cookie; the event stream sends it as a header.
     expect(page.url()).not.toContain(ADMIN_TOKEN);
     expect(await dashboard.context.cookies()).toEqual([]);
-    expect(await page.evaluate(() => sessionStorage.getItem("berth.token"))).toBe(ADMIN_TOKEN);
+    expect(await page.evaluate("sessionStorage.getItem(\"berth.token\")")).toBe(ADMIN_TOKEN);
     expect(eventRequests.at(-1)?.authorization).toBe(`Bearer ${ADMIN_TOKEN}`);
   });
 
@@ -73,7 +73,7 @@ describeInBrowser("dashboard: members, evacuation and restore", () => {
     expect(await meter("CPU allocated on node3").getAttribute("aria-valuetext")).toBe("0 / 32 cores");
     expect(await meter("Load on node3").getAttribute("aria-valuetext")).toBe("load 0.00 / 8 cpus");
     // The bar is drawn to scale: 8GiB of 16GiB is half the track.
-    expect(await meter("Memory allocated on node2").locator(".bar-fill").evaluate((el) => (el as HTMLElement).style.width)).toBe("50%");
+    expect(await meter("Memory allocated on node2").locator(".bar-fill").evaluate((el) => (el as unknown as { style: { width: string } }).style.width)).toBe("50%");
 
     // A change made elsewhere shows up by itself (lifecycle event → reload).
     await server.api("POST", "/1.0/instances?target=node3", { name: "tmp1", config: { "limits.cpu": "1" } });
