@@ -20,6 +20,8 @@ interface Outcome {
   error?: string;
 }
 
+const OUTCOME_TONES: Record<string, string> = { moved: "good", started: "good", stopped: "idle", gone: "idle", skipped: "idle", failed: "bad" };
+
 export function progressOf(op: Operation): { done: number; total: number; step: string | null } {
   const m = op.metadata ?? {};
   const number = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
@@ -65,7 +67,7 @@ export function OperationProgress({ op, onDismiss, compact }: { op: Operation; o
                 <td>{o.project}</td>
                 <td>{o.action ?? ""}</td>
                 <td>{o.target ? <>→ <Link to={`/members/${o.target}`}>{o.target}</Link></> : o.from ? <>from {o.from}</> : "stays"}</td>
-                <td><Status status={o.outcome === "failed" ? "Failure" : o.outcome === "stopped" ? "Stopped" : "Success"} message={o.outcome} /></td>
+                <td><Status status={o.outcome ?? ""} tone={OUTCOME_TONES[o.outcome ?? ""] ?? "idle"} /></td>
                 <td class="why">{o.error ?? o.why ?? ""}</td>
               </tr>
             ))}
