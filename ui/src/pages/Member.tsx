@@ -64,7 +64,7 @@ export function MemberPage({ name }: { name: string }) {
               <dt>Load</dt><dd>{r.load.average_1m.toFixed(2)} · {r.load.average_5m.toFixed(2)} · {r.load.average_15m.toFixed(2)} ({r.load.processes} processes)</dd>
               <dt>GPUs</dt><dd>{r.gpu.total === 0 ? "none" : r.gpu.cards.map((c) => `${c.vendor} ${c.model}`).join(", ") || String(r.gpu.total)}</dd>
               {Object.entries(r.storage.pools).map(([pool, space]) => <Fragment key={pool}><dt>Pool {pool}</dt><dd>{size(space.used)} used of {size(space.total)}</dd></Fragment>)}
-              {state ? <><dt>Uptime</dt><dd>{Math.round(state.sysinfo.uptime / 3600)} h</dd></> : null}
+              {state && state.sysinfo.uptime > 0 ? <><dt>Uptime</dt><dd>{Math.round(state.sysinfo.uptime / 3600)} h</dd></> : null}
             </dl>
           ) : <p class="muted">No resources reported yet.</p>}
         </section>
