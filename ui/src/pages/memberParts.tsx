@@ -1,6 +1,6 @@
 /** Pieces the members table and a member's page share: usage bars, agent, maintenance buttons and progress. */
 import { useState } from "preact/hooks";
-import type { Member, Operation, TokenInfo } from "../../../src/domain/types.ts";
+import type { Instance, Member, Operation, TokenInfo } from "../../../src/domain/types.ts";
 import { Action } from "../components/Action.tsx";
 import { Bar } from "../components/Bar.tsx";
 import { OperationProgress } from "../components/OperationProgress.tsx";
@@ -47,11 +47,18 @@ export function agentOf(member: Member, tokens: TokenInfo[]): { label: string; t
   return { label: "none", title: "No agent: heartbeats are posted to the API (POST /1.0/cluster/members/NAME/heartbeat)" };
 }
 
+/** Instances an evacuation of the member moved away that are not back yet (a partial restore leaves some). */
+export function awayFrom(member: string, instances: Instance[]): number {
+  return instances.filter((i) => i.config["volatile.evacuate.origin"] === member && i.location !== member).length;
+}
+
 /** Why Evacuate or Restore does not apply to a member in its current state (null: it does). */
-export function unavailableFor(member: Member, action: MaintenanceAction, busy: boolean): string | null {
+export function unavailableFor(member: Member, action: MaintenanceAction, busy: boolean, away = 0): string | null {
   if (busy) return `${member.server_name} is being evacuated or restored; wait for it to finish`;
   if (action === "evacuate") return member.status === "Evacuated" ? `${member.server_name} is already evacuated` : null;
-  return member.status === "Evacuated" ? null : `${member.server_name} is not evacuated: nothing to restore`;
+  // A member in service can still be restored while instances it was evacuated of are elsewhere.
+  if (member.status === "Evacuated" || (member.status !== "Evacuating" && member.status !== "Restoring" && away > 0)) return null;
+  return `${member.server_name} is not evacuated: nothing to restore`;
 }
 
 /** The running (or just finished) evacuations and restores, optionally of one member. */
@@ -84,11 +91,13 @@ export function MaintenanceProgress({ member }: { member?: string }) {
 }
 
 export function MaintenanceButtons({ member, busy }: { member: Member; busy: boolean }) {
+  const { instances } = useCluster();
   const [open, setOpen] = useState<MaintenanceAction | null>(null);
+  const away = awayFrom(member.server_name, instances);
   return (
     <div class="row-actions">
       <Action small does="Evacuating a member" unavailable={unavailableFor(member, "evacuate", busy)} onClick={() => setOpen("evacuate")} label={`Evacuate ${member.server_name}`}>Evacuate…</Action>
-      <Action small does="Restoring a member" unavailable={unavailableFor(member, "restore", busy)} onClick={() => setOpen("restore")} label={`Restore ${member.server_name}`}>Restore…</Action>
+      <Action small does="Restoring a member" unavailable={unavailableFor(member, "restore", busy, away)} onClick={() => setOpen("restore")} label={`Restore ${member.server_name}`}>Restore…</Action>
       {open ? <MaintenanceDialog member={member.server_name} action={open} onClose={() => setOpen(null)} /> : null}
     </div>
   );
