@@ -7,7 +7,6 @@ import pino, { type Logger } from "pino";
 import { createApp } from "./api/app.ts";
 import { memberStateRoutes } from "./api/routes/members.ts";
 import { schedulerRoutes } from "./api/routes/scheduler.ts";
-import { uiRoutes } from "./api/routes/ui.ts";
 import type { Services } from "./api/services.ts";
 import { ClusterChanges } from "./cluster/changes.ts";
 import { ConfigService } from "./cluster/configService.ts";
@@ -133,8 +132,8 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const relocation = new Relocation(records, placement, moves, operations);
   await scriptlets.loadStored();
   const query = placementQuery(placement, scriptlets);
-  const app = createApp(services, { version: VERSION, serverName: opts.localMemberName ?? hostname() }, [
-    memberStateRoutes(maintenance), schedulerRoutes(query, relocation), uiRoutes(opts.uiDir ?? DEFAULT_UI_DIR),
+  const app = createApp(services, { version: VERSION, serverName: opts.localMemberName ?? hostname(), uiDir: opts.uiDir ?? DEFAULT_UI_DIR }, [
+    memberStateRoutes(maintenance), schedulerRoutes(query, relocation),
   ]);
   const liveness = new LivenessMonitor(members, changes, bus);
 

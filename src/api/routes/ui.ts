@@ -92,35 +92,33 @@ function isAssetPath(subPath: string): boolean {
  * name) is a 404; any other path is a page of the dashboard, which routes in the browser, and gets
  * index.html (member names may hold dots: /ui/members/node1.lan is a page).
  */
-export function uiRoutes(dir: string): (app: Hono<AuthEnv>) => void {
+export function uiRoutes(app: Hono<AuthEnv>, dir: string): void {
   const root = resolve(dir);
-  return (app) => {
-    app.get("/ui", (c) => c.redirect("/ui/", 301));
-    app.get("/ui/*", async (c) => {
-      const subPath = c.req.path.slice("/ui/".length);
-      const file = subPath === "" ? join(root, "index.html") : fileOf(root, subPath);
-      if (file === null) return c.text("Bad path", 400);
-      const body = await readIfFile(file);
-      if (body !== null && !file.endsWith(`${sep}index.html`)) {
-        securityHeaders(c);
-        c.header("Content-Type", CONTENT_TYPES[extname(file)] ?? "application/octet-stream");
-        // Vite names built assets by their content hash: they never change under one name.
-        c.header("Cache-Control", subPath.startsWith("assets/") ? "public, max-age=31536000, immutable" : "no-cache");
-        return c.body(new Uint8Array(body));
-      }
-      if (body === null && isAssetPath(subPath)) {
-        securityHeaders(c);
-        return c.text(`Not found: ${c.req.path}`, 404);
-      }
-      const index = await readIfFile(join(root, "index.html"));
-      c.header("Cache-Control", "no-cache");
-      if (index === null) {
-        securityHeaders(c);
-        return c.html(NOT_BUILT, 503);
-      }
-      const nonce = randomBytes(16).toString("base64");
-      securityHeaders(c, nonce);
-      return c.html(index.toString("utf8").replaceAll(NONCE_PLACEHOLDER, nonce));
-    });
-  };
+  app.get("/ui", (c) => c.redirect("/ui/", 301));
+  app.get("/ui/*", async (c) => {
+    const subPath = c.req.path.slice("/ui/".length);
+    const file = subPath === "" ? join(root, "index.html") : fileOf(root, subPath);
+    if (file === null) return c.text("Bad path", 400);
+    const body = await readIfFile(file);
+    if (body !== null && !file.endsWith(`${sep}index.html`)) {
+      securityHeaders(c);
+      c.header("Content-Type", CONTENT_TYPES[extname(file)] ?? "application/octet-stream");
+      // Vite names built assets by their content hash: they never change under one name.
+      c.header("Cache-Control", subPath.startsWith("assets/") ? "public, max-age=31536000, immutable" : "no-cache");
+      return c.body(new Uint8Array(body));
+    }
+    if (body === null && isAssetPath(subPath)) {
+      securityHeaders(c);
+      return c.text(`Not found: ${c.req.path}`, 404);
+    }
+    const index = await readIfFile(join(root, "index.html"));
+    c.header("Cache-Control", "no-cache");
+    if (index === null) {
+      securityHeaders(c);
+      return c.html(NOT_BUILT, 503);
+    }
+    const nonce = randomBytes(16).toString("base64");
+    securityHeaders(c, nonce);
+    return c.html(index.toString("utf8").replaceAll(NONCE_PLACEHOLDER, nonce));
+  });
 }
