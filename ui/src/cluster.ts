@@ -42,7 +42,23 @@ export interface ClusterState {
 
 const FEED_LIMIT = 500;
 const POLL_MS = 5000;
+/** Every this many polls everything is read again, whatever the events said. */
+const FULL_EVERY = 6;
 const RELOAD_DELAY_MS = 150;
+
+/** What one read brings: the lists are read only when an event says they changed. */
+type Part = "server" | "members" | "instances" | "catalog" | "operations";
+const ALL: Part[] = ["server", "members", "instances", "catalog", "operations"];
+
+/** The lists a lifecycle event changes (by its action); an unknown action reloads everything. */
+function partsOf(action: string): Part[] {
+  if (action.startsWith("instance-")) return ["instances"];
+  if (action.startsWith("cluster-member-")) return ["members"];
+  if (action.startsWith("cluster-group-")) return ["members", "catalog"];
+  if (action.startsWith("project-") || action.startsWith("storage-pool-") || action.startsWith("token-")) return ["catalog"];
+  if (action === "config-updated") return ["server"];
+  return ALL;
+}
 
 export class Cluster {
   state: ClusterState = {
@@ -54,7 +70,11 @@ export class Cluster {
   private poll: ReturnType<typeof setInterval> | null = null;
   private reloadTimer: ReturnType<typeof setTimeout> | null = null;
   private loading: Promise<void> | null = null;
-  private reloadAgain = false;
+  /** What the next read must bring. */
+  private dirty = new Set<Part>();
+  /** What a failed read did not bring: read again with the next one (not at once, which would loop on a persistent error). */
+  private failed = new Set<Part>();
+  private polls = 0;
   private seq = 0;
 
   constructor(private readonly api: Api) {}
@@ -68,13 +88,14 @@ export class Cluster {
     this.closeStream = openEventStream({
       headers: this.api.headers,
       onState: (stream) => {
-        this.set({ stream });
         // Whatever happened while the stream was down is read again.
-        if (stream === "live") this.reloadSoon();
+        if (stream === "live" && this.state.stream === "reconnecting") this.reloadSoon(ALL);
+        this.set({ stream });
       },
       onMessage: (name, data) => this.onEvent(name, data),
     });
-    this.poll = setInterval(() => this.reloadSoon(), POLL_MS);
+    // Heartbeat ages and liveness change without events: members are read on a timer, everything now and then.
+    this.poll = setInterval(() => this.reloadSoon(++this.polls % FULL_EVERY === 0 ? ALL : ["members"]), POLL_MS);
     void this.reload();
   }
 
@@ -85,29 +106,33 @@ export class Cluster {
     this.listeners.clear();
   }
 
-  /** Reloads everything; concurrent calls share one load, and a call during a load loads once more after it. */
-  reload(): Promise<void> {
-    if (this.loading) {
-      this.reloadAgain = true;
-      return this.loading;
-    }
-    this.loading = (async () => {
-      try {
-        do {
-          this.reloadAgain = false;
-          await this.loadAll();
-        } while (this.reloadAgain);
-      } finally {
-        this.loading = null;
-      }
-    })();
+  /** Reads the parts named (everything by default); a call during a read reads once more after it. */
+  reload(parts: Part[] = ALL): Promise<void> {
+    for (const part of [...parts, ...this.failed]) this.dirty.add(part);
+    this.failed.clear();
+    this.loading ??= this.drain();
     return this.loading;
   }
 
-  reloadSoon(): void {
+  private async drain(): Promise<void> {
+    // Never settle synchronously: `loading` is assigned before the finally below clears it.
+    await Promise.resolve();
+    try {
+      while (this.dirty.size > 0) {
+        const next = new Set(this.dirty);
+        this.dirty.clear();
+        await this.load(next);
+      }
+    } finally {
+      this.loading = null;
+    }
+  }
+
+  reloadSoon(parts: Part[] = ALL): void {
+    for (const part of parts) this.dirty.add(part);
     this.reloadTimer ??= setTimeout(() => {
       this.reloadTimer = null;
-      void this.reload();
+      void this.reload([]);
     }, RELOAD_DELAY_MS);
   }
 
@@ -120,30 +145,41 @@ export class Cluster {
     this.set({ operations: [op, ...others].sort(newestFirst) });
   }
 
-  private async loadAll(): Promise<void> {
+  private async load(parts: Set<Part>): Promise<void> {
     const api = this.api;
+    const read = <T>(part: Part, fn: () => Promise<T>): Promise<T | undefined> => (parts.has(part) ? fn() : Promise.resolve(undefined));
     try {
-      const [server, members, instances, groups, projects, pools, tokens, operations] = await Promise.all([
-        api.get<ServerInfo>("/1.0"),
-        api.get<Member[]>("/1.0/cluster/members?recursion=1"),
-        api.get<Instance[]>("/1.0/instances?all-projects=true&recursion=1"),
-        api.get<ClusterGroup[]>("/1.0/cluster/groups?recursion=1"),
-        api.get<Project[]>("/1.0/projects?recursion=1"),
-        api.get<StoragePool[]>("/1.0/storage-pools?recursion=1"),
-        api.get<TokenInfo[]>("/1.0/tokens").catch(() => [] as TokenInfo[]),
-        api.get<Operation[]>("/1.0/operations?recursion=1"),
+      const [server, members, instances, catalog, operations] = await Promise.all([
+        read("server", () => api.get<ServerInfo>("/1.0")),
+        read("members", () => api.get<Member[]>("/1.0/cluster/members?recursion=1")),
+        read("instances", () => api.get<Instance[]>("/1.0/instances?all-projects=true&recursion=1")),
+        read("catalog", () => Promise.all([
+          api.get<ClusterGroup[]>("/1.0/cluster/groups?recursion=1"),
+          api.get<Project[]>("/1.0/projects?recursion=1"),
+          api.get<StoragePool[]>("/1.0/storage-pools?recursion=1"),
+          api.get<TokenInfo[]>("/1.0/tokens").catch(() => [] as TokenInfo[]),
+        ])),
+        read("operations", () => api.get<Operation[]>("/1.0/operations?recursion=1")),
       ]);
-      // Operations seen in events meanwhile may be newer than this read.
-      const byId = new Map(operations.map((o) => [o.id, o]));
-      for (const known of this.state.operations) {
-        const read = byId.get(known.id);
-        if (!read || known.updated_at > read.updated_at) byId.set(known.id, known);
+      const patch: Partial<ClusterState> = { error: null };
+      if (server) patch.server = server;
+      if (members) patch.members = members;
+      if (instances) patch.instances = instances;
+      if (catalog) [patch.groups, patch.projects, patch.pools, patch.tokens] = catalog;
+      if (operations) {
+        // Operations seen in events meanwhile may be newer than this read.
+        const byId = new Map(operations.map((o) => [o.id, o]));
+        for (const known of this.state.operations) {
+          const stored = byId.get(known.id);
+          if (!stored || known.updated_at > stored.updated_at) byId.set(known.id, known);
+        }
+        patch.operations = [...byId.values()].sort(newestFirst);
       }
-      this.set({
-        server, members, instances, groups, projects, pools, tokens,
-        operations: [...byId.values()].sort(newestFirst), loaded: true, error: null,
-      });
+      // Loaded once everything has been read at least once.
+      patch.loaded = this.state.loaded || parts.size === ALL.length;
+      this.set(patch);
     } catch (err) {
+      for (const part of parts) this.failed.add(part);
       this.set({ error: err instanceof Error ? err.message : String(err) });
     }
   }
@@ -152,8 +188,12 @@ export class Cluster {
     if (name !== "lifecycle" && name !== "operation" && name !== "logging") return;
     const event = data as BerthEvent;
     this.set({ events: [{ ...event, seq: ++this.seq }, ...this.state.events].slice(0, FEED_LIMIT) });
-    if (event.type === "operation") this.upsertOperation(event.metadata as unknown as Operation);
-    if (event.type === "lifecycle" || (event.type === "operation" && isFinished(event.metadata as unknown as Operation))) this.reloadSoon();
+    if (event.type === "operation") {
+      const op = event.metadata as unknown as Operation;
+      this.upsertOperation(op);
+      if (isFinished(op)) this.reloadSoon(["members", "instances"]);
+    }
+    if (event.type === "lifecycle") this.reloadSoon(partsOf(String(event.metadata.action ?? "")));
   }
 
   private set(patch: Partial<ClusterState>): void {

@@ -44,7 +44,7 @@ export function CreateInstanceDialog({ onClose }: { onClose: () => void }) {
       const body = { name: values.name.trim(), type: values.type, ...requestResources(values), start };
       const instance = await api.call<Instance>("POST", `/1.0/instances${projectQuery(values.project, { target: values.target })}`, body);
       setCreated({ instance, answer, target: values.target });
-      void cluster.reload();
+      void cluster.reload(["instances"]);
     } catch (err) {
       setError(messageOf(err));
     } finally {
@@ -137,7 +137,7 @@ export function DeleteInstanceDialog({ instance, onClose, onDeleted }: { instanc
     try {
       await api.call("DELETE", `/1.0/instances/${encodeURIComponent(instance.name)}${projectQuery(instance.project, { force: running ? "true" : undefined })}`);
       onDeleted(`Deleted ${instance.name}`);
-      void cluster.reload();
+      void cluster.reload(["instances"]);
       onClose();
     } catch (err) {
       setError(messageOf(err));

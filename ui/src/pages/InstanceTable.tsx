@@ -12,6 +12,9 @@ import { cores, size, when } from "../format.ts";
 import { Link } from "../router.tsx";
 import { DeleteInstanceDialog, MoveInstanceDialog } from "./InstanceDialogs.tsx";
 
+/** Rows drawn at most: a table of 100,000 rows helps nobody, the filters find the rest. */
+const ROW_LIMIT = 500;
+
 const instanceUrl = (i: Instance) => `/1.0/instances/${i.name}${i.project === "default" ? "" : `?project=${i.project}`}`;
 
 /** The running operation that is changing this instance, if any. */
@@ -30,7 +33,7 @@ export function InstanceTable({ instances, label, onMessage }: { instances: Inst
           <tr><th>Name</th><th>Project</th><th>Status</th><th>Member</th><th>Type</th><th class="num">CPU</th><th class="num">Memory</th><th>Created</th><th><span class="sr-only">Actions</span></th></tr>
         </thead>
         <tbody>
-          {instances.map((i) => {
+          {instances.slice(0, ROW_LIMIT).map((i) => {
             const request = resourceRequest(i);
             const op = runningFor(i, operations);
             return (
@@ -48,6 +51,7 @@ export function InstanceTable({ instances, label, onMessage }: { instances: Inst
             );
           })}
           {instances.length === 0 ? <tr><td colSpan={9} class="muted">No instances.</td></tr> : null}
+          {instances.length > ROW_LIMIT ? <tr><td colSpan={9} class="muted">Showing {ROW_LIMIT} of {instances.length}: narrow the filters to see the others.</td></tr> : null}
         </tbody>
       </table>
       {dialog?.kind === "move" ? <MoveInstanceDialog instance={dialog.instance} onClose={() => setDialog(null)} onStarted={(m) => onMessage(m)} /> : null}

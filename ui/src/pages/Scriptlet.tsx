@@ -81,7 +81,7 @@ export function ScriptletPage() {
     editor.current?.clearError();
     try {
       await api.call("PATCH", "/1.0", { config: { [KEY]: source } });
-      await cluster.reload();
+      await cluster.reload(["server"]);
       setResult({ kind: "installed", message: source ? "Installed: new placements go through this scriptlet." : "Removed: placement is built-in again." });
     } catch (err) {
       fail(err);
