@@ -10,6 +10,7 @@ import { schedulerRoutes } from "./api/routes/scheduler.ts";
 import type { Services } from "./api/services.ts";
 import { ClusterChanges } from "./cluster/changes.ts";
 import { ConfigService } from "./cluster/configService.ts";
+import { GroupCache } from "./cluster/groupCache.ts";
 import { GroupService } from "./cluster/groupService.ts";
 import { registerInstanceOperations } from "./cluster/instanceOperations.ts";
 import { InstanceLocks } from "./cluster/instanceLocks.ts";
@@ -21,6 +22,9 @@ import { ProjectService } from "./cluster/projectService.ts";
 import { TokenService } from "./cluster/tokenService.ts";
 import type { InstanceExecutor, InstanceRecorder } from "./domain/executor.ts";
 import { EventBus } from "./events/bus.ts";
+import { AgentExecutor } from "./members/agentExecutor.ts";
+import { AgentRegistry } from "./members/agents.ts";
+import { DesiredState } from "./members/desiredState.ts";
 import { StoreExecutor } from "./members/executor.ts";
 import { LivenessMonitor } from "./members/livenessMonitor.ts";
 import { LocalProbe } from "./members/localMember.ts";
@@ -33,7 +37,8 @@ import { SchedulerIndex } from "./placement/schedulerIndex.ts";
 import { SchedulerPlacement } from "./placement/schedulerPlacement.ts";
 import { Scriptlets } from "./placement/scriptlets.ts";
 import { ClusterView } from "./scheduler/index.ts";
-import { Store } from "./store/store.ts";
+import { SqliteStore } from "./store/sqliteStore.ts";
+import type { Store } from "./store/store.ts";
 
 export const VERSION = "0.1.0";
 
@@ -86,47 +91,59 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const probe = new LocalProbe(dataDir);
   let firstReading = opts.localMember !== false ? probe.read() : null;
   firstReading?.catch(() => {}); // awaited below: an early failure is not unhandled
-  const store = new Store(join(dataDir, "berth.db"));
+  const store: Store = new SqliteStore(join(dataDir, "berth.db"));
   const bus = new EventBus(now, (err, event) => logger.error({ err, event: event.type }, "an event subscriber failed and was dropped"));
   const changes = new ClusterChanges((err, change) => logger.error({ err, change: change.kind }, "a listener of a committed change failed"));
   const config = new ConfigService(store, bus);
   const view = new ClusterView();
-  const members = new MemberService(store, config, bus, changes, now, (member) => view.pendingCount(member));
-  const groups = new GroupService(store, members, bus, changes);
+  const groupCache = new GroupCache(store);
+  const agents = new AgentRegistry(bus, now);
+  const members = new MemberService(store, groupCache, config, bus, changes, now, (member) => view.pendingCount(member), (member) => agents.view(member));
+  const groups = new GroupService(store, groupCache, members, bus, changes);
   const pools = new PoolService(store, bus);
-  const projects = new ProjectService(store, bus, changes);
+  const projects = new ProjectService(store, groupCache, bus, changes);
   const tokens = new TokenService(store, bus, (name) => members.exists(name), now, changes);
   const operations = new OperationManager(
     store, bus, now, (err, id) => logger.error({ err, operation: id }, "operation failed"),
     () => config.get()["operations.retention"] * 1000,
   );
-  groups.ensureDefault();
-  projects.ensureDefault();
+  // The small tables the services keep in memory (config, groups, pools, projects).
+  await config.load();
+  await groups.ensureDefault();
+  await pools.load();
+  await projects.ensureDefault();
 
   const records = new InstanceRecords(store, bus, changes);
   const locks = new InstanceLocks();
   const storeExecutor = new StoreExecutor(records, opts.executorDelayMs ?? Number(process.env.BERTH_EXECUTOR_DELAY_MS ?? 0));
-  const executor = opts.executor ? opts.executor(storeExecutor, records) : storeExecutor;
+  // On a member with an agent a step completes when the agent reports it done (agentExecutor.ts).
+  const memberExecutor = new AgentExecutor(storeExecutor, agents, () => config.get()["cluster.agent_step_timeout"] * 1000);
+  const executor = opts.executor ? opts.executor(memberExecutor, records) : memberExecutor;
+  const desired = new DesiredState(records, changes);
+  changes.subscribe((change) => { if (change.kind === "member-removed") agents.forget(change.name); });
   const scriptlets = new Scriptlets({ config, members, instances: records, projects, changes, bus, logger, poolSize: opts.sandboxPoolSize });
   // Stored instances load in the background once start-up is done (placements wait for them).
   const index = new SchedulerIndex(view, changes, () => members.list(), (after, limit) => store.listInstanceResources(after, limit));
   index.ready.catch((err) => logger.error({ err }, "loading the stored instances into the scheduler failed; placements fail until a restart"));
   const placement = new SchedulerPlacement({ index, config, members, groups, projects, pools, hooks: scriptlets });
-  const memberLifecycle = (name: string) => members.find(name)?.state;
+  const memberLifecycle = async (name: string) => (await members.find(name))?.state;
   const instances = new InstanceService({
-    store, bus, changes, now, records, locks, placement, executor, memberLifecycle, projectExists: (name) => projects.exists(name),
+    store, bus, changes, now, records, locks, placement, executor, memberLifecycle,
+    projectExists: (name) => projects.exists(name), poolExists: (name) => pools.driverOf(name) !== undefined,
   });
   const moves = new MoveProcedure({
     records, locks, executor, memberLifecycle, reserveAt: (instance, member) => placement.reserveAt(instance, member),
   });
 
-  const generatedAdminToken = tokens.bootstrapAdmin(opts.adminToken);
+  const generatedAdminToken = await tokens.bootstrapAdmin(opts.adminToken);
   if (generatedAdminToken) {
     writeFileSync(join(dataDir, "admin.token"), `${generatedAdminToken}\n`, { mode: 0o600 });
     logger.info({ file: join(dataDir, "admin.token") }, "created the admin token");
   }
 
-  const services: Services = { store, bus, config, members, groups, pools, projects, instances, records, tokens, operations, logger, now };
+  const services: Services = {
+    store, bus, config, members, groups, pools, projects, instances, records, tokens, operations, agents, desired, logger, now,
+  };
   registerInstanceOperations(operations, instances);
   const maintenance = new Maintenance({ members, records, locks, placement, executor, moves, pools, config, bus }, operations);
   const relocation = new Relocation(records, placement, moves, operations);
@@ -135,7 +152,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const app = createApp(services, { version: VERSION, serverName: opts.localMemberName ?? hostname(), uiDir: opts.uiDir ?? DEFAULT_UI_DIR }, [
     memberStateRoutes(maintenance), schedulerRoutes(query, relocation),
   ]);
-  const liveness = new LivenessMonitor(members, changes, bus);
+  const liveness = new LivenessMonitor(members, changes, bus, (err) => logger.warn({ err }, "the liveness sweep failed"));
 
   // The embedded local member.
   let localMemberName: string | null = null;
@@ -145,12 +162,12 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     const reading = firstReading ?? probe.read();
     firstReading = null;
     const { resources, state } = await reading;
-    members.heartbeat(localMemberName, resources, state);
+    await members.heartbeat(localMemberName, resources, state);
   };
   if (opts.localMember !== false) {
     localMemberName = opts.localMemberName ?? hostname();
-    if (!members.exists(localMemberName)) {
-      members.create({ server_name: localMemberName, architecture: await probe.architecture(), roles: ["local"], description: "Embedded local member" });
+    if (!(await members.exists(localMemberName))) {
+      await members.create({ server_name: localMemberName, architecture: await probe.architecture(), roles: ["local"], description: "Embedded local member" });
     }
     await heartbeatLocal();
     const schedule = () => {
@@ -166,11 +183,11 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   // start() sweeps at once and then on its timer; without a timer (tests) sweep once here.
   const livenessIntervalMs = opts.livenessIntervalMs ?? 1000;
   if (livenessIntervalMs > 0) liveness.start(livenessIntervalMs);
-  else liveness.tick();
+  else await liveness.tick();
   // Only now, so that loading does not compete with the start-up work above (the local member's probe).
   index.start();
-  operations.prune(true);
-  const resumed = operations.resumeInterrupted();
+  await operations.prune(true);
+  const resumed = await operations.resumeInterrupted();
   if (resumed > 0) logger.info({ resumed }, "resumed interrupted operations");
 
   return {
@@ -188,7 +205,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
       await operations.settle();
       index.stop();
       await scriptlets.close();
-      store.close();
+      await store.close();
     },
   };
 }

@@ -7,13 +7,17 @@ import type { TokenService } from "../cluster/tokenService.ts";
 export type AuthEnv = { Variables: { token: TokenInfo } };
 
 const READ_METHODS = new Set(["GET", "HEAD"]);
-const AGENT_PATH = /^\/1\.0\/cluster\/members\/([^/]+)(\/heartbeat|\/state|\/desired)?$/;
+/** The paths under its own member an agent token may use. */
+export const AGENT_PATH = /^\/1\.0\/cluster\/members\/([^/]+)(\/heartbeat|\/state|\/desired|\/answers\/[^/]+)?$/;
 
-/** What an agent token may do: heartbeat as its member, and read its member and desired state. */
+/**
+ * What an agent token may do: heartbeat as its member (with what it observes), read its member,
+ * its state and its desired state (long-poll), and answer the requests that came with it.
+ */
 function agentMayAccess(token: TokenInfo, method: string, path: string): boolean {
   const m = AGENT_PATH.exec(path);
   if (!m || decodePathSegment(m[1]) !== token.member) return false;
-  if (m[2] === "/heartbeat") return method === "POST";
+  if (m[2] === "/heartbeat" || m[2]?.startsWith("/answers/")) return method === "POST";
   return READ_METHODS.has(method);
 }
 
@@ -30,7 +34,7 @@ export function authenticate(tokens: TokenService): MiddlewareHandler<AuthEnv> {
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) throw unauthorized("Missing bearer token: send Authorization: Bearer <token>");
-    const token = tokens.authenticate(match[1]);
+    const token = await tokens.authenticate(match[1]);
     if (!token) throw unauthorized("Invalid or revoked token");
     const method = c.req.method;
     if (token.role === "viewer" && !READ_METHODS.has(method)) {

@@ -8,7 +8,7 @@ import { validateDevices, validateInstanceConfig, VOLATILE_KEYS } from "../domai
 import { checkName } from "../domain/names.ts";
 import type { Devices, Instance, InstanceType, MemberLifecycle } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
-import type { Store } from "../store/store.ts";
+import { DuplicateKey, type Store } from "../store/store.ts";
 import type { ClusterChanges } from "./changes.ts";
 import type { InstanceLocks } from "./instanceLocks.ts";
 import { instanceUrl, type InstanceRecords } from "./instanceRecords.ts";
@@ -38,8 +38,10 @@ export interface InstanceServiceDeps {
   executor: InstanceExecutor;
   /** Whether a project exists (the project service's cache). */
   projectExists: (name: string) => boolean;
+  /** Whether a storage pool exists (the pool service's cache). */
+  poolExists: (name: string) => boolean;
   /** A member's stored lifecycle state, or undefined when there is no such member. */
-  memberLifecycle: (name: string) => MemberLifecycle | undefined;
+  memberLifecycle: (name: string) => Promise<MemberLifecycle | undefined>;
 }
 
 const VOLATILE: ReadonlySet<string> = new Set(VOLATILE_KEYS);
@@ -52,11 +54,11 @@ export function refusesStarts(state: MemberLifecycle | undefined): boolean {
 export class InstanceService {
   constructor(private readonly deps: InstanceServiceDeps) {}
 
-  list(filter: { project?: string; location?: string } = {}): Instance[] {
+  list(filter: { project?: string; location?: string } = {}): Promise<Instance[]> {
     return this.deps.records.list(filter);
   }
 
-  get(project: string, name: string): Instance {
+  get(project: string, name: string): Promise<Instance> {
     return this.deps.records.get(project, name);
   }
 
@@ -71,7 +73,7 @@ export class InstanceService {
     }
     const devices = input.devices ?? {};
     this.checkDevices(devices);
-    if (store.getInstance(project, name)) throw conflict(`Instance "${name}" already exists in project "${project}"`);
+    if (await store.getInstance(project, name)) throw conflict(`Instance "${name}" already exists in project "${project}"`);
     const draft: Instance = {
       name, project, type: input.type ?? "container", architecture: input.architecture ?? "",
       location: "", status: "Stopped", description: input.description ?? "", config, devices,
@@ -84,20 +86,20 @@ export class InstanceService {
     // meanwhile waits for this placement, then finds the instance as it is left here.
     return locks.with(project, name, async () => {
       try {
-        store.insertInstance(instance);
+        await store.insertInstance(instance);
       } catch (err) {
         ticket.release();
         // The name was taken while the placement was decided: the unique index says so.
-        if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw conflict(`Instance "${name}" already exists in project "${project}"`);
+        if (err instanceof DuplicateKey) throw conflict(`Instance "${name}" already exists in project "${project}"`);
         throw err;
       }
       ticket.commit();
       this.deps.changes.publish({ kind: "instance", instance });
       this.deps.bus.lifecycle("instance-created", instanceUrl(instance), { location: instance.location }, project);
       if (!input.start) return instance;
-      if (refusesStarts(this.deps.memberLifecycle(instance.location))) {
+      if (refusesStarts(await this.deps.memberLifecycle(instance.location))) {
         // The member began an evacuation after it was chosen: the evacuation starts it where it goes.
-        records.setVolatile(project, name, { "volatile.last_state.power": "RUNNING" });
+        await records.setVolatile(project, name, { "volatile.last_state.power": "RUNNING" });
       } else {
         await this.deps.executor.start(instance);
       }
@@ -111,8 +113,8 @@ export class InstanceService {
    */
   async update(project: string, name: string, input: InstanceUpdate, replace: boolean): Promise<Instance> {
     await this.deps.placement.ready(); // the size check reads the scheduler's view
-    return this.deps.locks.with(project, name, () => {
-      const current = this.get(project, name);
+    return this.deps.locks.with(project, name, async () => {
+      const current = await this.get(project, name);
       const given = input.config ?? (replace ? {} : undefined);
       let config = current.config;
       if (given) {
@@ -137,7 +139,7 @@ export class InstanceService {
       };
       const ticket = this.deps.placement.reserveResize(current, next);
       try {
-        this.deps.store.updateInstance(project, name, { config, devices, profiles: next.profiles, description: next.description });
+        await this.deps.store.updateInstance(project, name, { config, devices, profiles: next.profiles, description: next.description });
       } catch (err) {
         ticket?.release();
         throw err;
@@ -152,12 +154,12 @@ export class InstanceService {
   /** Deletes an instance; a running one only with force (as `lxc delete --force`). */
   remove(project: string, name: string, force: boolean): Promise<void> {
     return this.deps.locks.with(project, name, async () => {
-      const instance = this.get(project, name);
+      const instance = await this.get(project, name);
       if (instance.status === "Running") {
         if (!force) throw badRequest(`Instance "${name}" is running; stop it first or delete with force=true`);
         await this.deps.executor.stop(instance, { force: true, timeoutS: 0 });
       }
-      this.deps.store.deleteInstance(project, name);
+      await this.deps.store.deleteInstance(project, name);
       this.deps.changes.publish({ kind: "instance-removed", project, name, location: instance.location });
       this.deps.bus.lifecycle("instance-deleted", instanceUrl(instance), {}, project);
     });
@@ -167,20 +169,20 @@ export class InstanceService {
   changeState(project: string, name: string, action: "start" | "stop" | "restart", force: boolean, timeoutS?: number): Promise<Instance> {
     return this.deps.locks.with(project, name, async () => {
       const { executor, records } = this.deps;
-      const instance = this.get(project, name);
-      if (action !== "stop") this.refuseStartOn(instance);
+      const instance = await this.get(project, name);
+      if (action !== "stop") await this.refuseStartOn(instance);
       const timeout = timeoutS ?? Number(instance.config["boot.host_shutdown_timeout"] ?? 30);
       if (action === "stop" || action === "restart") {
         if (instance.status === "Running" || action === "stop") await executor.stop(instance, { force, timeoutS: timeout });
       }
-      if (action === "start" || action === "restart") await executor.start(records.get(project, name));
+      if (action === "start" || action === "restart") await executor.start(await records.get(project, name));
       return records.get(project, name);
     });
   }
 
   /** 409 when the instance's member is being evacuated or is evacuated. */
-  refuseStartOn(instance: Instance): void {
-    const state = this.deps.memberLifecycle(instance.location);
+  async refuseStartOn(instance: Instance): Promise<void> {
+    const state = await this.deps.memberLifecycle(instance.location);
     if (refusesStarts(state)) {
       const what = state === "EVACUATING" ? "being evacuated" : "evacuated";
       throw conflict(`Instance "${instance.name}" cannot start: its cluster member "${instance.location}" is ${what} (${state}); restore the member or move the instance first`);
@@ -190,7 +192,7 @@ export class InstanceService {
   private checkDevices(devices: Devices): void {
     validateDevices(devices);
     for (const [deviceName, device] of Object.entries(devices)) {
-      if (device.type === "disk" && device.pool && !this.deps.store.getPool(device.pool)) {
+      if (device.type === "disk" && device.pool && !this.deps.poolExists(device.pool)) {
         throw badRequest(`devices["${deviceName}"].pool: storage pool "${device.pool}" does not exist`);
       }
     }

@@ -4,21 +4,22 @@ import { completeResources } from "../../domain/resources.ts";
 import type { MemberResources, MemberStateReport } from "../../domain/types.ts";
 import { async, sync } from "../envelope.ts";
 import type { Maintenance } from "../../members/maintenance.ts";
-import { heartbeatSchema, memberCreateSchema, memberStateActionSchema, memberUpdateSchema } from "../schemas.ts";
+import { notFound } from "../../domain/errors.ts";
+import { agentAnswerSchema, heartbeatSchema, memberCreateSchema, memberStateActionSchema, memberUpdateSchema } from "../schemas.ts";
 import type { Services } from "../services.ts";
-import { readBody, recursion } from "../validation.ts";
+import { queryInt, readBody, recursion } from "../validation.ts";
 import type { AuthEnv } from "../auth.ts";
 
 export function memberRoutes(app: Hono<AuthEnv>, s: Services): void {
-  app.get("/1.0/cluster/members", (c) => {
-    const members = s.members.list();
+  app.get("/1.0/cluster/members", async (c) => {
+    const members = await s.members.list();
     return sync(c, recursion(c) > 0 ? members : members.map((m) => `/1.0/cluster/members/${m.server_name}`));
   });
 
   app.post("/1.0/cluster/members", async (c) => {
     const body = await readBody(c, memberCreateSchema);
     const architecture = body.architecture ?? body.resources?.cpu?.architecture ?? "x86_64";
-    const member = s.members.create({
+    const member = await s.members.create({
       ...body,
       architecture,
       resources: body.resources ? completeResources(body.resources, architecture) : null,
@@ -26,35 +27,54 @@ export function memberRoutes(app: Hono<AuthEnv>, s: Services): void {
     return sync(c, member, 201);
   });
 
-  app.get("/1.0/cluster/members/:name", (c) => sync(c, s.members.get(c.req.param("name"))));
+  app.get("/1.0/cluster/members/:name", async (c) => sync(c, await s.members.get(c.req.param("name"))));
 
   const update = (replace: boolean) => async (c: Context) => {
     const body = await readBody(c, memberUpdateSchema);
     const { server_name: _n, status: _s, message: _m, last_heartbeat: _h, resources: _r, ...input } = body;
-    return sync(c, s.members.update(c.req.param("name")!, input, replace));
+    return sync(c, await s.members.update(c.req.param("name")!, input, replace));
   };
   app.put("/1.0/cluster/members/:name", update(true));
   app.patch("/1.0/cluster/members/:name", update(false));
 
-  app.delete("/1.0/cluster/members/:name", (c) => {
-    s.members.remove(c.req.param("name"));
+  app.delete("/1.0/cluster/members/:name", async (c) => {
+    await s.members.remove(c.req.param("name"));
     return sync(c, {});
   });
 
-  app.get("/1.0/cluster/members/:name/state", (c) => sync(c, s.members.state(c.req.param("name"))));
+  app.get("/1.0/cluster/members/:name/state", async (c) => sync(c, await s.members.state(c.req.param("name"))));
 
-  app.get("/1.0/cluster/members/:name/resources", (c) => {
-    const member = s.members.get(c.req.param("name"));
+  app.get("/1.0/cluster/members/:name/resources", async (c) => {
+    const member = await s.members.get(c.req.param("name"));
     return sync(c, member.resources ?? completeResources({}, member.architecture));
   });
 
   app.post("/1.0/cluster/members/:name/heartbeat", async (c) => {
     const name = c.req.param("name");
     const body = await readBody(c, heartbeatSchema);
-    const record = s.members.record(name);
+    const record = await s.members.record(name);
     const resources: MemberResources | null = body.resources ? completeResources(body.resources, record.architecture) : null;
-    const member = s.members.heartbeat(name, resources, (body.state as MemberStateReport | undefined) ?? null);
-    return sync(c, { status: member.status, message: member.message, offline_threshold: s.config.get()["cluster.offline_threshold"] });
+    const member = await s.members.heartbeat(name, resources, (body.state as MemberStateReport | undefined) ?? null);
+    s.agents.report(name, body.agent, body.instances);
+    const threshold = s.config.get()["cluster.offline_threshold"];
+    return sync(c, { status: member.status, message: member.message, offline_threshold: threshold, heartbeat_interval: Math.max(1, Math.floor(threshold / 4)) });
+  });
+
+  // What the member's agent should run, long-polled: ?since=REVISION&wait=SECONDS (at most 60).
+  app.get("/1.0/cluster/members/:name/desired", async (c) => {
+    const name = c.req.param("name");
+    await s.members.record(name); // 404 when unknown
+    const since = c.req.query("since");
+    const revision = since === undefined || since === "" ? undefined : queryInt(c, "since", 0, 0, Number.MAX_SAFE_INTEGER);
+    return sync(c, await s.desired.read(name, revision, queryInt(c, "wait", 0, 0, 60)));
+  });
+
+  app.post("/1.0/cluster/members/:name/answers/:id", async (c) => {
+    const body = await readBody(c, agentAnswerSchema);
+    if (!s.desired.answer(c.req.param("name"), c.req.param("id"), body.log)) {
+      throw notFound(`No request "${c.req.param("id")}" is waiting for an answer from cluster member "${c.req.param("name")}"`);
+    }
+    return sync(c, {});
   });
 }
 
