@@ -127,7 +127,7 @@ describe("desired state and observed state", () => {
     expect((await h.request("POST", "/1.0/instances?target=n1", { name: "w1" })).status).toBe(201);
     agent.obey = false;
     const op = await h.request("PUT", "/1.0/instances/w1/state", { action: "start" });
-    const done = await wait(op.body.operation);
+    const done = await wait(op.body.operation!);
     expect(done.status).toBe("Failure");
     expect(done.err).toMatch(/the agent on cluster member "n1" did not report instance "w1" in project "default" running within 1 s/);
   });
@@ -138,7 +138,7 @@ describe("desired state and observed state", () => {
     const a2 = await standIn("n2");
     expect((await h.request("POST", "/1.0/instances?target=n1", { name: "w1", start: true })).status).toBe(201);
     const op = await h.request("POST", "/1.0/cluster/members/n1/state", { action: "evacuate" });
-    const done = await wait(op.body.operation);
+    const done = await wait(op.body.operation!);
     expect(done.status, done.err).toBe("Success");
     expect((await h.request("GET", "/1.0/instances/w1")).body.metadata).toMatchObject({ location: "n2", status: "Running", observed: { status: "Running" } });
     expect(a1.observed.has("default/w1")).toBe(false); // the source's agent forgot it
