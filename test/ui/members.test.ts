@@ -18,6 +18,10 @@ describeInBrowser("dashboard: members, evacuation and restore", () => {
     await server.addMember("node1", { failure_domain: "rack1" });
     await server.addMember("node2", { failure_domain: "rack2" });
     await server.addMember("node3", { failure_domain: "rack2" });
+    // A member run by a berth agent (manual: never a placement target here).
+    await server.addMember("edge1", { failure_domain: "edge", config: { "scheduler.instance": "manual" } });
+    const agentToken = (await server.api("POST", "/1.0/tokens", { role: "agent", member: "edge1" })).token;
+    await server.api("POST", "/1.0/cluster/members/edge1/heartbeat", { agent: { driver: "process", version: "0.1.0" }, instances: [] }, agentToken);
     await server.api("POST", "/1.0/instances?target=node1", { name: "web1", config: { "limits.cpu": "2", "limits.memory": "4GiB" }, start: true });
     await server.api("POST", "/1.0/instances?target=node1", { name: "web2", config: { "limits.cpu": "1", "limits.memory": "1GiB" }, start: true });
     await server.api("POST", "/1.0/instances?target=node2", { name: "db1", config: { "limits.cpu": "4", "limits.memory": "8GiB" }, start: true });
@@ -65,6 +69,11 @@ describeInBrowser("dashboard: members, evacuation and restore", () => {
     expect(await row("node2").locator("td").nth(2).textContent()).toBe("rack2");
     expect(await row("node1").locator("td").nth(3).textContent()).toBe("default");
     expect(await row("node1").locator("td.num").textContent()).toBe("2");
+    // Agent · heartbeat: the agent's driver, or none for a member kept alive through the API.
+    expect(await row("edge1").locator("td").nth(4).locator("span").first().textContent()).toBe("agent · process");
+    expect(await row("edge1").locator("td").nth(4).locator("span").first().getAttribute("title")).toMatch(/^berth agent 0\.1\.0, driver process, last seen \d+s ago$/);
+    expect(await row("node1").locator("td").nth(4).locator("span").first().textContent()).toBe("none");
+    expect(await row("node1").locator("td").nth(4).locator(".small").textContent()).toMatch(/^\d+s ago$/);
     // node1 hosts web1 (2 cores, 4GiB) and web2 (1 core, 1GiB); 8 cpus × cpu ratio 4 = 32 cores; memory ratio 1.
     expect(await meter("CPU allocated on node1").getAttribute("aria-valuetext")).toBe("3 / 32 cores");
     expect(await meter("Memory allocated on node1").getAttribute("aria-valuetext")).toBe("5GiB / 16GiB");

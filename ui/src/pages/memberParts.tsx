@@ -7,7 +7,7 @@ import { OperationProgress } from "../components/OperationProgress.tsx";
 import { isFinished } from "../cluster.ts";
 import type { MemberUsage } from "../allocation.ts";
 import { useCluster } from "../context.ts";
-import { cores, size } from "../format.ts";
+import { ago, cores, size } from "../format.ts";
 import { MaintenanceDialog, type MaintenanceAction } from "./MaintenanceDialog.tsx";
 
 export function UsageBars({ member, usage }: { member: string; usage: MemberUsage | undefined }) {
@@ -40,10 +40,19 @@ export const LoadBar = ({ member, usage }: { member: string; usage: MemberUsage 
       title={`Reported 1-minute load average ${usage.load.average.toFixed(2)} on ${usage.load.cpus} cpus`} />
   ) : <span class="muted">no load reported</span>;
 
-/** How the member is kept alive: the embedded local member, an agent (it has an agent token), or heartbeats posted to the API. */
+/**
+ * How the member is kept alive: the embedded local member, its berth agent (driver and version,
+ * as the agent reports them), an agent token bound to it that no agent has used yet, or heartbeats
+ * posted to the API by something else.
+ */
 export function agentOf(member: Member, tokens: TokenInfo[]): { label: string; title: string } {
   if (member.roles.includes("local")) return { label: "embedded", title: "The local member, run inside berth serve" };
-  if (tokens.some((t) => t.role === "agent" && t.member === member.server_name)) return { label: "agent", title: "Heartbeats from a berth agent with an agent token" };
+  if (member.agent) {
+    return { label: `agent · ${member.agent.driver}`, title: `berth agent ${member.agent.version}, driver ${member.agent.driver}, last seen ${ago(member.agent.last_seen)}` };
+  }
+  if (tokens.some((t) => t.role === "agent" && t.member === member.server_name)) {
+    return { label: "agent (not seen)", title: "An agent token is bound to this member, but no agent has reported yet" };
+  }
   return { label: "none", title: "No agent: heartbeats are posted to the API (POST /1.0/cluster/members/NAME/heartbeat)" };
 }
 
