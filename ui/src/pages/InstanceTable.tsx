@@ -17,6 +17,12 @@ const ROW_LIMIT = 500;
 
 const instanceUrl = (i: Instance) => `/1.0/instances/${i.name}${i.project === "default" ? "" : `?project=${i.project}`}`;
 
+/** Why an instance is in Error, as its member's agent reported it (`observed.reason`). */
+function errorReason(i: Instance): string | undefined {
+  const observed = (i as Instance & { observed?: { reason?: string } }).observed;
+  return i.status === "Error" ? observed?.reason : undefined;
+}
+
 /** The running operation that is changing this instance, if any. */
 function runningFor(i: Instance, operations: Operation[]): Operation | undefined {
   const url = instanceUrl(i);
@@ -40,7 +46,7 @@ export function InstanceTable({ instances, label, onMessage }: { instances: Inst
               <tr key={`${i.project}/${i.name}`} data-instance={i.name}>
                 <td class="strong">{i.name}{i.description ? <div class="muted small">{i.description}</div> : null}</td>
                 <td>{i.project}</td>
-                <td><Status status={i.status} message={op ? op.description : undefined} /></td>
+                <td><Status status={i.status} message={op ? op.description : errorReason(i)} /></td>
                 <td>{i.location ? <Link to={`/members/${encodeURIComponent(i.location)}`}>{i.location}</Link> : <span class="muted">none</span>}</td>
                 <td>{i.type}</td>
                 <td class="num">{request.cpu ? cores(request.cpu) : "—"}</td>
