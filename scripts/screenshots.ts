@@ -56,6 +56,9 @@ try {
   const held = await server.executor.next(); // the second instance's move
   await textOf(card.getByTestId("op-step"), "Migrating");
   await textOf(card.getByTestId("op-count"), "1 / 4 instances");
+  const node1 = page.locator('tr[data-member="node1"]');
+  await textOf(node1.locator("[data-status]").first(), "Evacuating");
+  await textOf(node1.locator("td.num"), "3");
   await page.mouse.move(0, 0);
   mkdirSync(OUT, { recursive: true });
   await page.screenshot({ path: `${OUT}members-evacuation.png` });

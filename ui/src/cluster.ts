@@ -192,6 +192,8 @@ export class Cluster {
       const op = event.metadata as unknown as Operation;
       this.upsertOperation(op);
       if (isFinished(op)) this.reloadSoon(["members", "instances"]);
+      // An evacuation or restore changes its member's state (Evacuating, Evacuated, ...) without a lifecycle event.
+      else if ((op.resources?.cluster ?? []).length > 0) this.reloadSoon(["members"]);
     }
     if (event.type === "lifecycle") this.reloadSoon(partsOf(String(event.metadata.action ?? "")));
   }
