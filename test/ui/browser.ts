@@ -92,8 +92,10 @@ export async function startUiServer(): Promise<UiServer> {
     if (envelope.type === "error") throw new Error(`${method} ${path}: ${envelope.error}`);
     return envelope.metadata as any;
   };
-  // Members in these tests heartbeat once, by hand: keep them Online for the test's length.
-  await api("PATCH", "/1.0", { config: { "cluster.offline_threshold": 3600 } });
+  // Members in these tests heartbeat once, by hand: keep them Online for the test's length. The
+  // scriptlet limit is wall-clock time, which a loaded machine can spend on installing one (these
+  // tests are not about the limit): a generous one.
+  await api("PATCH", "/1.0", { config: { "cluster.offline_threshold": 3600, "scriptlet.timeout_ms": 5000 } });
   return {
     url: server.url,
     executor,
