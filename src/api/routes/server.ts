@@ -20,6 +20,8 @@ export function serverRoutes(app: Hono<AuthEnv>, s: Services, info: { version: s
     auth: "trusted",
     auth_user_name: c.get("token").id,
     auth_user_method: `token (${c.get("token").role})`,
+    // What the caller's token may do (admin, viewer, agent): the dashboard disables what a viewer cannot do.
+    auth_role: c.get("token").role,
     config: s.config.explicit(),
     effective_config: s.config.get(),
     config_keys: CONFIG_KEYS,
