@@ -5,7 +5,7 @@ import { sync } from "../envelope.ts";
 import { serverPatchSchema, serverPutSchema } from "../schemas.ts";
 import type { Services } from "../services.ts";
 import { readBody } from "../validation.ts";
-import type { AuthEnv } from "../auth.ts";
+import { LOCAL_SOCKET_USER, type AuthEnv } from "../auth.ts";
 
 export const API_EXTENSIONS = ["clustering", "clustering_groups", "clustering_evacuation", "instances_placement_scriptlet", "berth_placement_query"];
 
@@ -19,7 +19,7 @@ export function serverRoutes(app: Hono<AuthEnv>, s: Services, info: { version: s
     api_extensions: API_EXTENSIONS,
     auth: "trusted",
     auth_user_name: c.get("token").id,
-    auth_user_method: `token (${c.get("token").role})`,
+    auth_user_method: c.get("token") === LOCAL_SOCKET_USER ? "unix" : `token (${c.get("token").role})`,
     config: s.config.explicit(),
     effective_config: s.config.get(),
     config_keys: CONFIG_KEYS,
