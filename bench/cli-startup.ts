@@ -136,7 +136,7 @@ function filledDataDir(members: number, instances: number): { dir: string; fillM
   store.transaction(() => {
     store.insertGroup("default", "Default cluster group", []);
     store.insertProject({ name: "default", description: "Default project", config: {} });
-    store.insertPool({ name: "default", driver: "dir", description: "", config: {} });
+    store.insertPool({ name: "default", driver: "dir", description: "", config: {}, status: "Created", defined_on: [] });
     store.writeConfig({ "cluster.offline_threshold": "3600" });
     const names: string[] = [];
     for (let m = 0; m < members; m++) {

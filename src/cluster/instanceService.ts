@@ -12,6 +12,7 @@ import type { Store } from "../store/store.ts";
 import type { ClusterChanges } from "./changes.ts";
 import type { InstanceLocks } from "./instanceLocks.ts";
 import { instanceUrl, type InstanceRecords } from "./instanceRecords.ts";
+import { withoutUnset } from "./memberService.ts";
 import type { InstancePlacement } from "./placementPort.ts";
 
 export interface InstanceInput {
@@ -64,7 +65,7 @@ export class InstanceService {
     const { store, placement, records, locks } = this.deps;
     const name = checkName("name", input.name);
     if (!this.deps.projectExists(project)) throw notFound(`Project "${project}" not found`);
-    const config = input.config ?? {};
+    const config = withoutUnset(input.config ?? {});
     validateInstanceConfig(config);
     for (const key of Object.keys(config)) {
       if (VOLATILE.has(key)) throw badRequest(`config["${key}"] is written by Berth and cannot be set`);
@@ -116,7 +117,7 @@ export class InstanceService {
       const given = input.config ?? (replace ? {} : undefined);
       let config = current.config;
       if (given) {
-        validateInstanceConfig(given);
+        validateInstanceConfig(withoutUnset(given)); // "" unsets a key: nothing to validate
         for (const [key, value] of Object.entries(given)) {
           if (VOLATILE.has(key) && value !== current.config[key]) {
             throw badRequest(`config["${key}"] is written by Berth and cannot be changed`);
@@ -169,7 +170,8 @@ export class InstanceService {
       const { executor, records } = this.deps;
       const instance = this.get(project, name);
       if (action !== "stop") this.refuseStartOn(instance);
-      const timeout = timeoutS ?? Number(instance.config["boot.host_shutdown_timeout"] ?? 30);
+      // No timeout, or LXD's -1 ("the default"): the instance's boot.host_shutdown_timeout.
+      const timeout = timeoutS !== undefined && timeoutS >= 0 ? timeoutS : Number(instance.config["boot.host_shutdown_timeout"] ?? 30);
       if (action === "stop" || action === "restart") {
         if (instance.status === "Running" || action === "stop") await executor.stop(instance, { force, timeoutS: timeout });
       }
@@ -190,8 +192,11 @@ export class InstanceService {
   private checkDevices(devices: Devices): void {
     validateDevices(devices);
     for (const [deviceName, device] of Object.entries(devices)) {
-      if (device.type === "disk" && device.pool && !this.deps.store.getPool(device.pool)) {
-        throw badRequest(`devices["${deviceName}"].pool: storage pool "${device.pool}" does not exist`);
+      if (device.type !== "disk" || !device.pool) continue;
+      const pool = this.deps.store.getPool(device.pool);
+      if (!pool) throw badRequest(`devices["${deviceName}"].pool: storage pool "${device.pool}" does not exist`);
+      if (pool.status !== "Created") {
+        throw badRequest(`devices["${deviceName}"].pool: storage pool "${device.pool}" is still pending (defined on ${pool.defined_on.join(", ")}); create it without a target first`);
       }
     }
   }

@@ -5,7 +5,7 @@ import type { Project } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { Store } from "../store/store.ts";
 import type { ClusterChanges } from "./changes.ts";
-import { mergeConfig } from "./memberService.ts";
+import { mergeConfig, withoutUnset } from "./memberService.ts";
 
 const PROJECT_KEYS = ["restricted", "restricted.cluster.groups"];
 
@@ -50,7 +50,7 @@ export class ProjectService {
   create(input: { name: string; description?: string; config?: Record<string, string> }): Project {
     const name = checkName("name", input.name);
     if (this.store.getProject(name)) throw conflict(`Project "${name}" already exists`);
-    const project: Project = { name, description: input.description ?? "", config: this.checkConfig(input.config ?? {}) };
+    const project: Project = { name, description: input.description ?? "", config: this.checkConfig(withoutUnset(input.config ?? {})) };
     this.store.insertProject(project);
     this.reload();
     this.changes.publish({ kind: "project", project });
@@ -60,7 +60,7 @@ export class ProjectService {
 
   update(name: string, input: { description?: string; config?: Record<string, string> }, replace: boolean): Project {
     const current = this.get(name);
-    const config = this.checkConfig(replace ? (input.config ?? {}) : mergeConfig(current.config, input.config ?? {}));
+    const config = this.checkConfig(replace ? withoutUnset(input.config ?? {}) : mergeConfig(current.config, input.config ?? {}));
     this.store.updateProject(name, input.description ?? (replace ? "" : current.description), config);
     this.reload();
     const project = this.get(name);

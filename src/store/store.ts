@@ -239,11 +239,13 @@ export class Store {
   }
 
   insertPool(pool: StoragePool): void {
-    this.db.insert(t.storagePools).values(pool).run();
+    const { defined_on: definedOn, ...rest } = pool;
+    this.db.insert(t.storagePools).values({ ...rest, definedOn }).run();
   }
 
-  updatePool(name: string, description: string, config: Record<string, string>): void {
-    this.db.update(t.storagePools).set({ description, config }).where(eq(t.storagePools.name, name)).run();
+  updatePool(name: string, patch: Partial<Pick<StoragePool, "description" | "config" | "status" | "defined_on">>): void {
+    const { defined_on: definedOn, ...rest } = patch;
+    this.db.update(t.storagePools).set({ ...rest, ...(definedOn ? { definedOn } : {}) }).where(eq(t.storagePools.name, name)).run();
   }
 
   deletePool(name: string): void {

@@ -20,6 +20,10 @@ describe("/1.0/operations", () => {
     const running = await h.request("GET", `/1.0/operations/${op.id}`);
     expect(running.body.metadata).toMatchObject({ status: "Running", status_code: 103, metadata: { step: "half" }, description: "Slow thing" });
     expect((await h.request("GET", "/1.0/operations")).body.metadata).toEqual({ running: [`/1.0/operations/${op.id}`] });
+    // With ?recursion=1 LXD groups the operations themselves by status (lxc operation list reads this).
+    const grouped = (await h.request("GET", "/1.0/operations?recursion=1")).body.metadata;
+    expect(Object.keys(grouped)).toEqual(["running"]);
+    expect(grouped.running).toEqual([expect.objectContaining({ id: op.id, class: "task", status: "Running", resources: { instances: ["/1.0/instances/a"] } })]);
     const timedOut = await h.request("GET", `/1.0/operations/${op.id}/wait?timeout=1`);
     expect(timedOut.body.metadata.status).toBe("Running");
     expect((await h.request("DELETE", `/1.0/operations/${op.id}`)).status).toBe(403);

@@ -6,13 +6,13 @@ import { async, sync } from "../envelope.ts";
 import type { Maintenance } from "../../members/maintenance.ts";
 import { heartbeatSchema, memberCreateSchema, memberStateActionSchema, memberUpdateSchema } from "../schemas.ts";
 import type { Services } from "../services.ts";
-import { readBody, recursion } from "../validation.ts";
+import { queryBool, readBody } from "../validation.ts";
+import { listing } from "../views.ts";
 import type { AuthEnv } from "../auth.ts";
 
 export function memberRoutes(app: Hono<AuthEnv>, s: Services): void {
   app.get("/1.0/cluster/members", (c) => {
-    const members = s.members.list();
-    return sync(c, recursion(c) > 0 ? members : members.map((m) => `/1.0/cluster/members/${m.server_name}`));
+    return sync(c, listing(c, s.members.list(), (m) => `/1.0/cluster/members/${m.server_name}`));
   });
 
   app.post("/1.0/cluster/members", async (c) => {
@@ -36,7 +36,11 @@ export function memberRoutes(app: Hono<AuthEnv>, s: Services): void {
   app.put("/1.0/cluster/members/:name", update(true));
   app.patch("/1.0/cluster/members/:name", update(false));
 
+  // ?force=1 (lxc cluster remove --force) is accepted: Berth never has to reach a member to remove
+  // it, so an offline or never-seen member goes either way; one that hosts instances or has
+  // placements in flight towards it never does (409).
   app.delete("/1.0/cluster/members/:name", (c) => {
+    queryBool(c, "force");
     s.members.remove(c.req.param("name"));
     return sync(c, {});
   });

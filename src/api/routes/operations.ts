@@ -1,24 +1,31 @@
 /** /1.0/operations[/{id}[/wait]] */
 import type { Hono } from "hono";
+import type { Operation } from "../../domain/types.ts";
 import { toApiOperation } from "../../operations/manager.ts";
+import type { OperationRecord } from "../../store/store.ts";
 import { sync } from "../envelope.ts";
 import type { Services } from "../services.ts";
 import { queryInt, recursion } from "../validation.ts";
 import type { AuthEnv } from "../auth.ts";
 
-export function operationRoutes(app: Hono<AuthEnv>, s: Services): void {
+export function operationRoutes(app: Hono<AuthEnv>, s: Services, location: string): void {
+  /** An operation as the API shows it: it ran here. */
+  const view = (op: Operation | OperationRecord): Operation => ({ ...toApiOperation(op), location });
+
   app.get("/1.0/operations", (c) => {
-    const ops = s.operations.list().map(toApiOperation);
-    if (recursion(c) > 0) return sync(c, ops);
-    // LXD groups operation URLs by status.
-    const byStatus: Record<string, string[]> = {};
-    for (const op of ops) (byStatus[op.status.toLowerCase()] ??= []).push(`/1.0/operations/${op.id}`);
+    // LXD groups operations by status ({"running": [...], "success": [...]}): URLs, or the
+    // operations themselves with ?recursion=1.
+    const depth = recursion(c);
+    const byStatus: Record<string, (string | Operation)[]> = {};
+    for (const op of s.operations.list()) {
+      (byStatus[op.status.toLowerCase()] ??= []).push(depth > 0 ? view(op) : `/1.0/operations/${op.id}`);
+    }
     return sync(c, byStatus);
   });
-  app.get("/1.0/operations/:id", (c) => sync(c, toApiOperation(s.operations.get(c.req.param("id")))));
+  app.get("/1.0/operations/:id", (c) => sync(c, view(s.operations.get(c.req.param("id")))));
   app.get("/1.0/operations/:id/wait", async (c) => {
     const timeout = queryInt(c, "timeout", -1, -1, 86_400);
-    return sync(c, toApiOperation(await s.operations.wait(c.req.param("id"), timeout)));
+    return sync(c, view(await s.operations.wait(c.req.param("id"), timeout)));
   });
-  app.delete("/1.0/operations/:id", (c) => sync(c, toApiOperation(s.operations.cancel(c.req.param("id")))));
+  app.delete("/1.0/operations/:id", (c) => sync(c, view(s.operations.cancel(c.req.param("id")))));
 }
