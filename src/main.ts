@@ -92,7 +92,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const tokens = new TokenService(store, bus, (name) => members.exists(name), now, changes);
   const operations = new OperationManager(
     store, bus, now, (err, id) => logger.error({ err, operation: id }, "operation failed"),
-    () => config.get()["operations.retention"] * 1000,
+    () => config.get()["operations.retention"] * 1000, opts.localMemberName ?? hostname(),
   );
   groups.ensureDefault();
   projects.ensureDefault();

@@ -69,7 +69,7 @@ export function createApp(s: Services, info: AppInfo, extra: RouteModule[] = [])
   groupRoutes(app, s);
   catalogRoutes(app, s);
   instanceRoutes(app, s);
-  operationRoutes(app, s, info.serverName);
+  operationRoutes(app, s);
   tokenRoutes(app, s);
   eventRoutes(app, s, info.serverName);
   for (const module of extra) module(app, s);

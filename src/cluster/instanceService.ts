@@ -61,6 +61,11 @@ export class InstanceService {
     return this.deps.records.get(project, name);
   }
 
+  /**
+   * Checks, places and stores a new instance (stopped): every refusal (bad input, no room, a bad
+   * target, the scriptlet) is thrown from here, before anything is written. Starting it, when
+   * asked, is startCreated's, run by the create's operation.
+   */
   async create(project: string, input: InstanceInput, target: string | undefined): Promise<Instance> {
     const { store, placement, records, locks } = this.deps;
     const name = checkName("name", input.name);
@@ -81,9 +86,7 @@ export class InstanceService {
     const ticket = await placement.place({ instance: draft, reason: "new", target });
     const instance: Instance = { ...draft, location: ticket.location };
     if (!instance.architecture) instance.architecture = ticket.architecture;
-    // Held from the insert to the end of the start: an evacuation of the member that begins
-    // meanwhile waits for this placement, then finds the instance as it is left here.
-    return locks.with(project, name, async () => {
+    return locks.with(project, name, () => {
       try {
         store.insertInstance(instance);
       } catch (err) {
@@ -95,9 +98,21 @@ export class InstanceService {
       ticket.commit();
       this.deps.changes.publish({ kind: "instance", instance });
       this.deps.bus.lifecycle("instance-created", instanceUrl(instance), { location: instance.location }, project);
-      if (!input.start) return instance;
+      return instance;
+    });
+  }
+
+  /**
+   * Starts an instance just created with `start` (the second half of a create, run by its
+   * operation). Idempotent: a running instance stays as it is; a member that began an evacuation
+   * since it was chosen starts nothing, so the evacuation or the restore starts it where it goes.
+   */
+  startCreated(project: string, name: string): Promise<Instance> {
+    return this.deps.locks.with(project, name, async () => {
+      const { records } = this.deps;
+      const instance = this.get(project, name);
+      if (instance.status === "Running") return instance;
       if (refusesStarts(this.deps.memberLifecycle(instance.location))) {
-        // The member began an evacuation after it was chosen: the evacuation starts it where it goes.
         records.setVolatile(project, name, { "volatile.last_state.power": "RUNNING" });
       } else {
         await this.deps.executor.start(instance);
@@ -150,14 +165,19 @@ export class InstanceService {
     });
   }
 
-  /** Deletes an instance; a running one only with force (as `lxc delete --force`). */
+  /** The refusal of a delete, if any: a running instance needs force (as `lxc delete --force`). */
+  checkRemove(project: string, name: string, force: boolean): Instance {
+    const instance = this.get(project, name);
+    if (instance.status === "Running" && !force) throw badRequest(`Instance "${name}" is running; stop it first or delete with force=true`);
+    return instance;
+  }
+
+  /** Deletes an instance (stopping it first when forced); one already gone counts as deleted. */
   remove(project: string, name: string, force: boolean): Promise<void> {
     return this.deps.locks.with(project, name, async () => {
-      const instance = this.get(project, name);
-      if (instance.status === "Running") {
-        if (!force) throw badRequest(`Instance "${name}" is running; stop it first or delete with force=true`);
-        await this.deps.executor.stop(instance, { force: true, timeoutS: 0 });
-      }
+      if (!this.deps.records.find(project, name)) return;
+      const instance = this.checkRemove(project, name, force);
+      if (instance.status === "Running") await this.deps.executor.stop(instance, { force: true, timeoutS: 0 });
       this.deps.store.deleteInstance(project, name);
       this.deps.changes.publish({ kind: "instance-removed", project, name, location: instance.location });
       this.deps.bus.lifecycle("instance-deleted", instanceUrl(instance), {}, project);

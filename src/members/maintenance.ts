@@ -5,7 +5,7 @@
 import { badRequest, conflict } from "../domain/errors.ts";
 import type { EvacuateMode } from "../domain/instanceConfig.ts";
 import type { OperationManager } from "../operations/manager.ts";
-import type { OperationRecord } from "../store/store.ts";
+import type { Operation } from "../domain/types.ts";
 import { Evacuator, type EvacuationDeps, type PlanEntry } from "./evacuation.ts";
 import { Restorer } from "./restore.ts";
 
@@ -20,7 +20,7 @@ interface MaintenanceInput {
   mode?: string;
 }
 
-export type StateAnswer = { dryRun: true; plan: unknown } | { dryRun: false; operation: OperationRecord };
+export type StateAnswer = { dryRun: true; plan: unknown } | { dryRun: false; operation: Operation };
 
 export class Maintenance {
   readonly evacuator: Evacuator;
@@ -67,7 +67,7 @@ export class Maintenance {
     return { dryRun: false, operation: this.start("restore", member, req.mode, `Restoring cluster member "${member}"`) };
   }
 
-  private start(kind: "evacuate" | "restore", member: string, mode: string | undefined, description: string): OperationRecord {
+  private start(kind: "evacuate" | "restore", member: string, mode: string | undefined, description: string): Operation {
     const input: MaintenanceInput = mode === undefined ? { member } : { member, mode };
     const op = this.operations.start({ kind, description, resources: { cluster: [`/1.0/cluster/members/${member}`] }, input });
     // Marked busy before this call returns, so a second request in the same tick gets its 409.

@@ -78,8 +78,9 @@ describe("listeners of committed changes", () => {
     h.berth.changes.subscribe(() => { throw new Error("listener broke"); });
     h.berth.services.bus.subscribe(() => { throw new Error("subscriber broke"); });
     await h.addMember("n1");
-    const created = await h.request("POST", "/1.0/instances?target=n1", { name: "a", start: true });
-    expect(created.status).toBe(201);
+    const created = await h.run("POST", "/1.0/instances?target=n1", { name: "a", start: true });
+    expect(created.status).toBe(202);
+    expect(created.op?.status).toBe("Success");
     expect((await h.request("GET", "/1.0/instances/a")).body.metadata).toMatchObject({ location: "n1", status: "Running" });
   });
 });

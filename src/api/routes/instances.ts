@@ -36,9 +36,16 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
     const project = projectOf(c);
     const target = targetOf(c);
     const { name, type, architecture, description, config, devices, profiles, start } = await readBody(c, instanceCreateSchema);
-    const instance = await s.instances.create(project, { name, type, architecture, description, config, devices, profiles, start }, target);
-    c.header("Location", instanceUrl(instance));
-    return sync(c, instanceView(instance), 201);
+    // Checked, placed and stored now: a refusal is this request's 4xx. The operation (as LXD's)
+    // names the instance and where it landed, and starts it when asked.
+    const instance = await s.instances.create(project, { name, type, architecture, description, config, devices, profiles }, target);
+    return async(c, s.operations.start({
+      kind: "instance-create",
+      description: "Creating instance",
+      resources: { instances: [instanceUrl(instance)] },
+      metadata: { location: instance.location },
+      input: { project, name: instance.name, start: start ?? false },
+    }));
   });
 
   // ?recursion=1 is LXD's full form (instance_get_full).
@@ -53,18 +60,37 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
     return sync(c, listing(c, [], () => ""));
   });
 
+  // As LXD: PUT answers with an operation, PATCH synchronously. Both are checked (a resize must fit
+  // its member) and stored before the answer.
   const update = (replace: boolean) => async (c: Context) => {
     const project = projectOf(c);
     const body = await readBody(c, instanceUpdateSchema);
     const input = { description: body.description, config: body.config, devices: body.devices, profiles: body.profiles };
-    return sync(c, instanceView(await s.instances.update(project, c.req.param("name")!, input, replace)));
+    const updated = await s.instances.update(project, c.req.param("name")!, input, replace);
+    if (!replace) return sync(c, instanceView(updated));
+    return async(c, s.operations.start({
+      kind: "instance-update",
+      description: "Updating instance",
+      resources: { instances: [instanceUrl(updated)] },
+      metadata: { location: updated.location },
+      input: { project, name: updated.name },
+    }));
   };
   app.put("/1.0/instances/:name", update(true));
   app.patch("/1.0/instances/:name", update(false));
 
-  app.delete("/1.0/instances/:name", async (c) => {
-    await s.instances.remove(projectOf(c), c.req.param("name"), queryBool(c, "force"));
-    return sync(c, {});
+  // Async as LXD; a running instance without ?force=true is refused now (400).
+  app.delete("/1.0/instances/:name", (c) => {
+    const project = projectOf(c);
+    const force = queryBool(c, "force");
+    const instance = s.instances.checkRemove(project, c.req.param("name"), force);
+    return async(c, s.operations.start({
+      kind: "instance-delete",
+      description: "Deleting instance",
+      resources: { instances: [instanceUrl(instance)] },
+      metadata: { location: instance.location },
+      input: { project, name: instance.name, force },
+    }));
   });
 
   app.get("/1.0/instances/:name/state", (c) => sync(c, instanceState(s.instances.get(projectOf(c), c.req.param("name")))));

@@ -1,16 +1,14 @@
 /** /1.0/operations[/{id}[/wait]] */
 import type { Hono } from "hono";
 import type { Operation } from "../../domain/types.ts";
-import { toApiOperation } from "../../operations/manager.ts";
 import type { OperationRecord } from "../../store/store.ts";
 import { sync } from "../envelope.ts";
 import type { Services } from "../services.ts";
 import { queryInt, recursion } from "../validation.ts";
 import type { AuthEnv } from "../auth.ts";
 
-export function operationRoutes(app: Hono<AuthEnv>, s: Services, location: string): void {
-  /** An operation as the API shows it: it ran here. */
-  const view = (op: Operation | OperationRecord): Operation => ({ ...toApiOperation(op), location });
+export function operationRoutes(app: Hono<AuthEnv>, s: Services): void {
+  const view = (op: Operation | OperationRecord): Operation => s.operations.view(op);
 
   app.get("/1.0/operations", (c) => {
     // LXD groups operations by status ({"running": [...], "success": [...]}): URLs, or the
