@@ -12,7 +12,7 @@ import { LOCAL_SOCKET_USER, type AuthEnv } from "../auth.ts";
  * docs/lxc.md says what each means here), then Berth's own.
  */
 export const API_EXTENSIONS = [
-  "patch", "storage", "event_lifecycle", "operation_description", "clustering", "container_only_migration",
+  "patch", "storage", "storage_driver_ceph", "event_lifecycle", "operation_description", "clustering", "container_only_migration",
   "container_full", "projects", "instances", "clustering_roles", "clustering_architecture", "api_filtering",
   "clustering_edit_roles", "clustering_failure_domains", "clustering_description", "clustering_evacuation",
   "clustering_config", "instance_all_projects", "clustering_groups", "instance_get_full", "event_project",
