@@ -110,7 +110,9 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const instances = new InstanceService({
     store, bus, changes, now, records, locks, placement, executor, memberLifecycle, projectExists: (name) => projects.exists(name),
   });
-  const moves = new MoveProcedure({ records, locks, executor, memberLifecycle });
+  const moves = new MoveProcedure({
+    records, locks, executor, memberLifecycle, reserveAt: (instance, member) => placement.reserveAt(instance, member),
+  });
 
   const generatedAdminToken = tokens.bootstrapAdmin(opts.adminToken);
   if (generatedAdminToken) {

@@ -12,6 +12,13 @@ export interface PlacementTicket {
   architecture: string;
   commit(): void;
   release(): void;
+  /**
+   * Makes the reservation match `instance` as it is now (its limits may have changed since the
+   * decision): checks that what it asks beyond the reservation still fits the member, and
+   * re-reserves. Throws 409 with the reason when it no longer fits (the old reservation stays until
+   * released). Synchronous, like reserveResize.
+   */
+  refit(instance: Instance): void;
 }
 
 export interface PlacementRequestInput {
@@ -32,6 +39,12 @@ export interface InstancePlacement {
    * returns null when nothing grows.
    */
   reserveResize(current: Instance, next: Instance): PlacementTicket | null;
+  /**
+   * Reserves all of `instance` on `member` without a decision (a restore moving an instance home, a
+   * resumed move): checks it fits what the member has free and reserves it. Throws 409 with the
+   * reason when it does not fit, or when another move of the instance holds a reservation.
+   */
+  reserveAt(instance: Instance, member: string): PlacementTicket;
   /** Resolves once no reservation on `member` is outstanding (placements and moves towards it). */
   settled(member: string): Promise<void>;
   /** Reservations outstanding on a member. */

@@ -57,7 +57,9 @@ export class Maintenance {
     }
     if (req.mode !== undefined && req.mode !== "skip") throw badRequest(`mode "${req.mode}" is not valid for restore (only "skip")`);
     if (record.state === "EVACUATING") throw conflict(`Cluster member "${member}" is being evacuated; restore it once the evacuation is done`);
-    if (record.state === "CREATED") throw conflict(`Cluster member "${member}" is not evacuated, nothing to restore`);
+    if (record.state === "CREATED" && (req.mode === "skip" || this.restorer.plan(member).moveBack.length === 0)) {
+      throw conflict(`Cluster member "${member}" is not evacuated, nothing to restore`);
+    }
     if (req.dry_run) {
       if (req.mode === "skip") return { dryRun: true, plan: { action: "restore", member, mode: "skip", start: [], move_back: [] } };
       const plan = this.restorer.plan(member);

@@ -6,8 +6,9 @@
  * - the instance is gone (deleted meanwhile): nothing to do;
  * - it is already on the target (a crash after the move): only the start is left;
  * - it is somewhere else than expected (someone else moved it): nothing to do;
- * - the target no longer takes instances (it began an evacuation after it was chosen): choose
- *   another one when the caller allows it, else fail with the reason.
+ * - the target no longer takes instances (it began an evacuation after it was chosen), or no
+ *   longer fits the instance (its limits grew after the decision): choose another one when the
+ *   caller allows it, else fail with the reason.
  *
  * volatile.last_state.power=RUNNING is set before the stop and cleared after the start, so a
  * crash in between still restarts the instance; volatile.evacuate.origin (evacuation) keeps the
@@ -29,7 +30,10 @@ export interface MoveOrder {
   /** Where the caller found the instance. */
   from: string;
   target: string;
-  /** The reservation on the target, committed when the move lands and released otherwise (none for a restore or a resumed run). */
+  /**
+   * The reservation on the target, committed when the move lands and released otherwise. None for a
+   * restore or a resumed run: the procedure reserves the target itself, under the instance's lock.
+   */
   ticket: PlacementTicket | null;
   live: boolean;
   purpose: MovePurpose;
@@ -49,6 +53,8 @@ export interface MoveDeps {
   executor: InstanceExecutor;
   /** A member's stored lifecycle, or undefined when it does not exist. */
   memberLifecycle: (name: string) => MemberLifecycle | undefined;
+  /** InstancePlacement.reserveAt: reserves all of an instance on a member (409 when it does not fit). */
+  reserveAt: (instance: Instance, member: string) => PlacementTicket;
 }
 
 const POWER = "volatile.last_state.power";
@@ -106,7 +112,21 @@ export class MoveProcedure {
         release();
         return { outcome: "gone", why: `moved to "${instance.location}" meanwhile` };
       }
-      const refused = this.accepts(target, purpose);
+      let refused = this.accepts(target, purpose);
+      if (refused === null) {
+        // The decision may be older than the instance's limits (a resize between the plan and this
+        // lock): the reservation must hold the instance as it is now, or the move over-commits.
+        try {
+          if (ticket) ticket.refit(instance);
+          else ticket = this.deps.reserveAt(instance, target);
+        } catch (err) {
+          if (!(err instanceof BerthError && err.status === 409)) {
+            release();
+            throw err;
+          }
+          refused = err.message;
+        }
+      }
       if (refused !== null) {
         release();
         if (!order.retarget) throw conflict(`Cannot move "${name}" to "${target}": ${refused}`);

@@ -1,7 +1,9 @@
 /**
  * Restore (DESIGN §5): start the instances the evacuation stopped on the member, move back every
  * instance whose volatile.evacuate.origin is the member (through the one move procedure), then
- * mark it CREATED. Idempotent.
+ * mark it CREATED. Idempotent. When some instances cannot come back, the member is still CREATED if
+ * any did (they run there), the operation fails naming the others, and restore may run again on
+ * the member while instances marked with its origin are elsewhere (it then only moves them back).
  */
 import type { ConfigService } from "../cluster/configService.ts";
 import type { InstanceLocks } from "../cluster/instanceLocks.ts";
@@ -50,6 +52,7 @@ export class Restorer {
 
   async run(ctx: OperationContext, member: string, skip: boolean): Promise<Record<string, unknown>> {
     const { members, bus } = this.deps;
+    if (members.find(member)?.state === "CREATED") return this.moveBackOnly(ctx, member);
     members.setLifecycle(member, "RESTORING");
     try {
       if (skip) return this.skip(member);
@@ -63,6 +66,14 @@ export class Restorer {
     }
   }
 
+  /**
+   * A restore of a member in service that a partial restore left with instances elsewhere: moves
+   * them back; the member stays in service whatever happens.
+   */
+  private async moveBackOnly(ctx: OperationContext, member: string): Promise<Record<string, unknown>> {
+    return this.restore(ctx, member, true);
+  }
+
   /** Nothing is started or moved; the marks the evacuation left would otherwise make a later evacuation start instances the operator chose to leave stopped. */
   private skip(member: string): Record<string, unknown> {
     const { members, records, bus } = this.deps;
@@ -74,9 +85,11 @@ export class Restorer {
     return { instances: [], done: 0, total: 0 };
   }
 
-  private async restore(ctx: OperationContext, member: string): Promise<Record<string, unknown>> {
+  private async restore(ctx: OperationContext, member: string, moveBackOnly = false): Promise<Record<string, unknown>> {
     const { members, config, bus, moves } = this.deps;
-    const { start, moveBack } = this.plan(member);
+    const planned = this.plan(member);
+    const start = moveBackOnly ? [] : planned.start;
+    const moveBack = planned.moveBack;
     const total = start.length + moveBack.length;
     let done = 0;
     const outcomes: RestoreOutcome[] = [];
@@ -112,8 +125,15 @@ export class Restorer {
     const failed = outcomes.filter((o) => o.outcome === "failed");
     const result = { instances: outcomes, done, total, failed: failed.length };
     if (failed.length > 0) {
-      // Not every instance is back: the member goes back to EVACUATED (run() does) so restore can run again.
-      throw new BerthError(500, `${failed.length} of ${total} instance(s) could not be restored: ${failed.map((f) => `${f.project}/${f.name}: ${f.error}`).join("; ")}`, result);
+      const message = `${failed.length} of ${total} instance(s) could not be restored: ${failed.map((f) => `${f.project}/${f.name}: ${f.error}`).join("; ")}`;
+      // Something came back and runs here: the member is in service again (an evacuated member runs
+      // nothing). What failed stays where it is, still marked with its origin, and a later restore
+      // of this member brings it home. When nothing came back, run() puts it back to EVACUATED.
+      if (outcomes.some((o) => o.outcome === "started" || o.outcome === "moved")) {
+        members.setLifecycle(member, "CREATED");
+        bus.lifecycle("cluster-member-restored", `/1.0/cluster/members/${member}`, { instances: total, failed: failed.length });
+      }
+      throw new BerthError(500, message, result);
     }
     members.setLifecycle(member, "CREATED");
     bus.lifecycle("cluster-member-restored", `/1.0/cluster/members/${member}`, { instances: total });

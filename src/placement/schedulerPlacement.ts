@@ -14,7 +14,7 @@ import { badRequest, BerthError, conflict, forbidden } from "../domain/errors.ts
 import { resourceRequest, rootDisk } from "../domain/instanceConfig.ts";
 import type { Instance, PlacementReason } from "../domain/types.ts";
 import {
-  checkGrowth, growthOf, Placer, seedFor, type ChooseHook, type PlacementRequest, type QueryOutcome, type SchedulerConfig,
+  checkGrowth, growthOf, Placer, seedFor, type ChooseHook, type PlacedRequest, type PlacementRequest, type QueryOutcome, type SchedulerConfig,
 } from "../scheduler/index.ts";
 import { instanceKey, placedRequest, type SchedulerIndex } from "./schedulerIndex.ts";
 
@@ -109,10 +109,29 @@ export class SchedulerPlacement implements InstancePlacement {
     const hooks = this.hooks;
     hooks?.pending(key, instance, outcome.member);
     const architecture = view.info(outcome.member)?.architecture ?? "x86_64";
-    return this.ticket(outcome.member, architecture, (commit) => {
+    return this.ticket(outcome.member, architecture, key, placedRequest(instance), (commit) => {
       if (commit) view.commit(key);
       else view.release(key);
       hooks?.pending(key, instance, null);
+    });
+  }
+
+  reserveAt(instance: Instance, member: string): PlacementTicket {
+    const view = this.deps.index.view;
+    const key = instanceKey(instance.project, instance.name);
+    if (view.reservationOf(key) !== undefined) {
+      throw conflict(`Instance "${instance.name}" in project "${instance.project}" is being placed by another operation`);
+    }
+    const request = placedRequest(instance);
+    const problem = checkGrowth(view, member, request, this.schedulerConfig());
+    if (problem !== null) {
+      throw conflict(`Instance "${instance.name}" in project "${instance.project}" does not fit on cluster member "${member}": ${problem}`);
+    }
+    view.reserve(key, member, request);
+    const architecture = view.info(member)?.architecture ?? instance.architecture;
+    return this.ticket(member, architecture, key, request, (commit) => {
+      if (commit) view.commit(key);
+      else view.release(key);
     });
   }
 
@@ -127,7 +146,7 @@ export class SchedulerPlacement implements InstancePlacement {
     const key = `resize:${instanceKey(current.project, current.name)}`;
     view.reserve(key, current.location, growth);
     const architecture = view.info(current.location)?.architecture ?? current.architecture;
-    return this.ticket(current.location, architecture, () => view.release(key));
+    return this.ticket(current.location, architecture, null, growth, () => view.release(key));
   }
 
   async ready(): Promise<void> {
@@ -144,8 +163,11 @@ export class SchedulerPlacement implements InstancePlacement {
     return new Promise((resolve) => entry.waiters.push(resolve));
   }
 
-  /** A ticket whose settle runs once, counted as outstanding on its member until then. */
-  private ticket(member: string, architecture: string, settle: (commit: boolean) => void): PlacementTicket {
+  /**
+   * A ticket whose settle runs once, counted as outstanding on its member until then. `key` is the
+   * view reservation a refit replaces (null: a resize's growth, which never refits).
+   */
+  private ticket(member: string, architecture: string, key: string | null, reserved: PlacedRequest, settle: (commit: boolean) => void): PlacementTicket {
     let entry = this.outstanding.get(member);
     if (!entry) this.outstanding.set(member, (entry = { count: 0, waiters: [] }));
     entry.count++;
@@ -160,7 +182,23 @@ export class SchedulerPlacement implements InstancePlacement {
         for (const wake of now.waiters) wake();
       }
     };
-    return { location: member, architecture, commit: () => done(true), release: () => done(false) };
+    const refit = (instance: Instance) => {
+      if (settled || key === null) return;
+      const next = placedRequest(instance);
+      const growth = growthOf(reserved, next);
+      if (growth === null && growthOf(next, reserved) === null) return; // asks the same
+      const view = this.deps.index.view;
+      if (growth !== null) {
+        const problem = checkGrowth(view, member, growth, this.schedulerConfig());
+        if (problem !== null) {
+          throw conflict(`Instance "${instance.name}" in project "${instance.project}" no longer fits on cluster member "${member}": ${problem}`);
+        }
+      }
+      view.release(key);
+      view.reserve(key, member, next);
+      reserved = next;
+    };
+    return { location: member, architecture, commit: () => done(true), release: () => done(false), refit };
   }
 
   /** The dry run behind POST /1.0/scheduler/placement: the same decision, nothing reserved. */

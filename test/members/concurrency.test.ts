@@ -127,6 +127,63 @@ describe("limits are bounded and a change of limits must fit", () => {
   });
 });
 
+describe("a change of limits while the instance is being moved", () => {
+  const coresOn = async (name: string) => (await list()).filter((i) => i.location === name)
+    .reduce((sum, i) => sum + Number(i.config["limits.cpu"] ?? 0), 0);
+
+  it("an evacuation re-checks the target with the limits the instance has when it moves, and goes elsewhere", async () => {
+    await member("n1");
+    await member("n2", 1, 64); // offers 4 cores
+    await create("w1", "n1", { config: { "limits.cpu": "1" } });
+    await create("w2", "n1", { config: { "limits.cpu": "1" } });
+    expect((await h.request("PATCH", "/1.0", { config: { "cluster.evacuate.max_parallel": "1" } })).status).toBe(200);
+    h.executor.hold();
+    const reply = await act("n1", { action: "evacuate" });
+    const first = await h.executor.next(); // both are planned onto n2 (2 of its 4 cores)
+    const second = first.name === "w1" ? "w2" : "w1";
+    // While the first is on its way, the second grows to 4 cores: it still fits n1, not n2.
+    expect((await h.request("PATCH", `/1.0/instances/${second}`, { config: { "limits.cpu": "4" } })).status).toBe(200);
+    await member("n3"); // where the evacuation can take it instead
+    first.release();
+    h.executor.releaseAll();
+    const op = await finish(reply);
+    expect(op.status, op.err).toBe("Success");
+    expect(await coresOn("n2")).toBeLessThanOrEqual(4);
+    expect((await get(second)).location).toBe("n3");
+    expect(await pending()).toMatchObject({ n2: 0, n3: 0 });
+  });
+
+  it("a restore brings home only what fits there, says which instance did not, and a second restore brings it home later", async () => {
+    await member("home", 1, 64); // offers 4 cores
+    await member("away");
+    await create("w1", "home", { config: { "limits.cpu": "1" } });
+    await create("w2", "home", { config: { "limits.cpu": "1" } });
+    expect((await finish(await act("home", { action: "evacuate" }))).status).toBe("Success");
+    // Away from home, w1 grows: home cannot take both back (5 of its 4 cores).
+    expect((await h.request("PATCH", "/1.0/instances/w1", { config: { "limits.cpu": "4" } })).status).toBe(200);
+    const op = await finish(await act("home", { action: "restore" }));
+    expect(op.status).toBe("Failure");
+    const failed = op.metadata.instances.filter((i: any) => i.outcome === "failed");
+    expect(failed).toHaveLength(1); // whichever came second
+    expect(failed[0].error).toMatch(/does not fit on cluster member "home": needs \d more cpu, 0 of 4 free/);
+    expect(await coresOn("home")).toBeLessThanOrEqual(4);
+    expect((await get(failed[0].name)).location).toBe("away");
+    // What came back runs at home: the member is in service again, and nothing runs on an evacuated member.
+    expect(await statusOf("home")).toBe("Online");
+    // Restore again once it fits: it moves back what is still away, and only that.
+    const home = (await list()).filter((i) => i.location === "home").map((i) => i.name);
+    for (const name of home) expect((await h.request("PATCH", `/1.0/instances/${name}`, { config: { "limits.cpu": "1" } })).status).toBe(200);
+    expect((await h.request("PATCH", `/1.0/instances/${failed[0].name}`, { config: { "limits.cpu": "1" } })).status).toBe(200);
+    const again = await finish(await act("home", { action: "restore" }));
+    expect(again.status, again.err).toBe("Success");
+    expect(again.metadata.instances).toEqual([expect.objectContaining({ name: failed[0].name, action: "move-back", outcome: "moved" })]);
+    expect((await list()).map((i) => i.location)).toEqual(["home", "home"]);
+    expect(await statusOf("home")).toBe("Online");
+    expect((await act("home", { action: "restore" })).status).toBe(409); // nothing left to restore
+    expect(await pending()).toMatchObject({ home: 0, away: 0 });
+  });
+});
+
 describe("an evacuated member runs nothing", () => {
   it("a second evacuation of a member the first one is moving instances to ends with nothing running on it", async () => {
     for (const name of ["t0", "t1", "t2"]) await member(name, 64, 256);
