@@ -67,7 +67,7 @@ export class InstanceService {
    * asked, is startCreated's, run by the create's operation.
    */
   async create(project: string, input: InstanceInput, target: string | undefined): Promise<Instance> {
-    const { store, placement, records, locks } = this.deps;
+    const { store, placement, locks } = this.deps;
     const name = checkName("name", input.name);
     if (!this.deps.projectExists(project)) throw notFound(`Project "${project}" not found`);
     const config = withoutUnset(input.config ?? {});
@@ -86,6 +86,8 @@ export class InstanceService {
     const ticket = await placement.place({ instance: draft, reason: "new", target });
     const instance: Instance = { ...draft, location: ticket.location };
     if (!instance.architecture) instance.architecture = ticket.architecture;
+    // Stored (and the reservation committed) under the instance's lock: an evacuation of the
+    // member that begins meanwhile waits for this placement, then finds the instance stored.
     return locks.with(project, name, () => {
       try {
         store.insertInstance(instance);
