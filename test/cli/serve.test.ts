@@ -1,8 +1,9 @@
 /** berth serve's listeners: HTTP on --listen and the local unix socket, whose users are admin. */
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../src/cli/serve.ts";
@@ -85,5 +86,50 @@ describe("berth serve: the unix socket", () => {
     writeFileSync(join(fileDir, "unix.socket"), "not a socket");
     await expect(start(fileDir)).rejects.toThrow(/exists and is not a socket/);
     expect(server.socketPath).toBe(stalePath);
+  });
+});
+
+describe("berth serve's flags", () => {
+  const BIN = fileURLToPath(new URL("../../bin/berth.js", import.meta.url));
+  /**
+   * Runs `berth serve ARGS` until it says it is listening, calls `whileRunning`, stops it; returns
+   * the socket path it reported (null: none).
+   */
+  async function serveOnce(dataDir: string, args: string[], whileRunning: () => Promise<void>): Promise<string | null> {
+    const child = spawn(process.execPath, [BIN, "serve", "--listen", "127.0.0.1:0", "--data", dataDir, "--no-local-member", ...args], {
+      env: { ...process.env, BERTH_LOG_LEVEL: "info" }, stdio: ["ignore", "ignore", "pipe"],
+    });
+    const exited = new Promise((r) => child.once("exit", r));
+    let log = "";
+    child.stderr!.on("data", (c: Buffer) => { log += c.toString(); });
+    try {
+      for (let i = 0; !log.includes("berth is listening"); i++) {
+        if (i > 200) throw new Error(`berth serve did not start: ${log}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await whileRunning();
+      const line = log.split("\n").find((l) => l.includes("berth is listening"))!;
+      return (JSON.parse(line) as { unix: string | null }).unix;
+    } finally {
+      child.kill("SIGTERM");
+      await exited;
+    }
+  }
+
+  it("--unix PATH and --no-unix on the command line; the socket goes when the service stops", async () => {
+    const moved = join(tempDir(), "b.sock");
+    const reported = await serveOnce(tempDir(), ["--unix", moved], async () => {
+      expect((await unixRequest(moved, "GET", "/1.0")).status).toBe(200);
+    });
+    expect(reported).toBe(moved);
+    expect(existsSync(moved)).toBe(false);
+
+    const dir = tempDir();
+    expect(await serveOnce(dir, ["--no-unix"], async () => {
+      expect(existsSync(join(dir, "unix.socket"))).toBe(false);
+    })).toBeNull();
+    expect(await serveOnce(dir, [], async () => {
+      expect(statSync(join(dir, "unix.socket")).isSocket()).toBe(true);
+    })).toBe(join(dir, "unix.socket"));
   });
 });
