@@ -24,7 +24,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Instance, MemberResources } from "../src/domain/types.ts";
-import { Store } from "../src/store/store.ts";
+import { SqliteStore } from "../src/store/sqliteStore.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BIN = join(ROOT, "bin", "berth.js");
@@ -121,10 +121,10 @@ async function serve(dataDir: string, localMember = false): Promise<Serving> {
 }
 
 /** A data dir whose store holds `members` members (heartbeated, Online) and `instances` instances spread over them. */
-function filledDataDir(members: number, instances: number): { dir: string; fillMs: number } {
+async function filledDataDir(members: number, instances: number): Promise<{ dir: string; fillMs: number }> {
   const dir = mkdtempSync(join(tmpdir(), "berth-bench-startup-"));
   const started = performance.now();
-  const store = new Store(join(dir, "berth.db"));
+  const store = new SqliteStore(join(dir, "berth.db"));
   const now = Date.now();
   const resources: MemberResources = {
     cpu: { architecture: "x86_64", total: 64 },
@@ -133,20 +133,20 @@ function filledDataDir(members: number, instances: number): { dir: string; fillM
     gpu: { total: 0, cards: [] },
     load: { average_1m: 0, average_5m: 0, average_15m: 0, processes: 0 },
   } as MemberResources;
-  store.transaction(() => {
-    store.insertGroup("default", "Default cluster group", []);
-    store.insertProject({ name: "default", description: "Default project", config: {} });
-    store.insertPool({ name: "default", driver: "dir", description: "", config: {}, status: "Created", defined_on: [] });
-    store.writeConfig({ "cluster.offline_threshold": "3600" });
+  await store.transaction(async (tx) => {
+    await tx.insertGroup("default", "Default cluster group", []);
+    await tx.insertProject({ name: "default", description: "Default project", config: {} });
+    await tx.insertPool({ name: "default", driver: "dir", description: "", config: {}, status: "Created", defined_on: [] });
+    await tx.writeConfig({ "cluster.offline_threshold": "3600" });
     const names: string[] = [];
     for (let m = 0; m < members; m++) {
       const name = `node${String(m).padStart(4, "0")}`;
       names.push(name);
-      store.insertMember({
+      await tx.insertMember({
         server_name: name, url: "", architecture: "x86_64", failure_domain: `rack${m % 10}`, description: "",
         roles: [], config: {}, groups: ["default"], resources,
       }, now);
-      store.recordHeartbeat(name, resources, null, now);
+      await tx.recordHeartbeat(name, resources, null, now);
     }
     for (let i = 0; i < instances; i++) {
       const instance: Instance = {
@@ -155,10 +155,10 @@ function filledDataDir(members: number, instances: number): { dir: string; fillM
         devices: { root: { type: "disk", path: "/", pool: "default", size: "10GiB" } }, profiles: ["default"],
         created_at: new Date(now).toISOString(),
       };
-      store.insertInstance(instance);
+      await tx.insertInstance(instance);
     }
   });
-  store.close();
+  await store.close();
   return { dir, fillMs: performance.now() - started };
 }
 
@@ -216,7 +216,7 @@ export async function main(): Promise<string[]> {
 
   // ---- berth serve ----------------------------------------------------------------------------
   const empty = mkdtempSync(join(tmpdir(), "berth-bench-startup-"));
-  const filled = filledDataDir(MEMBERS, INSTANCES);
+  const filled = await filledDataDir(MEMBERS, INSTANCES);
   const what = `${MEMBERS.toLocaleString("en-US")} members + ${INSTANCES.toLocaleString("en-US")} instances`;
   try {
     say(`cli-startup: store filled with ${what} in ${(filled.fillMs / 1000).toFixed(1)} s (not timed below)`);

@@ -47,10 +47,10 @@ async function cluster(instances: number, scriptlet: string): Promise<{ berth: B
   return { berth, dir, call };
 }
 
-function spreadOf(berth: Berth): { min: number; max: number } {
+async function spreadOf(berth: Berth): Promise<{ min: number; max: number }> {
   const counts = new Map<string, number>();
   for (let m = 1; m < MEMBERS; m++) counts.set(`node${m}`, 0);
-  for (const i of berth.services.store.listInstances()) if (i.location !== "source") counts.set(i.location, (counts.get(i.location) ?? 0) + 1);
+  for (const i of await berth.services.store.listInstances()) if (i.location !== "source") counts.set(i.location, (counts.get(i.location) ?? 0) + 1);
   const values = [...counts.values()];
   return { min: Math.min(...values), max: Math.max(...values) };
 }
@@ -63,7 +63,7 @@ async function evacuate(instances: number, scriptlet: string): Promise<{ seconds
     const done = await call("GET", `${op.operation}/wait?timeout=120`);
     const seconds = (performance.now() - t0) / 1000;
     if (done.metadata.status !== "Success") throw new Error(`evacuation ended ${done.metadata.status}: ${done.metadata.err}`);
-    return { seconds, ...spreadOf(berth), left: berth.services.store.countInstances({ location: "source" }) };
+    return { seconds, ...(await spreadOf(berth)), left: await berth.services.store.countInstances({ location: "source" }) };
   } finally {
     await berth.close();
     rmSync(dir, { recursive: true, force: true });
@@ -78,10 +78,10 @@ async function baseline(instances: number): Promise<number> {
     const executor = new StoreExecutor(service);
     const t0 = performance.now();
     let n = 0;
-    for (const instance of service.list({ location: "source" })) {
+    for (const instance of await service.list({ location: "source" })) {
       if (instance.status === "Running") await executor.stop(instance, { force: false, timeoutS: 30 });
-      await executor.move(service.get(instance.project, instance.name), `node${1 + (n++ % (MEMBERS - 1))}`, { live: false });
-      if (instance.status === "Running") await executor.start(service.get(instance.project, instance.name));
+      await executor.move(await service.get(instance.project, instance.name), `node${1 + (n++ % (MEMBERS - 1))}`, { live: false });
+      if (instance.status === "Running") await executor.start(await service.get(instance.project, instance.name));
     }
     return (performance.now() - t0) / 1000;
   } finally {

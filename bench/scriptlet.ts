@@ -159,7 +159,37 @@ export async function main(): Promise<void> {
     const rate = await throughput(pool, snap, names, 3000);
     console.log(`throughput, 100 candidates, pool of ${pool}, 16 concurrent callers: ${rate.toFixed(0)} placements/s`);
   }
+  await hostile();
   if (missed > 0) process.exitCode = 1;
+}
+
+/**
+ * How soon a hostile scriptlet (an infinite loop) is stopped: the placement's time on the main
+ * thread beside the time limit (the tests only check that the limit ends it; the figure is here).
+ */
+async function hostile(): Promise<void> {
+  const limitMs = 200;
+  const sb = new ScriptletSandbox({ poolSize: 1, timeoutMs: limitMs, memoryMb: 64 });
+  try {
+    await sb.ready();
+    await sb.install("function instance_placement(request, candidates) { while (true) {} }");
+    const snap = cluster(10, 2);
+    sb.reset(snap);
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await sb.ready(); // the runtime a timed-out call poisoned is replaced first
+      const t0 = performance.now();
+      const outcome = await sb.place(request(`evil-${i}`), snap.members.map((m) => m.server_name));
+      times.push(performance.now() - t0);
+      if (!/time limit/.test(outcome.rejected ?? "")) throw new Error(`expected the time limit, got ${JSON.stringify(outcome.rejected)}`);
+    }
+    times.sort((a, b) => a - b);
+    const median = times[Math.floor(times.length / 2)];
+    console.log(`hostile: an infinite loop is stopped after ${median.toFixed(0)} ms median, ${times[times.length - 1].toFixed(0)} ms worst ` +
+      `(time limit ${limitMs} ms: +${(median - limitMs).toFixed(0)} ms; target ≤ +50 ms)`);
+  } finally {
+    await sb.close();
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -9,6 +9,7 @@ import { schedulerRoutes } from "./api/routes/scheduler.ts";
 import type { Services } from "./api/services.ts";
 import { ClusterChanges } from "./cluster/changes.ts";
 import { ConfigService } from "./cluster/configService.ts";
+import { GroupCache } from "./cluster/groupCache.ts";
 import { GroupService } from "./cluster/groupService.ts";
 import { registerInstanceOperations } from "./cluster/instanceOperations.ts";
 import { InstanceLocks } from "./cluster/instanceLocks.ts";
@@ -32,7 +33,8 @@ import { SchedulerIndex } from "./placement/schedulerIndex.ts";
 import { SchedulerPlacement } from "./placement/schedulerPlacement.ts";
 import { Scriptlets } from "./placement/scriptlets.ts";
 import { ClusterView } from "./scheduler/index.ts";
-import { Store } from "./store/store.ts";
+import { SqliteStore } from "./store/sqliteStore.ts";
+import type { Store } from "./store/store.ts";
 
 export const VERSION = "0.1.0";
 
@@ -80,22 +82,26 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const probe = new LocalProbe(dataDir);
   let firstReading = opts.localMember !== false ? probe.read() : null;
   firstReading?.catch(() => {}); // awaited below: an early failure is not unhandled
-  const store = new Store(join(dataDir, "berth.db"));
+  const store: Store = new SqliteStore(join(dataDir, "berth.db"));
   const bus = new EventBus(now, (err, event) => logger.error({ err, event: event.type }, "an event subscriber failed and was dropped"));
   const changes = new ClusterChanges((err, change) => logger.error({ err, change: change.kind }, "a listener of a committed change failed"));
   const config = new ConfigService(store, bus);
   const view = new ClusterView();
-  const members = new MemberService(store, config, bus, changes, now, (member) => view.pendingCount(member));
-  const groups = new GroupService(store, members, bus, changes);
+  const groupCache = new GroupCache(store);
+  const members = new MemberService(store, groupCache, config, bus, changes, now, (member) => view.pendingCount(member));
+  const groups = new GroupService(store, groupCache, members, bus, changes);
   const pools = new PoolService(store, bus);
-  const projects = new ProjectService(store, bus, changes);
+  const projects = new ProjectService(store, groupCache, bus, changes);
   const tokens = new TokenService(store, bus, (name) => members.exists(name), now, changes);
   const operations = new OperationManager(
     store, bus, now, (err, id) => logger.error({ err, operation: id }, "operation failed"),
     () => config.get()["operations.retention"] * 1000, opts.localMemberName ?? hostname(),
   );
-  groups.ensureDefault();
-  projects.ensureDefault();
+  // The small tables the services keep in memory (config, groups, pools, projects).
+  await config.load();
+  await groups.ensureDefault();
+  await pools.load();
+  await projects.ensureDefault();
 
   const records = new InstanceRecords(store, bus, changes);
   const locks = new InstanceLocks();
@@ -106,15 +112,16 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const index = new SchedulerIndex(view, changes, () => members.list(), (after, limit) => store.listInstanceResources(after, limit));
   index.ready.catch((err) => logger.error({ err }, "loading the stored instances into the scheduler failed; placements fail until a restart"));
   const placement = new SchedulerPlacement({ index, config, members, groups, projects, pools, hooks: scriptlets });
-  const memberLifecycle = (name: string) => members.find(name)?.state;
+  const memberLifecycle = async (name: string) => (await members.find(name))?.state;
   const instances = new InstanceService({
-    store, bus, changes, now, records, locks, placement, executor, memberLifecycle, projectExists: (name) => projects.exists(name),
+    store, bus, changes, now, records, locks, placement, executor, memberLifecycle,
+    projectExists: (name) => projects.exists(name), findPool: (name) => pools.find(name),
   });
   const moves = new MoveProcedure({
     records, locks, executor, memberLifecycle, reserveAt: (instance, member) => placement.reserveAt(instance, member),
   });
 
-  const generatedAdminToken = tokens.bootstrapAdmin(opts.adminToken);
+  const generatedAdminToken = await tokens.bootstrapAdmin(opts.adminToken);
   if (generatedAdminToken) {
     writeFileSync(join(dataDir, "admin.token"), `${generatedAdminToken}\n`, { mode: 0o600 });
     logger.info({ file: join(dataDir, "admin.token") }, "created the admin token");
@@ -129,7 +136,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const app = createApp(services, { version: VERSION, serverName: opts.localMemberName ?? hostname() }, [
     memberStateRoutes(maintenance), schedulerRoutes(query, relocation),
   ]);
-  const liveness = new LivenessMonitor(members, changes, bus);
+  const liveness = new LivenessMonitor(members, changes, bus, (err) => logger.warn({ err }, "the liveness sweep failed"));
 
   // The embedded local member.
   let localMemberName: string | null = null;
@@ -139,12 +146,12 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     const reading = firstReading ?? probe.read();
     firstReading = null;
     const { resources, state } = await reading;
-    members.heartbeat(localMemberName, resources, state);
+    await members.heartbeat(localMemberName, resources, state);
   };
   if (opts.localMember !== false) {
     localMemberName = opts.localMemberName ?? hostname();
-    if (!members.exists(localMemberName)) {
-      members.create({ server_name: localMemberName, architecture: await probe.architecture(), roles: ["local"], description: "Embedded local member" });
+    if (!(await members.exists(localMemberName))) {
+      await members.create({ server_name: localMemberName, architecture: await probe.architecture(), roles: ["local"], description: "Embedded local member" });
     }
     await heartbeatLocal();
     const schedule = () => {
@@ -160,11 +167,11 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   // start() sweeps at once and then on its timer; without a timer (tests) sweep once here.
   const livenessIntervalMs = opts.livenessIntervalMs ?? 1000;
   if (livenessIntervalMs > 0) liveness.start(livenessIntervalMs);
-  else liveness.tick();
+  else await liveness.tick();
   // Only now, so that loading does not compete with the start-up work above (the local member's probe).
   index.start();
-  operations.prune(true);
-  const resumed = operations.resumeInterrupted();
+  await operations.prune(true);
+  const resumed = await operations.resumeInterrupted();
   if (resumed > 0) logger.info({ resumed }, "resumed interrupted operations");
 
   return {
@@ -182,7 +189,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
       await operations.settle();
       index.stop();
       await scriptlets.close();
-      store.close();
+      await store.close();
     },
   };
 }

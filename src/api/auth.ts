@@ -26,9 +26,9 @@ export function localSocketFetch<E>(fetch: (request: Request, env: E) => unknown
 }
 
 const READ_METHODS = new Set(["GET", "HEAD"]);
-const AGENT_PATH = /^\/1\.0\/cluster\/members\/([^/]+)(\/heartbeat|\/state|\/desired)?$/;
+const AGENT_PATH = /^\/1\.0\/cluster\/members\/([^/]+)(\/heartbeat|\/state)?$/;
 
-/** What an agent token may do: heartbeat as its member, and read its member and desired state. */
+/** What an agent token may do: heartbeat as its member, and read its member and its state. */
 function agentMayAccess(token: TokenInfo, method: string, path: string): boolean {
   const m = AGENT_PATH.exec(path);
   if (!m || decodePathSegment(m[1]) !== token.member) return false;
@@ -53,7 +53,7 @@ export function authenticate(tokens: TokenService): MiddlewareHandler<AuthEnv> {
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) throw unauthorized("Missing bearer token: send Authorization: Bearer <token>");
-    const token = tokens.authenticate(match[1]);
+    const token = await tokens.authenticate(match[1]);
     if (!token) throw unauthorized("Invalid or revoked token");
     const method = c.req.method;
     if (token.role === "viewer" && !READ_METHODS.has(method)) {

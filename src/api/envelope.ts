@@ -4,7 +4,10 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { BerthError } from "../domain/errors.ts";
 import type { Operation } from "../domain/types.ts";
 
-export function sync(c: Context, metadata: unknown, status: ContentfulStatusCode = 200) {
+/** A value that is not a promise: a route must await a service before it answers. */
+type Settled<T> = T extends PromiseLike<unknown> ? never : T;
+
+export function sync<T>(c: Context, metadata: Settled<T>, status: ContentfulStatusCode = 200) {
   return c.json({ type: "sync", status: "Success", status_code: 200, operation: "", error_code: 0, error: "", metadata }, status);
 }
 

@@ -14,25 +14,28 @@ export function createMetrics(s: Services): Metrics {
   const registry = new Registry();
   new Gauge({
     name: "berth_members", help: "Cluster members by status", labelNames: ["status"], registers: [registry],
-    collect() {
-      this.reset();
+    async collect() {
       const counts = new Map<string, number>(MEMBER_STATUSES.map((st) => [st, 0]));
-      for (const m of s.members.list()) counts.set(m.status, (counts.get(m.status) ?? 0) + 1);
+      const members = await s.members.list();
+      this.reset();
+      for (const m of members) counts.set(m.status, (counts.get(m.status) ?? 0) + 1);
       for (const [status, n] of counts) this.set({ status }, n);
     },
   });
   new Gauge({
     name: "berth_instances", help: "Instances by status and member", labelNames: ["status", "member"], registers: [registry],
-    collect() {
+    async collect() {
+      const rows = await s.store.countInstancesByLocationAndStatus();
       this.reset();
-      for (const row of s.store.countInstancesByLocationAndStatus()) this.set({ status: row.status, member: row.location }, row.n);
+      for (const row of rows) this.set({ status: row.status, member: row.location }, row.n);
     },
   });
   new Gauge({
     name: "berth_operations", help: "Operations by status", labelNames: ["status"], registers: [registry],
-    collect() {
+    async collect() {
+      const rows = await s.store.countOperationsByStatus();
       this.reset();
-      for (const row of s.store.countOperationsByStatus()) this.set({ status: row.status }, row.n);
+      for (const row of rows) this.set({ status: row.status }, row.n);
     },
   });
   new Gauge({

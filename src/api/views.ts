@@ -47,16 +47,16 @@ export function instanceFull(instance: Instance) {
 }
 
 /** LXD's api.StoragePool. */
-export function poolView(s: Services, pool: StoragePool) {
+export async function poolView(s: Services, pool: StoragePool) {
   return {
     name: pool.name, driver: pool.driver, description: pool.description, config: pool.config,
-    status: pool.status, locations: s.pools.locations(pool), used_by: s.pools.usedBy(pool.name),
+    status: pool.status, locations: await s.pools.locations(pool), used_by: await s.pools.usedBy(pool.name),
   };
 }
 
 /** LXD's api.Project: used_by lists the project's instances. */
-export function projectView(s: Services, project: Project) {
-  return { ...project, used_by: s.instances.list({ project: project.name }).map(instanceUrl) };
+export async function projectView(s: Services, project: Project) {
+  return { ...project, used_by: (await s.instances.list({ project: project.name })).map(instanceUrl) };
 }
 
 /**
@@ -64,13 +64,15 @@ export function projectView(s: Services, project: Project) {
  * ?recursion=2 the fuller form where there is one), keeping those that pass ?filter=. The filter
  * sees the form that is returned (URLs: the recursion=1 form).
  */
-export function listing<T>(c: Context, items: T[], url: (item: T) => string, view: (item: T, depth: number) => unknown = (item) => item): unknown[] {
+export async function listing<T>(
+  c: Context, items: T[], url: (item: T) => string, view: (item: T, depth: number) => unknown = (item) => item,
+): Promise<unknown[]> {
   const depth = recursion(c);
   const text = c.req.query("filter");
   const clauses = text ? parseFilter(text) : null;
   const out: unknown[] = [];
   for (const item of items) {
-    const shown = view(item, Math.max(depth, 1));
+    const shown = await view(item, Math.max(depth, 1));
     if (clauses && !matchFilter(shown, clauses)) continue;
     out.push(depth > 0 ? shown : url(item));
   }

@@ -19,7 +19,13 @@ export class ConfigService {
 
   constructor(private readonly store: Store, private readonly bus: EventBus) {
     this.current = defaultServerConfig();
-    const stored = store.readConfig();
+    this.storedKeys = new Set();
+  }
+
+  /** Reads the stored config (start-up). */
+  async load(): Promise<void> {
+    this.current = defaultServerConfig();
+    const stored = await this.store.readConfig();
     this.storedKeys = new Set(Object.keys(stored));
     const values = this.current as unknown as Record<string, string | number>;
     for (const [key, text] of Object.entries(stored)) {
@@ -62,7 +68,7 @@ export class ConfigService {
     }
     const next = { ...(replace ? defaultServerConfig() : this.current) } as unknown as Record<string, string | number>;
     const writes: Record<string, string | null> = {};
-    if (replace) for (const key of Object.keys(this.store.readConfig())) writes[key] = null;
+    if (replace) for (const key of Object.keys(await this.store.readConfig())) writes[key] = null;
     for (const [key, raw] of Object.entries(changes)) {
       if (!(key in SERVER_CONFIG_KEYS)) parseServerConfigValue(key, raw); // throws "unknown key"
       const spec = SERVER_CONFIG_KEYS[key as ServerConfigKey];
@@ -80,8 +86,8 @@ export class ConfigService {
     const changed = (Object.keys(SERVER_CONFIG_KEYS) as ServerConfigKey[]).filter((k) => nextConfig[k] !== this.current[k]);
     const previous = this.current;
     for (const guard of this.guards) await guard(nextConfig, previous, changed);
-    this.store.writeConfig(writes);
-    this.storedKeys = new Set(Object.keys(this.store.readConfig()));
+    await this.store.writeConfig(writes);
+    this.storedKeys = new Set(Object.keys(await this.store.readConfig()));
     this.current = nextConfig;
     if (changed.length > 0) this.bus.lifecycle("config-updated", "/1.0", { keys: changed });
     return nextConfig;

@@ -29,7 +29,7 @@ export function registerInstanceOperations(operations: OperationManager, instanc
   // what is left is to start it when asked.
   operations.register("instance-create", async (_ctx, input) => {
     const { project, name, start } = input as InstanceRef & { start: boolean };
-    const instance = start ? await instances.startCreated(project, name) : instances.get(project, name);
+    const instance = start ? await instances.startCreated(project, name) : await instances.get(project, name);
     return { location: instance.location, status: instance.status };
   });
 
@@ -37,7 +37,7 @@ export function registerInstanceOperations(operations: OperationManager, instanc
   // same step); its operation reports the result.
   operations.register("instance-update", async (_ctx, input) => {
     const { project, name } = input as InstanceRef;
-    const instance = instances.get(project, name);
+    const instance = await instances.get(project, name);
     return { location: instance.location, status: instance.status };
   });
 

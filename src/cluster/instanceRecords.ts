@@ -22,42 +22,42 @@ export class InstanceRecords implements InstanceRecorder {
     private readonly changes: ClusterChanges,
   ) {}
 
-  list(filter: { project?: string; location?: string } = {}): Instance[] {
+  list(filter: { project?: string; location?: string } = {}): Promise<Instance[]> {
     return this.store.listInstances(filter);
   }
 
-  find(project: string, name: string): Instance | undefined {
+  find(project: string, name: string): Promise<Instance | undefined> {
     return this.store.getInstance(project, name);
   }
 
-  get(project: string, name: string): Instance {
-    const instance = this.store.getInstance(project, name);
+  async get(project: string, name: string): Promise<Instance> {
+    const instance = await this.store.getInstance(project, name);
     if (!instance) throw notFound(`Instance "${name}" not found in project "${project}"`);
     return instance;
   }
 
-  recordStatus(project: string, name: string, status: InstanceStatus): void {
-    const before = this.get(project, name);
+  async recordStatus(project: string, name: string, status: InstanceStatus): Promise<void> {
+    const before = await this.get(project, name);
     if (before.status === status) return;
-    this.store.setInstanceStatus(project, name, status);
+    await this.store.setInstanceStatus(project, name, status);
     const instance = { ...before, status };
     this.changes.publish({ kind: "instance", instance });
     const action = status === "Running" ? "instance-started" : status === "Stopped" ? "instance-stopped" : "instance-updated";
     this.bus.lifecycle(action, instanceUrl(instance), { location: instance.location }, project);
   }
 
-  recordLocation(project: string, name: string, location: string): void {
-    const before = this.get(project, name);
+  async recordLocation(project: string, name: string, location: string): Promise<void> {
+    const before = await this.get(project, name);
     if (before.location === location) return;
-    this.store.updateInstance(project, name, { location });
+    await this.store.updateInstance(project, name, { location });
     const instance = { ...before, location };
     this.changes.publish({ kind: "instance", instance, previousLocation: before.location });
     this.bus.lifecycle("instance-migrated", instanceUrl(instance), { from: before.location, to: location }, project);
   }
 
   /** Writes Berth's own config keys (volatile.*); null removes one. */
-  setVolatile(project: string, name: string, changes: Record<string, string | null>): Instance {
-    const current = this.get(project, name);
+  async setVolatile(project: string, name: string, changes: Record<string, string | null>): Promise<Instance> {
+    const current = await this.get(project, name);
     const config = { ...current.config };
     let changed = false;
     for (const [key, value] of Object.entries(changes)) {
@@ -70,7 +70,7 @@ export class InstanceRecords implements InstanceRecorder {
       }
     }
     if (!changed) return current;
-    this.store.updateInstance(project, name, { config });
+    await this.store.updateInstance(project, name, { config });
     const instance = { ...current, config };
     this.changes.publish({ kind: "instance", instance });
     return instance;

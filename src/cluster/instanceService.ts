@@ -6,9 +6,9 @@ import { badRequest, conflict, notFound } from "../domain/errors.ts";
 import type { InstanceExecutor } from "../domain/executor.ts";
 import { validateDevices, validateInstanceConfig, VOLATILE_KEYS } from "../domain/instanceConfig.ts";
 import { checkName } from "../domain/names.ts";
-import type { Devices, Instance, InstanceType, MemberLifecycle } from "../domain/types.ts";
+import type { Devices, Instance, InstanceType, MemberLifecycle, StoragePool } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
-import type { Store } from "../store/store.ts";
+import { DuplicateKey, type Store } from "../store/store.ts";
 import type { ClusterChanges } from "./changes.ts";
 import type { InstanceLocks } from "./instanceLocks.ts";
 import { instanceUrl, type InstanceRecords } from "./instanceRecords.ts";
@@ -39,8 +39,10 @@ export interface InstanceServiceDeps {
   executor: InstanceExecutor;
   /** Whether a project exists (the project service's cache). */
   projectExists: (name: string) => boolean;
+  /** A storage pool by name, or undefined (the pool service's cache). */
+  findPool: (name: string) => StoragePool | undefined;
   /** A member's stored lifecycle state, or undefined when there is no such member. */
-  memberLifecycle: (name: string) => MemberLifecycle | undefined;
+  memberLifecycle: (name: string) => Promise<MemberLifecycle | undefined>;
 }
 
 const VOLATILE: ReadonlySet<string> = new Set(VOLATILE_KEYS);
@@ -53,11 +55,11 @@ export function refusesStarts(state: MemberLifecycle | undefined): boolean {
 export class InstanceService {
   constructor(private readonly deps: InstanceServiceDeps) {}
 
-  list(filter: { project?: string; location?: string } = {}): Instance[] {
+  list(filter: { project?: string; location?: string } = {}): Promise<Instance[]> {
     return this.deps.records.list(filter);
   }
 
-  get(project: string, name: string): Instance {
+  get(project: string, name: string): Promise<Instance> {
     return this.deps.records.get(project, name);
   }
 
@@ -77,7 +79,7 @@ export class InstanceService {
     }
     const devices = input.devices ?? {};
     this.checkDevices(devices);
-    if (store.getInstance(project, name)) throw conflict(`Instance "${name}" already exists in project "${project}"`);
+    if (await store.getInstance(project, name)) throw conflict(`Instance "${name}" already exists in project "${project}"`);
     const draft: Instance = {
       name, project, type: input.type ?? "container", architecture: input.architecture ?? "",
       location: "", status: "Stopped", description: input.description ?? "", config, devices,
@@ -88,13 +90,13 @@ export class InstanceService {
     if (!instance.architecture) instance.architecture = ticket.architecture;
     // Stored (and the reservation committed) under the instance's lock: an evacuation of the
     // member that begins meanwhile waits for this placement, then finds the instance stored.
-    return locks.with(project, name, () => {
+    return locks.with(project, name, async () => {
       try {
-        store.insertInstance(instance);
+        await store.insertInstance(instance);
       } catch (err) {
         ticket.release();
         // The name was taken while the placement was decided: the unique index says so.
-        if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw conflict(`Instance "${name}" already exists in project "${project}"`);
+        if (err instanceof DuplicateKey) throw conflict(`Instance "${name}" already exists in project "${project}"`);
         throw err;
       }
       ticket.commit();
@@ -112,10 +114,10 @@ export class InstanceService {
   startCreated(project: string, name: string): Promise<Instance> {
     return this.deps.locks.with(project, name, async () => {
       const { records } = this.deps;
-      const instance = this.get(project, name);
+      const instance = await this.get(project, name);
       if (instance.status === "Running") return instance;
-      if (refusesStarts(this.deps.memberLifecycle(instance.location))) {
-        records.setVolatile(project, name, { "volatile.last_state.power": "RUNNING" });
+      if (refusesStarts(await this.deps.memberLifecycle(instance.location))) {
+        await records.setVolatile(project, name, { "volatile.last_state.power": "RUNNING" });
       } else {
         await this.deps.executor.start(instance);
       }
@@ -129,8 +131,8 @@ export class InstanceService {
    */
   async update(project: string, name: string, input: InstanceUpdate, replace: boolean): Promise<Instance> {
     await this.deps.placement.ready(); // the size check reads the scheduler's view
-    return this.deps.locks.with(project, name, () => {
-      const current = this.get(project, name);
+    return this.deps.locks.with(project, name, async () => {
+      const current = await this.get(project, name);
       const given = input.config ?? (replace ? {} : undefined);
       let config = current.config;
       if (given) {
@@ -155,7 +157,7 @@ export class InstanceService {
       };
       const ticket = this.deps.placement.reserveResize(current, next);
       try {
-        this.deps.store.updateInstance(project, name, { config, devices, profiles: next.profiles, description: next.description });
+        await this.deps.store.updateInstance(project, name, { config, devices, profiles: next.profiles, description: next.description });
       } catch (err) {
         ticket?.release();
         throw err;
@@ -168,8 +170,8 @@ export class InstanceService {
   }
 
   /** The refusal of a delete, if any: a running instance needs force (as `lxc delete --force`). */
-  checkRemove(project: string, name: string, force: boolean): Instance {
-    const instance = this.get(project, name);
+  async checkRemove(project: string, name: string, force: boolean): Promise<Instance> {
+    const instance = await this.get(project, name);
     if (instance.status === "Running" && !force) throw badRequest(`Instance "${name}" is running; stop it first or delete with force=true`);
     return instance;
   }
@@ -177,10 +179,10 @@ export class InstanceService {
   /** Deletes an instance (stopping it first when forced); one already gone counts as deleted. */
   remove(project: string, name: string, force: boolean): Promise<void> {
     return this.deps.locks.with(project, name, async () => {
-      if (!this.deps.records.find(project, name)) return;
-      const instance = this.checkRemove(project, name, force);
+      if (!(await this.deps.records.find(project, name))) return;
+      const instance = await this.checkRemove(project, name, force);
       if (instance.status === "Running") await this.deps.executor.stop(instance, { force: true, timeoutS: 0 });
-      this.deps.store.deleteInstance(project, name);
+      await this.deps.store.deleteInstance(project, name);
       this.deps.changes.publish({ kind: "instance-removed", project, name, location: instance.location });
       this.deps.bus.lifecycle("instance-deleted", instanceUrl(instance), {}, project);
     });
@@ -190,21 +192,21 @@ export class InstanceService {
   changeState(project: string, name: string, action: "start" | "stop" | "restart", force: boolean, timeoutS?: number): Promise<Instance> {
     return this.deps.locks.with(project, name, async () => {
       const { executor, records } = this.deps;
-      const instance = this.get(project, name);
-      if (action !== "stop") this.refuseStartOn(instance);
+      const instance = await this.get(project, name);
+      if (action !== "stop") await this.refuseStartOn(instance);
       // No timeout, or LXD's -1 ("the default"): the instance's boot.host_shutdown_timeout.
       const timeout = timeoutS !== undefined && timeoutS >= 0 ? timeoutS : Number(instance.config["boot.host_shutdown_timeout"] ?? 30);
       if (action === "stop" || action === "restart") {
         if (instance.status === "Running" || action === "stop") await executor.stop(instance, { force, timeoutS: timeout });
       }
-      if (action === "start" || action === "restart") await executor.start(records.get(project, name));
+      if (action === "start" || action === "restart") await executor.start(await records.get(project, name));
       return records.get(project, name);
     });
   }
 
   /** 409 when the instance's member is being evacuated or is evacuated. */
-  refuseStartOn(instance: Instance): void {
-    const state = this.deps.memberLifecycle(instance.location);
+  async refuseStartOn(instance: Instance): Promise<void> {
+    const state = await this.deps.memberLifecycle(instance.location);
     if (refusesStarts(state)) {
       const what = state === "EVACUATING" ? "being evacuated" : "evacuated";
       throw conflict(`Instance "${instance.name}" cannot start: its cluster member "${instance.location}" is ${what} (${state}); restore the member or move the instance first`);
@@ -215,7 +217,7 @@ export class InstanceService {
     validateDevices(devices);
     for (const [deviceName, device] of Object.entries(devices)) {
       if (device.type !== "disk" || !device.pool) continue;
-      const pool = this.deps.store.getPool(device.pool);
+      const pool = this.deps.findPool(device.pool);
       if (!pool) throw badRequest(`devices["${deviceName}"].pool: storage pool "${device.pool}" does not exist`);
       if (pool.status !== "Created") {
         throw badRequest(`devices["${deviceName}"].pool: storage pool "${device.pool}" is still pending (defined on ${pool.defined_on.join(", ")}); create it without a target first`);

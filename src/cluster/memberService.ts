@@ -7,6 +7,7 @@ import { deriveLiveness } from "../domain/liveness.ts";
 import type { NewMember, Store } from "../store/store.ts";
 import type { ClusterChanges } from "./changes.ts";
 import type { ConfigService } from "./configService.ts";
+import type { GroupCache } from "./groupCache.ts";
 
 export const SCHEDULER_MODES = ["all", "manual", "group"] as const;
 
@@ -50,6 +51,7 @@ export function withoutUnset(config: Record<string, string>): Record<string, str
 export class MemberService {
   constructor(
     private readonly store: Store,
+    private readonly groups: GroupCache,
     private readonly config: ConfigService,
     private readonly bus: EventBus,
     private readonly changes: ClusterChanges,
@@ -58,41 +60,33 @@ export class MemberService {
     private readonly reservationsOn: (member: string) => number,
   ) {}
 
-  list(): Member[] {
-    const groupsByMember = new Map<string, string[]>();
-    for (const group of this.store.listGroups()) {
-      for (const m of group.members) {
-        const list = groupsByMember.get(m) ?? [];
-        list.push(group.name);
-        groupsByMember.set(m, list);
-      }
-    }
-    return this.store.listMembers().map((r) => this.view(r, groupsByMember.get(r.server_name) ?? []));
+  async list(): Promise<Member[]> {
+    return (await this.store.listMembers()).map((r) => this.view(r));
   }
 
-  get(name: string): Member {
-    return this.view(this.record(name), this.store.groupsOfMember(name));
+  async get(name: string): Promise<Member> {
+    return this.view(await this.record(name));
   }
 
-  record(name: string): MemberRecord {
-    const record = this.store.getMember(name);
+  async record(name: string): Promise<MemberRecord> {
+    const record = await this.store.getMember(name);
     if (!record) throw notFound(`Cluster member "${name}" not found`);
     return record;
   }
 
   /** The stored record, or undefined when there is no such member. */
-  find(name: string): MemberRecord | undefined {
+  find(name: string): Promise<MemberRecord | undefined> {
     return this.store.getMember(name);
   }
 
-  exists(name: string): boolean {
-    return this.store.getMember(name) !== undefined;
+  async exists(name: string): Promise<boolean> {
+    return (await this.store.getMember(name)) !== undefined;
   }
 
-  create(input: MemberInput): Member {
+  async create(input: MemberInput): Promise<Member> {
     const name = checkName("server_name", input.server_name);
-    if (this.store.getMember(name)) throw conflict(`Cluster member "${name}" already exists`);
-    const groups = this.checkGroups(["default", ...(input.groups ?? [])]);
+    if (await this.store.getMember(name)) throw conflict(`Cluster member "${name}" already exists`);
+    const groups = this.groups.checkGroups(["default", ...(input.groups ?? [])]);
     const config = withoutUnset(input.config ?? {});
     validateMemberConfig(config);
     const record: NewMember = {
@@ -106,21 +100,22 @@ export class MemberService {
       groups,
       resources: input.resources ?? null,
     };
-    this.store.insertMember(record, this.now());
-    const member = this.get(name);
+    await this.store.insertMember(record, this.now());
+    await this.groups.load();
+    const member = await this.get(name);
     this.changes.publish({ kind: "member", member });
     this.bus.lifecycle("cluster-member-added", `/1.0/cluster/members/${name}`);
     return member;
   }
 
   /** PATCH merges (config keys merge too); PUT (replace) sets every writable field. */
-  update(name: string, input: MemberUpdate, replace: boolean): Member {
-    const current = this.record(name);
+  async update(name: string, input: MemberUpdate, replace: boolean): Promise<Member> {
+    const current = await this.record(name);
     const config = replace ? withoutUnset(input.config ?? {}) : mergeConfig(current.config, input.config ?? {});
     validateMemberConfig(config);
-    const groups = input.groups !== undefined ? this.checkGroups(input.groups) : replace ? ["default"] : undefined;
-    this.store.transaction(() => {
-      this.store.updateMember(name, {
+    const groups = input.groups !== undefined ? this.groups.checkGroups(input.groups) : replace ? ["default"] : undefined;
+    await this.store.transaction(async (tx) => {
+      await tx.updateMember(name, {
         url: input.url ?? (replace ? "" : undefined),
         architecture: input.architecture,
         failure_domain: input.failure_domain ?? (replace ? "default" : undefined),
@@ -128,8 +123,9 @@ export class MemberService {
         roles: input.roles ?? (replace ? [] : undefined),
         config,
       });
-      if (groups) this.store.setMemberGroups(name, groups);
+      if (groups) await tx.setMemberGroups(name, groups);
     });
+    if (groups) await this.groups.load();
     return this.publish(name, "cluster-member-updated");
   }
 
@@ -137,13 +133,13 @@ export class MemberService {
    * Removes a member and revokes its agent tokens; refuses while it still hosts instances (naming
    * them) or while placements or moves towards it are in flight.
    */
-  remove(name: string): void {
-    this.record(name);
+  async remove(name: string): Promise<void> {
+    await this.record(name);
     const pending = this.reservationsOn(name);
     if (pending > 0) {
       throw conflict(`Cluster member "${name}" has ${pending} placement(s) or move(s) in flight towards it; wait for them to finish`);
     }
-    const hosted = this.store.listInstances({ location: name });
+    const hosted = await this.store.listInstances({ location: name });
     if (hosted.length > 0) {
       const names = hosted.slice(0, 20).map((i) => `${i.project}/${i.name}`).join(", ");
       const more = hosted.length > 20 ? ` and ${hosted.length - 20} more` : "";
@@ -151,26 +147,27 @@ export class MemberService {
         `Cluster member "${name}" still hosts ${hosted.length} instance(s): ${names}${more}; evacuate or move them first`,
       );
     }
-    this.store.deleteMember(name);
+    await this.store.deleteMember(name);
+    await this.groups.load();
     this.changes.publish({ kind: "member-removed", name });
     this.bus.lifecycle("cluster-member-removed", `/1.0/cluster/members/${name}`);
   }
 
-  heartbeat(name: string, resources: MemberResources | null, state: MemberStateReport | null): Member {
-    this.store.recordHeartbeat(name, resources, state, this.now());
-    const member = this.get(name);
+  async heartbeat(name: string, resources: MemberResources | null, state: MemberStateReport | null): Promise<Member> {
+    await this.store.recordHeartbeat(name, resources, state, this.now());
+    const member = await this.get(name);
     this.changes.publish({ kind: "member", member });
     return member;
   }
 
-  setLifecycle(name: string, state: MemberLifecycle): Member {
-    this.store.setMemberLifecycle(name, state);
+  async setLifecycle(name: string, state: MemberLifecycle): Promise<Member> {
+    await this.store.setMemberLifecycle(name, state);
     return this.publish(name, undefined);
   }
 
   /** LXD api.ClusterMemberState: the last report, or one derived from declared resources. */
-  state(name: string): MemberStateReport {
-    const record = this.record(name);
+  async state(name: string): Promise<MemberStateReport> {
+    const record = await this.record(name);
     if (record.member_state) return record.member_state;
     const r = record.resources;
     const pools: MemberStateReport["storage_pools"] = {};
@@ -189,7 +186,8 @@ export class MemberService {
   }
 
   /** The member as the API shows it: status and message derived now. */
-  view(record: MemberRecord, groups: string[]): Member {
+  view(record: MemberRecord): Member {
+    const groups = this.groups.ofMember(record.server_name);
     const heartbeat = record.last_heartbeat === null ? null : Date.parse(record.last_heartbeat);
     const live = deriveLiveness(record.state, heartbeat, this.now(), this.config.get()["cluster.offline_threshold"]);
     return {
@@ -208,25 +206,11 @@ export class MemberService {
     };
   }
 
-  private publish(name: string, action: string | undefined): Member {
-    const member = this.get(name);
+  private async publish(name: string, action: string | undefined): Promise<Member> {
+    const member = await this.get(name);
     this.changes.publish({ kind: "member", member });
     if (action) this.bus.lifecycle(action, `/1.0/cluster/members/${name}`);
     return member;
   }
 
-  /**
-   * Groups must exist and a member keeps at least one (LXD: new members join "default"; a member
-   * may leave "default" only for another group).
-   */
-  checkGroups(groups: string[]): string[] {
-    if (groups.length === 0) throw badRequest("groups: a member must belong to at least one cluster group");
-    const out = new Set<string>();
-    for (const group of groups) {
-      checkName("groups[]", group);
-      if (!this.store.groupExists(group)) throw badRequest(`groups: cluster group "${group}" does not exist`);
-      out.add(group);
-    }
-    return [...out].sort();
-  }
 }

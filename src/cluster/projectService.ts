@@ -5,6 +5,7 @@ import type { Project } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { Store } from "../store/store.ts";
 import type { ClusterChanges } from "./changes.ts";
+import type { GroupCache } from "./groupCache.ts";
 import { mergeConfig, withoutUnset } from "./memberService.ts";
 
 const PROJECT_KEYS = ["restricted", "restricted.cluster.groups"];
@@ -20,12 +21,16 @@ export class ProjectService {
   /** Projects are few and read on every create and placement: kept in memory, refreshed on every write. */
   private cache = new Map<string, Project>();
 
-  constructor(private readonly store: Store, private readonly bus: EventBus, private readonly changes: ClusterChanges) {
-    this.reload();
-  }
+  constructor(
+    private readonly store: Store,
+    private readonly groups: GroupCache,
+    private readonly bus: EventBus,
+    private readonly changes: ClusterChanges,
+  ) {}
 
-  private reload(): void {
-    this.cache = new Map(this.store.listProjects().map((p) => [p.name, p]));
+  /** Reads the stored projects (start-up, and after every write). */
+  async load(): Promise<void> {
+    this.cache = new Map((await this.store.listProjects()).map((p) => [p.name, p]));
   }
 
   list(): Project[] {
@@ -42,40 +47,40 @@ export class ProjectService {
     return project;
   }
 
-  ensureDefault(): void {
-    if (!this.store.getProject("default")) this.store.insertProject({ name: "default", description: "Default project", config: {} });
-    this.reload();
+  async ensureDefault(): Promise<void> {
+    if (!(await this.store.getProject("default"))) await this.store.insertProject({ name: "default", description: "Default project", config: {} });
+    await this.load();
   }
 
-  create(input: { name: string; description?: string; config?: Record<string, string> }): Project {
+  async create(input: { name: string; description?: string; config?: Record<string, string> }): Promise<Project> {
     const name = checkName("name", input.name);
-    if (this.store.getProject(name)) throw conflict(`Project "${name}" already exists`);
+    if (await this.store.getProject(name)) throw conflict(`Project "${name}" already exists`);
     const project: Project = { name, description: input.description ?? "", config: this.checkConfig(withoutUnset(input.config ?? {})) };
-    this.store.insertProject(project);
-    this.reload();
+    await this.store.insertProject(project);
+    await this.load();
     this.changes.publish({ kind: "project", project });
     this.bus.lifecycle("project-created", `/1.0/projects/${name}`);
     return project;
   }
 
-  update(name: string, input: { description?: string; config?: Record<string, string> }, replace: boolean): Project {
+  async update(name: string, input: { description?: string; config?: Record<string, string> }, replace: boolean): Promise<Project> {
     const current = this.get(name);
     const config = this.checkConfig(replace ? withoutUnset(input.config ?? {}) : mergeConfig(current.config, input.config ?? {}));
-    this.store.updateProject(name, input.description ?? (replace ? "" : current.description), config);
-    this.reload();
+    await this.store.updateProject(name, input.description ?? (replace ? "" : current.description), config);
+    await this.load();
     const project = this.get(name);
     this.changes.publish({ kind: "project", project });
     this.bus.lifecycle("project-updated", `/1.0/projects/${name}`);
     return project;
   }
 
-  remove(name: string): void {
+  async remove(name: string): Promise<void> {
     if (name === "default") throw badRequest(`The "default" project cannot be deleted`);
     this.get(name);
-    const count = this.store.countInstances({ project: name });
+    const count = await this.store.countInstances({ project: name });
     if (count > 0) throw conflict(`Project "${name}" still has ${count} instance(s); delete them first`);
-    this.store.deleteProject(name);
-    this.reload();
+    await this.store.deleteProject(name);
+    await this.load();
     this.changes.publish({ kind: "project-removed", name });
     this.bus.lifecycle("project-deleted", `/1.0/projects/${name}`);
   }
@@ -88,7 +93,7 @@ export class ProjectService {
       if (key === "restricted.cluster.groups") {
         for (const group of value.split(",").map((g) => g.trim()).filter(Boolean)) {
           checkName(`config["restricted.cluster.groups"] entry`, group);
-          if (!this.store.getGroup(group)) throw badRequest(`config["restricted.cluster.groups"]: cluster group "${group}" does not exist`);
+          if (!this.groups.exists(group)) throw badRequest(`config["restricted.cluster.groups"]: cluster group "${group}" does not exist`);
         }
       }
     }

@@ -21,7 +21,7 @@ export class TokenService {
   constructor(
     private readonly store: Store,
     private readonly bus: EventBus,
-    private readonly memberExists: (name: string) => boolean,
+    private readonly memberExists: (name: string) => Promise<boolean>,
     private readonly now: () => number,
     changes: ClusterChanges,
   ) {
@@ -33,7 +33,7 @@ export class TokenService {
   }
 
   /** Creates a token and returns its secret, which is shown only this once. */
-  create(input: { role: string; member?: string | null; description?: string }, secret?: string): { token: TokenInfo; secret: string } {
+  async create(input: { role: string; member?: string | null; description?: string }, secret?: string): Promise<{ token: TokenInfo; secret: string }> {
     if (!(TOKEN_ROLES as readonly string[]).includes(input.role)) {
       throw badRequest(`role must be one of ${TOKEN_ROLES.join(", ")}, got ${JSON.stringify(input.role)}`);
     }
@@ -41,33 +41,33 @@ export class TokenService {
     const member = input.member ?? null;
     if (role === "agent") {
       if (!member) throw badRequest(`member is required for an agent token (the member it may heartbeat as)`);
-      if (!this.memberExists(member)) throw badRequest(`member: cluster member "${member}" does not exist`);
+      if (!(await this.memberExists(member))) throw badRequest(`member: cluster member "${member}" does not exist`);
     } else if (member) {
       throw badRequest(`member is only for agent tokens, got member ${JSON.stringify(member)} with role "${role}"`);
     }
     const plain = secret ?? `berth_${randomBytes(24).toString("base64url")}`;
     const id = randomBytes(6).toString("hex");
-    this.store.insertToken({ id, hash: hashToken(plain), role, member, description: input.description ?? "" }, this.now());
-    const token = this.list().find((t) => t.id === id)!;
+    await this.store.insertToken({ id, hash: hashToken(plain), role, member, description: input.description ?? "" }, this.now());
+    const token = (await this.list()).find((t) => t.id === id)!;
     this.bus.lifecycle("token-created", `/1.0/tokens/${id}`, { role, member });
     return { token, secret: plain };
   }
 
-  list(): TokenInfo[] {
+  list(): Promise<TokenInfo[]> {
     return this.store.listTokens();
   }
 
-  revoke(id: string): void {
-    if (!this.store.deleteToken(id)) throw notFound(`Token "${id}" not found`);
+  async revoke(id: string): Promise<void> {
+    if (!(await this.store.deleteToken(id))) throw notFound(`Token "${id}" not found`);
     this.bySecret.clear();
     this.bus.lifecycle("token-deleted", `/1.0/tokens/${id}`);
   }
 
   /** The token a secret belongs to, or undefined. */
-  authenticate(secret: string): TokenInfo | undefined {
+  async authenticate(secret: string): Promise<TokenInfo | undefined> {
     let token = this.bySecret.get(secret);
     if (!token) {
-      token = this.store.findTokenByHash(hashToken(secret));
+      token = await this.store.findTokenByHash(hashToken(secret));
       if (!token) return undefined;
       if (this.bySecret.size >= MAX_CACHED) this.bySecret.clear();
       this.bySecret.set(secret, token);
@@ -75,7 +75,7 @@ export class TokenService {
     const now = this.now();
     if (now - (this.lastTouched.get(token.id) ?? 0) > TOUCH_INTERVAL_MS) {
       this.lastTouched.set(token.id, now);
-      this.store.touchToken(token.id, now);
+      await this.store.touchToken(token.id, now);
     }
     return token;
   }
@@ -85,12 +85,12 @@ export class TokenService {
    * secret becomes an admin token; otherwise a random one is created when there is no admin yet.
    * Returns the new secret when one was generated.
    */
-  bootstrapAdmin(given: string | undefined): string | undefined {
+  async bootstrapAdmin(given: string | undefined): Promise<string | undefined> {
     if (given) {
-      if (!this.store.findTokenByHash(hashToken(given))) this.create({ role: "admin", description: "bootstrap (BERTH_ADMIN_TOKEN)" }, given);
+      if (!(await this.store.findTokenByHash(hashToken(given)))) await this.create({ role: "admin", description: "bootstrap (BERTH_ADMIN_TOKEN)" }, given);
       return undefined;
     }
-    if (this.store.countTokens("admin") > 0) return undefined;
-    return this.create({ role: "admin", description: "bootstrap" }).secret;
+    if ((await this.store.countTokens("admin")) > 0) return undefined;
+    return (await this.create({ role: "admin", description: "bootstrap" })).secret;
   }
 }

@@ -23,6 +23,6 @@ export interface InstanceExecutor {
 
 /** Where an executor records what it did. */
 export interface InstanceRecorder {
-  recordStatus(project: string, name: string, status: InstanceStatus): void;
-  recordLocation(project: string, name: string, location: string): void;
+  recordStatus(project: string, name: string, status: InstanceStatus): Promise<void>;
+  recordLocation(project: string, name: string, location: string): Promise<void>;
 }

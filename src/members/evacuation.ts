@@ -117,7 +117,7 @@ export class Evacuator {
   }
 
   async dryRun(member: string, mode: EvacuateMode | undefined): Promise<PlanEntry[]> {
-    const steps = await this.plan(member, mode, this.deps.records.list({ location: member }));
+    const steps = await this.plan(member, mode, await this.deps.records.list({ location: member }));
     for (const step of steps) step.ticket?.release();
     return steps.map((s) => s.entry);
   }
@@ -125,7 +125,7 @@ export class Evacuator {
   /** The operation body: rounds of plan and execute until nothing is left to do, then EVACUATED. */
   async run(ctx: OperationContext, member: string, mode: EvacuateMode | undefined): Promise<Record<string, unknown>> {
     const { members, config, bus, records, placement } = this.deps;
-    if (members.record(member).state !== "EVACUATING") members.setLifecycle(member, "EVACUATING");
+    if ((await members.record(member)).state !== "EVACUATING") await members.setLifecycle(member, "EVACUATING");
     const outcomes = new Map<string, InstanceOutcome>();
     let done = 0;
     let total = 0;
@@ -135,7 +135,7 @@ export class Evacuator {
       done = total = outcomes.size;
       for (let round = 0; ; round++) {
         await placement.settled(member); // placements and moves decided before EVACUATING land first
-        const left = records.list({ location: member }).filter((i) => !isLeftInPlace(outcomes.get(key(i))));
+        const left = (await records.list({ location: member })).filter((i) => !isLeftInPlace(outcomes.get(key(i))));
         if (ctx.signal.aborted || (left.length === 0 && round > 0)) break;
         const steps = await this.plan(member, mode, left);
         total += steps.length;
@@ -152,7 +152,7 @@ export class Evacuator {
         });
       }
     } finally {
-      if (members.find(member)?.state === "EVACUATING") members.setLifecycle(member, "EVACUATED");
+      if ((await members.find(member))?.state === "EVACUATING") await members.setLifecycle(member, "EVACUATED");
     }
     bus.lifecycle("cluster-member-evacuated", `/1.0/cluster/members/${member}`, { instances: total });
     const list = [...outcomes.values()].sort((a, b) => key(a).localeCompare(key(b)));
@@ -176,7 +176,7 @@ export class Evacuator {
    */
   private async finishInterrupted(member: string): Promise<InstanceOutcome[]> {
     const outcomes: InstanceOutcome[] = [];
-    for (const instance of this.deps.records.list()) {
+    for (const instance of await this.deps.records.list()) {
       const c = instance.config;
       if (instance.location === member || c["volatile.evacuate.origin"] !== member || c["volatile.last_state.power"] !== "RUNNING") continue;
       const entry: PlanEntry = {
@@ -218,11 +218,11 @@ export class Evacuator {
     const { records, locks, executor } = this.deps;
     try {
       return await locks.with(entry.project, entry.name, async () => {
-        const instance = records.find(entry.project, entry.name);
+        const instance = await records.find(entry.project, entry.name);
         if (!instance) return { ...entry, outcome: "gone" as const, why: `${entry.why}; deleted meanwhile` };
         if (instance.location !== member) return { ...entry, outcome: "gone" as const, why: `${entry.why}; moved to "${instance.location}" meanwhile` };
         if (instance.status === "Running") {
-          records.setVolatile(entry.project, entry.name, { "volatile.last_state.power": "RUNNING" });
+          await records.setVolatile(entry.project, entry.name, { "volatile.last_state.power": "RUNNING" });
           report(progress.stopping(instance));
           await executor.stop(instance, { force: entry.action === "force-stop", timeoutS: Number(instance.config["boot.host_shutdown_timeout"] ?? 30) });
         }

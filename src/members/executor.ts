@@ -17,17 +17,17 @@ export class StoreExecutor implements InstanceExecutor {
 
   async start(instance: Instance): Promise<void> {
     await this.pause();
-    this.recorder.recordStatus(instance.project, instance.name, "Running");
+    await this.recorder.recordStatus(instance.project, instance.name, "Running");
   }
 
   async stop(instance: Instance, _options: StopOptions): Promise<void> {
     await this.pause();
-    this.recorder.recordStatus(instance.project, instance.name, "Stopped");
+    await this.recorder.recordStatus(instance.project, instance.name, "Stopped");
   }
 
   async move(instance: Instance, target: string, options: { live: boolean }): Promise<void> {
     if (options.live) throw new Error(`Instance "${instance.name}" cannot be live-migrated by the store executor (canLiveMigrate is false)`);
     await this.pause();
-    this.recorder.recordLocation(instance.project, instance.name, target);
+    await this.recorder.recordLocation(instance.project, instance.name, target);
   }
 }

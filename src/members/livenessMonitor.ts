@@ -10,11 +10,13 @@ import type { EventBus } from "../events/bus.ts";
 export class LivenessMonitor {
   private readonly known = new Map<string, MemberStatus>();
   private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
 
   constructor(
     private readonly members: MemberService,
     private readonly changes: ClusterChanges,
     private readonly bus: EventBus,
+    private readonly onError: (err: unknown) => void = () => {},
   ) {
     // Status changes that come with a published member (a heartbeat, an evacuation) are seen here.
     changes.subscribe((change) => {
@@ -32,10 +34,10 @@ export class LivenessMonitor {
   }
 
   /** One pass over every member; returns the members whose status changed. */
-  tick(): string[] {
+  async tick(): Promise<string[]> {
     const changed: string[] = [];
     const seen = new Set<string>();
-    for (const member of this.members.list()) {
+    for (const member of await this.members.list()) {
       seen.add(member.server_name);
       if (this.known.get(member.server_name) === member.status) continue;
       // Publishing runs check() through the subscription above, which emits the event.
@@ -48,8 +50,13 @@ export class LivenessMonitor {
 
   start(intervalMs = 1000): void {
     this.stop();
-    this.tick();
-    this.timer = setInterval(() => this.tick(), intervalMs);
+    const tick = () => {
+      if (this.ticking) return; // a slow store: never two passes at once
+      this.ticking = true;
+      this.tick().catch((err) => this.onError(err)).finally(() => { this.ticking = false; });
+    };
+    tick();
+    this.timer = setInterval(tick, intervalMs);
     this.timer.unref();
   }
 

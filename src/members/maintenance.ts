@@ -5,7 +5,7 @@
 import { badRequest, conflict } from "../domain/errors.ts";
 import type { EvacuateMode } from "../domain/instanceConfig.ts";
 import type { OperationManager } from "../operations/manager.ts";
-import type { Operation } from "../domain/types.ts";
+import type { MemberRecord, Operation } from "../domain/types.ts";
 import { Evacuator, type EvacuationDeps, type PlanEntry } from "./evacuation.ts";
 import { Restorer } from "./restore.ts";
 
@@ -42,39 +42,55 @@ export class Maintenance {
   }
 
   async request(member: string, req: StateRequest): Promise<StateAnswer> {
-    const record = this.deps.members.record(member);
+    const record = await this.deps.members.record(member);
     const busy = this.active.get(member);
     if (busy) {
-      throw conflict(`Cluster member "${member}" is already being ${busy.action === "evacuate" ? "evacuated" : "restored"} (operation ${busy.operation}); wait for it to finish`);
+      throw conflict(`Cluster member "${member}" is already being ${busy.action === "evacuate" ? "evacuated" : "restored"} (operation ${busy.operation || "starting"}); wait for it to finish`);
     }
+    if (req.dry_run) return this.answer(member, record, req);
+    // Claimed before anything is awaited, so a second request at the same moment gets its 409.
+    const claim = { action: req.action, operation: "" };
+    this.active.set(member, claim);
+    let answer: StateAnswer | undefined;
+    try {
+      answer = await this.answer(member, record, req);
+      return answer;
+    } finally {
+      // Still the claim: the run has not begun (track() replaces it) — hand it the operation's id,
+      // or give the member back when the request was refused before any operation started.
+      if (this.active.get(member) === claim) {
+        if (answer && !answer.dryRun) this.active.set(member, { action: req.action, operation: answer.operation.id });
+        else this.active.delete(member);
+      }
+    }
+  }
+
+  private async answer(member: string, record: MemberRecord, req: StateRequest): Promise<StateAnswer> {
     if (req.action === "evacuate") {
       if (req.mode === "skip" || req.mode === "heal") throw badRequest(`mode "${req.mode}" is not valid for evacuate (use auto, migrate, live-migrate, stop or force-stop)`);
       if (record.state === "RESTORING") throw conflict(`Cluster member "${member}" is being restored; evacuate it once the restore is done`);
       const mode = req.mode as EvacuateMode | undefined;
       if (req.dry_run) return { dryRun: true, plan: { action: "evacuate", member, instances: await this.evacuator.dryRun(member, mode) } };
-      this.deps.members.setLifecycle(member, "EVACUATING");
-      return { dryRun: false, operation: this.start("evacuate", member, req.mode, `Evacuating cluster member "${member}"`) };
+      await this.deps.members.setLifecycle(member, "EVACUATING");
+      return { dryRun: false, operation: await this.start("evacuate", member, req.mode, `Evacuating cluster member "${member}"`) };
     }
     if (req.mode !== undefined && req.mode !== "skip") throw badRequest(`mode "${req.mode}" is not valid for restore (only "skip")`);
     if (record.state === "EVACUATING") throw conflict(`Cluster member "${member}" is being evacuated; restore it once the evacuation is done`);
-    if (record.state === "CREATED" && (req.mode === "skip" || this.restorer.plan(member).moveBack.length === 0)) {
+    if (record.state === "CREATED" && (req.mode === "skip" || (await this.restorer.plan(member)).moveBack.length === 0)) {
       throw conflict(`Cluster member "${member}" is not evacuated, nothing to restore`);
     }
     if (req.dry_run) {
       if (req.mode === "skip") return { dryRun: true, plan: { action: "restore", member, mode: "skip", start: [], move_back: [] } };
-      const plan = this.restorer.plan(member);
+      const plan = await this.restorer.plan(member);
       const entry = (i: { project: string; name: string; location: string }) => ({ project: i.project, name: i.name, from: i.location });
       return { dryRun: true, plan: { action: "restore", member, start: plan.start.map(entry), move_back: plan.moveBack.map(entry) } };
     }
-    return { dryRun: false, operation: this.start("restore", member, req.mode, `Restoring cluster member "${member}"`) };
+    return { dryRun: false, operation: await this.start("restore", member, req.mode, `Restoring cluster member "${member}"`) };
   }
 
-  private start(kind: "evacuate" | "restore", member: string, mode: string | undefined, description: string): Operation {
+  private async start(kind: "evacuate" | "restore", member: string, mode: string | undefined, description: string): Promise<Operation> {
     const input: MaintenanceInput = mode === undefined ? { member } : { member, mode };
-    const op = this.operations.start({ kind, description, resources: { cluster: [`/1.0/cluster/members/${member}`] }, input });
-    // Marked busy before this call returns, so a second request in the same tick gets its 409.
-    this.active.set(member, { action: kind, operation: op.id });
-    return op;
+    return this.operations.start({ kind, description, resources: { cluster: [`/1.0/cluster/members/${member}`] }, input });
   }
 
   private async track<T>(member: string, action: "evacuate" | "restore", operation: string, fn: () => Promise<T>): Promise<T> {

@@ -52,7 +52,7 @@ export interface MoveDeps {
   locks: InstanceLocks;
   executor: InstanceExecutor;
   /** A member's stored lifecycle, or undefined when it does not exist. */
-  memberLifecycle: (name: string) => MemberLifecycle | undefined;
+  memberLifecycle: (name: string) => Promise<MemberLifecycle | undefined>;
   /** InstancePlacement.reserveAt: reserves all of an instance on a member (409 when it does not fit). */
   reserveAt: (instance: Instance, member: string) => PlacementTicket;
 }
@@ -70,8 +70,8 @@ export class MoveProcedure {
   }
 
   /** Whether `member` takes instances moved for `purpose` (a restore moves onto the member it restores). */
-  accepts(member: string, purpose: MovePurpose): string | null {
-    const state = this.deps.memberLifecycle(member);
+  async accepts(member: string, purpose: MovePurpose): Promise<string | null> {
+    const state = await this.deps.memberLifecycle(member);
     if (state === undefined) return `cluster member "${member}" no longer exists`;
     if (state === "CREATED" || (purpose === "restore" && state === "RESTORING")) return null;
     return `cluster member "${member}" is ${state}`;
@@ -85,7 +85,7 @@ export class MoveProcedure {
   /** A resumed move that had landed: starts the instance if it ran before, and clears the mark. */
   finish(project: string, name: string, report?: (message: string) => void): Promise<MoveResult> {
     return this.deps.locks.with(project, name, async () => {
-      const instance = this.deps.records.find(project, name);
+      const instance = await this.deps.records.find(project, name);
       if (!instance) return { outcome: "gone", why: "deleted meanwhile" };
       await this.startIfItRan(instance, report ?? (() => {}));
       return { outcome: "moved", to: instance.location };
@@ -101,7 +101,7 @@ export class MoveProcedure {
       ticket?.release();
       ticket = null;
     };
-    let instance = records.find(project, name);
+    let instance = await records.find(project, name);
     if (!instance) {
       release();
       return { outcome: "gone", why: "deleted meanwhile" };
@@ -112,7 +112,7 @@ export class MoveProcedure {
         release();
         return { outcome: "gone", why: `moved to "${instance.location}" meanwhile` };
       }
-      let refused = this.accepts(target, purpose);
+      let refused = await this.accepts(target, purpose);
       if (refused === null) {
         // The decision may be older than the instance's limits (a resize between the plan and this
         // lock): the reservation must hold the instance as it is now, or the move over-commits.
@@ -144,13 +144,13 @@ export class MoveProcedure {
       if (purpose === "evacuation" && !instance.config[ORIGIN]) marks[ORIGIN] = instance.location;
       const live = order.live && executor.canLiveMigrate;
       try {
-        instance = records.setVolatile(project, name, marks);
+        instance = await records.setVolatile(project, name, marks);
         if (instance.status === "Running" && !live) {
           report(progress.stopping(instance));
           await executor.stop(instance, { force: false, timeoutS: timeoutOf(instance) });
         }
         report(progress.migrating(instance, target));
-        await executor.move(records.get(project, name), target, { live });
+        await executor.move(await records.get(project, name), target, { live });
       } catch (thrown) {
         release();
         await this.putBack(project, name, order.from, running, marks);
@@ -158,12 +158,12 @@ export class MoveProcedure {
       }
       ticket?.commit();
       ticket = null;
-      if (purpose === "restore") records.setVolatile(project, name, { [ORIGIN]: null });
+      if (purpose === "restore") await records.setVolatile(project, name, { [ORIGIN]: null });
     } else {
       release(); // already there: a resumed run
-      if (purpose === "restore" && instance.config[ORIGIN]) records.setVolatile(project, name, { [ORIGIN]: null });
+      if (purpose === "restore" && instance.config[ORIGIN]) await records.setVolatile(project, name, { [ORIGIN]: null });
     }
-    const landed = records.find(project, name);
+    const landed = await records.find(project, name);
     if (!landed) return { outcome: "gone", why: "deleted meanwhile" };
     await this.startIfItRan(landed, report);
     return { outcome: "moved", to: target };
@@ -177,25 +177,25 @@ export class MoveProcedure {
   private async startIfItRan(instance: Instance, report: (message: string) => void): Promise<void> {
     const { records, executor } = this.deps;
     if (instance.config[POWER] !== "RUNNING") return;
-    const state = this.deps.memberLifecycle(instance.location);
+    const state = await this.deps.memberLifecycle(instance.location);
     if (state === "EVACUATING" || state === "EVACUATED") return;
     if (instance.status !== "Running") {
       report(progress.starting(instance));
       await executor.start(instance);
     }
-    records.setVolatile(instance.project, instance.name, { [POWER]: null });
+    await records.setVolatile(instance.project, instance.name, { [POWER]: null });
   }
 
   /** After a failed stop or move: back as it was, running if it ran, without the marks this run set. */
   private async putBack(project: string, name: string, from: string, wasRunning: boolean, marks: Record<string, string>): Promise<void> {
     const { records, executor } = this.deps;
     try {
-      const now = records.find(project, name);
+      const now = await records.find(project, name);
       if (!now || now.location !== from) return;
       if (wasRunning && now.status !== "Running") await executor.start(now);
       const cleanup: Record<string, null> = {};
       for (const key of Object.keys(marks)) cleanup[key] = null;
-      records.setVolatile(project, name, cleanup);
+      await records.setVolatile(project, name, cleanup);
     } catch {
       // Left as it is: the caller reports the original error.
     }

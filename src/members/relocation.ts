@@ -21,9 +21,6 @@ interface RelocateInput {
 }
 
 export class Relocation {
-  /** operation id → the reservation on the target, held until the move is recorded. */
-  private readonly tickets = new Map<string, PlacementTicket>();
-
   constructor(
     private readonly records: InstanceRecords,
     private readonly placement: InstancePlacement,
@@ -31,28 +28,27 @@ export class Relocation {
     private readonly operations: OperationManager,
   ) {
     operations.register("relocate", async (ctx, input) => {
-      const ticket = this.tickets.get(ctx.id) ?? null;
-      this.tickets.delete(ctx.id);
+      // The reservation on the target, handed over in memory (none in a run resumed after a restart).
+      const ticket = (ctx.attached as PlacementTicket | undefined) ?? null;
       return this.run(input as RelocateInput, ticket, (message) => ctx.progress({ progress: message }));
     });
   }
 
   async start(project: string, name: string, target: string | undefined, live: boolean): Promise<Operation> {
-    const instance = this.records.get(project, name);
+    const instance = await this.records.get(project, name);
     if (target && !target.startsWith("@") && target === instance.location) {
       throw badRequest(`Instance "${name}" is already on cluster member "${target}"`);
     }
     const ticket = await this.placement.place({ instance, reason: "relocation", target, exclude: [instance.location] });
     try {
       const input: RelocateInput = { project, name, from: instance.location, target: ticket.location, live, ...(target ? { requested: target } : {}) };
-      const op = this.operations.start({
+      return await this.operations.start({
         kind: "relocate",
         description: `Moving instance "${name}" to "${ticket.location}"`,
         resources: { instances: [`/1.0/instances/${name}${project === "default" ? "" : `?project=${project}`}`] },
         input,
+        attached: ticket,
       });
-      this.tickets.set(op.id, ticket); // the runner starts after this tick, and picks it up
-      return op;
     } catch (err) {
       ticket.release();
       throw err;
@@ -62,7 +58,7 @@ export class Relocation {
   private async run(input: RelocateInput, ticket: PlacementTicket | null, report: (m: string) => void): Promise<Record<string, unknown>> {
     const { project, name, target, live, requested } = input;
     // Operations stored before `from` was recorded: the instance's place when the run starts.
-    const from = input.from ?? this.records.find(project, name)?.location ?? "";
+    const from = input.from ?? (await this.records.find(project, name))?.location ?? "";
     const namedMember = requested !== undefined && !requested.startsWith("@");
     const result = await this.moves.run({
       project, name, from, target, ticket, live, purpose: "relocation", report,
@@ -71,6 +67,6 @@ export class Relocation {
     });
     if (result.outcome === "no-target") throw conflict(`Instance "${name}" could not be moved: ${result.why}`);
     if (result.outcome === "gone") return { from, to: null, status: null, note: result.why };
-    return { from, to: result.to, status: this.records.get(project, name).status };
+    return { from, to: result.to, status: (await this.records.get(project, name)).status };
   }
 }

@@ -43,24 +43,24 @@ export class Restorer {
   constructor(private readonly deps: RestoreDeps) {}
 
   /** What a restore would do, without doing it. */
-  plan(member: string): { start: Instance[]; moveBack: Instance[] } {
+  async plan(member: string): Promise<{ start: Instance[]; moveBack: Instance[] }> {
     const { records } = this.deps;
-    const start = records.list({ location: member }).filter((i) => i.config[POWER] === "RUNNING");
-    const moveBack = records.list().filter((i) => i.config["volatile.evacuate.origin"] === member && i.location !== member);
+    const start = (await records.list({ location: member })).filter((i) => i.config[POWER] === "RUNNING");
+    const moveBack = (await records.list()).filter((i) => i.config["volatile.evacuate.origin"] === member && i.location !== member);
     return { start, moveBack };
   }
 
   async run(ctx: OperationContext, member: string, skip: boolean): Promise<Record<string, unknown>> {
     const { members, bus } = this.deps;
-    if (members.find(member)?.state === "CREATED") return this.moveBackOnly(ctx, member);
-    members.setLifecycle(member, "RESTORING");
+    if ((await members.find(member))?.state === "CREATED") return this.moveBackOnly(ctx, member);
+    await members.setLifecycle(member, "RESTORING");
     try {
-      if (skip) return this.skip(member);
+      if (skip) return await this.skip(member);
       return await this.restore(ctx, member);
     } finally {
       // Whatever ended the run, the member never stays RESTORING without an operation.
-      if (members.find(member)?.state === "RESTORING") {
-        members.setLifecycle(member, "EVACUATED");
+      if ((await members.find(member))?.state === "RESTORING") {
+        await members.setLifecycle(member, "EVACUATED");
         bus.lifecycle("cluster-member-evacuated", `/1.0/cluster/members/${member}`, { restore: "incomplete" });
       }
     }
@@ -75,19 +75,19 @@ export class Restorer {
   }
 
   /** Nothing is started or moved; the marks the evacuation left would otherwise make a later evacuation start instances the operator chose to leave stopped. */
-  private skip(member: string): Record<string, unknown> {
+  private async skip(member: string): Promise<Record<string, unknown>> {
     const { members, records, bus } = this.deps;
-    for (const instance of records.list({ location: member })) {
-      if (instance.config[POWER]) records.setVolatile(instance.project, instance.name, { [POWER]: null });
+    for (const instance of await records.list({ location: member })) {
+      if (instance.config[POWER]) await records.setVolatile(instance.project, instance.name, { [POWER]: null });
     }
-    members.setLifecycle(member, "CREATED");
+    await members.setLifecycle(member, "CREATED");
     bus.lifecycle("cluster-member-restored", `/1.0/cluster/members/${member}`, { mode: "skip" });
     return { instances: [], done: 0, total: 0 };
   }
 
   private async restore(ctx: OperationContext, member: string, moveBackOnly = false): Promise<Record<string, unknown>> {
     const { members, config, bus, moves } = this.deps;
-    const planned = this.plan(member);
+    const planned = await this.plan(member);
     const start = moveBackOnly ? [] : planned.start;
     const moveBack = planned.moveBack;
     const total = start.length + moveBack.length;
@@ -130,12 +130,12 @@ export class Restorer {
       // nothing). What failed stays where it is, still marked with its origin, and a later restore
       // of this member brings it home. When nothing came back, run() puts it back to EVACUATED.
       if (outcomes.some((o) => o.outcome === "started" || o.outcome === "moved")) {
-        members.setLifecycle(member, "CREATED");
+        await members.setLifecycle(member, "CREATED");
         bus.lifecycle("cluster-member-restored", `/1.0/cluster/members/${member}`, { instances: total, failed: failed.length });
       }
       throw new BerthError(500, message, result);
     }
-    members.setLifecycle(member, "CREATED");
+    await members.setLifecycle(member, "CREATED");
     bus.lifecycle("cluster-member-restored", `/1.0/cluster/members/${member}`, { instances: total });
     return { ...result, evacuation_progress: `Restored "${member}"` };
   }
@@ -144,13 +144,13 @@ export class Restorer {
   private startHere(instance: Instance, member: string, report: (m: string) => void): Promise<RestoreOutcome["outcome"]> {
     const { records, locks, executor } = this.deps;
     return locks.with(instance.project, instance.name, async () => {
-      const now = records.find(instance.project, instance.name);
+      const now = await records.find(instance.project, instance.name);
       if (!now || now.location !== member || now.config[POWER] !== "RUNNING") return "gone";
       if (now.status !== "Running") {
         report(progress.starting(now));
         await executor.start(now);
       }
-      records.setVolatile(now.project, now.name, { [POWER]: null });
+      await records.setVolatile(now.project, now.name, { [POWER]: null });
       return "started";
     });
   }

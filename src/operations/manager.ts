@@ -16,6 +16,8 @@ export interface OperationContext {
   progress(metadata: Record<string, unknown>): void;
   /** True when this run resumes an operation interrupted by a restart. */
   readonly resumed: boolean;
+  /** What the starter handed over in memory (StartOptions.attached); undefined in a resumed run. */
+  readonly attached: unknown;
 }
 
 /** Returns the final metadata to merge; throwing fails the operation with that message. */
@@ -28,6 +30,8 @@ export interface StartOptions {
   metadata?: Record<string, unknown>;
   input?: unknown;
   mayCancel?: boolean;
+  /** Handed to the runner in memory, not stored (e.g. a placement reservation). */
+  attached?: unknown;
 }
 
 const PERSIST_EVERY_MS = 100;
@@ -57,7 +61,7 @@ export class OperationManager {
   }
 
   /** Forgets finished operations older than the retention (at most once a minute unless forced). */
-  prune(force = false): number {
+  async prune(force = false): Promise<number> {
     const now = this.now();
     if (!force && now - this.lastPrune < PRUNE_EVERY_MS) return 0;
     this.lastPrune = now;
@@ -69,28 +73,28 @@ export class OperationManager {
   }
 
   /** Persists a new operation and starts running it; returns it (as the API shows it) at once. */
-  start(opts: StartOptions): Operation {
+  async start(opts: StartOptions): Promise<Operation> {
     const runner = this.runners.get(opts.kind);
     if (!runner) throw new Error(`no runner registered for operation kind "${opts.kind}"`);
     const id = randomUUID();
-    this.prune();
-    this.store.insertOperation({
+    await this.prune();
+    await this.store.insertOperation({
       id, kind: opts.kind, description: opts.description, resources: opts.resources ?? {},
       metadata: opts.metadata ?? {}, input: opts.input ?? {}, mayCancel: opts.mayCancel ?? false,
     }, this.now());
-    const record = this.store.getOperation(id)!;
+    const record = (await this.store.getOperation(id))!;
     this.emit(record);
-    this.launch(record, runner, false);
+    this.launch(record, runner, false, opts.attached);
     return this.view(record);
   }
 
-  get(id: string): OperationRecord {
-    const op = this.store.getOperation(id);
+  async get(id: string): Promise<OperationRecord> {
+    const op = await this.store.getOperation(id);
     if (!op) throw notFound(`Operation "${id}" not found`);
     return op;
   }
 
-  list(): OperationRecord[] {
+  list(): Promise<OperationRecord[]> {
     return this.store.listOperations();
   }
 
@@ -100,7 +104,7 @@ export class OperationManager {
 
   /** Resolves when the operation is final or the timeout passes (timeoutS < 0 waits for ever). */
   async wait(id: string, timeoutS: number): Promise<OperationRecord> {
-    const op = this.get(id);
+    const op = await this.get(id);
     if (FINAL.has(op.status) || timeoutS === 0) return op;
     await new Promise<void>((resolve) => {
       const set = this.waiters.get(id) ?? new Set();
@@ -117,8 +121,8 @@ export class OperationManager {
     return this.get(id);
   }
 
-  cancel(id: string): OperationRecord {
-    const op = this.get(id);
+  async cancel(id: string): Promise<OperationRecord> {
+    const op = await this.get(id);
     if (FINAL.has(op.status)) throw new BerthError(400, `Operation "${id}" already finished (${op.status})`);
     if (!op.may_cancel) throw new BerthError(403, `Operation "${id}" cannot be cancelled`);
     this.running.get(id)?.controller.abort();
@@ -129,12 +133,12 @@ export class OperationManager {
    * On start: operations still Running belonged to a process that died. Resume those whose
    * runner exists; fail the others, saying so.
    */
-  resumeInterrupted(): number {
+  async resumeInterrupted(): Promise<number> {
     let resumed = 0;
-    for (const op of this.store.listOperations(["Running", "Pending"])) {
+    for (const op of await this.store.listOperations(["Running", "Pending"])) {
       const runner = this.runners.get(op.kind);
       if (!runner) {
-        this.finish(op.id, "Failure", {}, "Interrupted by a restart of the service");
+        await this.finish(op.id, "Failure", {}, "Interrupted by a restart of the service");
         continue;
       }
       this.launch(op, runner, true);
@@ -148,22 +152,28 @@ export class OperationManager {
     while (this.running.size > 0) await Promise.all([...this.running.values()].map((r) => r.done));
   }
 
-  private launch(record: OperationRecord, runner: OperationRunner, resumed: boolean): void {
+  private launch(record: OperationRecord, runner: OperationRunner, resumed: boolean, attached?: unknown): void {
     const controller = new AbortController();
     let metadata = { ...record.metadata };
     // Every progress call is an event; the stored copy is written at most every PERSIST_EVERY_MS
     // (and always when the operation ends), so a thousand steps do not mean a thousand writes.
     let lastPersist = 0;
     let trailing: NodeJS.Timeout | null = null;
+    // Writes of this operation's row, in order: the final one waits for those before it.
+    let writes: Promise<void> = Promise.resolve();
     const persist = () => {
       trailing = null;
       lastPersist = Date.now();
-      if (this.running.has(record.id)) this.store.updateOperation(record.id, { metadata }, this.now());
+      if (!this.running.has(record.id)) return;
+      const snapshot = metadata;
+      writes = writes.then(() => this.store.updateOperation(record.id, { metadata: snapshot }, this.now()))
+        .catch((err) => this.onError(toError(err), record.id));
     };
     const ctx: OperationContext = {
       id: record.id,
       signal: controller.signal,
       resumed,
+      attached,
       progress: (patch) => {
         metadata = { ...metadata, ...patch };
         if (Date.now() - lastPersist >= PERSIST_EVERY_MS) persist();
@@ -176,14 +186,22 @@ export class OperationManager {
       try {
         if (controller.signal.aborted) throw new BerthError(400, "Cancelled before it started");
         const result = await runner(ctx, record.input);
-        if (controller.signal.aborted) this.finish(record.id, "Cancelled", { ...metadata, ...result }, "Cancelled by request");
-        else this.finish(record.id, "Success", { ...metadata, ...result }, "");
+        if (trailing) clearTimeout(trailing);
+        await writes;
+        if (controller.signal.aborted) await this.finish(record.id, "Cancelled", { ...metadata, ...result }, "Cancelled by request");
+        else await this.finish(record.id, "Success", { ...metadata, ...result }, "");
       } catch (thrown) {
         const err = toError(thrown);
         if (!(err instanceof BerthError)) this.onError(err, record.id);
         const status = controller.signal.aborted ? "Cancelled" : "Failure";
         const extra = err instanceof BerthError && err.details && typeof err.details === "object" ? err.details as Record<string, unknown> : {};
-        this.finish(record.id, status, { ...metadata, ...extra }, err.message);
+        if (trailing) clearTimeout(trailing);
+        await writes;
+        try {
+          await this.finish(record.id, status, { ...metadata, ...extra }, err.message);
+        } catch (failed) {
+          this.onError(toError(failed), record.id); // the store failed: the row stays Running, resumed on the next start
+        }
       } finally {
         if (trailing) clearTimeout(trailing);
         this.running.delete(record.id);
@@ -192,9 +210,9 @@ export class OperationManager {
     this.running.set(record.id, { controller, done });
   }
 
-  private finish(id: string, status: OperationStatus, metadata: Record<string, unknown>, err: string): void {
-    this.store.updateOperation(id, { status, metadata, err, mayCancel: false }, this.now());
-    this.emit(this.store.getOperation(id)!);
+  private async finish(id: string, status: OperationStatus, metadata: Record<string, unknown>, err: string): Promise<void> {
+    await this.store.updateOperation(id, { status, metadata, err, mayCancel: false }, this.now());
+    this.emit((await this.store.getOperation(id))!);
     for (const wake of [...(this.waiters.get(id) ?? [])]) wake();
     this.waiters.delete(id);
   }

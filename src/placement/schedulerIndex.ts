@@ -38,7 +38,7 @@ export function placedRequest(instance: Pick<Instance, "config" | "devices">): P
 const signature = (r: PlacedRequest) => `${r.cpu}|${r.memory}|${r.disk}|${r.gpu}|${r.pool ?? ""}`;
 
 /** Reads stored instances in (project, name) order, `limit` at a time after `after` (Store.listInstanceResources). */
-export type InstanceReader = (after: { project: string; name: string } | null, limit: number) => InstanceResources[];
+export type InstanceReader = (after: { project: string; name: string } | null, limit: number) => Promise<InstanceResources[]>;
 
 /** How the index loads: this many instances per read, reads for about this long per event-loop turn. */
 const LOAD_CHUNK = 500;
@@ -62,7 +62,7 @@ export class SchedulerIndex {
    * published before loading is done are applied in order afterwards: each carries the whole new
    * state of what it changed, so one that a later read already reflected changes nothing.
    */
-  constructor(readonly view: ClusterView, changes: ClusterChanges, readMembers: () => Member[], readInstances: InstanceReader) {
+  constructor(readonly view: ClusterView, changes: ClusterChanges, readMembers: () => Promise<Member[]>, readInstances: InstanceReader) {
     changes.subscribe((change) => {
       if (this.queued) this.queued.push(change);
       else this.apply(change);
@@ -86,12 +86,12 @@ export class SchedulerIndex {
     this.release();
   }
 
-  private async load(readMembers: () => Member[], readInstances: InstanceReader): Promise<void> {
+  private async load(readMembers: () => Promise<Member[]>, readInstances: InstanceReader): Promise<void> {
     const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
     await this.started;
     await nextTurn();
     if (this.stopped) return;
-    for (const member of readMembers()) this.view.upsertMember(memberInput(member));
+    for (const member of await readMembers()) this.view.upsertMember(memberInput(member));
     await nextTurn();
     if (this.stopped) return;
     let after: { project: string; name: string } | null = null;
@@ -100,7 +100,7 @@ export class SchedulerIndex {
       // Instances read together share their config and devices objects when they ask alike
       // (Store.listInstanceResources): their request is worked out once per read and shape.
       const known = new Map<Instance["devices"], Map<Instance["config"], { request: PlacedRequest; sig: string }>>();
-      const chunk = readInstances(after, LOAD_CHUNK);
+      const chunk = await readInstances(after, LOAD_CHUNK);
       for (const instance of chunk) {
         let byConfig = known.get(instance.devices);
         if (!byConfig) known.set(instance.devices, (byConfig = new Map()));

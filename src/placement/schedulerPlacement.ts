@@ -63,7 +63,7 @@ export class SchedulerPlacement implements InstancePlacement {
   }
 
   /** Builds the scheduler's request; checks the target exists (404) and the project allows it (403). */
-  request(instance: Instance, reason: PlacementReason, target: string | undefined, exclude: string[] = []): PlacementRequest {
+  async request(instance: Instance, reason: PlacementReason, target: string | undefined, exclude: string[] = []): Promise<PlacementRequest> {
     const project = this.deps.projects.get(instance.project);
     const allowed = restrictedGroups(project);
     // A root disk on a remote (shared) pool takes no space on the member: only local pools are checked.
@@ -89,7 +89,7 @@ export class SchedulerPlacement implements InstancePlacement {
       }
       request.target = { group };
     } else if (target) {
-      const member = this.deps.members.get(target); // 404 when unknown
+      const member = await this.deps.members.get(target); // 404 when unknown
       if (allowed && !member.groups.some((g) => allowed.includes(g))) {
         throw forbidden(`Project "${instance.project}" may only use cluster groups ${allowed.join(", ")}; member "${target}" is in none of them`);
       }
@@ -101,7 +101,7 @@ export class SchedulerPlacement implements InstancePlacement {
   async place(input: PlacementRequestInput): Promise<PlacementTicket> {
     if (!this.deps.index.loaded) await this.deps.index.ready; // just after start, while stored instances load
     const { instance, reason, target, exclude } = input;
-    const request = this.request(instance, reason, target, exclude);
+    const request = await this.request(instance, reason, target, exclude);
     const key = instanceKey(instance.project, instance.name);
     const outcome = await this.placerFor(instance).place(request, this.schedulerConfig(), seedFor(instance.project, instance.name), key);
     if (!outcome.ok) throw outcomeError(outcome);
@@ -204,7 +204,7 @@ export class SchedulerPlacement implements InstancePlacement {
   /** The dry run behind POST /1.0/scheduler/placement: the same decision, nothing reserved. */
   async query(instance: Instance, reason: PlacementReason, target: string | undefined, exclude: string[] = [], hook?: ChooseHook): Promise<QueryOutcome> {
     if (!this.deps.index.loaded) await this.deps.index.ready;
-    const request = this.request(instance, reason, target, exclude);
+    const request = await this.request(instance, reason, target, exclude);
     return this.placerFor(instance, hook).query(request, this.schedulerConfig(), seedFor(instance.project, instance.name));
   }
 }

@@ -50,6 +50,12 @@ function decisionOf(outcome: ScriptletOutcome): { target?: string } | { reject: 
 
 export class Scriptlets {
   private sandbox: ScriptletSandbox | null = null;
+  /** The first start of the sandbox, while its replica is read. */
+  private starting: Promise<ScriptletSandbox> | null = null;
+  /** Changes published while the replica is read, applied once it is in place. */
+  private queued: ClusterChange[] | null = null;
+  /** member → the latest state read asked for it (an older read that answers late is dropped). */
+  private readonly stateReads = new Map<string, number>();
   private subscribed = false;
 
   constructor(private readonly deps: ScriptletDeps) {
@@ -74,9 +80,23 @@ export class Scriptlets {
   }
 
   /** Starts the sandbox on first use, with a full replica; afterwards it follows every change. */
-  private ensure(): ScriptletSandbox {
-    if (this.sandbox) return this.sandbox;
+  private ensure(): Promise<ScriptletSandbox> {
+    if (this.sandbox) return Promise.resolve(this.sandbox);
+    this.starting ??= this.start().finally(() => { this.starting = null; });
+    return this.starting;
+  }
+
+  private async start(): Promise<ScriptletSandbox> {
     const { members, instances, projects, bus, logger } = this.deps;
+    // Following from before the reads: what changes while they run is applied after them.
+    this.queued = [];
+    if (!this.subscribed) {
+      this.subscribed = true;
+      this.deps.changes.subscribe((change) => {
+        if (this.queued) this.queued.push(change);
+        else this.follow(change);
+      });
+    }
     const sandbox = new ScriptletSandbox({
       ...limitsOf(this.deps.config.get()),
       poolSize: this.deps.poolSize,
@@ -86,19 +106,19 @@ export class Scriptlets {
         bus.emit("logging", { level: log.level, message: log.message, context }, log.project);
       },
     });
-    const memberList = members.list();
+    const memberList = await members.list();
+    const states = await Promise.all(memberList.map(async (m) => [m.server_name, await members.state(m.server_name)] as const));
     sandbox.reset({
       members: memberList,
-      member_states: Object.fromEntries(memberList.map((m) => [m.server_name, members.state(m.server_name)])),
-      instances: instances.list(),
+      member_states: Object.fromEntries(states),
+      instances: await instances.list(),
       pending: [],
       projects: projects.list(),
     });
     this.sandbox = sandbox;
-    if (!this.subscribed) {
-      this.subscribed = true;
-      this.deps.changes.subscribe((change) => this.follow(change));
-    }
+    const queued = this.queued ?? [];
+    this.queued = null;
+    for (const change of queued) this.follow(change);
     return sandbox;
   }
 
@@ -108,7 +128,7 @@ export class Scriptlets {
     switch (change.kind) {
       case "member":
         sandbox.applyDelta({ kind: "member.upsert", member: change.member });
-        sandbox.applyDelta({ kind: "member_state.set", name: change.member.server_name, state: this.deps.members.state(change.member.server_name) });
+        this.followState(change.member.server_name);
         break;
       case "member-removed":
         sandbox.applyDelta({ kind: "member.remove", name: change.name });
@@ -130,6 +150,19 @@ export class Scriptlets {
     }
   }
 
+  /** The member's state report, read from the store: applied unless a newer read was asked meanwhile. */
+  private followState(name: string): void {
+    const asked = (this.stateReads.get(name) ?? 0) + 1;
+    this.stateReads.set(name, asked);
+    this.deps.members.state(name).then((state) => {
+      if (this.stateReads.get(name) !== asked) return;
+      this.stateReads.delete(name);
+      this.sandbox?.applyDelta({ kind: "member_state.set", name, state });
+    }, () => {
+      if (this.stateReads.get(name) === asked) this.stateReads.delete(name); // removed meanwhile
+    });
+  }
+
   installed(): boolean {
     return this.sandbox?.installed() ?? false;
   }
@@ -137,7 +170,7 @@ export class Scriptlets {
   /** Validates and installs (the config guard); "" goes back to built-in placement. */
   async install(source: string): Promise<void> {
     if (source.trim() === "" && !this.sandbox) return;
-    await this.ensure().install(source);
+    await (await this.ensure()).install(source);
   }
 
   setLimits(limits: SandboxLimits): void {
@@ -164,8 +197,8 @@ export class Scriptlets {
 
   /** A hook that runs a given source (not installed): POST /1.0/scheduler/scriptlet/test. */
   testHook(source: string, instance: Instance, sink: OutcomeSink): ChooseHook {
-    const sandbox = this.ensure();
     return async (request, candidates) => {
+      const sandbox = await this.ensure();
       const outcome = await sandbox.test(source, scriptletRequest(instance, request.reason), candidates.map((c) => c.member));
       sink(outcome);
       return decisionOf(outcome);

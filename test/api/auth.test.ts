@@ -77,7 +77,7 @@ describe("auth", () => {
   });
 
   it("stores only hashes", async () => {
-    const rows = h.berth.services.store.dumpTable("tokens") as { hash: string }[];
+    const rows = (await h.berth.services.store.dumpTable("tokens")) as { hash: string }[];
     expect(rows.some((r) => r.hash === viewer)).toBe(false);
     expect(rows.every((r) => /^[0-9a-f]{64}$/.test(r.hash))).toBe(true);
   });

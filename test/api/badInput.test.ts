@@ -84,9 +84,10 @@ const ENDPOINTS: Endpoint[] = [
 ];
 
 /** Every table's rows, as text: equal text means nothing was written. */
-function snapshot(): string {
+async function snapshot(): Promise<string> {
   const tables = ["members", "cluster_groups", "group_members", "storage_pools", "projects", "instances", "server_config", "tokens"] as const;
-  return tables.map((t) => JSON.stringify(h.berth.services.store.dumpTable(t))).join("\n");
+  const rows = await Promise.all(tables.map((t) => h.berth.services.store.dumpTable(t)));
+  return rows.map((r) => JSON.stringify(r)).join("\n");
 }
 
 describe("bad input", () => {
@@ -98,7 +99,7 @@ describe("bad input", () => {
       const bodies: unknown[] = [...MALFORMED];
       for (let i = 0; i < 30; i++) bodies.push(mutate(endpoint.valid, r));
       for (const body of bodies) {
-        const before = snapshot();
+        const before = await snapshot();
         const reply = await h.request(endpoint.method, endpoint.path, typeof body === "string" ? body : JSON.stringify(body));
         sent++;
         statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
@@ -107,7 +108,7 @@ describe("bad input", () => {
         if (reply.status >= 400) {
           expect(reply.body.type, label).toBe("error");
           expect(reply.body.error.length, label).toBeGreaterThan(10);
-          expect(snapshot(), `partial write: ${label}`).toBe(before);
+          expect(await snapshot(), `partial write: ${label}`).toBe(before);
         } else {
           // Accepted mutations are fine; put created objects back out of the way.
           await h.request("DELETE", "/1.0/cluster/members/fz");

@@ -63,7 +63,7 @@ describe("/1.0/instances", () => {
   it("refuses a target that is unknown or not online", async () => {
     const unknown = await h.request("POST", "/1.0/instances?target=ghost", { name: "a" });
     expect(unknown.status).toBe(404);
-    h.clock.advance(30);
+    await h.clock.advance(30);
     await h.heartbeat("n1");
     const offline = await h.request("POST", "/1.0/instances?target=n2", { name: "a" });
     expect(offline.status).toBe(409);
@@ -72,7 +72,7 @@ describe("/1.0/instances", () => {
 
   it("PATCH merges config, an empty value unsets, PUT replaces and keeps volatile keys", async () => {
     await h.request("POST", "/1.0/instances?target=n1", { name: "a", config: { "limits.cpu": "1", "user.x": "1" } });
-    h.berth.services.records.setVolatile("default", "a", { "volatile.evacuate.origin": "n1" });
+    await h.berth.services.records.setVolatile("default", "a", { "volatile.evacuate.origin": "n1" });
     const p = await h.request("PATCH", "/1.0/instances/a", { config: { "limits.memory": "1GiB", "user.x": "" } });
     expect(p.body.metadata.config).toEqual({ "limits.cpu": "1", "limits.memory": "1GiB", "volatile.evacuate.origin": "n1" });
     const current = (await h.request("GET", "/1.0/instances/a")).body.metadata;

@@ -36,13 +36,13 @@ describe("/1.0/cluster/members", () => {
     expect((await status()).status).toBe("Pending");
     await h.heartbeat("n1");
     expect((await status()).status).toBe("Online");
-    h.clock.advance(20); // exactly the default threshold: still online
+    await h.clock.advance(20); // exactly the default threshold: still online
     expect((await status()).status).toBe("Online");
-    h.clock.advance(22);
+    await h.clock.advance(22);
     expect(await status()).toMatchObject({ status: "Offline", message: "No heartbeat for 42s" });
     await h.request("PATCH", "/1.0", { config: { "cluster.offline_threshold": 60 } });
     expect((await status()).status).toBe("Online");
-    h.clock.advance(30);
+    await h.clock.advance(30);
     expect((await status()).status).toBe("Offline");
     await h.heartbeat("n1");
     expect((await status()).status).toBe("Online");
@@ -53,9 +53,9 @@ describe("/1.0/cluster/members", () => {
     const seen: unknown[] = [];
     h.berth.services.bus.subscribe((e) => seen.push(e.metadata));
     h.clock.ms += 25_000; // without the harness's automatic sweep
-    expect(h.berth.liveness.tick()).toEqual(["n1"]);
+    expect(await h.berth.liveness.tick()).toEqual(["n1"]);
     expect(seen).toContainEqual(expect.objectContaining({ action: "cluster-member-status-changed", context: expect.objectContaining({ from: "Online", to: "Offline" }) }));
-    expect(h.berth.liveness.tick()).toEqual([]);
+    expect(await h.berth.liveness.tick()).toEqual([]);
   });
 
   it("heartbeat stores reported resources and state; GET state and resources return them", async () => {

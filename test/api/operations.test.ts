@@ -15,7 +15,7 @@ describe("/1.0/operations", () => {
       await gate;
       return { answer: 42 };
     });
-    const op = ops.start({ kind: "test-slow", description: "Slow thing", resources: { instances: ["/1.0/instances/a"] } });
+    const op = await ops.start({ kind: "test-slow", description: "Slow thing", resources: { instances: ["/1.0/instances/a"] } });
     await new Promise((r) => setTimeout(r, 10));
     const running = await h.request("GET", `/1.0/operations/${op.id}`);
     expect(running.body.metadata).toMatchObject({ status: "Running", status_code: 103, metadata: { step: "half" }, description: "Slow thing" });
@@ -39,7 +39,7 @@ describe("/1.0/operations", () => {
   it("cancels a cancellable operation", async () => {
     const ops = h.berth.services.operations;
     ops.register("test-cancellable", (ctx) => new Promise((resolve) => ctx.signal.addEventListener("abort", () => resolve())));
-    const op = ops.start({ kind: "test-cancellable", description: "Waits", mayCancel: true });
+    const op = await ops.start({ kind: "test-cancellable", description: "Waits", mayCancel: true });
     const r = await h.request("DELETE", `/1.0/operations/${op.id}`);
     expect(r.status).toBe(200);
     const done = await h.request("GET", `/1.0/operations/${op.id}/wait?timeout=5`);
@@ -48,7 +48,7 @@ describe("/1.0/operations", () => {
 
   it("a failing operation records its error", async () => {
     h.berth.services.operations.register("test-fail", async () => { throw new Error("disk on fire"); });
-    const op = h.berth.services.operations.start({ kind: "test-fail", description: "Fails" });
+    const op = await h.berth.services.operations.start({ kind: "test-fail", description: "Fails" });
     const done = await h.request("GET", `/1.0/operations/${op.id}/wait?timeout=5`);
     expect(done.body.metadata).toMatchObject({ status: "Failure", err: "disk on fire" });
   });
@@ -61,10 +61,10 @@ describe("retention", () => {
     expect((await h.request("PATCH", "/1.0", { config: { "operations.retention": 3600 } })).status).toBe(200);
     const old = await h.request("PUT", "/1.0/instances/a/state", { action: "start" });
     await h.request("GET", `${old.body.operation}/wait?timeout=10`);
-    h.clock.advance(1800);
+    await h.clock.advance(1800);
     const recent = await h.request("PUT", "/1.0/instances/a/state", { action: "stop" });
     await h.request("GET", `${recent.body.operation}/wait?timeout=10`);
-    h.clock.advance(1801); // the first is now older than an hour, the second is not
+    await h.clock.advance(1801); // the first is now older than an hour, the second is not
     const next = await h.request("PUT", "/1.0/instances/a/state", { action: "start" }); // starting one prunes
     await h.request("GET", `${next.body.operation}/wait?timeout=10`);
     expect((await h.request("GET", old.body.operation!)).status).toBe(404);

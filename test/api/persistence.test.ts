@@ -42,7 +42,7 @@ describe("persistence", () => {
   it("marks an operation whose kind cannot resume as failed after a restart", async () => {
     const dir = tempDir();
     const a = await makeHarness({ dir });
-    a.berth.services.store.insertOperation({ id: "op-1", kind: "unknown-kind", description: "Ghost", resources: {}, metadata: {}, input: {}, mayCancel: false }, Date.now());
+    await a.berth.services.store.insertOperation({ id: "op-1", kind: "unknown-kind", description: "Ghost", resources: {}, metadata: {}, input: {}, mayCancel: false }, Date.now());
     await a.close();
     const b = await makeHarness({ dir });
     const op = await b.request("GET", "/1.0/operations/op-1");

@@ -29,7 +29,7 @@ describe("berth monitor", () => {
       // Operation events reach the filtered monitor; the lifecycle event above did not.
       const op = h.server.berth.services.operations;
       op.register("test-noop", async () => ({}));
-      const id = op.start({ kind: "test-noop", description: "Doing nothing" }).id;
+      const id = (await op.start({ kind: "test-noop", description: "Doing nothing" })).id;
       await opsOnly.waitFor("stdout", (t) => t.includes("Success"));
       expect(opsOnly.stdout).not.toContain("lifecycle");
       expect(opsOnly.stdout).toMatch(new RegExp(`operation Doing nothing Success \\(${id}\\)`));

@@ -19,15 +19,15 @@ beforeAll(async () => {
 });
 afterAll(async () => { await h.close(); });
 
-function startSleep(ms: number, fail?: string): string {
-  return h.server.berth.services.operations.start({ kind: "test-sleep", description: "Sleeping for a test", input: { ms, fail }, mayCancel: true }).id;
+async function startSleep(ms: number, fail?: string): Promise<string> {
+  return (await h.server.berth.services.operations.start({ kind: "test-sleep", description: "Sleeping for a test", input: { ms, fail }, mayCancel: true })).id;
 }
 
 describe("berth operation", () => {
   it("lists, shows, waits (with timeout), cancels, and exits non-zero for failed or cancelled operations", async () => {
-    const done = startSleep(10);
-    const failing = startSleep(10, "the disk caught fire");
-    const slow = startSleep(60_000);
+    const done = await startSleep(10);
+    const failing = await startSleep(10, "the disk caught fire");
+    const slow = await startSleep(60_000);
 
     const [waited, failed, list, listed, shown, timedOut] = await Promise.all([
       h.ok(["operation", "wait", done]),

@@ -22,9 +22,9 @@ describe("evacuate", () => {
     await create("stay");
     // What a kill -9 between "move" and "start" leaves: on its target, stopped, marked as having run.
     const instances = h.berth.services.records;
-    instances.setVolatile("default", "web1", { "volatile.evacuate.origin": "src", "volatile.last_state.power": "RUNNING" });
-    instances.recordStatus("default", "web1", "Stopped");
-    instances.recordLocation("default", "web1", "a");
+    await instances.setVolatile("default", "web1", { "volatile.evacuate.origin": "src", "volatile.last_state.power": "RUNNING" });
+    await instances.recordStatus("default", "web1", "Stopped");
+    await instances.recordLocation("default", "web1", "a");
     const op = await finish(await act("src", { action: "evacuate" }));
     expect(op.status).toBe("Success");
     expect(op.metadata).toMatchObject({ done: 2, total: 2, failed: 0 });
@@ -122,7 +122,7 @@ describe("evacuate", () => {
   it("the real run follows the dry-run plan when nothing changed", async () => {
     for (let i = 0; i < 9; i++) await create(`w${i}`, { config: { "limits.cpu": String(1 + (i % 3)) } });
     const plan = (await act("src", { action: "evacuate", dry_run: true })).body.metadata.instances;
-    expect(h.berth.services.store.listInstances({ location: "src" }).length).toBe(9); // dry run changed nothing
+    expect((await h.berth.services.store.listInstances({ location: "src" })).length).toBe(9); // dry run changed nothing
     const op = await finish(await act("src", { action: "evacuate" }));
     expect(op.metadata.instances.map((i: any) => [i.name, i.target])).toEqual(plan.map((p: any) => [p.name, p.target]));
   });
@@ -148,7 +148,7 @@ describe("evacuate", () => {
     const retry = await finish(await act("src", { action: "evacuate" }));
     expect(retry.status).toBe("Success");
     expect(retry.metadata.instances.map((i: any) => i.name)).toEqual(["i1", "i4"]);
-    expect(h.berth.services.store.listInstances({ location: "src" })).toEqual([]);
+    expect(await h.berth.services.store.listInstances({ location: "src" })).toEqual([]);
   });
 
   it("evacuates two members at once without racing for the same capacity", async () => {
@@ -162,7 +162,7 @@ describe("evacuate", () => {
     const [r1, r2] = await Promise.all([act("src", { action: "evacuate" }), act("src2", { action: "evacuate" })]);
     const [o1, o2] = await Promise.all([finish(r1), finish(r2)]);
     expect([o1.status, o2.status]).toEqual(["Success", "Success"]);
-    const all = h.berth.services.store.listInstances();
+    const all = await h.berth.services.store.listInstances();
     const perMember: Record<string, number> = {};
     for (const i of all) perMember[i.location] = (perMember[i.location] ?? 0) + 1;
     expect(perMember).toEqual({ a: 4, b: 4, c: 4 });
@@ -200,11 +200,11 @@ describe("restore", () => {
     await finish(await act("src", { action: "evacuate" }));
     // What a kill -9 leaves: one stopped on its evacuation target, one moved home but not started.
     const instances = h.berth.services.records;
-    instances.setVolatile("default", "stopped-there", { "volatile.last_state.power": "RUNNING" });
-    instances.recordStatus("default", "stopped-there", "Stopped");
-    instances.setVolatile("default", "moved-back", { "volatile.last_state.power": "RUNNING", "volatile.evacuate.origin": null });
-    instances.recordStatus("default", "moved-back", "Stopped");
-    instances.recordLocation("default", "moved-back", "src");
+    await instances.setVolatile("default", "stopped-there", { "volatile.last_state.power": "RUNNING" });
+    await instances.recordStatus("default", "stopped-there", "Stopped");
+    await instances.setVolatile("default", "moved-back", { "volatile.last_state.power": "RUNNING", "volatile.evacuate.origin": null });
+    await instances.recordStatus("default", "moved-back", "Stopped");
+    await instances.recordLocation("default", "moved-back", "src");
     const op = await finish(await act("src", { action: "restore" }));
     expect(op.status).toBe("Success");
     for (const name of ["stopped-there", "moved-back"]) {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, expect, it } from "vitest";
-import { Store } from "../../src/store/store.ts";
+import { SqliteStore } from "../../src/store/sqliteStore.ts";
 
 const children: ChildProcess[] = [];
 let dir = "";
@@ -63,15 +63,15 @@ it("resumes an evacuation interrupted by kill -9 and finishes it", async () => {
   first.kill("SIGKILL");
   await new Promise((r) => first.once("exit", r));
   // Proof that the kill landed mid-evacuation: what the dead process left in its database.
-  const left = new Store(join(dir, "berth.db"));
+  const left = new SqliteStore(join(dir, "berth.db"));
   try {
-    const onSource = left.countInstances({ location: "src" });
+    const onSource = await left.countInstances({ location: "src" });
     expect(onSource, "some instances were still on the source").toBeGreaterThan(0);
     expect(onSource, "some had already moved").toBeLessThan(names.length);
-    expect(left.getOperation(evac.body.operation.split("/").pop())?.status).toBe("Running");
-    expect(left.getMember("src")?.state).toBe("EVACUATING");
+    expect((await left.getOperation(evac.body.operation.split("/").pop()))?.status).toBe("Running");
+    expect((await left.getMember("src"))?.state).toBe("EVACUATING");
   } finally {
-    left.close();
+    await left.close();
   }
 
   start(0);

@@ -113,7 +113,7 @@ describe("POST /1.0/scheduler/placement", () => {
     for (const [name, mem] of [["a", 16], ["b", 32], ["c", 8]] as const) await h.addMember(name, member(8, mem));
     await h.request("PATCH", "/1.0/cluster/members/c", { config: { "scheduler.instance": "manual" } });
     await h.request("POST", "/1.0/instances?target=a", { name: "existing" });
-    const before = h.berth.services.store.dumpTable("instances");
+    const before = await h.berth.services.store.dumpTable("instances");
     const q = await h.request("POST", "/1.0/scheduler/placement", { name: "web", config: { "limits.cpu": "2", "limits.memory": "4GiB" } });
     expect(q.status).toBe(200);
     const m = q.body.metadata;
@@ -122,7 +122,7 @@ describe("POST /1.0/scheduler/placement", () => {
     expect(m.candidates[0].free.cpu).toBe(32);
     expect(m.rejected).toEqual({ c: expect.stringContaining("manual") });
     expect(m.scriptlet).toMatchObject({ called: false });
-    expect(h.berth.services.store.dumpTable("instances")).toEqual(before);
+    expect(await h.berth.services.store.dumpTable("instances")).toEqual(before);
     const created = await h.request("POST", "/1.0/instances", { name: "web", config: { "limits.cpu": "2", "limits.memory": "4GiB" } });
     expect(landed(created)).toBe(m.target);
   });

@@ -31,7 +31,7 @@ class FakeStore {
   reads = 0;
   /** Runs before each read with its number (1, 2, ...): writes made while the index loads. */
   beforeRead: (n: number) => void = () => {};
-  readonly read: InstanceReader = (after, limit) => {
+  readonly read: InstanceReader = async (after, limit) => {
     this.beforeRead(++this.reads);
     const sorted = [...this.rows.values()].sort((a, b) => (a.project === b.project ? cmp(a.name, b.name) : cmp(a.project, b.project)));
     const from = after === null ? sorted : sorted.filter((r) => r.project > after.project || (r.project === after.project && r.name > after.name));
@@ -40,7 +40,7 @@ class FakeStore {
 }
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-const members = () => MEMBERS.map(member);
+const members = async () => MEMBERS.map(member);
 const usage = (index: SchedulerIndex) => MEMBERS.map((m) => index.view.usage(m));
 
 it("counts, once loaded, what an index loaded from the final state counts, whatever changed during the load", async () => {

@@ -42,16 +42,19 @@ export interface Responsiveness {
   elapsedMs: number; // how long the awaited call took, measured on the main thread
   maxTickGapMs: number; // the longest gap between 5 ms interval ticks during the call
   httpMs: number | null; // how long an HTTP request to the probe server took during the call
+  ticksDuringCall: number; // how many times the 5 ms interval ran before the call ended
 }
 
 /** Runs `call` while ticking a 5 ms interval and fetching `url` 20 ms in. */
 export async function measure<T>(url: string, call: () => Promise<T>): Promise<{ value: T } & Responsiveness> {
   let last = performance.now();
   let maxTickGapMs = 0;
+  let ticks = 0;
   const ticker = setInterval(() => {
     const now = performance.now();
     maxTickGapMs = Math.max(maxTickGapMs, now - last);
     last = now;
+    ticks++;
   }, 5);
   let httpMs: number | null = null;
   const probe = new Promise<void>((resolve) => {
@@ -67,7 +70,8 @@ export async function measure<T>(url: string, call: () => Promise<T>): Promise<{
   const started = performance.now();
   const value = await call();
   const elapsedMs = performance.now() - started;
+  const ticksDuringCall = ticks;
   await probe;
   clearInterval(ticker);
-  return { value, elapsedMs, maxTickGapMs, httpMs };
+  return { value, elapsedMs, maxTickGapMs, httpMs, ticksDuringCall };
 }

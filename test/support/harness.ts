@@ -11,12 +11,13 @@ export const ADMIN = "test-admin-token";
 
 export class FakeClock {
   /** Called after every advance (the harness runs a liveness sweep, as the service's timer would). */
-  onAdvance: () => void = () => {};
+  onAdvance: () => Promise<unknown> = async () => {};
   constructor(public ms = Date.parse("2026-01-01T00:00:00Z")) {}
   now = () => this.ms;
-  advance(seconds: number): void {
+  /** Moves time on, and resolves once the sweep that follows is done. */
+  async advance(seconds: number): Promise<void> {
     this.ms += seconds * 1000;
-    this.onAdvance();
+    await this.onAdvance();
   }
 }
 

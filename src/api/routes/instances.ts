@@ -23,13 +23,13 @@ export function targetOf(c: Context): string | undefined {
 }
 
 export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
-  app.get("/1.0/instances", (c) => {
+  app.get("/1.0/instances", async (c) => {
     const all = queryBool(c, "all-projects");
     if (all && c.req.query("project")) throw badRequest("Use either project or all-projects=true, not both");
     const project = all ? undefined : projectOf(c);
     if (project !== undefined) s.projects.get(project);
     // recursion=2 is LXD's full form (container_full): with state, snapshots and backups.
-    return sync(c, listing(c, s.instances.list({ project }), instanceUrl, (i, depth) => (depth > 1 ? instanceFull(i) : instanceView(i))));
+    return sync(c, await listing(c, await s.instances.list({ project }), instanceUrl, (i, depth) => (depth > 1 ? instanceFull(i) : instanceView(i))));
   });
 
   app.post("/1.0/instances", async (c) => {
@@ -39,7 +39,7 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
     // Checked, placed and stored now: a refusal is this request's 4xx. The operation (as LXD's)
     // names the instance and where it landed, and starts it when asked.
     const instance = await s.instances.create(project, { name, type, architecture, description, config, devices, profiles }, target);
-    return async(c, s.operations.start({
+    return async(c, await s.operations.start({
       kind: "instance-create",
       description: "Creating instance",
       resources: { instances: [instanceUrl(instance)] },
@@ -49,15 +49,15 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
   });
 
   // ?recursion=1 is LXD's full form (instance_get_full).
-  app.get("/1.0/instances/:name", (c) => {
-    const instance = s.instances.get(projectOf(c), c.req.param("name"));
+  app.get("/1.0/instances/:name", async (c) => {
+    const instance = await s.instances.get(projectOf(c), c.req.param("name"));
     return sync(c, recursion(c) > 0 ? instanceFull(instance) : instanceView(instance));
   });
 
   // Berth keeps no snapshots: an instance has none (LXD clients list them, e.g. `lxc list`).
-  app.get("/1.0/instances/:name/snapshots", (c) => {
-    s.instances.get(projectOf(c), c.req.param("name"));
-    return sync(c, listing(c, [], () => ""));
+  app.get("/1.0/instances/:name/snapshots", async (c) => {
+    await s.instances.get(projectOf(c), c.req.param("name"));
+    return sync(c, await listing(c, [], () => ""));
   });
 
   // As LXD: PUT answers with an operation, PATCH synchronously. Both are checked (a resize must fit
@@ -68,7 +68,7 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
     const input = { description: body.description, config: body.config, devices: body.devices, profiles: body.profiles };
     const updated = await s.instances.update(project, c.req.param("name")!, input, replace);
     if (!replace) return sync(c, instanceView(updated));
-    return async(c, s.operations.start({
+    return async(c, await s.operations.start({
       kind: "instance-update",
       description: "Updating instance",
       resources: { instances: [instanceUrl(updated)] },
@@ -80,11 +80,11 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
   app.patch("/1.0/instances/:name", update(false));
 
   // Async as LXD; a running instance without ?force=true is refused now (400).
-  app.delete("/1.0/instances/:name", (c) => {
+  app.delete("/1.0/instances/:name", async (c) => {
     const project = projectOf(c);
     const force = queryBool(c, "force");
-    const instance = s.instances.checkRemove(project, c.req.param("name"), force);
-    return async(c, s.operations.start({
+    const instance = await s.instances.checkRemove(project, c.req.param("name"), force);
+    return async(c, await s.operations.start({
       kind: "instance-delete",
       description: "Deleting instance",
       resources: { instances: [instanceUrl(instance)] },
@@ -93,14 +93,14 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
     }));
   });
 
-  app.get("/1.0/instances/:name/state", (c) => sync(c, instanceState(s.instances.get(projectOf(c), c.req.param("name")))));
+  app.get("/1.0/instances/:name/state", async (c) => sync(c, instanceState(await s.instances.get(projectOf(c), c.req.param("name")))));
 
   app.put("/1.0/instances/:name/state", async (c) => {
     const project = projectOf(c);
     const name = c.req.param("name");
     const body = await readBody(c, instanceStateSchema);
-    const instance = s.instances.get(project, name);
-    const op = s.operations.start({
+    const instance = await s.instances.get(project, name);
+    const op = await s.operations.start({
       kind: "instance-state",
       description: { start: "Starting instance", stop: "Stopping instance", restart: "Restarting instance" }[body.action],
       resources: { instances: [instanceUrl(instance)] },

@@ -11,14 +11,14 @@ import { listing } from "../views.ts";
 import type { AuthEnv } from "../auth.ts";
 
 export function memberRoutes(app: Hono<AuthEnv>, s: Services): void {
-  app.get("/1.0/cluster/members", (c) => {
-    return sync(c, listing(c, s.members.list(), (m) => `/1.0/cluster/members/${m.server_name}`));
+  app.get("/1.0/cluster/members", async (c) => {
+    return sync(c, await listing(c, await s.members.list(), (m) => `/1.0/cluster/members/${m.server_name}`));
   });
 
   app.post("/1.0/cluster/members", async (c) => {
     const body = await readBody(c, memberCreateSchema);
     const architecture = body.architecture ?? body.resources?.cpu?.architecture ?? "x86_64";
-    const member = s.members.create({
+    const member = await s.members.create({
       ...body,
       architecture,
       resources: body.resources ? completeResources(body.resources, architecture) : null,
@@ -26,12 +26,12 @@ export function memberRoutes(app: Hono<AuthEnv>, s: Services): void {
     return sync(c, member, 201);
   });
 
-  app.get("/1.0/cluster/members/:name", (c) => sync(c, s.members.get(c.req.param("name"))));
+  app.get("/1.0/cluster/members/:name", async (c) => sync(c, await s.members.get(c.req.param("name"))));
 
   const update = (replace: boolean) => async (c: Context) => {
     const body = await readBody(c, memberUpdateSchema);
-    const { server_name: _n, status: _s, message: _m, last_heartbeat: _h, resources: _r, ...input } = body;
-    return sync(c, s.members.update(c.req.param("name")!, input, replace));
+    const { server_name: _n, status: _s, message: _m, last_heartbeat: _h, resources: _r, database: _d, ...input } = body;
+    return sync(c, await s.members.update(c.req.param("name")!, input, replace));
   };
   app.put("/1.0/cluster/members/:name", update(true));
   app.patch("/1.0/cluster/members/:name", update(false));
@@ -39,25 +39,25 @@ export function memberRoutes(app: Hono<AuthEnv>, s: Services): void {
   // ?force=1 (lxc cluster remove --force) is accepted: Berth never has to reach a member to remove
   // it, so an offline or never-seen member goes either way; one that hosts instances or has
   // placements in flight towards it never does (409).
-  app.delete("/1.0/cluster/members/:name", (c) => {
+  app.delete("/1.0/cluster/members/:name", async (c) => {
     queryBool(c, "force");
-    s.members.remove(c.req.param("name"));
+    await s.members.remove(c.req.param("name"));
     return sync(c, {});
   });
 
-  app.get("/1.0/cluster/members/:name/state", (c) => sync(c, s.members.state(c.req.param("name"))));
+  app.get("/1.0/cluster/members/:name/state", async (c) => sync(c, await s.members.state(c.req.param("name"))));
 
-  app.get("/1.0/cluster/members/:name/resources", (c) => {
-    const member = s.members.get(c.req.param("name"));
+  app.get("/1.0/cluster/members/:name/resources", async (c) => {
+    const member = await s.members.get(c.req.param("name"));
     return sync(c, member.resources ?? completeResources({}, member.architecture));
   });
 
   app.post("/1.0/cluster/members/:name/heartbeat", async (c) => {
     const name = c.req.param("name");
     const body = await readBody(c, heartbeatSchema);
-    const record = s.members.record(name);
+    const record = await s.members.record(name);
     const resources: MemberResources | null = body.resources ? completeResources(body.resources, record.architecture) : null;
-    const member = s.members.heartbeat(name, resources, (body.state as MemberStateReport | undefined) ?? null);
+    const member = await s.members.heartbeat(name, resources, (body.state as MemberStateReport | undefined) ?? null);
     return sync(c, { status: member.status, message: member.message, offline_threshold: s.config.get()["cluster.offline_threshold"] });
   });
 }

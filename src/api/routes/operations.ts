@@ -10,20 +10,20 @@ import type { AuthEnv } from "../auth.ts";
 export function operationRoutes(app: Hono<AuthEnv>, s: Services): void {
   const view = (op: Operation | OperationRecord): Operation => s.operations.view(op);
 
-  app.get("/1.0/operations", (c) => {
+  app.get("/1.0/operations", async (c) => {
     // LXD groups operations by status ({"running": [...], "success": [...]}): URLs, or the
     // operations themselves with ?recursion=1.
     const depth = recursion(c);
     const byStatus: Record<string, (string | Operation)[]> = {};
-    for (const op of s.operations.list()) {
+    for (const op of await s.operations.list()) {
       (byStatus[op.status.toLowerCase()] ??= []).push(depth > 0 ? view(op) : `/1.0/operations/${op.id}`);
     }
     return sync(c, byStatus);
   });
-  app.get("/1.0/operations/:id", (c) => sync(c, view(s.operations.get(c.req.param("id")))));
+  app.get("/1.0/operations/:id", async (c) => sync(c, view(await s.operations.get(c.req.param("id")))));
   app.get("/1.0/operations/:id/wait", async (c) => {
     const timeout = queryInt(c, "timeout", -1, -1, 86_400);
     return sync(c, view(await s.operations.wait(c.req.param("id"), timeout)));
   });
-  app.delete("/1.0/operations/:id", (c) => sync(c, view(s.operations.cancel(c.req.param("id")))));
+  app.delete("/1.0/operations/:id", async (c) => sync(c, view(await s.operations.cancel(c.req.param("id")))));
 }

@@ -8,15 +8,15 @@ import { readBody } from "../validation.ts";
 import type { AuthEnv } from "../auth.ts";
 
 export function tokenRoutes(app: Hono<AuthEnv>, s: Services): void {
-  app.get("/1.0/tokens", (c) => sync(c, s.tokens.list()));
+  app.get("/1.0/tokens", async (c) => sync(c, await s.tokens.list()));
   app.post("/1.0/tokens", async (c) => {
     if (c.get("token").role !== "admin") throw forbidden("Only an admin token may create tokens");
     const body = await readBody(c, tokenCreateSchema);
-    const { token, secret } = s.tokens.create(body);
+    const { token, secret } = await s.tokens.create(body);
     return sync(c, { ...token, token: secret }, 201);
   });
-  app.delete("/1.0/tokens/:id", (c) => {
-    s.tokens.revoke(c.req.param("id"));
+  app.delete("/1.0/tokens/:id", async (c) => {
+    await s.tokens.revoke(c.req.param("id"));
     return sync(c, {});
   });
 }

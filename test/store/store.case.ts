@@ -1,0 +1,270 @@
+/**
+ * The store conformance suite: what every Store implementation must do (src/store/store.ts), run
+ * against each one — SQLite now (sqlite.test.ts), PostgreSQL when it arrives. Each test starts
+ * from an empty store and uses only the interface.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Instance, MemberResources } from "../../src/domain/types.ts";
+import { DuplicateKey, type NewMember, type Store } from "../../src/store/store.ts";
+
+export interface StoreFixture {
+  store: Store;
+  /** A second handle on the same database (a restart, or another replica); null when the implementation has none. */
+  reopen(): Promise<Store>;
+  close(): Promise<void>;
+}
+
+const GiB = 1024 ** 3;
+const resources = (cpu: number): MemberResources => ({
+  cpu: { architecture: "x86_64", total: cpu },
+  memory: { total: 8 * GiB, used: GiB },
+  storage: { pools: { default: { total: 100 * GiB, used: 0 } } },
+  gpu: { total: 0, cards: [] },
+  load: { average_1m: 0.5, average_5m: 0.25, average_15m: 0.125, processes: 42 },
+}) as MemberResources;
+
+const member = (name: string, groups: string[] = ["default"]): NewMember => ({
+  server_name: name, url: `https://${name}:8443`, architecture: "x86_64", failure_domain: "rack1", description: `member ${name}`,
+  roles: ["database"], config: { "user.a": "1" }, groups, resources: resources(4),
+});
+
+const instance = (name: string, location: string, extra: Partial<Instance> = {}): Instance => ({
+  name, project: "default", type: "container", architecture: "x86_64", location, status: "Stopped", description: "",
+  config: { "limits.cpu": "2", "limits.memory": "1GiB", "user.note": "x" },
+  devices: { root: { type: "disk", path: "/", pool: "default", size: "10GiB" } }, profiles: ["default"],
+  created_at: "2026-01-01T00:00:00.000Z", ...extra,
+});
+
+export function storeConformance(label: string, setup: () => Promise<StoreFixture>): void {
+  describe(`store conformance: ${label}`, () => {
+    let f: StoreFixture;
+    let s: Store;
+    beforeEach(async () => {
+      f = await setup();
+      s = f.store;
+      await s.insertGroup("default", "Default cluster group", []);
+      await s.insertProject({ name: "default", description: "Default project", config: {} });
+    });
+    afterEach(async () => { await f.close(); });
+
+    it("members: insert with groups, read back, update, lifecycle, heartbeat, list in name order, delete with links and tokens", async () => {
+      await s.insertGroup("gpu", "", []);
+      await s.insertMember(member("n2", ["default", "gpu"]), 1000);
+      await s.insertMember(member("n1"), 2000);
+      const n2 = await s.getMember("n2");
+      expect(n2).toMatchObject({
+        server_name: "n2", url: "https://n2:8443", failure_domain: "rack1", roles: ["database"], config: { "user.a": "1" },
+        state: "CREATED", last_heartbeat: null, resources: resources(4),
+      });
+      expect((await s.listMembers()).map((m) => m.server_name)).toEqual(["n1", "n2"]);
+      expect(await s.groupsOfMember("n2")).toEqual(["default", "gpu"]);
+      expect((await s.getGroup("gpu"))?.members).toEqual(["n2"]);
+
+      await s.updateMember("n2", { description: "changed", config: {} });
+      await s.setMemberLifecycle("n2", "EVACUATING");
+      await s.recordHeartbeat("n2", resources(8), null, 5000);
+      const after = await s.getMember("n2");
+      expect(after).toMatchObject({ description: "changed", config: {}, state: "EVACUATING", url: "https://n2:8443" });
+      expect(after?.resources?.cpu.total).toBe(8);
+      expect(Date.parse(after!.last_heartbeat!)).toBe(5000);
+      await s.recordHeartbeat("n2", null, null, 6000); // a bare heartbeat keeps the resources
+      expect((await s.getMember("n2"))?.resources?.cpu.total).toBe(8);
+
+      await s.insertToken({ id: "t1", hash: "h1", role: "agent", member: "n2", description: "" }, 1);
+      await s.insertToken({ id: "t2", hash: "h2", role: "admin", member: null, description: "" }, 1);
+      await s.deleteMember("n2");
+      expect(await s.getMember("n2")).toBeUndefined();
+      expect((await s.getGroup("gpu"))?.members).toEqual([]);
+      expect(await s.findTokenByHash("h1")).toBeUndefined(); // the member's agent token went with it
+      expect(await s.findTokenByHash("h2")).toMatchObject({ id: "t2", role: "admin" });
+    });
+
+    it("a second member or group of the same name is refused with DuplicateKey, and nothing of it is written", async () => {
+      await s.insertMember(member("n1"), 1);
+      await expect(s.insertMember({ ...member("n1"), description: "again" }, 2)).rejects.toBeInstanceOf(DuplicateKey);
+      expect((await s.getMember("n1"))?.description).toBe("member n1");
+      await expect(s.insertGroup("default", "again", [])).rejects.toBeInstanceOf(DuplicateKey);
+      await s.insertInstance(instance("a", "n1"));
+      await expect(s.insertInstance(instance("a", "n1", { description: "twice" }))).rejects.toBeInstanceOf(DuplicateKey);
+      expect((await s.listInstances()).map((i) => i.description)).toEqual([""]);
+    });
+
+    it("groups: list, update description and members, set a member's groups, delete", async () => {
+      await s.insertMember(member("n1"), 1);
+      await s.insertMember(member("n2"), 1);
+      await s.insertGroup("rack", "first", ["n2", "n1"]);
+      expect(await s.groupExists("rack")).toBe(true);
+      expect(await s.groupExists("nope")).toBe(false);
+      expect(await s.getGroup("rack")).toEqual({ name: "rack", description: "first", members: ["n1", "n2"] });
+      await s.updateGroup("rack", undefined, ["n2"]);
+      expect(await s.getGroup("rack")).toEqual({ name: "rack", description: "first", members: ["n2"] });
+      await s.updateGroup("rack", "second", undefined);
+      expect((await s.getGroup("rack"))?.description).toBe("second");
+      await s.setMemberGroups("n1", ["rack"]);
+      expect(await s.groupsOfMember("n1")).toEqual(["rack"]);
+      expect((await s.listGroups()).map((g) => [g.name, g.members])).toEqual([["default", ["n2"]], ["rack", ["n1", "n2"]]]);
+      await s.deleteGroup("rack");
+      expect(await s.getGroup("rack")).toBeUndefined();
+      expect(await s.groupsOfMember("n1")).toEqual([]);
+    });
+
+    it("pools and projects: insert, get, update, list, delete", async () => {
+      await s.insertPool({ name: "ceph", driver: "ceph", description: "shared", config: { "ceph.cluster_name": "c" }, status: "Created", defined_on: [] });
+      await s.insertPool({ name: "local", driver: "zfs", description: "", config: {}, status: "Pending", defined_on: ["n1"] });
+      expect(await s.getPool("ceph")).toEqual({
+        name: "ceph", driver: "ceph", description: "shared", config: { "ceph.cluster_name": "c" }, status: "Created", defined_on: [],
+      });
+      expect(await s.getPool("local")).toMatchObject({ status: "Pending", defined_on: ["n1"] });
+      await s.updatePool("ceph", { description: "still shared", config: {} });
+      expect(await s.getPool("ceph")).toMatchObject({ description: "still shared", config: {}, status: "Created" });
+      // A Pending pool defined on one more member, then created: only the given fields change.
+      await s.updatePool("local", { defined_on: ["n1", "n2"] });
+      expect(await s.getPool("local")).toMatchObject({ status: "Pending", defined_on: ["n1", "n2"], description: "" });
+      await s.updatePool("local", { status: "Created", defined_on: [] });
+      expect(await s.getPool("local")).toMatchObject({ status: "Created", defined_on: [] });
+      expect((await s.listPools()).map((p) => p.name)).toEqual(["ceph", "local"]);
+      await s.deletePool("local");
+      expect(await s.getPool("local")).toBeUndefined();
+
+      await s.insertProject({ name: "web", description: "", config: { "restricted.cluster.groups": "default" } });
+      await s.updateProject("web", "the web", { "user.x": "y" });
+      expect(await s.getProject("web")).toEqual({ name: "web", description: "the web", config: { "user.x": "y" } });
+      expect((await s.listProjects()).map((p) => p.name)).toEqual(["default", "web"]);
+      await s.deleteProject("web");
+      expect(await s.getProject("web")).toBeUndefined();
+    });
+
+    it("instances: insert, get, filter and count, update each field, status, delete", async () => {
+      for (const name of ["n1", "n2", "n3"]) await s.insertMember(member(name), 1);
+      await s.insertInstance(instance("b", "n1", { status: "Running" }));
+      await s.insertInstance(instance("a", "n2"));
+      await s.insertProject({ name: "p", description: "", config: {} });
+      await s.insertInstance(instance("a", "n1", { project: "p" }));
+      expect(await s.getInstance("default", "b")).toEqual(instance("b", "n1", { status: "Running" }));
+      expect((await s.listInstances()).map((i) => `${i.project}/${i.name}`)).toEqual(["default/a", "default/b", "p/a"]);
+      expect((await s.listInstances({ location: "n1" })).map((i) => `${i.project}/${i.name}`)).toEqual(["default/b", "p/a"]);
+      expect((await s.listInstances({ project: "p" })).map((i) => i.name)).toEqual(["a"]);
+      expect(await s.countInstances()).toBe(3);
+      expect(await s.countInstances({ project: "default", location: "n1" })).toBe(1);
+      expect(new Set(await s.countInstancesByLocationAndStatus())).toEqual(new Set([
+        { location: "n1", status: "Running", n: 1 }, { location: "n1", status: "Stopped", n: 1 }, { location: "n2", status: "Stopped", n: 1 },
+      ]));
+
+      await s.updateInstance("default", "a", { location: "n3" });
+      await s.updateInstance("default", "a", { config: { "limits.cpu": "4" } });
+      await s.updateInstance("default", "a", { description: "d", profiles: ["x"], devices: {}, status: "Running" });
+      await s.setInstanceStatus("default", "b", "Stopped");
+      expect(await s.getInstance("default", "a")).toMatchObject({
+        location: "n3", config: { "limits.cpu": "4" }, description: "d", profiles: ["x"], devices: {}, status: "Running",
+      });
+      expect((await s.getInstance("default", "b"))?.status).toBe("Stopped");
+      await s.deleteInstance("default", "a");
+      expect(await s.getInstance("default", "a")).toBeUndefined();
+      expect(await s.getInstance("p", "a")).toBeDefined(); // same name, other project: untouched
+    });
+
+    it("instance resources: only what a request is read from, paged in (project, name) order", async () => {
+      await s.insertMember(member("n1"), 1);
+      for (const name of ["c", "a", "b", "d"]) await s.insertInstance(instance(name, "n1"));
+      const all = await s.listInstanceResources();
+      expect(all.map((i) => i.name)).toEqual(["a", "b", "c", "d"]);
+      expect(all[0]).toEqual({
+        project: "default", name: "a", location: "n1", config: { "limits.cpu": "2", "limits.memory": "1GiB" },
+        devices: { root: { type: "disk", path: "/", pool: "default", size: "10GiB" } },
+      });
+      const first = await s.listInstanceResources(null, 2);
+      const next = await s.listInstanceResources(first[first.length - 1], 2);
+      const last = await s.listInstanceResources(next[next.length - 1], 2);
+      expect([...first, ...next, ...last].map((i) => i.name)).toEqual(["a", "b", "c", "d"]);
+      expect(last).toEqual([]);
+    });
+
+    it("server config: write and remove keys, read them all", async () => {
+      await s.writeConfig({ "cluster.offline_threshold": "30", "scheduler.strategy": "spread" });
+      await s.writeConfig({ "cluster.offline_threshold": "40", "scheduler.strategy": null });
+      expect(await s.readConfig()).toEqual({ "cluster.offline_threshold": "40" });
+    });
+
+    it("tokens: insert, find by hash, touch, list, count by role, delete", async () => {
+      await s.insertToken({ id: "a1", hash: "ha", role: "admin", member: null, description: "first" }, 100);
+      await s.insertToken({ id: "v1", hash: "hv", role: "viewer", member: null, description: "" }, 200);
+      expect(await s.findTokenByHash("ha")).toMatchObject({ id: "a1", role: "admin", member: null, description: "first" });
+      await s.touchToken("a1", 300);
+      expect((await s.listTokens()).map((t) => t.id)).toEqual(["a1", "v1"]);
+      expect(await s.countTokens()).toBe(2);
+      expect(await s.countTokens("viewer")).toBe(1);
+      expect(await s.deleteToken("v1")).toBe(true);
+      expect(await s.deleteToken("v1")).toBe(false);
+      expect(await s.findTokenByHash("hv")).toBeUndefined();
+    });
+
+    it("operations: insert, update, get, list by status, count, prune only finished ones older than the cutoff", async () => {
+      const op = (id: string) => ({ id, kind: "evacuate", description: id, resources: { cluster: ["/1.0/cluster/members/n1"] }, metadata: {}, input: { member: "n1" }, mayCancel: true });
+      await s.insertOperation(op("old-done"), 1_000);
+      await s.insertOperation(op("old-running"), 1_000);
+      await s.insertOperation(op("new-done"), 5_000);
+      await s.updateOperation("old-done", { status: "Success", metadata: { done: 3 }, mayCancel: false }, 1_500);
+      await s.updateOperation("new-done", { status: "Failure", err: "boom" }, 6_000);
+      expect(await s.getOperation("old-done")).toMatchObject({ status: "Success", metadata: { done: 3 }, may_cancel: false, input: { member: "n1" } });
+      expect(await s.getOperation("new-done")).toMatchObject({ status: "Failure", err: "boom" });
+      expect((await s.listOperations()).map((o) => o.id)).toEqual(["old-done", "old-running", "new-done"]);
+      expect((await s.listOperations(["Running"])).map((o) => o.id)).toEqual(["old-running"]);
+      expect(new Set(await s.countOperationsByStatus())).toEqual(new Set([
+        { status: "Success", n: 1 }, { status: "Running", n: 1 }, { status: "Failure", n: 1 },
+      ]));
+      expect(await s.pruneOperations(3_000)).toBe(1); // old-done; a running one is never pruned
+      expect((await s.listOperations()).map((o) => o.id)).toEqual(["old-running", "new-done"]);
+    });
+
+    it("a transaction's writes land together, or not at all when it throws", async () => {
+      await s.transaction(async (tx) => {
+        await tx.insertMember(member("n1"), 1);
+        await tx.insertInstance(instance("a", "n1"));
+        expect(await tx.getMember("n1")).toBeDefined(); // it reads its own writes
+      });
+      expect(await s.getInstance("default", "a")).toBeDefined();
+      await expect(s.transaction(async (tx) => {
+        await tx.insertInstance(instance("b", "n1"));
+        await tx.setMemberLifecycle("n1", "EVACUATED");
+        throw new Error("changed my mind");
+      })).rejects.toThrow("changed my mind");
+      expect(await s.getInstance("default", "b")).toBeUndefined();
+      expect((await s.getMember("n1"))?.state).toBe("CREATED");
+    });
+
+    it("a write made beside an open transaction is not part of it: it survives the transaction's rollback", async () => {
+      await s.insertMember(member("n1"), 1);
+      let inside!: () => void;
+      const paused = new Promise<void>((resolve) => { inside = resolve; });
+      let resume!: () => void;
+      const failing = s.transaction(async (tx) => {
+        await tx.insertInstance(instance("in-tx", "n1"));
+        inside();
+        await new Promise<void>((resolve) => { resume = resolve; });
+        throw new Error("roll back");
+      });
+      await paused;
+      const beside = s.insertInstance(instance("beside", "n1")); // issued while the transaction is open
+      resume();
+      await expect(failing).rejects.toThrow("roll back");
+      await beside;
+      expect((await s.listInstances()).map((i) => i.name)).toEqual(["beside"]);
+    });
+
+    it("what was written is there for the next handle on the same database (a restart or another replica)", async () => {
+      await s.insertMember(member("n1"), 1);
+      await s.insertInstance(instance("a", "n1"));
+      await s.writeConfig({ "scheduler.strategy": "pack" });
+      const other = await f.reopen();
+      expect((await other.getMember("n1"))?.server_name).toBe("n1");
+      expect((await other.getInstance("default", "a"))?.location).toBe("n1");
+      expect(await other.readConfig()).toEqual({ "scheduler.strategy": "pack" });
+    });
+
+    it("dumpTable returns every row of a named table, and refuses an unknown one", async () => {
+      await s.insertMember(member("n1"), 1);
+      expect(await s.dumpTable("members")).toHaveLength(1);
+      await expect(s.dumpTable("nope" as never)).rejects.toThrow();
+    });
+  });
+}
