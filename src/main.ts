@@ -21,6 +21,9 @@ import { ProjectService } from "./cluster/projectService.ts";
 import { TokenService } from "./cluster/tokenService.ts";
 import type { InstanceExecutor, InstanceRecorder } from "./domain/executor.ts";
 import { EventBus } from "./events/bus.ts";
+import { AgentExecutor } from "./members/agentExecutor.ts";
+import { AgentRegistry } from "./members/agents.ts";
+import { DesiredState } from "./members/desiredState.ts";
 import { StoreExecutor } from "./members/executor.ts";
 import { LivenessMonitor } from "./members/livenessMonitor.ts";
 import { LocalProbe } from "./members/localMember.ts";
@@ -88,7 +91,8 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const config = new ConfigService(store, bus);
   const view = new ClusterView();
   const groupCache = new GroupCache(store);
-  const members = new MemberService(store, groupCache, config, bus, changes, now, (member) => view.pendingCount(member));
+  const agents = new AgentRegistry(bus, now);
+  const members = new MemberService(store, groupCache, config, bus, changes, now, (member) => view.pendingCount(member), (member) => agents.view(member));
   const groups = new GroupService(store, groupCache, members, bus, changes);
   const pools = new PoolService(store, bus);
   const projects = new ProjectService(store, groupCache, bus, changes);
@@ -106,7 +110,11 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const records = new InstanceRecords(store, bus, changes);
   const locks = new InstanceLocks();
   const storeExecutor = new StoreExecutor(records, opts.executorDelayMs ?? Number(process.env.BERTH_EXECUTOR_DELAY_MS ?? 0));
-  const executor = opts.executor ? opts.executor(storeExecutor, records) : storeExecutor;
+  // On a member with an agent a step completes when the agent reports it done (agentExecutor.ts).
+  const memberExecutor = new AgentExecutor(storeExecutor, agents, () => config.get()["cluster.agent_step_timeout"] * 1000);
+  const executor = opts.executor ? opts.executor(memberExecutor, records) : memberExecutor;
+  const desired = new DesiredState(records, changes);
+  changes.subscribe((change) => { if (change.kind === "member-removed") agents.forget(change.name); });
   const scriptlets = new Scriptlets({ config, members, instances: records, projects, changes, bus, logger, poolSize: opts.sandboxPoolSize });
   // Stored instances load in the background once start-up is done (placements wait for them).
   const index = new SchedulerIndex(view, changes, () => members.list(), (after, limit) => store.listInstanceResources(after, limit));
@@ -127,7 +135,9 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     logger.info({ file: join(dataDir, "admin.token") }, "created the admin token");
   }
 
-  const services: Services = { store, bus, config, members, groups, pools, projects, instances, records, tokens, operations, logger, now };
+  const services: Services = {
+    store, bus, config, members, groups, pools, projects, instances, records, tokens, operations, agents, desired, logger, now,
+  };
   registerInstanceOperations(operations, instances);
   const maintenance = new Maintenance({ members, records, locks, placement, executor, moves, pools, config, bus }, operations);
   const relocation = new Relocation(records, placement, moves, operations);

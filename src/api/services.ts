@@ -9,6 +9,8 @@ import type { PoolService } from "../cluster/poolService.ts";
 import type { ProjectService } from "../cluster/projectService.ts";
 import type { TokenService } from "../cluster/tokenService.ts";
 import type { EventBus } from "../events/bus.ts";
+import type { AgentRegistry } from "../members/agents.ts";
+import type { DesiredState } from "../members/desiredState.ts";
 import type { OperationManager } from "../operations/manager.ts";
 import type { Store } from "../store/store.ts";
 
@@ -25,6 +27,10 @@ export interface Services {
   records: InstanceRecords;
   tokens: TokenService;
   operations: OperationManager;
+  /** What members' agents report. */
+  agents: AgentRegistry;
+  /** What members' agents should run (their long-poll). */
+  desired: DesiredState;
   logger: Logger;
   now: () => number;
 }

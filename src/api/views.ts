@@ -23,16 +23,19 @@ export function instanceView(instance: Instance): InstanceView {
   return { ...instance, status_code: INSTANCE_STATUS_CODES[instance.status], ephemeral: false, stateful: false };
 }
 
+/** An instance with what its member's agent observed, where it has one (the pid its driver reported). */
+export type ObservedInstanceView = Instance & { observed?: { pid?: number } };
+
 /**
- * LXD's api.InstanceState. Berth knows the status and where the instance is; usage counters are
- * zero and pid 0 (unknown) until members report them.
+ * LXD's api.InstanceState. Berth knows the status, where the instance is and, on a member with an
+ * agent, the pid its driver reported; usage counters are zero, and pid 0 where unknown.
  */
-export function instanceState(instance: Instance) {
+export function instanceState(instance: ObservedInstanceView) {
   return {
     status: instance.status,
     status_code: INSTANCE_STATUS_CODES[instance.status],
     location: instance.location,
-    pid: 0,
+    pid: instance.observed?.pid ?? 0,
     processes: 0,
     cpu: { usage: 0 },
     memory: { usage: 0, usage_peak: 0, swap_usage: 0, swap_usage_peak: 0 },
@@ -42,7 +45,7 @@ export function instanceState(instance: Instance) {
 }
 
 /** LXD's api.InstanceFull (instance_get_full, container_full): Berth keeps no snapshots or backups. */
-export function instanceFull(instance: Instance) {
+export function instanceFull(instance: ObservedInstanceView) {
   return { ...instanceView(instance), state: instanceState(instance), snapshots: [], backups: [] };
 }
 

@@ -3,11 +3,12 @@ import type { Context, Hono } from "hono";
 import { badRequest } from "../../domain/errors.ts";
 import { checkName } from "../../domain/names.ts";
 import { instanceUrl } from "../../cluster/instanceRecords.ts";
+import type { Instance } from "../../domain/types.ts";
 import { async, sync } from "../envelope.ts";
 import { instanceCreateSchema, instanceStateSchema, instanceUpdateSchema } from "../schemas.ts";
 import type { Services } from "../services.ts";
 import { queryBool, readBody, recursion } from "../validation.ts";
-import { instanceFull, instanceState, instanceView, listing } from "../views.ts";
+import { instanceFull, instanceState, instanceView, listing, type ObservedInstanceView } from "../views.ts";
 import type { AuthEnv } from "../auth.ts";
 
 export function projectOf(c: Context): string {
@@ -22,6 +23,15 @@ export function targetOf(c: Context): string | undefined {
   return target;
 }
 
+/**
+ * An instance as the API shows it: on a member with an agent, `status` is what the agent observes
+ * (Running, Stopped, or Error — a crash — with `observed.reason`), and `observed` carries the report.
+ */
+function viewOf(s: Services, i: Instance): ObservedInstanceView {
+  const observed = s.agents.observed(i.location, i.project, i.name);
+  return observed ? { ...i, status: observed.status, observed } : i;
+}
+
 export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
   app.get("/1.0/instances", async (c) => {
     const all = queryBool(c, "all-projects");
@@ -29,7 +39,8 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
     const project = all ? undefined : projectOf(c);
     if (project !== undefined) s.projects.get(project);
     // recursion=2 is LXD's full form (container_full): with state, snapshots and backups.
-    return sync(c, await listing(c, await s.instances.list({ project }), instanceUrl, (i, depth) => (depth > 1 ? instanceFull(i) : instanceView(i))));
+    const instances = (await s.instances.list({ project })).map((i) => viewOf(s, i));
+    return sync(c, await listing(c, instances, instanceUrl, (i, depth) => (depth > 1 ? instanceFull(i) : instanceView(i))));
   });
 
   app.post("/1.0/instances", async (c) => {
@@ -50,8 +61,18 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
 
   // ?recursion=1 is LXD's full form (instance_get_full).
   app.get("/1.0/instances/:name", async (c) => {
-    const instance = await s.instances.get(projectOf(c), c.req.param("name"));
+    const instance = viewOf(s, await s.instances.get(projectOf(c), c.req.param("name")));
     return sync(c, recursion(c) > 0 ? instanceFull(instance) : instanceView(instance));
+  });
+
+  // The instance's recent output (the last 64 KiB), asked of its member's agent.
+  app.get("/1.0/instances/:name/log", async (c) => {
+    const instance = await s.instances.get(projectOf(c), c.req.param("name"));
+    if (!s.agents.hasAgent(instance.location)) {
+      throw badRequest(`Instance "${instance.name}" is on cluster member "${instance.location}", which has no agent: there is no output to show`);
+    }
+    const log = await s.desired.ask(instance.location, "log", instance.project, instance.name, 10_000);
+    return sync(c, { log });
   });
 
   // Berth keeps no snapshots: an instance has none (LXD clients list them, e.g. `lxc list`).
@@ -93,7 +114,7 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
     }));
   });
 
-  app.get("/1.0/instances/:name/state", async (c) => sync(c, instanceState(await s.instances.get(projectOf(c), c.req.param("name")))));
+  app.get("/1.0/instances/:name/state", async (c) => sync(c, instanceState(viewOf(s, await s.instances.get(projectOf(c), c.req.param("name"))))));
 
   app.put("/1.0/instances/:name/state", async (c) => {
     const project = projectOf(c);
