@@ -23,6 +23,7 @@ import type { InstanceExecutor, InstanceRecorder } from "./domain/executor.ts";
 import { EventBus } from "./events/bus.ts";
 import { AgentExecutor } from "./members/agentExecutor.ts";
 import { AgentRegistry } from "./members/agents.ts";
+import { HealingMonitor } from "./members/healing.ts";
 import { DesiredState } from "./members/desiredState.ts";
 import { StoreExecutor } from "./members/executor.ts";
 import { LivenessMonitor } from "./members/livenessMonitor.ts";
@@ -65,6 +66,7 @@ export interface Berth {
   changes: ClusterChanges;
   app: ReturnType<typeof createApp>;
   liveness: LivenessMonitor;
+  healing: HealingMonitor;
   maintenance: Maintenance;
   /** The admin secret when this start generated one. */
   generatedAdminToken?: string;
@@ -92,7 +94,12 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const view = new ClusterView();
   const groupCache = new GroupCache(store);
   const agents = new AgentRegistry(bus, now);
-  const members = new MemberService(store, groupCache, config, bus, changes, now, (member) => view.pendingCount(member), (member) => agents.view(member));
+  // Built below (it starts heals through the maintenance service); the member view asks it whether healing is held back.
+  let healing: HealingMonitor;
+  const members = new MemberService(
+    store, groupCache, config, bus, changes, now, (member) => view.pendingCount(member), (member) => agents.view(member),
+    () => healing?.heldBack() ?? null,
+  );
   const groups = new GroupService(store, groupCache, members, bus, changes);
   const pools = new PoolService(store, bus);
   const projects = new ProjectService(store, groupCache, bus, changes);
@@ -136,7 +143,8 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   }
 
   const services: Services = {
-    store, bus, config, members, groups, pools, projects, instances, records, tokens, operations, agents, desired, logger, now,
+    store, bus, config, members, groups, pools, projects, instances, records, tokens, operations, agents, desired,
+    healing: { acknowledge: (member) => healing.acknowledge(member), stats: () => healing.stats }, logger, now,
   };
   registerInstanceOperations(operations, instances);
   const maintenance = new Maintenance({ members, records, locks, placement, executor, moves, pools, config, bus }, operations);
@@ -147,6 +155,16 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     memberStateRoutes(maintenance), schedulerRoutes(query, relocation),
   ]);
   const liveness = new LivenessMonitor(members, changes, bus, (err) => logger.warn({ err }, "the liveness sweep failed"));
+  healing = new HealingMonitor({
+    members, config, bus, operations, now,
+    heal: async (member) => {
+      const answer = await maintenance.request(member, { action: "evacuate", mode: "heal" });
+      if (answer.dryRun) throw new Error("a heal is never a dry run");
+      logger.warn({ member, operation: answer.operation.id }, "healing an offline member");
+      return answer.operation.id;
+    },
+    onError: (err) => logger.warn({ err }, "the healing sweep failed"),
+  });
 
   // The embedded local member.
   let localMemberName: string | null = null;
@@ -176,8 +194,12 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
 
   // start() sweeps at once and then on its timer; without a timer (tests) sweep once here.
   const livenessIntervalMs = opts.livenessIntervalMs ?? 1000;
-  if (livenessIntervalMs > 0) liveness.start(livenessIntervalMs);
-  else await liveness.tick();
+  if (livenessIntervalMs > 0) {
+    liveness.start(livenessIntervalMs);
+    healing.start(livenessIntervalMs);
+  } else {
+    await liveness.tick();
+  }
   // Only now, so that loading does not compete with the start-up work above (the local member's probe).
   index.start();
   await operations.prune(true);
@@ -189,6 +211,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     changes,
     app,
     liveness,
+    healing,
     maintenance,
     generatedAdminToken,
     localMemberName,
@@ -196,6 +219,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     async close() {
       if (heartbeatTimer) clearTimeout(heartbeatTimer);
       liveness.stop();
+      healing.stop();
       await operations.settle();
       index.stop();
       await scriptlets.close();

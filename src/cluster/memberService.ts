@@ -60,6 +60,8 @@ export class MemberService {
     private readonly reservationsOn: (member: string) => number,
     /** The member's agent, when one reports for it. */
     private readonly agentOf: (member: string) => MemberAgent | null = () => null,
+    /** Why healing is held back (the partition guard), shown on Offline members; null when it is not. */
+    private readonly healingHeld: () => string | null = () => null,
   ) {}
 
   async list(): Promise<Member[]> {
@@ -202,7 +204,7 @@ export class MemberService {
       groups,
       config: record.config,
       status: live.status,
-      message: live.message,
+      message: live.status === "Offline" && this.healingHeld() ? `${live.message}; healing held back: ${this.healingHeld()}` : live.message,
       last_heartbeat: record.last_heartbeat,
       resources: record.resources,
       agent: this.agentOf(record.server_name),

@@ -61,7 +61,10 @@ export function memberRoutes(app: Hono<AuthEnv>, s: Services): void {
     const member = await s.members.heartbeat(name, resources, (body.state as MemberStateReport | undefined) ?? null);
     s.agents.report(name, body.agent, body.instances);
     const threshold = s.config.get()["cluster.offline_threshold"];
-    return sync(c, { status: member.status, message: member.message, offline_threshold: threshold, heartbeat_interval: Math.max(1, Math.floor(threshold / 4)) });
+    return sync(c, {
+      status: member.status, message: member.message, offline_threshold: threshold, heartbeat_interval: Math.max(1, Math.floor(threshold / 4)),
+      ...s.healing.acknowledge(name),
+    });
   });
 
   // What the member's agent should run, long-polled: ?since=REVISION&wait=SECONDS (at most 60).
