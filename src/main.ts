@@ -112,7 +112,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const tokens = new TokenService(store, bus, (name) => members.exists(name), now, changes);
   const operations = new OperationManager(
     store, bus, now, (err, id) => logger.error({ err, operation: id }, "operation failed"),
-    () => config.get()["operations.retention"] * 1000,
+    () => config.get()["operations.retention"] * 1000, opts.localMemberName ?? hostname(),
   );
   // The small tables the services keep in memory (config, groups, pools, projects).
   await config.load();
@@ -136,7 +136,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const memberLifecycle = async (name: string) => (await members.find(name))?.state;
   const instances = new InstanceService({
     store, bus, changes, now, records, locks, placement, executor, memberLifecycle,
-    projectExists: (name) => projects.exists(name), poolExists: (name) => pools.driverOf(name) !== undefined,
+    projectExists: (name) => projects.exists(name), findPool: (name) => pools.find(name),
   });
   const moves = new MoveProcedure({
     records, locks, executor, memberLifecycle, reserveAt: (instance, member) => placement.reserveAt(instance, member),

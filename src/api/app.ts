@@ -74,7 +74,7 @@ export function createApp(s: Services, info: AppInfo, extra: RouteModule[] = [])
   instanceRoutes(app, s);
   operationRoutes(app, s);
   tokenRoutes(app, s);
-  eventRoutes(app, s);
+  eventRoutes(app, s, info.serverName);
   uiRoutes(app, info.uiDir);
   for (const module of extra) module(app, s);
   app.all("/1.0/*", (c) => { throw notFound(`Not found: ${c.req.method} ${c.req.path}`); });
