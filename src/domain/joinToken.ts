@@ -100,3 +100,27 @@ function describe(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
+
+/** A join token as the service lists it (never its secret). */
+export interface JoinTokenInfo {
+  id: string;
+  /** The member it joins as. */
+  server_name: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  /** The agent token it was traded for, once used. */
+  credential_id: string | null;
+  revoked_at: string | null;
+  /** Why it was revoked ("revoked by an administrator", "member removed"); "" when it was not. */
+  revoked_reason: string;
+}
+
+export type JoinTokenStatus = "valid" | "used" | "expired" | "revoked";
+
+/** What a join token is at `now`: revoked and used are final; an unused one expires at expires_at. */
+export function joinTokenStatus(token: JoinTokenInfo, now: number): JoinTokenStatus {
+  if (token.revoked_at !== null) return "revoked";
+  if (token.used_at !== null) return "used";
+  return Date.parse(token.expires_at) <= now ? "expired" : "valid";
+}
