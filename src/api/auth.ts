@@ -7,14 +7,35 @@ import type { TokenService } from "../cluster/tokenService.ts";
 export type AuthEnv = { Variables: { token: TokenInfo } };
 
 const READ_METHODS = new Set(["GET", "HEAD"]);
-const AGENT_PATH = /^\/1\.0\/cluster\/members\/([^/]+)(\/heartbeat|\/state)?$/;
 
-/** What an agent token may do: heartbeat as its member, and read its member and its state. */
+/**
+ * Requests answered without a bearer token. The join exchange is how an agent gets its first
+ * token: its join secret is its proof, checked by the route (401 for an unknown, used, expired or
+ * revoked one).
+ */
+export const PUBLIC_ROUTES: readonly { method: string; path: string }[] = [
+  { method: "POST", path: "/1.0/cluster/join" },
+];
+
+/**
+ * What an agent token may do, each rule under its own member's path,
+ * /1.0/cluster/members/{its member}{suffix}: heartbeat as that member, and read the member and
+ * its state. Anything else, and every other member's paths, is 403. The agent's desired-state
+ * long-poll and its report endpoint are added here, next to heartbeat, when they exist.
+ */
+export const AGENT_ALLOWED_ROUTES: readonly { methods: readonly string[]; suffix: string }[] = [
+  { methods: ["GET", "HEAD"], suffix: "" },
+  { methods: ["GET", "HEAD"], suffix: "/state" },
+  { methods: ["POST"], suffix: "/heartbeat" },
+];
+
+const MEMBER_PATH = /^\/1\.0\/cluster\/members\/([^/]+)(\/.*)?$/;
+
 function agentMayAccess(token: TokenInfo, method: string, path: string): boolean {
-  const m = AGENT_PATH.exec(path);
+  const m = MEMBER_PATH.exec(path);
   if (!m || decodePathSegment(m[1]) !== token.member) return false;
-  if (m[2] === "/heartbeat") return method === "POST";
-  return READ_METHODS.has(method);
+  const suffix = m[2] ?? "";
+  return AGENT_ALLOWED_ROUTES.some((rule) => rule.suffix === suffix && rule.methods.includes(method));
 }
 
 function decodePathSegment(segment: string): string {
@@ -27,6 +48,7 @@ function decodePathSegment(segment: string): string {
 
 export function authenticate(tokens: TokenService): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
+    if (PUBLIC_ROUTES.some((route) => route.method === c.req.method && route.path === c.req.path)) return next();
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) throw unauthorized("Missing bearer token: send Authorization: Bearer <token>");
@@ -37,7 +59,7 @@ export function authenticate(tokens: TokenService): MiddlewareHandler<AuthEnv> {
       throw forbidden(`A viewer token may only read; ${method} ${c.req.path} needs an admin token`);
     }
     if (token.role === "agent" && !agentMayAccess(token, method, c.req.path)) {
-      throw forbidden(`An agent token for member "${token.member}" may only heartbeat as that member; ${method} ${c.req.path} is not allowed`);
+      throw forbidden(`An agent token for member "${token.member}" may only heartbeat as that member and read it; ${method} ${c.req.path} is not allowed`);
     }
     c.set("token", token);
     await next();

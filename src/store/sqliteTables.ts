@@ -402,8 +402,8 @@ export class SqliteTables {
 
   listJoinTokens(member?: string): JoinTokenInfo[] {
     const q = this.db.select().from(t.joinTokens);
-    const rows = member === undefined ? q.orderBy(asc(t.joinTokens.createdAt), asc(t.joinTokens.id)).all()
-      : q.where(eq(t.joinTokens.member, member)).orderBy(asc(t.joinTokens.createdAt), asc(t.joinTokens.id)).all();
+    const order = [asc(t.joinTokens.createdAt), sql`rowid`] as const;
+    const rows = member === undefined ? q.orderBy(...order).all() : q.where(eq(t.joinTokens.member, member)).orderBy(...order).all();
     return rows.map(joinTokenFromRow);
   }
 

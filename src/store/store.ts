@@ -151,7 +151,7 @@ export interface Store {
   insertJoinToken(token: { id: string; hash: string; member: string; expiresAt: number }, now: number): Promise<void>;
   findJoinTokenByHash(hash: string): Promise<JoinTokenInfo | undefined>;
   getJoinToken(id: string): Promise<JoinTokenInfo | undefined>;
-  /** By creation time; only one member's when given. */
+  /** In the order they were made; only one member's when given. */
   listJoinTokens(member?: string): Promise<JoinTokenInfo[]>;
   /**
    * Marks a join token used (traded for the agent token credentialId) if, at `now`, it is unused,
