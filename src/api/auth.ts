@@ -19,14 +19,16 @@ export const PUBLIC_ROUTES: readonly { method: string; path: string }[] = [
 
 /**
  * What an agent token may do, each rule under its own member's path,
- * /1.0/cluster/members/{its member}{suffix}: heartbeat as that member, and read the member and
- * its state. Anything else, and every other member's paths, is 403. The agent's desired-state
- * long-poll and its report endpoint are added here, next to heartbeat, when they exist.
+ * /1.0/cluster/members/{its member}{suffix}: heartbeat as that member (with what it observes),
+ * read the member, its state and its desired state (the long-poll), and answer the requests that
+ * came with it. Anything else, and every other member's paths, is 403.
  */
-export const AGENT_ALLOWED_ROUTES: readonly { methods: readonly string[]; suffix: string }[] = [
-  { methods: ["GET", "HEAD"], suffix: "" },
-  { methods: ["GET", "HEAD"], suffix: "/state" },
-  { methods: ["POST"], suffix: "/heartbeat" },
+export const AGENT_ALLOWED_ROUTES: readonly { methods: readonly string[]; suffix: RegExp }[] = [
+  { methods: ["GET", "HEAD"], suffix: /^$/ },
+  { methods: ["GET", "HEAD"], suffix: /^\/state$/ },
+  { methods: ["GET", "HEAD"], suffix: /^\/desired$/ },
+  { methods: ["POST"], suffix: /^\/heartbeat$/ },
+  { methods: ["POST"], suffix: /^\/answers\/[^/]+$/ },
 ];
 
 const MEMBER_PATH = /^\/1\.0\/cluster\/members\/([^/]+)(\/.*)?$/;
@@ -35,7 +37,7 @@ function agentMayAccess(token: TokenInfo, method: string, path: string): boolean
   const m = MEMBER_PATH.exec(path);
   if (!m || decodePathSegment(m[1]) !== token.member) return false;
   const suffix = m[2] ?? "";
-  return AGENT_ALLOWED_ROUTES.some((rule) => rule.suffix === suffix && rule.methods.includes(method));
+  return AGENT_ALLOWED_ROUTES.some((rule) => rule.methods.includes(method) && rule.suffix.test(suffix));
 }
 
 function decodePathSegment(segment: string): string {
@@ -59,7 +61,7 @@ export function authenticate(tokens: TokenService): MiddlewareHandler<AuthEnv> {
       throw forbidden(`A viewer token may only read; ${method} ${c.req.path} needs an admin token`);
     }
     if (token.role === "agent" && !agentMayAccess(token, method, c.req.path)) {
-      throw forbidden(`An agent token for member "${token.member}" may only heartbeat as that member and read it; ${method} ${c.req.path} is not allowed`);
+      throw forbidden(`An agent token for member "${token.member}" may only use its own member's paths (heartbeat, state, desired state, answers); ${method} ${c.req.path} is not allowed`);
     }
     c.set("token", token);
     await next();
