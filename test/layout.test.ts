@@ -22,6 +22,7 @@ const RULES: Record<string, string[]> = {
   domain: ["@/scheduler", "@/sandbox", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "node:fs", "node:http"],
   scheduler: ["@/sandbox", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "hono", "drizzle-orm", "better-sqlite3", "node:fs", "node:http"],
   sandbox: ["@/scheduler", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "hono", "drizzle-orm", "better-sqlite3", "node:fs", "node:http"],
+  net: ["@/scheduler", "@/sandbox", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "hono", "drizzle-orm", "better-sqlite3"],
   placement: ["@/api", "@/cli", "@/members", "hono", "drizzle-orm", "better-sqlite3"],
   cluster: ["@/api", "@/cli", "hono", "drizzle-orm", "better-sqlite3"],
   members: ["@/api", "@/cli", "hono", "drizzle-orm", "better-sqlite3"],
