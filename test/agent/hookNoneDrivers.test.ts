@@ -45,7 +45,7 @@ describe("hook driver", () => {
     await driver.stop(instance, 12);
     expect(readFileSync(join(data, "state", "web.timeout"), "utf8")).toBe("12\n");
     expect(await driver.status(instance)).toEqual({ status: "Stopped" });
-    expect(await driver.log(instance)).toBe("");
+    expect(await driver.log()).toBe("");
   });
 
   it("a hook that exits non-zero fails with its stderr as the message", async () => {

@@ -7,12 +7,12 @@ const NOW = 1_000_000;
 
 /** Inputs from a compact description: desired "name:Running", observed "name:Error", known names. */
 function input(spec: {
-  desired?: string[];
-  observed?: string[];
-  known?: string[];
-  config?: Record<string, Record<string, string>>;
+  desired?: readonly string[];
+  observed?: readonly string[];
+  known?: readonly string[];
+  config?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   backoff?: Record<string, Backoff>;
-  busy?: string[];
+  busy?: readonly string[];
 }): ReconcileInput {
   const desired = (spec.desired ?? []).map((d) => {
     const [name, power] = d.split(":");

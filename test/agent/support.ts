@@ -94,11 +94,25 @@ export function recordedProcesses(data: string): { supervisor: number; group?: n
   return found;
 }
 
-/** Kills whatever an agent data directory's supervisors run, then removes the directory. */
+/**
+ * Kills whatever an agent data directory's supervisors run — those recorded in state.json, and any
+ * process whose command line names the directory (a supervisor caught starting) — then removes it.
+ */
 export function cleanUpData(data: string): void {
   for (const { supervisor, group } of recordedProcesses(data)) {
     if (group) quietKill(-group, "SIGKILL");
     quietKill(supervisor, "SIGKILL");
+  }
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(data)) {
+        quietKill(-Number(entry), "SIGKILL");
+        quietKill(Number(entry), "SIGKILL");
+      }
+    } catch {
+      // gone meanwhile
+    }
   }
   rmSync(data, { recursive: true, force: true });
 }
