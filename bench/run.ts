@@ -21,6 +21,7 @@ const BENCHES: Bench[] = [
   { name: "create-http", file: "./create-http.ts", byDefault: true, about: "instance creates/s over HTTP at 1,000 members (~25 s)" },
   { name: "evacuate", file: "./evacuate.ts", byDefault: true, about: "evacuating 250-1,000 instances, with and without a scriptlet (~30 s)" },
   { name: "concurrency", file: "./concurrency.ts", byDefault: true, about: "randomized concurrent operations, then every invariant (~40 s)" },
+  { name: "agent-heartbeats", file: "./agent-heartbeats.ts", byDefault: true, about: "1,000 simulated agents heartbeating at 1/s: service CPU and create p99 (~40 s)" },
   { name: "cli-startup", file: "./cli-startup.ts", byDefault: true, about: "berth CLI calls and berth serve start-up with 100,000 instances (~30 s)" },
 ];
 

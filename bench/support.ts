@@ -11,7 +11,11 @@ export const BENCH_TOKEN = "bench-admin-token";
 
 export interface Service {
   url: string;
-  call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** The service's process id (for its CPU time). */
+  pid: number;
+  call(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any }>;
+  /** A second client with its own connections (so one load does not queue behind another's sockets). */
+  client(): (method: string, path: string, body?: unknown, token?: string) => Promise<{ status: number; body: any }>;
   stop(): Promise<void>;
 }
 
@@ -26,11 +30,12 @@ export async function startService(env: Record<string, string> = {}, nodeArgs: s
   // node:http with keep-alive: a much lighter client than fetch, so the client's own cost on this
   // 2-core machine does not hide the server's.
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const call = (method: string, path: string, body?: unknown) => new Promise<{ status: number; body: any }>((resolve, reject) => {
+  const agents = [agent];
+  const callWith = (agent: Agent) => (method: string, path: string, body?: unknown, token = BENCH_TOKEN) => new Promise<{ status: number; body: any }>((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = request({
       host: "127.0.0.1", port, path, method, agent,
-      headers: { authorization: `Bearer ${BENCH_TOKEN}`, ...(payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}) },
+      headers: { authorization: `Bearer ${token}`, ...(payload ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}) },
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
@@ -45,6 +50,12 @@ export async function startService(env: Record<string, string> = {}, nodeArgs: s
     req.on("error", reject);
     req.end(payload);
   });
+  const call = callWith(agent);
+  const client = () => {
+    const own = new Agent({ keepAlive: true, maxSockets: 8 });
+    agents.push(own);
+    return callWith(own);
+  };
   for (let i = 0; ; i++) {
     try {
       if ((await fetch(`${url}/`)).ok) break;
@@ -54,9 +65,9 @@ export async function startService(env: Record<string, string> = {}, nodeArgs: s
     await new Promise((r) => setTimeout(r, 25));
   }
   return {
-    url, call,
+    url, call, client, pid: child.pid!,
     async stop() {
-      agent.destroy();
+      for (const a of agents) a.destroy();
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));
       rmSync(dir, { recursive: true, force: true });

@@ -21,6 +21,10 @@ import { ProjectService } from "./cluster/projectService.ts";
 import { TokenService } from "./cluster/tokenService.ts";
 import type { InstanceExecutor, InstanceRecorder } from "./domain/executor.ts";
 import { EventBus } from "./events/bus.ts";
+import { AgentExecutor } from "./members/agentExecutor.ts";
+import { AgentRegistry } from "./members/agents.ts";
+import { HealingMonitor } from "./members/healing.ts";
+import { DesiredState } from "./members/desiredState.ts";
 import { StoreExecutor } from "./members/executor.ts";
 import { LivenessMonitor } from "./members/livenessMonitor.ts";
 import { LocalProbe } from "./members/localMember.ts";
@@ -63,6 +67,7 @@ export interface Berth {
   changes: ClusterChanges;
   app: ReturnType<typeof createApp>;
   liveness: LivenessMonitor;
+  healing: HealingMonitor;
   maintenance: Maintenance;
   /** The admin secret when this start generated one. */
   generatedAdminToken?: string;
@@ -89,7 +94,13 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const config = new ConfigService(store, bus);
   const view = new ClusterView();
   const groupCache = new GroupCache(store);
-  const members = new MemberService(store, groupCache, config, bus, changes, now, (member) => view.pendingCount(member));
+  const agents = new AgentRegistry(bus, now);
+  // Built below (it starts heals through the maintenance service); the member view asks it whether healing is held back.
+  let healing: HealingMonitor;
+  const members = new MemberService(
+    store, groupCache, config, bus, changes, now, (member) => view.pendingCount(member), (member) => agents.view(member),
+    () => healing?.heldBack() ?? null,
+  );
   const groups = new GroupService(store, groupCache, members, bus, changes);
   const pools = new PoolService(store, bus);
   const projects = new ProjectService(store, groupCache, bus, changes);
@@ -107,7 +118,11 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const records = new InstanceRecords(store, bus, changes);
   const locks = new InstanceLocks();
   const storeExecutor = new StoreExecutor(records, opts.executorDelayMs ?? Number(process.env.BERTH_EXECUTOR_DELAY_MS ?? 0));
-  const executor = opts.executor ? opts.executor(storeExecutor, records) : storeExecutor;
+  // On a member with an agent a step completes when the agent reports it done (agentExecutor.ts).
+  const memberExecutor = new AgentExecutor(storeExecutor, agents, () => config.get()["cluster.agent_step_timeout"] * 1000);
+  const executor = opts.executor ? opts.executor(memberExecutor, records) : memberExecutor;
+  const desired = new DesiredState(records, changes);
+  changes.subscribe((change) => { if (change.kind === "member-removed") agents.forget(change.name); });
   const scriptlets = new Scriptlets({ config, members, instances: records, projects, changes, bus, logger, poolSize: opts.sandboxPoolSize });
   // Stored instances load in the background once start-up is done (placements wait for them).
   const index = new SchedulerIndex(view, changes, () => members.list(), (after, limit) => store.listInstanceResources(after, limit));
@@ -128,7 +143,10 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     logger.info({ file: join(dataDir, "admin.token") }, "created the admin token");
   }
 
-  const services: Services = { store, bus, config, members, groups, pools, projects, instances, records, tokens, operations, logger, now };
+  const services: Services = {
+    store, bus, config, members, groups, pools, projects, instances, records, tokens, operations, agents, desired,
+    healing: { acknowledge: (member) => healing.acknowledge(member), stats: () => healing.stats }, logger, now,
+  };
   registerInstanceOperations(operations, instances);
   const maintenance = new Maintenance({ members, records, locks, placement, executor, moves, pools, config, bus }, operations);
   const relocation = new Relocation(records, placement, moves, operations);
@@ -138,6 +156,16 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     memberStateRoutes(maintenance), schedulerRoutes(query, relocation),
   ]);
   const liveness = new LivenessMonitor(members, changes, bus, (err) => logger.warn({ err }, "the liveness sweep failed"));
+  healing = new HealingMonitor({
+    members, config, bus, operations, now,
+    heal: async (member) => {
+      const answer = await maintenance.request(member, { action: "evacuate", mode: "heal" });
+      if (answer.dryRun) throw new Error("a heal is never a dry run");
+      logger.warn({ member, operation: answer.operation.id }, "healing an offline member");
+      return answer.operation.id;
+    },
+    onError: (err) => logger.warn({ err }, "the healing sweep failed"),
+  });
 
   // The embedded local member.
   let localMemberName: string | null = null;
@@ -167,8 +195,12 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
 
   // start() sweeps at once and then on its timer; without a timer (tests) sweep once here.
   const livenessIntervalMs = opts.livenessIntervalMs ?? 1000;
-  if (livenessIntervalMs > 0) liveness.start(livenessIntervalMs);
-  else await liveness.tick();
+  if (livenessIntervalMs > 0) {
+    liveness.start(livenessIntervalMs);
+    healing.start(livenessIntervalMs);
+  } else {
+    await liveness.tick();
+  }
   // Only now, so that loading does not compete with the start-up work above (the local member's probe).
   index.start();
   await operations.prune(true);
@@ -180,6 +212,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     changes,
     app,
     liveness,
+    healing,
     maintenance,
     generatedAdminToken,
     localMemberName,
@@ -187,6 +220,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     async close() {
       if (heartbeatTimer) clearTimeout(heartbeatTimer);
       liveness.stop();
+      healing.stop();
       await operations.settle();
       index.stop();
       await scriptlets.close();

@@ -7,13 +7,17 @@ import type { TokenService } from "../cluster/tokenService.ts";
 export type AuthEnv = { Variables: { token: TokenInfo } };
 
 const READ_METHODS = new Set(["GET", "HEAD"]);
-const AGENT_PATH = /^\/1\.0\/cluster\/members\/([^/]+)(\/heartbeat|\/state)?$/;
+/** The paths under its own member an agent token may use. */
+export const AGENT_PATH = /^\/1\.0\/cluster\/members\/([^/]+)(\/heartbeat|\/state|\/desired|\/answers\/[^/]+)?$/;
 
-/** What an agent token may do: heartbeat as its member, and read its member and its state. */
+/**
+ * What an agent token may do: heartbeat as its member (with what it observes), read its member,
+ * its state and its desired state (long-poll), and answer the requests that came with it.
+ */
 function agentMayAccess(token: TokenInfo, method: string, path: string): boolean {
   const m = AGENT_PATH.exec(path);
   if (!m || decodePathSegment(m[1]) !== token.member) return false;
-  if (m[2] === "/heartbeat") return method === "POST";
+  if (m[2] === "/heartbeat" || m[2]?.startsWith("/answers/")) return method === "POST";
   return READ_METHODS.has(method);
 }
 

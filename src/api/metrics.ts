@@ -39,6 +39,26 @@ export function createMetrics(s: Services): Metrics {
     },
   });
   new Gauge({
+    name: "berth_heals", help: "Heals of offline members since start: started, succeeded, failed, held_back (partition guard)",
+    labelNames: ["outcome"], registers: [registry],
+    collect() {
+      const stats = s.healing.stats();
+      this.reset();
+      this.set({ outcome: "started" }, stats.started);
+      this.set({ outcome: "succeeded" }, stats.succeeded);
+      this.set({ outcome: "failed" }, stats.failed);
+      this.set({ outcome: "held_back" }, stats.heldBack);
+    },
+  });
+  new Gauge({
+    name: "berth_heal_offline_to_healed_seconds", help: "Seconds from a member's last heartbeat to the end of its heal, for the last heal",
+    registers: [registry],
+    collect() {
+      const times = s.healing.stats().offlineToHealed;
+      this.set(times.length > 0 ? times[times.length - 1] : 0);
+    },
+  });
+  new Gauge({
     name: "berth_events_emitted", help: "Events emitted since start, by kind", labelNames: ["kind"], registers: [registry],
     collect() {
       this.reset();

@@ -61,8 +61,15 @@ export const memberUpdateSchema = memberCreateSchema.omit({ server_name: true, r
 export const heartbeatSchema = z.strictObject({
   resources: resourcesSchema.optional(),
   state: memberStateSchema.optional(),
-  instances: z.array(z.strictObject({ name: z.string().max(256), project: z.string().max(256).default("default"), status: z.string().max(32) })).max(100_000).optional(),
+  /** Sent by a berth agent: what it is, and the complete list of instances it observes. */
+  agent: z.strictObject({ driver: z.string().max(64), version: z.string().max(64) }).optional(),
+  instances: z.array(z.strictObject({
+    name: z.string().max(256), project: z.string().max(256).default("default"), status: z.enum(["Running", "Stopped", "Error"]),
+    pid: z.number().int().min(0).max(2 ** 31).optional(), reason: z.string().max(4096).optional(),
+  })).max(100_000).optional(),
 });
+
+export const agentAnswerSchema = z.strictObject({ log: z.string().max(1024 * 1024) });
 
 export const memberStateActionSchema = z.strictObject({
   action: z.enum(["evacuate", "restore"]),

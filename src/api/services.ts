@@ -9,6 +9,9 @@ import type { PoolService } from "../cluster/poolService.ts";
 import type { ProjectService } from "../cluster/projectService.ts";
 import type { TokenService } from "../cluster/tokenService.ts";
 import type { EventBus } from "../events/bus.ts";
+import type { AgentRegistry } from "../members/agents.ts";
+import type { DesiredState } from "../members/desiredState.ts";
+import type { HealingStats } from "../members/healing.ts";
 import type { OperationManager } from "../operations/manager.ts";
 import type { Store } from "../store/store.ts";
 
@@ -25,6 +28,12 @@ export interface Services {
   records: InstanceRecords;
   tokens: TokenService;
   operations: OperationManager;
+  /** What members' agents report. */
+  agents: AgentRegistry;
+  /** What members' agents should run (their long-poll). */
+  desired: DesiredState;
+  /** Healing: what a heartbeat answer carries, and what the metrics show. */
+  healing: { acknowledge(member: string): { healing_threshold: number; fence_margin: number }; stats(): HealingStats };
   logger: Logger;
   now: () => number;
 }

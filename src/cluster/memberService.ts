@@ -1,7 +1,7 @@
 /** Cluster members: registration, updates, removal, heartbeats, and the API view with derived status. */
 import { badRequest, conflict, notFound } from "../domain/errors.ts";
 import { checkName } from "../domain/names.ts";
-import type { Member, MemberLifecycle, MemberRecord, MemberResources, MemberStateReport } from "../domain/types.ts";
+import type { Member, MemberAgent, MemberLifecycle, MemberRecord, MemberResources, MemberStateReport } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
 import { deriveLiveness } from "../domain/liveness.ts";
 import type { NewMember, Store } from "../store/store.ts";
@@ -55,6 +55,10 @@ export class MemberService {
     private readonly now: () => number,
     /** Placements and moves in flight towards a member (the scheduler's reservations). */
     private readonly reservationsOn: (member: string) => number,
+    /** The member's agent, when one reports for it. */
+    private readonly agentOf: (member: string) => MemberAgent | null = () => null,
+    /** Why healing is held back (the partition guard), shown on Offline members; null when it is not. */
+    private readonly healingHeld: () => string | null = () => null,
   ) {}
 
   async list(): Promise<Member[]> {
@@ -197,9 +201,10 @@ export class MemberService {
       groups,
       config: record.config,
       status: live.status,
-      message: live.message,
+      message: live.status === "Offline" && this.healingHeld() ? `${live.message}; healing held back: ${this.healingHeld()}` : live.message,
       last_heartbeat: record.last_heartbeat,
       resources: record.resources,
+      agent: this.agentOf(record.server_name),
     };
   }
 

@@ -34,6 +34,10 @@ export const INSTANCE_CONFIG_KEYS: Record<string, Check> = {
   "cluster.evacuate": oneOf(EVACUATE_MODES),
   "boot.host_shutdown_timeout": seconds,
   "boot.autostart": bool,
+  /** A berth agent restarts the instance (with backoff) when it dies unexpectedly. */
+  "boot.autorestart": bool,
+  /** Its disk may be lost: healing may start it fresh on another member when its own dies. */
+  "berth.stateless": bool,
   "exec.command": anyString,
   "volatile.evacuate.origin": anyString,
   "volatile.last_state.power": oneOf(["RUNNING", "STOPPED"]),

@@ -8,6 +8,8 @@ export interface ServerConfig {
   "instances.placement.scriptlet": string;
   "cluster.offline_threshold": number;
   "cluster.healing_threshold": number;
+  "cluster.agent_step_timeout": number;
+  "cluster.healing.fence_command": string;
   "cluster.evacuate.max_parallel": number;
   "scheduler.strategy": Strategy;
   "scheduler.cpu_allocation_ratio": number;
@@ -41,6 +43,14 @@ export const SERVER_CONFIG_KEYS: Record<ServerConfigKey, KeySpec> = {
   "cluster.healing_threshold": {
     kind: "integer", default: 0, min: 0, max: 86_400 * 30,
     description: "Seconds offline after which a member is healed (0 = off; effective value is max(this, offline_threshold))",
+  },
+  "cluster.healing.fence_command": {
+    kind: "string", default: "", maxLength: 4096,
+    description: "Executable run with the member's JSON on stdin before a member is healed (IPMI/STONITH); a non-zero exit aborts that heal",
+  },
+  "cluster.agent_step_timeout": {
+    kind: "integer", default: 60, min: 1, max: 3600,
+    description: "Seconds a step on a member with an agent (start, stop, move) waits for the agent to report the result before it fails",
   },
   "cluster.evacuate.max_parallel": {
     kind: "integer", default: 4, min: 1, max: 256,

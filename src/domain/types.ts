@@ -89,6 +89,14 @@ export interface Member {
   message: string;
   last_heartbeat: string | null;
   resources: MemberResources | null;
+  /** The member's agent (berth agent) when one reports for it: its driver and version, when it last spoke. */
+  agent?: MemberAgent | null;
+}
+
+export interface MemberAgent {
+  driver: string;
+  version: string;
+  last_seen: string;
 }
 
 export type InstanceType = "container" | "virtual-machine";

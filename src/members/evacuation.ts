@@ -16,12 +16,11 @@ import type { InstancePlacement, PlacementTicket } from "../cluster/placementPor
 import type { PoolService } from "../cluster/poolService.ts";
 import { BerthError, toError } from "../domain/errors.ts";
 import type { InstanceExecutor } from "../domain/executor.ts";
-import type { EvacuateMode } from "../domain/instanceConfig.ts";
 import { progress } from "../domain/progress.ts";
 import type { Instance, StorageDriver } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { OperationContext } from "../operations/manager.ts";
-import { chooseAction, type EvacuationAction } from "./evacuationRules.ts";
+import { chooseAction, type EvacuationMode, type EvacuationAction } from "./evacuationRules.ts";
 import { runLimited } from "./limited.ts";
 import type { MoveProcedure } from "./moveProcedure.ts";
 
@@ -48,8 +47,8 @@ export interface PlanEntry {
 }
 
 export interface InstanceOutcome extends PlanEntry {
-  /** moved; stopped (in place); failed (left where it was, with the error); gone (deleted or moved away meanwhile). */
-  outcome: "moved" | "stopped" | "failed" | "gone";
+  /** moved; stopped (in place); stayed (heal: left on the dead member); failed (left where it was, with the error); gone (deleted or moved away meanwhile). */
+  outcome: "moved" | "stopped" | "stayed" | "failed" | "gone";
   error?: string;
 }
 
@@ -82,7 +81,7 @@ export class Evacuator {
    * Decides what happens to each instance, reserving each target in turn so later instances see
    * earlier ones. The caller commits (real run) or releases (dry run) the tickets.
    */
-  async plan(member: string, mode: EvacuateMode | undefined, instances: Instance[]): Promise<PlannedStep[]> {
+  async plan(member: string, mode: EvacuationMode | undefined, instances: Instance[]): Promise<PlannedStep[]> {
     const canLive = this.deps.moves.canLiveMigrate;
     const steps: PlannedStep[] = [];
     try {
@@ -91,13 +90,16 @@ export class Evacuator {
         const entry: PlanEntry = { project: instance.project, name: instance.name, status: instance.status, action: choice.action, target: null, why: choice.why };
         let ticket: PlacementTicket | null = null;
         let failure: string | null = null;
-        if (choice.action === "migrate" || choice.action === "live-migrate") {
+        if (choice.action === "migrate" || choice.action === "live-migrate" || choice.action === "heal") {
           try {
             ticket = await this.placeElsewhere(instance, member);
             entry.target = ticket.location;
           } catch (err) {
             if (!(err instanceof BerthError)) throw err;
-            if (err.status === 409) {
+            if (err.status === 409 && choice.action === "heal") {
+              entry.action = "stay"; // nothing can be stopped on a dead member
+              entry.why = `${choice.why}; no member can take it (${err.message}), so it stays`;
+            } else if (err.status === 409) {
               entry.action = "stop";
               entry.why = `${choice.why}; no member can take it (${err.message}), so it is stopped in place`;
             } else {
@@ -116,14 +118,14 @@ export class Evacuator {
     return steps;
   }
 
-  async dryRun(member: string, mode: EvacuateMode | undefined): Promise<PlanEntry[]> {
+  async dryRun(member: string, mode: EvacuationMode | undefined): Promise<PlanEntry[]> {
     const steps = await this.plan(member, mode, await this.deps.records.list({ location: member }));
     for (const step of steps) step.ticket?.release();
     return steps.map((s) => s.entry);
   }
 
   /** The operation body: rounds of plan and execute until nothing is left to do, then EVACUATED. */
-  async run(ctx: OperationContext, member: string, mode: EvacuateMode | undefined): Promise<Record<string, unknown>> {
+  async run(ctx: OperationContext, member: string, mode: EvacuationMode | undefined): Promise<Record<string, unknown>> {
     const { members, config, bus, records, placement } = this.deps;
     if ((await members.record(member)).state !== "EVACUATING") await members.setLifecycle(member, "EVACUATING");
     const outcomes = new Map<string, InstanceOutcome>();
@@ -154,14 +156,18 @@ export class Evacuator {
     } finally {
       if ((await members.find(member))?.state === "EVACUATING") await members.setLifecycle(member, "EVACUATED");
     }
-    bus.lifecycle("cluster-member-evacuated", `/1.0/cluster/members/${member}`, { instances: total });
     const list = [...outcomes.values()].sort((a, b) => key(a).localeCompare(key(b)));
     const count = (o: InstanceOutcome["outcome"]) => list.filter((x) => x.outcome === o).length;
     const failed = list.filter((o) => o.outcome === "failed");
     const result = {
-      instances: list, done, total, moved: count("moved"), stopped: count("stopped"), gone: count("gone"), failed: failed.length,
-      evacuation_progress: `Evacuated "${member}"`,
+      instances: list, done, total, moved: count("moved"), stopped: count("stopped"), stayed: count("stayed"), gone: count("gone"), failed: failed.length,
+      evacuation_progress: `${mode === "heal" ? "Healed" : "Evacuated"} "${member}"`,
     };
+    if (mode === "heal") {
+      bus.lifecycle("cluster-member-healed", `/1.0/cluster/members/${member}`, { moved: result.moved, stayed: result.stayed, failed: result.failed });
+    } else {
+      bus.lifecycle("cluster-member-evacuated", `/1.0/cluster/members/${member}`, { instances: total });
+    }
     if (failed.length > 0) {
       const names = failed.map((f) => `${key(f)}: ${f.error}`).join("; ");
       throw new BerthError(500, `${failed.length} of ${total} instance(s) could not be evacuated: ${names}`, result);
@@ -198,15 +204,17 @@ export class Evacuator {
     const entry = step.entry;
     if (step.failure !== null) return { ...entry, outcome: "failed", error: step.failure };
     if (entry.action === "stop" || entry.action === "force-stop") return this.stopInPlace(entry, member, report);
+    if (entry.action === "stay") return { ...entry, outcome: "stayed" };
     try {
       const result = await this.deps.moves.run({
         project: entry.project, name: entry.name, from: member, target: entry.target!, ticket: step.ticket,
-        live: entry.action === "live-migrate", purpose: "evacuation", report,
+        live: entry.action === "live-migrate", purpose: entry.action === "heal" ? "heal" : "evacuation", report,
         retarget: (instance) => this.placeElsewhere(instance, member),
       });
       step.ticket = null;
       if (result.outcome === "moved") return { ...entry, target: result.to, outcome: "moved" };
       if (result.outcome === "gone") return { ...entry, outcome: "gone", why: `${entry.why}; ${result.why}` };
+      if (entry.action === "heal") return { ...entry, action: "stay", target: null, outcome: "stayed", why: `${entry.why}; ${result.why}, so it stays` };
       return this.stopInPlace({ ...entry, action: "stop", target: null, why: `${entry.why}; ${result.why}, so it is stopped in place` }, member, report);
     } catch (thrown) {
       step.ticket?.release();
@@ -236,5 +244,5 @@ export class Evacuator {
 
 /** Left on the member by this run's rules (stopped in place) or failures: not planned again. */
 function isLeftInPlace(outcome: InstanceOutcome | undefined): boolean {
-  return outcome !== undefined && (outcome.outcome === "stopped" || outcome.outcome === "failed");
+  return outcome !== undefined && (outcome.outcome === "stopped" || outcome.outcome === "stayed" || outcome.outcome === "failed");
 }

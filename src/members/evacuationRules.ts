@@ -3,7 +3,10 @@ import type { EvacuateMode } from "../domain/instanceConfig.ts";
 import { EVACUATE_MODES } from "../domain/instanceConfig.ts";
 import { REMOTE_DRIVERS, type Instance, type StorageDriver } from "../domain/types.ts";
 
-export type EvacuationAction = "migrate" | "live-migrate" | "stop" | "force-stop";
+export type EvacuationAction = "migrate" | "live-migrate" | "stop" | "force-stop" | "heal" | "stay";
+
+/** What an evacuation request may ask: an instance's own mode, or `heal` (its member is gone). */
+export type EvacuationMode = EvacuateMode | "heal";
 
 const LOCAL_DEVICE_TYPES = new Set(["gpu", "usb", "unix-char", "unix-block", "pci"]);
 
@@ -30,13 +33,41 @@ export interface ActionChoice {
   why: string;
 }
 
+/**
+ * Mode `heal` (DESIGN §6): the member is dead and answers nothing, so nothing is stopped there;
+ * only an instance that can start elsewhere without that host goes (action `heal`): its root disk
+ * is on a remote pool, or it has no disk, or it is declared `berth.stateless=true`; it has no local
+ * device; and its cluster.evacuate is not stop or force-stop. The others stay (action `stay`).
+ */
+export function chooseHealAction(instance: Instance, poolDriver: (pool: string) => StorageDriver | undefined): ActionChoice {
+  const configured = instance.config["cluster.evacuate"];
+  if (configured === "stop" || configured === "force-stop") {
+    return { action: "stay", why: `mode heal: cluster.evacuate=${configured}, so it stays on the dead member` };
+  }
+  const stateless = ["true", "1"].includes(instance.config["berth.stateless"] ?? "");
+  for (const [name, device] of Object.entries(instance.devices)) {
+    if (LOCAL_DEVICE_TYPES.has(device.type)) return { action: "stay", why: `mode heal: device "${name}" is of type ${device.type}, which only that host has` };
+    if (device.type !== "disk" || stateless) continue;
+    if (device.source) return { action: "stay", why: `mode heal: disk "${name}" uses host path ${device.source}` };
+    if (device.pool) {
+      const driver = poolDriver(device.pool);
+      if (!driver || !REMOTE_DRIVERS.has(driver)) {
+        return { action: "stay", why: `mode heal: disk "${name}" is on pool "${device.pool}" (${driver ?? "unknown"}), which is not shared, and berth.stateless is not true` };
+      }
+    }
+  }
+  const why = stateless ? "declared stateless (berth.stateless=true)" : Object.values(instance.devices).some((d) => d.type === "disk") ? "its disks are on shared pools" : "it has no disk";
+  return { action: "heal", why: `mode heal: ${why}, so it starts elsewhere` };
+}
+
 /** The instance's mode: the request's mode overrides its cluster.evacuate (default auto). */
 export function chooseAction(
   instance: Instance,
-  requestMode: EvacuateMode | undefined,
+  requestMode: EvacuationMode | undefined,
   poolDriver: (pool: string) => StorageDriver | undefined,
   canLiveMigrate: boolean,
 ): ActionChoice {
+  if (requestMode === "heal") return chooseHealAction(instance, poolDriver);
   const configured = instance.config["cluster.evacuate"] as EvacuateMode | undefined;
   const mode: EvacuateMode = requestMode ?? (configured && EVACUATE_MODES.includes(configured) ? configured : "auto");
   const source = requestMode ? `requested mode ${mode}` : configured ? `cluster.evacuate=${mode}` : "default mode auto";

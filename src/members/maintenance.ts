@@ -3,7 +3,7 @@
  * rules that keep them apart (one at a time per member) and resume after a restart.
  */
 import { badRequest, conflict } from "../domain/errors.ts";
-import type { EvacuateMode } from "../domain/instanceConfig.ts";
+import type { EvacuationMode } from "./evacuationRules.ts";
 import type { OperationManager } from "../operations/manager.ts";
 import type { MemberRecord } from "../domain/types.ts";
 import type { OperationRecord } from "../store/store.ts";
@@ -34,7 +34,7 @@ export class Maintenance {
     this.restorer = new Restorer(deps);
     operations.register("evacuate", (ctx, input) => {
       const { member, mode } = input as MaintenanceInput;
-      return this.track(member, "evacuate", ctx.id, () => this.evacuator.run(ctx, member, mode as EvacuateMode | undefined));
+      return this.track(member, "evacuate", ctx.id, () => this.evacuator.run(ctx, member, mode as EvacuationMode | undefined));
     });
     operations.register("restore", (ctx, input) => {
       const { member, mode } = input as MaintenanceInput;
@@ -68,9 +68,9 @@ export class Maintenance {
 
   private async answer(member: string, record: MemberRecord, req: StateRequest): Promise<StateAnswer> {
     if (req.action === "evacuate") {
-      if (req.mode === "skip" || req.mode === "heal") throw badRequest(`mode "${req.mode}" is not valid for evacuate (use auto, migrate, live-migrate, stop or force-stop)`);
+      if (req.mode === "skip") throw badRequest(`mode "skip" is not valid for evacuate (use auto, migrate, live-migrate, stop, force-stop or heal)`);
       if (record.state === "RESTORING") throw conflict(`Cluster member "${member}" is being restored; evacuate it once the restore is done`);
-      const mode = req.mode as EvacuateMode | undefined;
+      const mode = req.mode as EvacuationMode | undefined;
       if (req.dry_run) return { dryRun: true, plan: { action: "evacuate", member, instances: await this.evacuator.dryRun(member, mode) } };
       await this.deps.members.setLifecycle(member, "EVACUATING");
       return { dryRun: false, operation: await this.start("evacuate", member, req.mode, `Evacuating cluster member "${member}"`) };

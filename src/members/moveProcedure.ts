@@ -22,7 +22,8 @@ import type { InstanceExecutor } from "../domain/executor.ts";
 import { progress } from "../domain/progress.ts";
 import type { Instance, MemberLifecycle } from "../domain/types.ts";
 
-export type MovePurpose = "evacuation" | "restore" | "relocation";
+/** heal: the source member is dead — nothing is asked of it; the move is only recorded, then the start happens on the target. */
+export type MovePurpose = "evacuation" | "restore" | "relocation" | "heal";
 
 export interface MoveOrder {
   project: string;
@@ -141,19 +142,26 @@ export class MoveProcedure {
       const running = instance.status === "Running";
       const marks: Record<string, string> = {}; // only what this run adds, so a failure can take it back
       if (running && instance.config[POWER] !== "RUNNING") marks[POWER] = "RUNNING";
-      if (purpose === "evacuation" && !instance.config[ORIGIN]) marks[ORIGIN] = instance.location;
+      if ((purpose === "evacuation" || purpose === "heal") && !instance.config[ORIGIN]) marks[ORIGIN] = instance.location;
       const live = order.live && executor.canLiveMigrate;
       try {
         instance = await records.setVolatile(project, name, marks);
-        if (instance.status === "Running" && !live) {
+        if (purpose === "heal") {
+          // Its host answers nothing (and has fenced it, or is dead): the stop and the move are records.
+          if (instance.status === "Running") await records.recordStatus(project, name, "Stopped");
+          report(progress.migrating(instance, target));
+          await records.recordLocation(project, name, target);
+        } else if (instance.status === "Running" && !live) {
           report(progress.stopping(instance));
           await executor.stop(instance, { force: false, timeoutS: timeoutOf(instance) });
         }
-        report(progress.migrating(instance, target));
-        await executor.move(await records.get(project, name), target, { live });
+        if (purpose !== "heal") {
+          report(progress.migrating(instance, target));
+          await executor.move(await records.get(project, name), target, { live });
+        }
       } catch (thrown) {
         release();
-        await this.putBack(project, name, order.from, running, marks);
+        await this.putBack(project, name, order.from, running && purpose !== "heal", marks); // a dead host starts nothing
         throw toError(thrown);
       }
       ticket?.commit();

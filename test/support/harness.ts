@@ -46,7 +46,10 @@ export async function makeHarness(opts: Partial<BerthOptions> & { dir?: string }
     dataDir: dir, localMember: false, adminToken: ADMIN, now: clock.now, logger: pino({ level: "silent" }),
     livenessIntervalMs: 0, executor: executor.install, ...opts,
   });
-  clock.onAdvance = () => berth.liveness.tick();
+  clock.onAdvance = async () => {
+    await berth.liveness.tick();
+    await berth.healing.tick();
+  };
   const request = async (method: string, path: string, body?: unknown, token: string | null = ADMIN) => {
     const headers: Record<string, string> = {};
     if (token !== null) headers.authorization = `Bearer ${token}`;

@@ -25,6 +25,15 @@ function instanceUrl(i: Instance): string {
   return `/1.0/instances/${i.name}${i.project === "default" ? "" : `?project=${i.project}`}`;
 }
 
+/**
+ * An instance as the API shows it: on a member with an agent, `status` is what the agent observes
+ * (Running, Stopped, or Error — a crash — with `observed.reason`), and `observed` carries the report.
+ */
+function viewOf(s: Services, i: Instance): Instance & { observed?: unknown } {
+  const observed = s.agents.observed(i.location, i.project, i.name);
+  return observed ? { ...i, status: observed.status, observed } : i;
+}
+
 export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
   app.get("/1.0/instances", async (c) => {
     const all = queryBool(c, "all-projects");
@@ -32,7 +41,7 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
     const project = all ? undefined : projectOf(c);
     if (project !== undefined) s.projects.get(project);
     const instances = await s.instances.list({ project });
-    return sync(c, recursion(c) > 0 ? instances : instances.map(instanceUrl));
+    return sync(c, recursion(c) > 0 ? instances.map((i) => viewOf(s, i)) : instances.map(instanceUrl));
   });
 
   app.post("/1.0/instances", async (c) => {
@@ -44,7 +53,17 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
     return sync(c, instance, 201);
   });
 
-  app.get("/1.0/instances/:name", async (c) => sync(c, await s.instances.get(projectOf(c), c.req.param("name"))));
+  app.get("/1.0/instances/:name", async (c) => sync(c, viewOf(s, await s.instances.get(projectOf(c), c.req.param("name")))));
+
+  // The instance's recent output (the last 64 KiB), asked of its member's agent.
+  app.get("/1.0/instances/:name/log", async (c) => {
+    const instance = await s.instances.get(projectOf(c), c.req.param("name"));
+    if (!s.agents.hasAgent(instance.location)) {
+      throw badRequest(`Instance "${instance.name}" is on cluster member "${instance.location}", which has no agent: there is no output to show`);
+    }
+    const log = await s.desired.ask(instance.location, "log", instance.project, instance.name, 10_000);
+    return sync(c, { log });
+  });
 
   const update = (replace: boolean) => async (c: Context) => {
     const project = projectOf(c);
@@ -61,7 +80,7 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
   });
 
   app.get("/1.0/instances/:name/state", async (c) => {
-    const instance = await s.instances.get(projectOf(c), c.req.param("name"));
+    const instance = viewOf(s, await s.instances.get(projectOf(c), c.req.param("name")));
     return sync(c, { status: instance.status, status_code: instance.status === "Running" ? 103 : 102, location: instance.location });
   });
 

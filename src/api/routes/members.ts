@@ -4,9 +4,10 @@ import { completeResources } from "../../domain/resources.ts";
 import type { MemberResources, MemberStateReport } from "../../domain/types.ts";
 import { async, sync } from "../envelope.ts";
 import type { Maintenance } from "../../members/maintenance.ts";
-import { heartbeatSchema, memberCreateSchema, memberStateActionSchema, memberUpdateSchema } from "../schemas.ts";
+import { notFound } from "../../domain/errors.ts";
+import { agentAnswerSchema, heartbeatSchema, memberCreateSchema, memberStateActionSchema, memberUpdateSchema } from "../schemas.ts";
 import type { Services } from "../services.ts";
-import { readBody, recursion } from "../validation.ts";
+import { queryInt, readBody, recursion } from "../validation.ts";
 import type { AuthEnv } from "../auth.ts";
 
 export function memberRoutes(app: Hono<AuthEnv>, s: Services): void {
@@ -54,7 +55,29 @@ export function memberRoutes(app: Hono<AuthEnv>, s: Services): void {
     const record = await s.members.record(name);
     const resources: MemberResources | null = body.resources ? completeResources(body.resources, record.architecture) : null;
     const member = await s.members.heartbeat(name, resources, (body.state as MemberStateReport | undefined) ?? null);
-    return sync(c, { status: member.status, message: member.message, offline_threshold: s.config.get()["cluster.offline_threshold"] });
+    s.agents.report(name, body.agent, body.instances);
+    const threshold = s.config.get()["cluster.offline_threshold"];
+    return sync(c, {
+      status: member.status, message: member.message, offline_threshold: threshold, heartbeat_interval: Math.max(1, Math.floor(threshold / 4)),
+      ...s.healing.acknowledge(name),
+    });
+  });
+
+  // What the member's agent should run, long-polled: ?since=REVISION&wait=SECONDS (at most 60).
+  app.get("/1.0/cluster/members/:name/desired", async (c) => {
+    const name = c.req.param("name");
+    await s.members.record(name); // 404 when unknown
+    const since = c.req.query("since");
+    const revision = since === undefined || since === "" ? undefined : queryInt(c, "since", 0, 0, Number.MAX_SAFE_INTEGER);
+    return sync(c, await s.desired.read(name, revision, queryInt(c, "wait", 0, 0, 60)));
+  });
+
+  app.post("/1.0/cluster/members/:name/answers/:id", async (c) => {
+    const body = await readBody(c, agentAnswerSchema);
+    if (!s.desired.answer(c.req.param("name"), c.req.param("id"), body.log)) {
+      throw notFound(`No request "${c.req.param("id")}" is waiting for an answer from cluster member "${c.req.param("name")}"`);
+    }
+    return sync(c, {});
   });
 }
 

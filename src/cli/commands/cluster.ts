@@ -18,6 +18,8 @@ const MEMBER_COLUMNS: Column<Member>[] = [
   { header: "MEMORY", value: (m) => size(m.resources?.memory.total) },
   { header: "STATUS", value: (m) => m.status },
   { header: "MESSAGE", value: (m) => m.message },
+  { header: "AGENT", value: (m) => (m.agent ? m.agent.driver : "") },
+  { header: "LAST HEARTBEAT", value: (m) => m.last_heartbeat ?? "" },
 ];
 
 interface AddOptions {

@@ -86,6 +86,17 @@ export function registerInstanceCommands(program: Command): void {
       out.object(await client.get<Instance>(`/1.0/instances/${seg(name)}`, projectQuery(opts)));
     });
 
+  instance
+    .command("log")
+    .description("Show an instance's recent output (the last 64 KiB, from its member's agent)")
+    .argument("<name>", "instance name")
+    .option(...projectOption)
+    .action(async (name: string, opts: { project?: string }, cmd: Command) => {
+      const { client, out } = contextOf(cmd);
+      const { log } = await client.get<{ log: string }>(`/1.0/instances/${seg(name)}/log`, projectQuery(opts));
+      out.value(log);
+    });
+
   const config = instance.command("config").description("Change an instance's configuration");
 
   config

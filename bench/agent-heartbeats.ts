@@ -1,0 +1,101 @@
+/**
+ * 1,000 simulated agents (one process, one credential each) heartbeating once a second with the
+ * resources and the observed state of their instances, against a real `berth serve`: the
+ * service's CPU share (from /proc, user + system time of its process) and the p99 latency of
+ * instance creates while that load runs, beside the same creates with no heartbeats in the same run.
+ *
+ *   npm run bench -- agent-heartbeats      (about 40 s)
+ *
+ * Goal: < 25 % of one core for 1,000 heartbeats/s.
+ */
+import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { addMembers, startService, type Service } from "./support.ts";
+
+const AGENTS = 1000;
+const SECONDS = 10;
+const CLK_TCK = 100; // Linux USER_HZ
+
+/** User + system CPU seconds the process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime (fields 14 and 15)
+}
+
+const resources = {
+  cpu: { total: 64, architecture: "x86_64" }, memory: { total: 512 * 1024 ** 3, used: 64 * 1024 ** 3 },
+  storage: { pools: { default: { total: 10 * 1024 ** 4, used: 1024 ** 4 } } },
+  load: { average_1m: 1.5, average_5m: 1.2, average_15m: 1.1, processes: 400 },
+};
+
+/** Creates one at a time for `seconds`; returns the latencies in ms. */
+async function createLatencies(call: ReturnType<Service["client"]>, prefix: string, seconds: number): Promise<number[]> {
+  const out: number[] = [];
+  const end = performance.now() + seconds * 1000;
+  for (let i = 0; performance.now() < end; i++) {
+    const t0 = performance.now();
+    const r = await call("POST", "/1.0/instances", { name: `${prefix}${i}`, config: { "limits.cpu": "1" } });
+    if (r.status !== 201) throw new Error(`create: ${r.status} ${r.body.error}`);
+    out.push(performance.now() - t0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return out;
+}
+
+const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))];
+
+export async function main(): Promise<void> {
+  const service = await startService();
+  try {
+    const names = await addMembers(service, AGENTS);
+    const tokens: string[] = [];
+    for (const name of names) tokens.push((await service.call("POST", "/1.0/tokens", { role: "agent", member: name })).body.metadata.token);
+    // Each agent reports two instances it observes (the names need not exist to be reported).
+    const beat = (i: number) => service.call("POST", `/1.0/cluster/members/${names[i]}/heartbeat`, {
+      resources, agent: { driver: "process", version: "bench" },
+      instances: [{ project: "default", name: `a${i}`, status: "Running", pid: 1000 + i }, { project: "default", name: `b${i}`, status: "Stopped" }],
+    }, tokens[i]);
+
+    const creator = service.client();
+    const quiet = await createLatencies(creator, "quiet", 4);
+    const cpuIdle0 = cpuSeconds(service.pid);
+    await new Promise((r) => setTimeout(r, 2000));
+    const idleShare = (cpuSeconds(service.pid) - cpuIdle0) / 2;
+
+    // 1,000 heartbeats a second: each agent once a second, spread evenly.
+    let stop = false;
+    let sent = 0;
+    let failed = 0;
+    const loadDone = (async () => {
+      const start = performance.now();
+      const inflight = new Set<Promise<unknown>>();
+      while (!stop) {
+        const due = Math.floor(((performance.now() - start) / 1000) * AGENTS);
+        while (sent < due && inflight.size < 64) { // as agents do: each waits for its answer
+          const i = sent++ % AGENTS;
+          const p = beat(i).then((r) => { if (r.status !== 200) failed++; }, () => { failed++; }).finally(() => inflight.delete(p));
+          inflight.add(p);
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await Promise.all(inflight);
+      return (performance.now() - start) / 1000;
+    })();
+    await new Promise((r) => setTimeout(r, 1000)); // the load settles
+    const cpu0 = cpuSeconds(service.pid);
+    const t0 = performance.now();
+    const loaded = await createLatencies(creator, "loaded", SECONDS);
+    const share = (cpuSeconds(service.pid) - cpu0) / ((performance.now() - t0) / 1000);
+    stop = true;
+    const loadSeconds = await loadDone;
+    console.log(`agent-heartbeats: ${AGENTS} agents, ${(sent / loadSeconds).toFixed(0)} heartbeats/s sent (${failed} failed)`);
+    console.log(`agent-heartbeats: service CPU ${(share * 100).toFixed(1)} % of one core under heartbeats and creates ` +
+      `(idle: ${(idleShare * 100).toFixed(1)} %; goal < 25 % for the heartbeats)`);
+    console.log(`agent-heartbeats: create p99 ${p99(loaded).toFixed(1)} ms under load vs ${p99(quiet).toFixed(1)} ms without ` +
+      `(ratio ${(p99(loaded) / p99(quiet)).toFixed(2)}; ${loaded.length} and ${quiet.length} creates)`);
+  } finally {
+    await service.stop();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -1,0 +1,169 @@
+/**
+ * Healing with a fake clock (each advance runs the liveness and healing sweeps, as the service's
+ * timers do): an offline member is evacuated in mode heal once its silence passes the threshold,
+ * only what can start elsewhere moves, the partition guard, one heal at a time, the fence
+ * command, the acknowledged threshold, and a member that comes back.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ADMIN, makeHarness, type Harness } from "../support/harness.ts";
+
+let h: Harness;
+let events: any[];
+beforeEach(async () => {
+  h = await makeHarness();
+  events = [];
+  h.berth.services.bus.subscribe((e) => { if (e.type === "lifecycle") events.push(e.metadata); });
+  expect((await h.request("PATCH", "/1.0", { config: { "cluster.offline_threshold": 20, "cluster.healing_threshold": 30 } })).status).toBe(200);
+  expect((await h.request("POST", "/1.0/storage-pools", { name: "ceph", driver: "ceph" })).status).toBe(201);
+  expect((await h.request("POST", "/1.0/storage-pools", { name: "local", driver: "dir" })).status).toBe(201);
+});
+afterEach(async () => { await h.close(); });
+
+const shared = { root: { type: "disk", path: "/", pool: "ceph" } };
+const local = { root: { type: "disk", path: "/", pool: "local" } };
+const create = async (name: string, target: string, body: Record<string, unknown> = {}) => {
+  const r = await h.request("POST", `/1.0/instances?target=${target}`, { name, start: true, ...body });
+  if (r.status !== 201) throw new Error(`${name}: ${r.status} ${r.body.error}`);
+};
+const get = async (name: string) => (await h.request("GET", `/1.0/instances/${name}`)).body.metadata;
+const member = async (name: string) => (await h.request("GET", `/1.0/cluster/members/${name}`)).body.metadata;
+/** Moves time on by `seconds`, heartbeating the given members just before the last second. */
+const passWith = async (seconds: number, alive: string[]) => {
+  await h.clock.advance(seconds - 1);
+  for (const name of alive) await h.heartbeat(name);
+  await h.clock.advance(1);
+};
+const settle = () => h.berth.services.operations.settle();
+
+describe("the healing loop", () => {
+  it("heals a member silent past the threshold: what can start elsewhere moves and runs, the rest stays and is reported", async () => {
+    for (const name of ["n1", "n2", "n3"]) await h.addMember(name);
+    await create("web", "n1", { devices: shared });
+    await create("db", "n1", { devices: local });
+    await create("cache", "n1", { devices: local, config: { "berth.stateless": "true" } });
+    await create("pinned", "n1", { devices: shared, config: { "cluster.evacuate": "stop" } });
+    await passWith(25, ["n2", "n3"]); // n1 is Offline, not yet due
+    expect(await member("n1")).toMatchObject({ status: "Offline" });
+    expect(events.some((e) => e.action === "cluster-member-healed")).toBe(false);
+    await passWith(10, ["n2", "n3"]); // 35 s of silence > 30
+    await settle();
+    await h.berth.healing.tick(); // notices the end of the heal
+    expect((await get("web")).location).not.toBe("n1");
+    expect(await get("web")).toMatchObject({ status: "Running", config: expect.objectContaining({ "volatile.evacuate.origin": "n1" }) });
+    expect((await get("cache")).location).not.toBe("n1");
+    expect((await get("db")).location).toBe("n1");
+    expect((await get("pinned")).location).toBe("n1");
+    expect((await member("n1")).status).toBe("Evacuated");
+    expect(events).toContainEqual(expect.objectContaining({ action: "cluster-member-healed", context: { moved: 2, stayed: 2, failed: 0 } }));
+    const op = (await h.request("GET", "/1.0/operations?recursion=1")).body.metadata.find((o: any) => o.description.includes("n1"));
+    const why = Object.fromEntries(op.metadata.instances.map((i: any) => [i.name, i.why]));
+    expect(why.db).toMatch(/pool "local" \(dir\), which is not shared/);
+    expect(why.pinned).toMatch(/cluster.evacuate=stop/);
+    const metrics = await h.berth.app.request("/1.0/metrics", { headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/berth_heals\{outcome="succeeded"\} 1/);
+  });
+
+  it("does nothing with healing_threshold 0, and never heals a member that never heartbeated", async () => {
+    expect((await h.request("PATCH", "/1.0", { config: { "cluster.healing_threshold": 0 } })).status).toBe(200);
+    for (const name of ["n1", "n2", "n3"]) await h.addMember(name);
+    await create("web", "n1", { devices: shared });
+    await passWith(100, ["n2", "n3"]);
+    expect((await member("n1")).status).toBe("Offline");
+    expect((await get("web")).location).toBe("n1");
+    expect((await h.request("PATCH", "/1.0", { config: { "cluster.healing_threshold": 30 } })).status).toBe(200);
+    await h.request("POST", "/1.0/cluster/members", { server_name: "never" }); // Pending: never heartbeated
+    await passWith(5, ["n2", "n3"]);
+    await settle();
+    expect((await member("never")).status).not.toBe("Evacuated");
+  });
+
+  it("holds back while half the members or more are silent (the partition guard), and says so", async () => {
+    for (const name of ["n1", "n2", "n3", "n4"]) await h.addMember(name);
+    await create("web", "n1", { devices: shared });
+    await passWith(35, ["n3", "n4"]); // n1 and n2 silent: 2 of 4 online is no majority
+    await settle();
+    expect((await get("web")).location).toBe("n1");
+    expect(events).toContainEqual(expect.objectContaining({ action: "cluster-healing-held", context: expect.objectContaining({ online: 2, members: 4 }) }));
+    expect((await member("n1")).message).toMatch(/healing held back: only 2 of 4 members are online/);
+    await passWith(2, ["n2", "n3", "n4"]); // n2 is back: 3 of 4
+    await settle();
+    expect((await get("web")).location).not.toBe("n1");
+  });
+
+  it("heals one member at a time, the one silent longest first", async () => {
+    for (const name of ["n1", "n2", "n3", "n4", "n5"]) await h.addMember(name);
+    await create("a", "n1", { devices: shared });
+    await create("b", "n2", { devices: shared });
+    await passWith(5, ["n2", "n3", "n4", "n5"]); // n1 went silent 5 s before n2
+    h.executor.hold();
+    await passWith(31, ["n3", "n4", "n5"]);
+    const first = await h.executor.next(); // the first heal is under way and held
+    expect(first.name).toBe("a");
+    await h.clock.advance(1); // another sweep while it runs: n2 waits its turn
+    expect((await member("n2")).status).toBe("Offline");
+    h.executor.releaseAll();
+    first.release();
+    await settle();
+    await passWith(1, ["n3", "n4", "n5"]); // the next sweep starts n2's heal
+    h.executor.releaseAll();
+    await settle();
+    expect((await member("n1")).status).toBe("Evacuated");
+    expect((await member("n2")).status).toBe("Evacuated");
+  });
+
+  it("a fence command that fails aborts the heal, and one that succeeds lets it go on", async () => {
+    for (const name of ["n1", "n2", "n3"]) await h.addMember(name);
+    await create("web", "n1", { devices: shared });
+    expect((await h.request("PATCH", "/1.0", { config: { "cluster.healing.fence_command": "/bin/false" } })).status).toBe(200);
+    await passWith(35, ["n2", "n3"]);
+    await settle();
+    expect((await get("web")).location).toBe("n1");
+    expect(events).toContainEqual(expect.objectContaining({ action: "cluster-member-heal-aborted", context: { reason: expect.stringMatching(/exited with code 1/) } }));
+    // Not tried again while it stays silent; it comes back, goes silent again, and the fence now agrees.
+    expect((await h.request("PATCH", "/1.0", { config: { "cluster.healing.fence_command": "/bin/true" } })).status).toBe(200);
+    await passWith(1, ["n1", "n2", "n3"]);
+    await passWith(35, ["n2", "n3"]);
+    await settle();
+    expect((await get("web")).location).not.toBe("n1");
+  });
+});
+
+describe("thresholds and a member that comes back", () => {
+  it("a heartbeat answer carries the healing threshold and the fence margin; a member is judged by the larger of the configured and its acknowledged one", async () => {
+    for (const name of ["n1", "n2", "n3"]) await h.addMember(name);
+    expect((await h.request("PATCH", "/1.0", { config: { "cluster.healing_threshold": 60 } })).status).toBe(200);
+    const answer = await h.request("POST", "/1.0/cluster/members/n1/heartbeat", {});
+    expect(answer.body.metadata).toMatchObject({ healing_threshold: 60, fence_margin: 12 });
+    await create("web", "n1", { devices: shared });
+    expect((await h.request("PATCH", "/1.0", { config: { "cluster.healing_threshold": 30 } })).status).toBe(200);
+    await passWith(35, ["n2", "n3"]); // past 30 but n1 last acknowledged 60: its supervisors fence at 48
+    await settle();
+    expect((await get("web")).location).toBe("n1");
+    await passWith(30, ["n2", "n3"]);
+    await settle();
+    expect((await get("web")).location).not.toBe("n1");
+  });
+
+  it("a member that comes back after its heal stays Evacuated and is no longer told to run what moved", async () => {
+    for (const name of ["n1", "n2", "n3"]) await h.addMember(name);
+    await create("web", "n1", { devices: shared });
+    await passWith(35, ["n2", "n3"]);
+    await settle();
+    await h.heartbeat("n1");
+    expect((await member("n1")).status).toBe("Evacuated");
+    const token = (await h.request("POST", "/1.0/tokens", { role: "agent", member: "n1" })).body.metadata.token;
+    const desired = (await h.request("GET", "/1.0/cluster/members/n1/desired", undefined, token)).body.metadata;
+    expect(desired.instances).toEqual([]);
+    expect((await h.request("PUT", `/1.0/instances/web/state`, { action: "start" })).status).toBe(202); // it runs elsewhere
+  });
+
+  it("an operator may ask for mode heal, and its dry run says what would move and what would stay", async () => {
+    for (const name of ["n1", "n2"]) await h.addMember(name);
+    await create("web", "n1", { devices: shared });
+    await create("db", "n1", { devices: local });
+    const plan = await h.request("POST", "/1.0/cluster/members/n1/state", { action: "evacuate", mode: "heal", dry_run: true });
+    expect(plan.status).toBe(200);
+    expect(plan.body.metadata.instances.map((i: any) => [i.name, i.action, i.target])).toEqual([["db", "stay", null], ["web", "heal", "n2"]]);
+  });
+});
