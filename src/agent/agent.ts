@@ -8,7 +8,7 @@
  */
 import type { Logger } from "pino";
 import { toError } from "../domain/errors.ts";
-import type { MemberResources } from "../domain/types.ts";
+import type { MemberResources, MemberStateReport } from "../domain/types.ts";
 import { ServiceError, type AgentClient } from "./client.ts";
 import type { Driver, Observation } from "./drivers/driver.ts";
 import { checkInstanceName, type InstanceRecords } from "./files.ts";
@@ -20,8 +20,8 @@ export interface AgentOptions {
   client: AgentClient;
   driver: Driver;
   records: InstanceRecords;
-  /** One reading of this machine's resources. */
-  resources: () => Promise<MemberResources>;
+  /** One reading of this machine: its resources and LXD's member state. */
+  probe: () => Promise<{ resources: MemberResources; state?: MemberStateReport }>;
   logger: Logger;
   version: string;
   /** How long the service may hold a long-poll (seconds, at most 60). */
@@ -137,9 +137,10 @@ export class Agent {
     let lastError: string | undefined;
     while (!signal.aborted) {
       try {
-        const resources = await this.opts.resources();
+        const { resources, state } = await this.opts.probe();
         const instances = this.list();
-        const answer = await this.opts.client.heartbeat({ resources, agent: { version: this.opts.version, driver: this.opts.driver.name }, instances }, signal);
+        const agent = { version: this.opts.version, driver: this.opts.driver.name };
+        const answer = await this.opts.client.heartbeat({ resources, state, agent, instances }, signal);
         this.lastReport = JSON.stringify(instances);
         this.heartbeatMs = heartbeatInterval(answer);
         if (answer.status !== lastStatus || lastError) this.log.info({ status: answer.status, message: answer.message, every_s: this.heartbeatMs / 1000 }, "heartbeat");

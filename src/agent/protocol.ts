@@ -3,7 +3,7 @@
  * service: heartbeats (resources and observed state), the desired-state long-poll, and answers to
  * the requests that ride the long-poll's answer.
  */
-import type { MemberResources } from "../domain/types.ts";
+import type { MemberResources, MemberStateReport } from "../domain/types.ts";
 
 export type DriverName = "none" | "process" | "hook";
 export const DRIVER_NAMES: readonly DriverName[] = ["none", "process", "hook"];
@@ -50,6 +50,8 @@ export interface ObservedInstance {
 /** POST /1.0/cluster/members/{name}/heartbeat: body. `instances` is always the complete list. */
 export interface HeartbeatBody {
   resources?: MemberResources;
+  /** LXD's ClusterMemberState (uptime, load, memory, pools), as the embedded local member sends it. */
+  state?: MemberStateReport;
   agent?: { version: string; driver: DriverName };
   instances?: ObservedInstance[];
 }

@@ -28,7 +28,7 @@ export async function runAgent(flags: AgentFlags, opts: RunOptions = {}): Promis
   const agent = new Agent({
     client, driver, logger, version: VERSION,
     records: new InstanceRecords(data),
-    resources: async () => (await probe.read()).resources,
+    probe: () => probe.read(),
   });
   const stop = async (signal: string) => {
     logger.info({ signal }, "stopping the agent (instances keep running)");

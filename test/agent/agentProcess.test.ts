@@ -47,6 +47,7 @@ describe("berth agent (process driver) against a service", () => {
     expect(beat.resources!.cpu.total).toBeGreaterThan(0);
     expect(beat.resources!.memory.total).toBeGreaterThan(0);
     expect(beat.resources!.storage.pools.default.total).toBeGreaterThan(0); // the data directory's filesystem
+    expect(beat.state!.sysinfo.logical_cpus).toBe(beat.resources!.cpu.total);
     expect(beat.instances).toEqual([]);
     // The first poll asks with no revision; the next ones wait on the one it got.
     expect(service.polls[0]).toEqual({ since: null, wait: null });

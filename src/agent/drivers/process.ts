@@ -168,10 +168,15 @@ export class ProcessDriver implements Driver {
     return true;
   }
 
-  /** A command whose supervisor died may still run in its group: kill the group before anything else starts. */
+  /**
+   * A command whose supervisor died before it recorded the end may still run in its group: kill the
+   * group before anything else starts. (A supervisor that recorded Stopped or Error killed it itself.)
+   */
   private async killOrphans(look: Look): Promise<void> {
-    const pid = look.state?.pid;
-    if (look.supervised || pid === undefined || look.state?.bootId !== this.boot || !groupAlive(pid)) return;
+    const { state } = look;
+    if (look.supervised || !state || state.pid === undefined || state.status === "Stopped" || state.status === "Error") return;
+    const pid = state.pid;
+    if (state.bootId !== this.boot || !groupAlive(pid)) return;
     this.ctx.logger.warn({ dir: look.dir, pid }, "killing the process group its dead supervisor left behind");
     killQuietly(-pid, "SIGKILL");
     for (let i = 0; i < 200 && groupAlive(pid); i++) await sleep(10);
