@@ -231,7 +231,8 @@ export class Agent {
         this.backoff.delete(key);
       }
       this.failures.delete(key);
-      if (action.kind === "forget") {
+      // Listed again while it stopped (moved away and back): it stays known, and reconcile goes on from Stopped.
+      if (action.kind === "forget" && !this.desired?.instances.some((i) => instanceKey(i) === key)) {
         await this.opts.records.remove(instance);
         this.known.delete(key);
         this.observed.delete(key);
