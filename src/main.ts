@@ -43,8 +43,9 @@ import { Scriptlets } from "./placement/scriptlets.ts";
 import { ClusterView } from "./scheduler/index.ts";
 import { SqliteStore } from "./store/sqliteStore.ts";
 import type { Store } from "./store/store.ts";
+import { VERSION } from "./domain/version.ts";
 
-export const VERSION = "0.1.0";
+export { VERSION };
 
 export interface BerthOptions {
   dataDir: string;

@@ -22,6 +22,7 @@ const GROUPS: [name: string, load: () => Promise<Register>][] = [
   ["operation", async () => (await import("./commands/operation.ts")).registerOperationCommands],
   ["monitor", async () => (await import("./commands/monitor.ts")).registerMonitorCommand],
   ["token", async () => (await import("./commands/token.ts")).registerTokenCommands],
+  ["agent", async () => (await import("./commands/agent.ts")).registerAgentCommand],
 ];
 
 /** The program's own options that take a value (`--url X`): their value is not the command's name. */
