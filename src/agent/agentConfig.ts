@@ -37,6 +37,8 @@ export interface AgentFlags {
   hooks?: string;
   /** "NAME=PATH", repeatable. */
   pool?: string[];
+  /** The service certificate's fingerprint to pin (from a join token). */
+  fingerprint?: string;
 }
 
 export interface AgentConfig {
@@ -67,6 +69,7 @@ async function loadCredential(data: string, flags: AgentFlags): Promise<Credenti
   if (flags.url) merged.url = flags.url.replace(/\/+$/, "");
   if (flags.token) merged.credential = flags.token;
   if (flags.name) merged.name = flags.name;
+  if (flags.fingerprint) merged.fingerprint = flags.fingerprint;
   const missing = [!merged.url && "--url URL", !merged.credential && "--token CREDENTIAL", !merged.name && "--name MEMBER"].filter(Boolean);
   if (missing.length > 0) {
     throw new Error(

@@ -43,12 +43,48 @@ export async function runAgent(flags: AgentFlags, opts: RunOptions = {}): Promis
   return agent;
 }
 
+/** A pinned service is only ever reached through src/net/pinned.ts, which checks the certificate before sending anything. */
 function defaultTransport(credential: Credential): Transport {
-  if (credential.fingerprint && credential.url.startsWith("https:")) {
-    // Never talk to a pinned service without checking the pin.
-    throw new Error(`${credential.url} is pinned to certificate ${credential.fingerprint}, and this berth has no certificate-pinning transport`);
-  }
+  if (credential.fingerprint) return pinnedTransport(credential.fingerprint);
   return nodeTransport();
+}
+
+function pinnedTransport(fingerprint: string): Transport {
+  return async ({ method, url, headers, body, timeoutMs, signal }) => {
+    const { pinnedRequestText } = await import("../net/pinned.ts");
+    const base = `${url.protocol}//${url.host}`;
+    const { status, text } = await pinnedRequestText(base, fingerprint, { method, path: `${url.pathname}${url.search}`, headers, body, signal, timeoutMs });
+    return { status, body: text };
+  };
+}
+
+/**
+ * `berth agent --join TOKEN`: trusts only the token's fingerprint, trades its single-use secret
+ * for this member's agent credential at the first address that answers, and returns the flags
+ * the first start stores in <data>/credential.
+ */
+export async function joinWithToken(text: string, flags: AgentFlags): Promise<AgentFlags> {
+  const { decodeJoinToken } = await import("../domain/joinToken.ts");
+  const { pinnedRequestText } = await import("../net/pinned.ts");
+  const token = decodeJoinToken(text);
+  if (flags.name && flags.name !== token.server_name) {
+    throw new Error(`This join token is for member "${token.server_name}", not "${flags.name}"`);
+  }
+  const failures: string[] = [];
+  for (const address of token.addresses) {
+    try {
+      const { status, text: answer } = await pinnedRequestText(address, token.fingerprint, {
+        method: "POST", path: "/1.0/cluster/join", body: { secret: token.secret, server_name: token.server_name }, timeoutMs: 30_000,
+      });
+      const envelope = JSON.parse(answer) as { error?: string; metadata?: { server_name: string; credential: string } };
+      if (status !== 200 || !envelope.metadata) throw new Error(`joining failed (${status}): ${envelope.error ?? answer.slice(0, 200)}`);
+      return { ...flags, url: address, token: envelope.metadata.credential, name: envelope.metadata.server_name, fingerprint: token.fingerprint };
+    } catch (err) {
+      if ((err as Error).message.startsWith("joining failed")) throw err; // the service answered: do not try the next
+      failures.push(`${address}: ${(err as Error).message}`);
+    }
+  }
+  throw new Error(`No address in the join token answered: ${failures.join("; ")}`);
 }
 
 /** One agent per data directory: two would both supervise the same instances. */
