@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import pino, { type Logger } from "pino";
 import { createApp } from "./api/app.ts";
 import { memberStateRoutes } from "./api/routes/members.ts";
@@ -58,7 +59,12 @@ export interface BerthOptions {
   sandboxPoolSize?: number;
   /** Liveness sweep interval; 0 disables the timer (tests call tick()). */
   livenessIntervalMs?: number;
+  /** The built dashboard served at /ui/ (default: ui/dist of this package, built by npm run build:ui). */
+  uiDir?: string;
 }
+
+/** ui/dist beside src/ (running from source) or dist/ (compiled): both are one level below the package. */
+const DEFAULT_UI_DIR = fileURLToPath(new URL("../ui/dist", import.meta.url));
 
 export interface Berth {
   services: Services;
@@ -106,7 +112,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const tokens = new TokenService(store, bus, (name) => members.exists(name), now, changes);
   const operations = new OperationManager(
     store, bus, now, (err, id) => logger.error({ err, operation: id }, "operation failed"),
-    () => config.get()["operations.retention"] * 1000,
+    () => config.get()["operations.retention"] * 1000, opts.localMemberName ?? hostname(),
   );
   // The small tables the services keep in memory (config, groups, pools, projects).
   await config.load();
@@ -130,7 +136,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const memberLifecycle = async (name: string) => (await members.find(name))?.state;
   const instances = new InstanceService({
     store, bus, changes, now, records, locks, placement, executor, memberLifecycle,
-    projectExists: (name) => projects.exists(name), poolExists: (name) => pools.driverOf(name) !== undefined,
+    projectExists: (name) => projects.exists(name), findPool: (name) => pools.find(name),
   });
   const moves = new MoveProcedure({
     records, locks, executor, memberLifecycle, reserveAt: (instance, member) => placement.reserveAt(instance, member),
@@ -151,7 +157,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const relocation = new Relocation(records, placement, moves, operations);
   await scriptlets.loadStored();
   const query = placementQuery(placement, scriptlets);
-  const app = createApp(services, { version: VERSION, serverName: opts.localMemberName ?? hostname() }, [
+  const app = createApp(services, { version: VERSION, serverName: opts.localMemberName ?? hostname(), uiDir: opts.uiDir ?? DEFAULT_UI_DIR }, [
     memberStateRoutes(maintenance), schedulerRoutes(query, relocation),
   ]);
   const liveness = new LivenessMonitor(members, changes, bus, (err) => logger.warn({ err }, "the liveness sweep failed"));

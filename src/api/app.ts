@@ -13,12 +13,15 @@ import { memberRoutes } from "./routes/members.ts";
 import { operationRoutes } from "./routes/operations.ts";
 import { serverRoutes } from "./routes/server.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
+import { uiRoutes } from "./routes/ui.ts";
 import type { Services } from "./services.ts";
 import { MAX_BODY_BYTES } from "./validation.ts";
 
 export interface AppInfo {
   version: string;
   serverName: string;
+  /** The built dashboard (ui/dist), served at /ui/. */
+  uiDir: string;
 }
 
 /** Extra route groups added by later modules (placement, scriptlets, evacuation). */
@@ -71,7 +74,8 @@ export function createApp(s: Services, info: AppInfo, extra: RouteModule[] = [])
   instanceRoutes(app, s);
   operationRoutes(app, s);
   tokenRoutes(app, s);
-  eventRoutes(app, s);
+  eventRoutes(app, s, info.serverName);
+  uiRoutes(app, info.uiDir);
   for (const module of extra) module(app, s);
   app.all("/1.0/*", (c) => { throw notFound(`Not found: ${c.req.method} ${c.req.path}`); });
   return app;

@@ -4,7 +4,26 @@ import { badRequest, forbidden, unauthorized } from "../domain/errors.ts";
 import type { TokenInfo } from "../domain/types.ts";
 import type { TokenService } from "../cluster/tokenService.ts";
 
-export type AuthEnv = { Variables: { token: TokenInfo } };
+/**
+ * The adapter's per-request bindings. The unix-socket listener sets LOCAL_SOCKET on them: whoever
+ * can open the socket is admin, as with LXD's local socket (the socket's file mode is the access
+ * control). Nothing a TCP client sends can set it.
+ */
+export const LOCAL_SOCKET = "berthLocalSocket";
+export type AuthEnv = { Variables: { token: TokenInfo }; Bindings: { [LOCAL_SOCKET]?: boolean } };
+
+/** Who a request over the unix socket acts as. */
+export const LOCAL_SOCKET_USER: TokenInfo = {
+  id: "unix-socket", role: "admin", member: null, description: "Local unix socket", created_at: "", last_used_at: null,
+};
+
+/** Wraps the app's fetch for the unix-socket listener: marks each request as local (the env object is the adapter's own). */
+export function localSocketFetch<E>(fetch: (request: Request, env: E) => unknown): (request: Request, env: E) => unknown {
+  return (request, env) => {
+    (env as Record<string, unknown>)[LOCAL_SOCKET] = true;
+    return fetch(request, env);
+  };
+}
 
 const READ_METHODS = new Set(["GET", "HEAD"]);
 /** The paths under its own member an agent token may use. */
@@ -31,6 +50,10 @@ function decodePathSegment(segment: string): string {
 
 export function authenticate(tokens: TokenService): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
+    if (c.env?.[LOCAL_SOCKET] === true) {
+      c.set("token", LOCAL_SOCKET_USER);
+      return next();
+    }
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) throw unauthorized("Missing bearer token: send Authorization: Bearer <token>");

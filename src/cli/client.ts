@@ -111,7 +111,7 @@ export class BerthClient {
 
   /** Reads /1.0/events until the signal aborts, calling onEvent for each (the `ready` event included). */
   async streamEvents(types: string | undefined, onEvent: (name: string, data: string) => void, signal: AbortSignal): Promise<void> {
-    const response = await this.fetch("GET", "/1.0/events", { query: { type: types } }, signal);
+    const response = await this.fetch("GET", "/1.0/events", { query: { type: types }, accept: "text/event-stream" }, signal);
     if (!isOk(response)) throw await this.errorFrom(response);
     const decoder = new TextDecoder();
     let buffer = "";
@@ -146,12 +146,12 @@ export class BerthClient {
    * parser) costs 100-300 ms to load, more than the rest of a CLI call. Resolves with the
    * response once its headers arrive; its body is read by the caller.
    */
-  private async fetch(method: string, path: string, opts: { body?: unknown; query?: Query }, signal?: AbortSignal): Promise<IncomingMessage> {
+  private async fetch(method: string, path: string, opts: { body?: unknown; query?: Query; accept?: string }, signal?: AbortSignal): Promise<IncomingMessage> {
     const url = new URL(this.connection.url + path);
     for (const [key, value] of Object.entries(opts.query ?? {})) {
       if (value !== undefined && value !== "") url.searchParams.set(key, String(value));
     }
-    const headers: Record<string, string | number> = { accept: "application/json" };
+    const headers: Record<string, string | number> = { accept: opts.accept ?? "application/json" };
     if (this.connection.token) headers.authorization = `Bearer ${this.connection.token}`;
     const body = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
     if (body) {

@@ -58,16 +58,19 @@ export async function buildProgram(args: string[]): Promise<CommandType> {
     .option("--listen <addr>", "address to listen on (BERTH_LISTEN)", process.env.BERTH_LISTEN ?? "127.0.0.1:8443")
     .option("--data <dir>", "data directory (BERTH_DATA)", process.env.BERTH_DATA ?? "./data")
     .option("--no-local-member", "do not run the embedded local member")
-    .action(async (opts: { listen: string; data: string; localMember: boolean }) => {
+    .option("--unix <path>", "the local unix socket, whose users are admin (BERTH_UNIX, default <data>/unix.socket)", process.env.BERTH_UNIX || undefined)
+    .option("--no-unix", "do not listen on a unix socket (BERTH_NO_UNIX=1)")
+    .action(async (opts: { listen: string; data: string; localMember: boolean; unix?: string | boolean }) => {
       // Loaded on demand so client commands do not pay for the server's modules at startup.
       const { startServer } = await import("./serve.ts");
       const running = await startServer({
         listen: opts.listen,
         dataDir: opts.data,
         localMember: opts.localMember && process.env.BERTH_NO_LOCAL_MEMBER !== "1",
+        unix: opts.unix === false || process.env.BERTH_NO_UNIX === "1" ? false : typeof opts.unix === "string" ? opts.unix : undefined,
         adminToken: process.env.BERTH_ADMIN_TOKEN || undefined,
       });
-      running.berth.services.logger.info({ url: running.url, data: opts.data }, "berth is listening");
+      running.berth.services.logger.info({ url: running.url, unix: running.socketPath, data: opts.data }, "berth is listening");
       const stop = async () => {
         await running.close();
         process.exit(0);

@@ -1,7 +1,7 @@
 /** Conversions between table rows and domain objects. */
 import type {
   ClusterGroup, Instance, InstanceStatus, InstanceType, MemberLifecycle, MemberRecord, MemberResources,
-  MemberStateReport, Operation, OperationStatus, Project, StorageDriver, StoragePool, TokenInfo, TokenRole,
+  MemberStateReport, Operation, OperationStatus, Project, PoolStatus, StorageDriver, StoragePool, TokenInfo, TokenRole,
 } from "../domain/types.ts";
 import { OPERATION_STATUS_CODES } from "../domain/types.ts";
 import type * as schema from "./schema.ts";
@@ -44,7 +44,10 @@ export function instanceFromRow(row: Row<typeof schema.instances>): Instance {
 }
 
 export function poolFromRow(row: Row<typeof schema.storagePools>): StoragePool {
-  return { name: row.name, driver: row.driver as StorageDriver, description: row.description, config: row.config };
+  return {
+    name: row.name, driver: row.driver as StorageDriver, description: row.description, config: row.config,
+    status: row.status as PoolStatus, defined_on: row.definedOn,
+  };
 }
 
 export function projectFromRow(row: Row<typeof schema.projects>): Project {

@@ -37,6 +37,8 @@ export const storagePools = sqliteTable("storage_pools", {
   driver: text("driver").notNull(),
   description: text("description").notNull().default(""),
   config: json<Record<string, string>>("config").notNull(),
+  status: text("status").notNull().default("Created"),
+  definedOn: json<string[]>("defined_on").notNull().default([]),
 });
 
 export const projects = sqliteTable("projects", {

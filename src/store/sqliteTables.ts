@@ -16,7 +16,7 @@ import {
   groupFromRows, instanceFromRow, memberFromRow, operationFromRow, poolFromRow, projectFromRow, tokenFromRow,
   type OperationRecord,
 } from "./rows.ts";
-import type { InstancePatch, InstanceResources, MemberPatch, NewMember, NewOperation, StoreTable } from "./store.ts";
+import type { InstancePatch, InstanceResources, MemberPatch, NewMember, NewOperation, PoolPatch, StoreTable } from "./store.ts";
 import { TABLES } from "./store.ts";
 
 /** listInstanceResources' two statements: from the start, and after a (project, name) (keyset paging on the unique index). */
@@ -215,11 +215,13 @@ export class SqliteTables {
   }
 
   insertPool(pool: StoragePool): void {
-    this.db.insert(t.storagePools).values(pool).run();
+    const { defined_on: definedOn, ...rest } = pool;
+    this.db.insert(t.storagePools).values({ ...rest, definedOn }).run();
   }
 
-  updatePool(name: string, description: string, config: Record<string, string>): void {
-    this.db.update(t.storagePools).set({ description, config }).where(eq(t.storagePools.name, name)).run();
+  updatePool(name: string, patch: PoolPatch): void {
+    const { defined_on: definedOn, ...rest } = patch;
+    this.db.update(t.storagePools).set({ ...rest, ...(definedOn ? { definedOn } : {}) }).where(eq(t.storagePools.name, name)).run();
   }
 
   deletePool(name: string): void {

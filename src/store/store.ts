@@ -48,6 +48,7 @@ export interface NewMember {
   resources: MemberResources | null;
 }
 
+export type PoolPatch = Partial<Pick<StoragePool, "description" | "config" | "status" | "defined_on">>;
 export type MemberPatch = Partial<Pick<MemberRecord, "url" | "failure_domain" | "description" | "roles" | "config" | "architecture">>;
 export type InstancePatch = Partial<Pick<Instance, "config" | "devices" | "profiles" | "description" | "status" | "location">>;
 
@@ -111,7 +112,8 @@ export interface Store {
   listPools(): Promise<StoragePool[]>;
   getPool(name: string): Promise<StoragePool | undefined>;
   insertPool(pool: StoragePool): Promise<void>;
-  updatePool(name: string, description: string, config: Record<string, string>): Promise<void>;
+  /** Sets the given fields (a pool's status and the members a Pending pool is defined on included). */
+  updatePool(name: string, patch: PoolPatch): Promise<void>;
   deletePool(name: string): Promise<void>;
   listProjects(): Promise<Project[]>;
   getProject(name: string): Promise<Project | undefined>;

@@ -37,7 +37,10 @@ export interface CliHarness {
   run(args: string[], opts?: RunOptions): Promise<CliResult>;
   /** Like run, but fails the test unless the exit code is 0. */
   ok(args: string[], opts?: RunOptions): Promise<string>;
-  /** The API directly, as the admin: returns the envelope's metadata (throws on an error envelope). */
+  /**
+   * The API directly, as the admin: returns the envelope's metadata (throws on an error envelope).
+   * An async answer is waited for: its operation is returned as it ended (throws unless it succeeded).
+   */
   api<T = any>(method: string, path: string, body?: unknown): Promise<T>;
   /** Starts `berth <args>` without waiting (for monitor). */
   spawn(args: string[]): RunningCli;
@@ -97,8 +100,14 @@ export async function startCliHarness(): Promise<CliHarness> {
         headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
-      const envelope = (await response.json()) as { type: string; error?: string; metadata: unknown };
+      const envelope = (await response.json()) as { type: string; error?: string; metadata: unknown; operation?: string };
       if (envelope.type === "error") throw new Error(`${method} ${path}: ${envelope.error}`);
+      if (envelope.type === "async" && envelope.operation) {
+        const waited = await fetch(`${server.url}${envelope.operation}/wait?timeout=30`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+        const op = ((await waited.json()) as { metadata: { status: string; err: string } }).metadata;
+        if (op.status !== "Success") throw new Error(`${method} ${path}: operation ${op.status}: ${op.err}`);
+        return op as any;
+      }
       return envelope.metadata as any;
     },
     spawn(args) {

@@ -109,11 +109,19 @@ export function storeConformance(label: string, setup: () => Promise<StoreFixtur
     });
 
     it("pools and projects: insert, get, update, list, delete", async () => {
-      await s.insertPool({ name: "ceph", driver: "ceph", description: "shared", config: { "ceph.cluster_name": "c" } });
-      await s.insertPool({ name: "local", driver: "zfs", description: "", config: {} });
-      expect(await s.getPool("ceph")).toEqual({ name: "ceph", driver: "ceph", description: "shared", config: { "ceph.cluster_name": "c" } });
-      await s.updatePool("ceph", "still shared", {});
-      expect(await s.getPool("ceph")).toMatchObject({ description: "still shared", config: {} });
+      await s.insertPool({ name: "ceph", driver: "ceph", description: "shared", config: { "ceph.cluster_name": "c" }, status: "Created", defined_on: [] });
+      await s.insertPool({ name: "local", driver: "zfs", description: "", config: {}, status: "Pending", defined_on: ["n1"] });
+      expect(await s.getPool("ceph")).toEqual({
+        name: "ceph", driver: "ceph", description: "shared", config: { "ceph.cluster_name": "c" }, status: "Created", defined_on: [],
+      });
+      expect(await s.getPool("local")).toMatchObject({ status: "Pending", defined_on: ["n1"] });
+      await s.updatePool("ceph", { description: "still shared", config: {} });
+      expect(await s.getPool("ceph")).toMatchObject({ description: "still shared", config: {}, status: "Created" });
+      // A Pending pool defined on one more member, then created: only the given fields change.
+      await s.updatePool("local", { defined_on: ["n1", "n2"] });
+      expect(await s.getPool("local")).toMatchObject({ status: "Pending", defined_on: ["n1", "n2"], description: "" });
+      await s.updatePool("local", { status: "Created", defined_on: [] });
+      expect(await s.getPool("local")).toMatchObject({ status: "Created", defined_on: [] });
       expect((await s.listPools()).map((p) => p.name)).toEqual(["ceph", "local"]);
       await s.deletePool("local");
       expect(await s.getPool("local")).toBeUndefined();

@@ -7,13 +7,13 @@ import type { Maintenance } from "../../members/maintenance.ts";
 import { notFound } from "../../domain/errors.ts";
 import { agentAnswerSchema, heartbeatSchema, memberCreateSchema, memberStateActionSchema, memberUpdateSchema } from "../schemas.ts";
 import type { Services } from "../services.ts";
-import { queryInt, readBody, recursion } from "../validation.ts";
+import { queryBool, queryInt, readBody } from "../validation.ts";
+import { listing } from "../views.ts";
 import type { AuthEnv } from "../auth.ts";
 
 export function memberRoutes(app: Hono<AuthEnv>, s: Services): void {
   app.get("/1.0/cluster/members", async (c) => {
-    const members = await s.members.list();
-    return sync(c, recursion(c) > 0 ? members : members.map((m) => `/1.0/cluster/members/${m.server_name}`));
+    return sync(c, await listing(c, await s.members.list(), (m) => `/1.0/cluster/members/${m.server_name}`));
   });
 
   app.post("/1.0/cluster/members", async (c) => {
@@ -31,13 +31,17 @@ export function memberRoutes(app: Hono<AuthEnv>, s: Services): void {
 
   const update = (replace: boolean) => async (c: Context) => {
     const body = await readBody(c, memberUpdateSchema);
-    const { server_name: _n, status: _s, message: _m, last_heartbeat: _h, resources: _r, ...input } = body;
+    const { server_name: _n, status: _s, message: _m, last_heartbeat: _h, resources: _r, agent: _a, database: _d, ...input } = body;
     return sync(c, await s.members.update(c.req.param("name")!, input, replace));
   };
   app.put("/1.0/cluster/members/:name", update(true));
   app.patch("/1.0/cluster/members/:name", update(false));
 
+  // ?force=1 (lxc cluster remove --force) is accepted: Berth never has to reach a member to remove
+  // it, so an offline or never-seen member goes either way; one that hosts instances or has
+  // placements in flight towards it never does (409).
   app.delete("/1.0/cluster/members/:name", async (c) => {
+    queryBool(c, "force");
     await s.members.remove(c.req.param("name"));
     return sync(c, {});
   });
