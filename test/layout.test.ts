@@ -19,15 +19,19 @@ function importsOf(file: string): string[] {
 
 /** folder → what it must not import (package names, or our folders as "@/folder"). */
 const RULES: Record<string, string[]> = {
-  domain: ["@/scheduler", "@/sandbox", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "node:fs", "node:http"],
-  scheduler: ["@/sandbox", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "hono", "drizzle-orm", "better-sqlite3", "node:fs", "node:http"],
-  sandbox: ["@/scheduler", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "hono", "drizzle-orm", "better-sqlite3", "node:fs", "node:http"],
-  placement: ["@/api", "@/cli", "@/members", "hono", "drizzle-orm", "better-sqlite3"],
-  cluster: ["@/api", "@/cli", "hono", "drizzle-orm", "better-sqlite3"],
-  members: ["@/api", "@/cli", "hono", "drizzle-orm", "better-sqlite3"],
-  operations: ["@/api", "@/cli", "hono", "drizzle-orm", "better-sqlite3"],
-  api: ["@/cli", "drizzle-orm", "better-sqlite3"],
+  domain: ["@/scheduler", "@/sandbox", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "@/agent", "node:fs", "node:http"],
+  scheduler: ["@/sandbox", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "@/agent", "hono", "drizzle-orm", "better-sqlite3", "node:fs", "node:http"],
+  sandbox: ["@/scheduler", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "@/agent", "hono", "drizzle-orm", "better-sqlite3", "node:fs", "node:http"],
+  net: ["@/scheduler", "@/sandbox", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "@/agent", "hono", "drizzle-orm", "better-sqlite3"],
+  placement: ["@/api", "@/cli", "@/members", "@/agent", "hono", "drizzle-orm", "better-sqlite3"],
+  cluster: ["@/api", "@/cli", "@/agent", "hono", "drizzle-orm", "better-sqlite3"],
+  members: ["@/api", "@/cli", "@/agent", "hono", "drizzle-orm", "better-sqlite3"],
+  operations: ["@/api", "@/cli", "@/agent", "hono", "drizzle-orm", "better-sqlite3"],
+  api: ["@/cli", "@/agent", "drizzle-orm", "better-sqlite3"],
   cli: ["drizzle-orm", "better-sqlite3"],
+  // The agent runs on members, apart from the service: it speaks HTTP to it and shares only domain
+  // types and the machine probe (members/localMember.ts, checked below).
+  agent: ["@/scheduler", "@/sandbox", "@/store", "@/cluster", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "hono", "drizzle-orm", "better-sqlite3"],
 };
 
 function target(file: string, spec: string): string {
@@ -43,6 +47,17 @@ describe("layout", () => {
       for (const spec of importsOf(file)) {
         const to = target(file, spec);
         if (RULES[folder].some((banned) => to === banned || to.startsWith(`${banned}/`))) offending.push(`${relative(SRC, file)} → ${spec}`);
+      }
+    }
+    expect(offending).toEqual([]);
+  });
+
+  it("src/agent takes from src/members only the machine probe (localMember.ts)", () => {
+    const offending: string[] = [];
+    for (const file of files(join(SRC, "agent"))) {
+      for (const spec of importsOf(file)) {
+        const to = relative(SRC, join(file, "..", spec));
+        if (spec.startsWith(".") && to.startsWith("members/") && to !== "members/localMember.ts") offending.push(`${relative(SRC, file)} → ${spec}`);
       }
     }
     expect(offending).toEqual([]);

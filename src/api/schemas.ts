@@ -52,9 +52,13 @@ export const memberCreateSchema = z.strictObject({
   groups: names,
   config: configMap,
   resources: resourcesSchema.optional(),
+  /** Make a join token for the member's agent (returned in join_token); without it the member is a record kept alive by heartbeats. */
+  join: z.boolean().optional(),
+  /** How long the join token stays usable: "30m", "3h" (default), "7d". */
+  expiry: z.string().max(32).optional(),
 });
 
-export const memberUpdateSchema = memberCreateSchema.omit({ server_name: true, resources: true }).extend({
+export const memberUpdateSchema = memberCreateSchema.omit({ server_name: true, resources: true, join: true, expiry: true }).extend({
   // LXD clients send the whole object back on PUT: read-only fields are accepted and ignored.
   server_name: z.string().max(256).optional(),
   status: z.string().max(64).optional(),
@@ -193,6 +197,17 @@ export const tokenCreateSchema = z.strictObject({
   role: z.string().max(32),
   member: z.string().max(256).nullable().optional(),
   description: z.string().max(4096).optional(),
+});
+
+export const joinTokenCreateSchema = z.strictObject({
+  server_name: z.string().max(256),
+  expiry: z.string().max(32).optional(),
+});
+
+/** POST /1.0/cluster/join: the secret of a decoded join token (and, to check it, the member the agent means to be). */
+export const joinSchema = z.strictObject({
+  secret: z.string().max(1024),
+  server_name: z.string().max(256).optional(),
 });
 
 export const placementQuerySchema = z.strictObject({

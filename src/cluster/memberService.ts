@@ -134,7 +134,7 @@ export class MemberService {
   }
 
   /**
-   * Removes a member and revokes its agent tokens; refuses while it still hosts instances (naming
+   * Removes a member, its agent tokens and its join tokens; refuses while it still hosts instances (naming
    * them) or while placements or moves towards it are in flight.
    */
   async remove(name: string): Promise<void> {
@@ -151,7 +151,11 @@ export class MemberService {
         `Cluster member "${name}" still hosts ${hosted.length} instance(s): ${names}${more}; evacuate or move them first`,
       );
     }
-    await this.store.deleteMember(name);
+    // Its join tokens stay, revoked, so that an agent still holding one is told why it cannot join.
+    await this.store.transaction(async (tx) => {
+      await tx.revokeJoinTokens({ member: name }, "member removed", this.now());
+      await tx.deleteMember(name);
+    });
     await this.groups.load();
     this.changes.publish({ kind: "member-removed", name });
     this.bus.lifecycle("cluster-member-removed", `/1.0/cluster/members/${name}`);

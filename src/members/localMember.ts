@@ -1,6 +1,7 @@
 /** The embedded local member: this machine's real resources via systeminformation, heartbeating in-process. */
 import { readFile } from "node:fs/promises";
 import { loadavg, uptime } from "node:os";
+import { resolve } from "node:path";
 import type si from "systeminformation";
 import type { MemberResources, MemberStateReport } from "../domain/types.ts";
 
@@ -23,7 +24,11 @@ const loadSi = () => (systeminformation ??= import("systeminformation").then((m)
 export class LocalProbe {
   private staticInfo: Promise<StaticInfo> | null = null;
 
-  constructor(private readonly dataDir: string) {}
+  /**
+   * pools: storage pool name → a directory on the filesystem that holds it; by default the data
+   * directory's filesystem is the pool "local" (an agent maps its own, see src/agent).
+   */
+  constructor(dataDir: string, private readonly pools: Record<string, string> = { local: dataDir }) {}
 
   /** cpu, os and graphics never change while we run: read them once. */
   private static(): Promise<StaticInfo> {
@@ -59,12 +64,15 @@ export class LocalProbe {
       countProcesses(),
     ]);
     const [l1, l5, l15] = loadavg();
-    const disk = pickDisk(disks, this.dataDir);
-    const pool = { total: disk?.size ?? 0, used: disk?.used ?? 0 };
+    const pools: Record<string, { total: number; used: number }> = {};
+    for (const [name, dir] of Object.entries(this.pools)) {
+      const disk = pickDisk(disks, resolve(dir));
+      pools[name] = { total: disk?.size ?? 0, used: disk?.used ?? 0 };
+    }
     const resources: MemberResources = {
       cpu: { architecture: info.architecture, total: info.cpus },
       memory: { total: mem.total, used: mem.active },
-      storage: { pools: { local: pool } },
+      storage: { pools },
       gpu: { total: info.gpus.length, cards: info.gpus },
       load: { average_1m: l1, average_5m: l5, average_15m: l15, processes },
     };
@@ -77,7 +85,7 @@ export class LocalProbe {
         processes,
         logical_cpus: info.cpus,
       },
-      storage_pools: { local: { space: pool } },
+      storage_pools: Object.fromEntries(Object.entries(pools).map(([name, space]) => [name, { space }])),
     };
     return { resources, state };
   }

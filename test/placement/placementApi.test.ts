@@ -136,6 +136,55 @@ describe("POST /1.0/scheduler/placement", () => {
     }
   });
 
+  it("names every resource a member is short of, in the reason and as numbers", async () => {
+    // n1 offers 2 cpus × ratio 4 = 8 cores (6 taken by "base"), 4GiB memory (3GiB taken), a 10GiB
+    // pool and one gpu. The query asks 4 cores, 2GiB, a 20GiB root disk and 1 gpu: cpu (2 free),
+    // memory (1GiB free) and disk (10GiB free) are short; the gpu fits.
+    // n2 has no gpu and no pool "default": disk and gpu are short, cpu and memory fit.
+    const root = (size: string) => ({ root: { type: "disk", path: "/", pool: "default", size } });
+    expect((await h.request("POST", "/1.0/storage-pools", { name: "default", driver: "dir" })).status).toBe(201);
+    await h.addMember("n1", { resources: {
+      cpu: { total: 2 }, memory: { total: 4 * GiB }, storage: { pools: { default: { total: 10 * GiB } } }, gpu: { total: 1 },
+    } });
+    await h.addMember("n2", member(64, 64));
+    const base = await h.request("POST", "/1.0/instances?target=n1", { name: "base", config: { "limits.cpu": "6", "limits.memory": "3GiB" } });
+    expect(base.status).toBe(201);
+    const ask = { name: "big", config: { "limits.cpu": "4", "limits.memory": "2GiB", "limits.gpu": "1" }, devices: root("20GiB") };
+
+    const q = await h.request("POST", "/1.0/scheduler/placement", ask);
+    expect(q.status).toBe(200);
+    expect(q.body.metadata.target).toBeNull();
+    expect(q.body.metadata.rejected).toEqual({
+      n1: "resources: needs 4 cpu, 2 of 8 (2 × ratio 4) free; needs 2GiB memory, 1GiB of 4GiB (4GiB × ratio 1) free; " +
+        'needs 20GiB root disk on pool "default", 10GiB of 10GiB free',
+      n2: 'resources: needs 20GiB root disk on pool "default", which the member does not have; needs 1 gpu, 0 of 0 free',
+    });
+    expect(q.body.metadata.insufficient).toEqual({
+      n1: [
+        { resource: "cpu", requested: 4, allocated: 6, capacity: 8 },
+        { resource: "memory", requested: 2 * GiB, allocated: 3 * GiB, capacity: 4 * GiB },
+        { resource: "disk", requested: 20 * GiB, allocated: 0, capacity: 10 * GiB, pool: "default" },
+      ],
+      n2: [
+        { resource: "disk", requested: 20 * GiB, allocated: 0, capacity: 0, pool: "default" },
+        { resource: "gpu", requested: 1, allocated: 0, capacity: 0 },
+      ],
+    });
+
+    // The create answers 409 with the same reasons and numbers, and the message lists them all.
+    const create = await h.request("POST", "/1.0/instances", ask);
+    expect(create.status, create.body.error).toBe(409);
+    expect(create.body.metadata).toEqual({ rejected: q.body.metadata.rejected, insufficient: q.body.metadata.insufficient });
+    expect(create.body.error).toContain("n1: resources: needs 4 cpu, 2 of 8 (2 × ratio 4) free; needs 2GiB memory");
+  });
+
+  it("answers an empty insufficient when no member is short of resources", async () => {
+    await h.addMember("n1", member(8, 16));
+    await h.addMember("arm", member(8, 16, { architecture: "aarch64" }));
+    const q = await h.request("POST", "/1.0/scheduler/placement", { name: "web", architecture: "x86_64" });
+    expect(q.body.metadata).toMatchObject({ target: "n1", rejected: { arm: expect.stringMatching(/^architecture: /) }, insufficient: {} });
+  });
+
   it("validates the query body", async () => {
     await h.addMember("n1", member(8, 16));
     expect((await h.request("POST", "/1.0/scheduler/placement", { reason: "boredom" })).status).toBe(400);

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import pino from "pino";
 import type { Instance, Operation } from "../../src/domain/types.ts";
 import { createBerth, type Berth, type BerthOptions } from "../../src/main.ts";
+import { seedCertificate } from "./certificate.ts";
 import { TestExecutor } from "./testExecutor.ts";
 
 export const ADMIN = "test-admin-token";
@@ -56,6 +57,7 @@ export async function makeHarness(opts: Partial<BerthOptions> & { dir?: string }
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "berth-test-"));
   const clock = new FakeClock();
   const executor = new TestExecutor();
+  seedCertificate(dir);
   const berth = await createBerth({
     dataDir: dir, localMember: false, adminToken: ADMIN, now: clock.now, logger: pino({ level: "silent" }),
     livenessIntervalMs: 0, executor: executor.install, ...opts,

@@ -1,5 +1,6 @@
 /** /1.0/cluster/members[/{name}[/state|/heartbeat|/resources]] */
 import type { Context, Hono } from "hono";
+import { badRequest } from "../../domain/errors.ts";
 import { completeResources } from "../../domain/resources.ts";
 import type { MemberResources, MemberStateReport } from "../../domain/types.ts";
 import { async, sync } from "../envelope.ts";
@@ -17,14 +18,24 @@ export function memberRoutes(app: Hono<AuthEnv>, s: Services): void {
   });
 
   app.post("/1.0/cluster/members", async (c) => {
-    const body = await readBody(c, memberCreateSchema);
+    const { join, expiry, ...body } = await readBody(c, memberCreateSchema);
+    if (join) {
+      if (body.resources) {
+        throw badRequest("resources: a member that joins with a join token reports its own resources; declare resources only for a member without an agent (no join)");
+      }
+      s.join.checkCanIssue(expiry); // before the member is written: no member without its token
+    } else if (expiry !== undefined) {
+      throw badRequest(`expiry: only a join token expires; send "join": true for one`);
+    }
     const architecture = body.architecture ?? body.resources?.cpu?.architecture ?? "x86_64";
     const member = await s.members.create({
       ...body,
       architecture,
       resources: body.resources ? completeResources(body.resources, architecture) : null,
     });
-    return sync(c, member, 201);
+    if (!join) return sync(c, member, 201);
+    const { token, info } = await s.join.issue(member.server_name, expiry);
+    return sync(c, { ...member, join_token: token, join_token_id: info.id, join_token_expires_at: info.expires_at }, 201);
   });
 
   app.get("/1.0/cluster/members/:name", async (c) => sync(c, await s.members.get(c.req.param("name"))));

@@ -6,6 +6,7 @@ import { serverPatchSchema, serverPutSchema } from "../schemas.ts";
 import type { Services } from "../services.ts";
 import { readBody } from "../validation.ts";
 import { LOCAL_SOCKET_USER, type AuthEnv } from "../auth.ts";
+import type { AppInfo } from "../app.ts";
 
 /**
  * The LXD API extensions whose behaviour Berth has (LXD clients check these before each command;
@@ -24,17 +25,28 @@ const CONFIG_KEYS = Object.fromEntries(Object.entries(SERVER_CONFIG_KEYS).map(([
   type: v.kind, default: v.default, min: v.min, max: v.max, values: v.values, description: v.description,
 }]));
 
-export function serverRoutes(app: Hono<AuthEnv>, s: Services, info: { version: string; serverName: string }): void {
+export function serverRoutes(app: Hono<AuthEnv>, s: Services, info: AppInfo): void {
   app.get("/1.0", (c) => sync(c, {
     api_version: "1.0",
     api_extensions: API_EXTENSIONS,
     auth: "trusted",
     auth_user_name: c.get("token").id,
     auth_user_method: c.get("token") === LOCAL_SOCKET_USER ? "unix" : `token (${c.get("token").role})`,
+    // What the caller may do (admin, viewer, agent): the dashboard disables what a viewer cannot do.
+    auth_role: c.get("token").role,
     config: s.config.explicit(),
     effective_config: s.config.get(),
     config_keys: CONFIG_KEYS,
-    environment: { server: "berth", server_name: info.serverName, server_version: info.version, server_clustered: true },
+    environment: {
+      server: "berth",
+      server_name: info.serverName,
+      server_version: info.version,
+      server_clustered: true,
+      addresses: info.endpoints().addresses,
+      // As LXD: the PEM, and the SHA-256 of its DER that clients and join tokens pin.
+      certificate: info.certificate.pem,
+      certificate_fingerprint: info.certificate.fingerprint,
+    },
   }));
   // LXD's api.Cluster: Berth is always a cluster, of the members registered with it.
   app.get("/1.0/cluster", (c) => sync(c, { server_name: info.serverName, enabled: true, member_config: [] }));

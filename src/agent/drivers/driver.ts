@@ -1,0 +1,52 @@
+/**
+ * How an agent runs instances. Every method is idempotent — starting a running instance or
+ * stopping a stopped one does nothing — and status is the driver's own check, never what was last
+ * ordered, so the agent can reconcile level-triggered (reconcile.ts).
+ */
+import type { Logger } from "pino";
+import type { DesiredInstance, DriverName, ObservedStatus } from "../protocol.ts";
+
+/** One look at an instance. */
+export interface Observation {
+  status: ObservedStatus;
+  pid?: number;
+  /** Why it is in Error (e.g. "exited with code 3"). */
+  reason?: string;
+  /** When its current or last run started and ended (epoch ms), where the driver knows. */
+  startedAt?: number;
+  endedAt?: number;
+}
+
+export interface Driver {
+  readonly name: DriverName;
+  /** How often the agent asks for status of every instance (ms): how soon a crash is seen. */
+  readonly observeIntervalMs: number;
+  /** Starts it; resolves once it runs. Throws an Error whose message says why it could not start. */
+  start(instance: DesiredInstance): Promise<void>;
+  /** Stops it: cleanly within timeoutS seconds, then by force. Also clears an Error. */
+  stop(instance: DesiredInstance, timeoutS: number): Promise<void>;
+  status(instance: DesiredInstance): Promise<Observation>;
+  /** The instance's recent output, at most 64 KiB ("" where the driver keeps none). */
+  log(instance: { project: string; name: string }): Promise<string>;
+}
+
+/** What every driver is given. */
+export interface DriverContext {
+  /** The agent's data directory (files.ts). */
+  data: string;
+  /** The member this agent runs as (BERTH_MEMBER). */
+  member: string;
+  logger: Logger;
+}
+
+/** The environment of an instance's command or hook: who and where it is. */
+export function instanceEnv(ctx: DriverContext, i: { project: string; name: string }): Record<string, string> {
+  return { BERTH_INSTANCE: i.name, BERTH_PROJECT: i.project, BERTH_MEMBER: ctx.member };
+}
+
+/** The agent's own environment without BERTH_* (those describe the agent, not the instance). */
+export function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("BERTH_")) env[k] = v;
+  return env;
+}

@@ -1,0 +1,93 @@
+/**
+ * What the agent keeps under its data directory (docs/agents.md):
+ *   credential                                 service URL, member name, agent credential (0600)
+ *   agent.json                                 driver, hooks directory, storage pools of the first start
+ *   instances/<project>/<name>/instance.json   each instance the agent runs or ran, as last desired
+ *   instances/<project>/<name>/state.json      the driver's record of it (process: the supervisor's)
+ *   logs/<project>/<name>.log                  the instance's output (process driver)
+ * Names are path-safe: the service allows only letters, digits, ".", "_" and "-" (not "." or "..").
+ */
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { toError } from "../domain/errors.ts";
+import { instanceKey, type DesiredInstance } from "./protocol.ts";
+
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/** Throws unless project and name are safe as one directory level each. */
+export function checkInstanceName(i: { project: string; name: string }): void {
+  for (const part of [i.project, i.name]) {
+    if (!SAFE_NAME.test(part)) throw new Error(`Refusing instance ${JSON.stringify(instanceKey(i))}: ${JSON.stringify(part)} is not a valid name`);
+  }
+}
+
+export const instanceDir = (data: string, i: { project: string; name: string }) => join(data, "instances", i.project, i.name);
+export const logFile = (data: string, i: { project: string; name: string }) => join(data, "logs", i.project, `${i.name}.log`);
+
+/** Writes JSON so that a reader (or a crash) sees the old file or the new one, never half of one. */
+export async function writeJsonAtomic(path: string, value: unknown, mode = 0o644): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode });
+  await rename(tmp, path);
+}
+
+/** The parsed file, or undefined when it does not exist; a file that is not JSON is an error naming it. */
+export async function readJson<T>(path: string): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw toError(err);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new Error(`${path} is not valid JSON: ${toError(err).message}`, { cause: err });
+  }
+}
+
+/** The agent's records of the instances it runs or ran on this member (instance.json). */
+export class InstanceRecords {
+  constructor(private readonly data: string) {}
+
+  /** Every recorded instance, by key; unreadable records are reported through onBad and skipped. */
+  async load(onBad: (path: string, err: Error) => void): Promise<Map<string, DesiredInstance>> {
+    const known = new Map<string, DesiredInstance>();
+    const root = join(this.data, "instances");
+    for (const project of await listDir(root)) {
+      for (const name of await listDir(join(root, project))) {
+        const path = join(root, project, name, "instance.json");
+        try {
+          const instance = await readJson<DesiredInstance>(path);
+          if (instance && instance.project === project && instance.name === name) known.set(instanceKey(instance), instance);
+        } catch (err) {
+          onBad(path, toError(err));
+        }
+      }
+    }
+    return known;
+  }
+
+  async save(instance: DesiredInstance): Promise<void> {
+    checkInstanceName(instance);
+    const dir = instanceDir(this.data, instance);
+    await mkdir(dir, { recursive: true });
+    await writeJsonAtomic(join(dir, "instance.json"), instance);
+  }
+
+  /** Drops the instance's directory (record and driver state); its log stays. */
+  async remove(instance: { project: string; name: string }): Promise<void> {
+    checkInstanceName(instance);
+    await rm(instanceDir(this.data, instance), { recursive: true, force: true });
+  }
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw toError(err);
+  }
+}

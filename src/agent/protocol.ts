@@ -1,0 +1,79 @@
+/**
+ * The agent ↔ service protocol (docs/agents.md), as the agent sees it. All traffic is agent →
+ * service: heartbeats (resources and observed state), the desired-state long-poll, and answers to
+ * the requests that ride the long-poll's answer.
+ */
+import type { MemberResources, MemberStateReport } from "../domain/types.ts";
+
+export type DriverName = "none" | "process" | "hook";
+export const DRIVER_NAMES: readonly DriverName[] = ["none", "process", "hook"];
+
+export type DesiredPower = "Running" | "Stopped";
+export type ObservedStatus = "Running" | "Stopped" | "Error";
+
+/** One instance that should exist on this member, as the service sends it. */
+export interface DesiredInstance {
+  project: string;
+  name: string;
+  type: string;
+  config: Record<string, string>;
+  devices: Record<string, Record<string, string>>;
+  profiles: string[];
+  description: string;
+  desired: DesiredPower;
+}
+
+/** Something the service asks of the agent; answered with POST .../answers/{id}. */
+export interface AgentRequest {
+  id: string;
+  kind: "log";
+  project: string;
+  name: string;
+}
+
+/** GET /1.0/cluster/members/{name}/desired: metadata. */
+export interface DesiredState {
+  revision: number;
+  instances: DesiredInstance[];
+  requests: AgentRequest[];
+}
+
+/** One instance as the agent observes it. */
+export interface ObservedInstance {
+  project: string;
+  name: string;
+  status: ObservedStatus;
+  pid?: number;
+  reason?: string;
+}
+
+/** POST /1.0/cluster/members/{name}/heartbeat: body. `instances` is always the complete list. */
+export interface HeartbeatBody {
+  resources?: MemberResources;
+  /** LXD's ClusterMemberState (uptime, load, memory, pools), as the embedded local member sends it. */
+  state?: MemberStateReport;
+  agent?: { version: string; driver: DriverName };
+  instances?: ObservedInstance[];
+}
+
+/** POST /1.0/cluster/members/{name}/heartbeat: metadata (times in seconds). */
+export interface HeartbeatAnswer {
+  status: string;
+  message: string;
+  offline_threshold: number;
+  heartbeat_interval?: number;
+}
+
+/** "project/name": how the agent keys its instances. */
+export const instanceKey = (i: { project: string; name: string }): string => `${i.project}/${i.name}`;
+
+/** boot.host_shutdown_timeout in seconds (default 30): how long a clean stop may take before the kill. */
+export function shutdownTimeoutS(config: Record<string, string>): number {
+  const value = Number(config["boot.host_shutdown_timeout"]);
+  return config["boot.host_shutdown_timeout"] !== undefined && Number.isFinite(value) && value >= 0 ? value : 30;
+}
+
+/** boot.autorestart: restart an instance that died while it should run. */
+export function autorestart(config: Record<string, string>): boolean {
+  return config["boot.autorestart"] === "true" || config["boot.autorestart"] === "1";
+}
