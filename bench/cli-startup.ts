@@ -136,7 +136,7 @@ async function filledDataDir(members: number, instances: number): Promise<{ dir:
   await store.transaction(async (tx) => {
     await tx.insertGroup("default", "Default cluster group", []);
     await tx.insertProject({ name: "default", description: "Default project", config: {} });
-    await tx.insertPool({ name: "default", driver: "dir", description: "", config: {} });
+    await tx.insertPool({ name: "default", driver: "dir", description: "", config: {}, status: "Created", defined_on: [] });
     await tx.writeConfig({ "cluster.offline_threshold": "3600" });
     const names: string[] = [];
     for (let m = 0; m < members; m++) {

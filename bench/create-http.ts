@@ -23,14 +23,14 @@ export async function main(): Promise<string[]> {
     await addMembers(service, MEMBERS);
     say(`create-http: ${MEMBERS} members registered and heartbeated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     // Warm up the create path.
-    await load(CLIENTS, 1000, 2000, async (i) => (await service.call("POST", "/1.0/instances", { name: `warm${i}` })).status === 201);
+    await load(CLIENTS, 1000, 2000, async (i) => (await service.call("POST", "/1.0/instances", { name: `warm${i}` })).status === 202);
     const floor = await load(CLIENTS, SECONDS * 500, 50_000, async () => (await service.call("GET", "/1.0")).status === 200);
     const creates = await load(CLIENTS, SECONDS * 1000, 30_000, async (i) => {
       const r = await service.call("POST", "/1.0/instances", {
         name: `i${i}`, config: { "limits.cpu": String(1 + (i % 4)), "limits.memory": `${1 + (i % 8)}GiB` },
         devices: { root: { type: "disk", path: "/", pool: "default", size: "10GiB" } },
       });
-      return r.status === 201;
+      return r.status === 202; // placed and stored; the operation has nothing left to do (no start)
     });
     say(`create-http: ${creates.perSecond.toFixed(0)} creates/s (${creates.ok} ok, ${creates.failed} failed) at ${MEMBERS} members, ${CLIENTS} clients`);
     say(`create-http: baseline GET /1.0: ${floor.perSecond.toFixed(0)} requests/s; creates/baseline = ${(creates.perSecond / floor.perSecond).toFixed(2)}`);

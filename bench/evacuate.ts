@@ -39,6 +39,7 @@ async function cluster(instances: number, scriptlet: string): Promise<{ berth: B
   for (let i = 0; i < instances; i++) {
     await call("POST", "/1.0/instances?target=source", { name: `i${i}`, start: i % 2 === 0, config: { "limits.cpu": "1", "limits.memory": "1GiB" } });
   }
+  await berth.services.operations.settle(); // the creates' operations start half of them
   if (scriptlet) {
     const r = (await call("PATCH", "/1.0", { config: { "instances.placement.scriptlet": scriptlet } })) as { type: string; error: string };
     if (r.type === "error") throw new Error(r.error);

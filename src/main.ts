@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import pino, { type Logger } from "pino";
 import { createApp } from "./api/app.ts";
 import { memberStateRoutes } from "./api/routes/members.ts";
@@ -15,10 +16,12 @@ import { registerInstanceOperations } from "./cluster/instanceOperations.ts";
 import { InstanceLocks } from "./cluster/instanceLocks.ts";
 import { InstanceRecords } from "./cluster/instanceRecords.ts";
 import { InstanceService } from "./cluster/instanceService.ts";
+import { JoinService } from "./cluster/joinService.ts";
 import { MemberService } from "./cluster/memberService.ts";
 import { PoolService } from "./cluster/poolService.ts";
 import { ProjectService } from "./cluster/projectService.ts";
 import { TokenService } from "./cluster/tokenService.ts";
+import { NO_ENDPOINTS, type ServiceEndpoints } from "./domain/endpoints.ts";
 import type { InstanceExecutor, InstanceRecorder } from "./domain/executor.ts";
 import { EventBus } from "./events/bus.ts";
 import { AgentExecutor } from "./members/agentExecutor.ts";
@@ -30,6 +33,7 @@ import { LivenessMonitor } from "./members/livenessMonitor.ts";
 import { LocalProbe } from "./members/localMember.ts";
 import { Maintenance } from "./members/maintenance.ts";
 import { MoveProcedure } from "./members/moveProcedure.ts";
+import { loadOrCreateCertificate, type ServerCertificate } from "./net/certificate.ts";
 import { OperationManager } from "./operations/manager.ts";
 import { placementQuery } from "./placement/query.ts";
 import { Relocation } from "./members/relocation.ts";
@@ -59,7 +63,17 @@ export interface BerthOptions {
   sandboxPoolSize?: number;
   /** Liveness sweep interval; 0 disables the timer (tests call tick()). */
   livenessIntervalMs?: number;
+  /** The built dashboard served at /ui/ (default: ui/dist of this package, built by npm run build:ui). */
+  uiDir?: string;
+  /** --tls-cert / --tls-key: serve these files instead of <data>/server.crt and server.key (generated on first start). */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** Where the service is reached, for GET /1.0 and join tokens; startServer fills it in once listening (default: nowhere). */
+  endpoints?: () => ServiceEndpoints;
 }
+
+/** ui/dist beside src/ (running from source) or dist/ (compiled): both are one level below the package. */
+const DEFAULT_UI_DIR = fileURLToPath(new URL("../ui/dist", import.meta.url));
 
 export interface Berth {
   services: Services;
@@ -72,6 +86,8 @@ export interface Berth {
   /** The admin secret when this start generated one. */
   generatedAdminToken?: string;
   localMemberName: string | null;
+  /** The TLS certificate the service presents (and its fingerprint, which clients pin). */
+  certificate: ServerCertificate;
   /** Heartbeats the local member now (also runs on a timer). */
   heartbeatLocal(): Promise<void>;
   close(): Promise<void>;
@@ -88,6 +104,9 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const probe = new LocalProbe(dataDir);
   let firstReading = opts.localMember !== false ? probe.read() : null;
   firstReading?.catch(() => {}); // awaited below: an early failure is not unhandled
+  const certificate = await loadOrCreateCertificate({ dataDir, certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile });
+  if (certificate.generated) logger.info({ file: certificate.certFile, fingerprint: certificate.fingerprint }, "created the TLS certificate");
+  const endpoints = opts.endpoints ?? (() => NO_ENDPOINTS);
   const store: Store = new SqliteStore(join(dataDir, "berth.db"));
   const bus = new EventBus(now, (err, event) => logger.error({ err, event: event.type }, "an event subscriber failed and was dropped"));
   const changes = new ClusterChanges((err, change) => logger.error({ err, change: change.kind }, "a listener of a committed change failed"));
@@ -107,7 +126,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const tokens = new TokenService(store, bus, (name) => members.exists(name), now, changes);
   const operations = new OperationManager(
     store, bus, now, (err, id) => logger.error({ err, operation: id }, "operation failed"),
-    () => config.get()["operations.retention"] * 1000,
+    () => config.get()["operations.retention"] * 1000, opts.localMemberName ?? hostname(),
   );
   // The small tables the services keep in memory (config, groups, pools, projects).
   await config.load();
@@ -131,7 +150,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const memberLifecycle = async (name: string) => (await members.find(name))?.state;
   const instances = new InstanceService({
     store, bus, changes, now, records, locks, placement, executor, memberLifecycle,
-    projectExists: (name) => projects.exists(name), poolExists: (name) => pools.driverOf(name) !== undefined,
+    projectExists: (name) => projects.exists(name), findPool: (name) => pools.find(name),
   });
   const moves = new MoveProcedure({
     records, locks, executor, memberLifecycle, reserveAt: (instance, member) => placement.reserveAt(instance, member),
@@ -143,8 +162,9 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     logger.info({ file: join(dataDir, "admin.token") }, "created the admin token");
   }
 
+  const joins = new JoinService(store, tokens, bus, now, certificate.fingerprint, endpoints);
   const services: Services = {
-    store, bus, config, members, groups, pools, projects, instances, records, tokens, operations, agents, desired,
+    store, bus, config, members, groups, pools, projects, instances, records, tokens, join: joins, operations, agents, desired,
     healing: { acknowledge: (member) => healing.acknowledge(member), stats: () => healing.stats }, logger, now,
   };
   registerInstanceOperations(operations, instances);
@@ -152,7 +172,10 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const relocation = new Relocation(records, placement, moves, operations);
   await scriptlets.loadStored();
   const query = placementQuery(placement, scriptlets);
-  const app = createApp(services, { version: VERSION, serverName: opts.localMemberName ?? hostname() }, [
+  const app = createApp(services, {
+    version: VERSION, serverName: opts.localMemberName ?? hostname(), uiDir: opts.uiDir ?? DEFAULT_UI_DIR,
+    certificate: { pem: certificate.cert, fingerprint: certificate.fingerprint }, endpoints,
+  }, [
     memberStateRoutes(maintenance), schedulerRoutes(query, relocation),
   ]);
   const liveness = new LivenessMonitor(members, changes, bus, (err) => logger.warn({ err }, "the liveness sweep failed"));
@@ -216,6 +239,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     maintenance,
     generatedAdminToken,
     localMemberName,
+    certificate,
     heartbeatLocal,
     async close() {
       if (heartbeatTimer) clearTimeout(heartbeatTimer);

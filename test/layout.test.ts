@@ -22,14 +22,15 @@ const RULES: Record<string, string[]> = {
   domain: ["@/scheduler", "@/sandbox", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "@/agent", "node:fs", "node:http"],
   scheduler: ["@/sandbox", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "@/agent", "hono", "drizzle-orm", "better-sqlite3", "node:fs", "node:http"],
   sandbox: ["@/scheduler", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "@/agent", "hono", "drizzle-orm", "better-sqlite3", "node:fs", "node:http"],
+  net: ["@/scheduler", "@/sandbox", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "@/agent", "hono", "drizzle-orm", "better-sqlite3"],
   placement: ["@/api", "@/cli", "@/members", "@/agent", "hono", "drizzle-orm", "better-sqlite3"],
   cluster: ["@/api", "@/cli", "@/agent", "hono", "drizzle-orm", "better-sqlite3"],
   members: ["@/api", "@/cli", "@/agent", "hono", "drizzle-orm", "better-sqlite3"],
   operations: ["@/api", "@/cli", "@/agent", "hono", "drizzle-orm", "better-sqlite3"],
   api: ["@/cli", "@/agent", "drizzle-orm", "better-sqlite3"],
   cli: ["drizzle-orm", "better-sqlite3"],
-  // The agent runs on members, apart from the service: it speaks HTTP to it and shares only domain
-  // types and the machine probe (members/localMember.ts, checked below).
+  // The agent runs on members, apart from the service: it speaks HTTP(S) to it (src/net) and shares
+  // only domain types and the machine probe (members/localMember.ts, checked below).
   agent: ["@/scheduler", "@/sandbox", "@/store", "@/cluster", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "hono", "drizzle-orm", "better-sqlite3"],
 };
 

@@ -9,16 +9,25 @@ import { catalogRoutes } from "./routes/catalog.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { groupRoutes } from "./routes/groups.ts";
 import { instanceRoutes } from "./routes/instances.ts";
+import { joinRoutes } from "./routes/join.ts";
 import { memberRoutes } from "./routes/members.ts";
 import { operationRoutes } from "./routes/operations.ts";
 import { serverRoutes } from "./routes/server.ts";
 import { tokenRoutes } from "./routes/tokens.ts";
+import { uiRoutes } from "./routes/ui.ts";
 import type { Services } from "./services.ts";
+import type { ServiceEndpoints } from "../domain/endpoints.ts";
 import { MAX_BODY_BYTES } from "./validation.ts";
 
 export interface AppInfo {
   version: string;
   serverName: string;
+  /** The built dashboard (ui/dist), served at /ui/. */
+  uiDir: string;
+  /** The service's certificate (PEM) and its SHA-256 fingerprint, shown in GET /1.0. */
+  certificate: { pem: string; fingerprint: string };
+  /** Where the service listens (known once it does). */
+  endpoints: () => ServiceEndpoints;
 }
 
 /** Extra route groups added by later modules (placement, scriptlets, evacuation). */
@@ -71,7 +80,9 @@ export function createApp(s: Services, info: AppInfo, extra: RouteModule[] = [])
   instanceRoutes(app, s);
   operationRoutes(app, s);
   tokenRoutes(app, s);
-  eventRoutes(app, s);
+  joinRoutes(app, s);
+  eventRoutes(app, s, info.serverName);
+  uiRoutes(app, info.uiDir);
   for (const module of extra) module(app, s);
   app.all("/1.0/*", (c) => { throw notFound(`Not found: ${c.req.method} ${c.req.path}`); });
   return app;

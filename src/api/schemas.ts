@@ -3,6 +3,11 @@ import { z } from "zod";
 import { EVACUATE_MODES } from "../domain/instanceConfig.ts";
 import { devicesSchema, nameList, stringMap } from "./validation.ts";
 
+/** LXD clients (Go) send an empty map or list as null: null reads as "not given". */
+const orUnset = <T extends z.ZodType>(schema: T) => schema.nullish().transform((v) => v ?? undefined);
+const configMap = orUnset(stringMap);
+const names = orUnset(nameList);
+
 const bytes = z.number().int().nonnegative().max(2 ** 62);
 const count = z.number().nonnegative().max(1e9);
 
@@ -43,19 +48,25 @@ export const memberCreateSchema = z.strictObject({
   architecture: arch.optional(),
   failure_domain: z.string().min(1).max(256).optional(),
   description: z.string().max(4096).optional(),
-  roles: nameList.optional(),
-  groups: nameList.optional(),
-  config: stringMap.optional(),
+  roles: names,
+  groups: names,
+  config: configMap,
   resources: resourcesSchema.optional(),
+  /** Make a join token for the member's agent (returned in join_token); without it the member is a record kept alive by heartbeats. */
+  join: z.boolean().optional(),
+  /** How long the join token stays usable: "30m", "3h" (default), "7d". */
+  expiry: z.string().max(32).optional(),
 });
 
-export const memberUpdateSchema = memberCreateSchema.omit({ server_name: true, resources: true }).extend({
+export const memberUpdateSchema = memberCreateSchema.omit({ server_name: true, resources: true, join: true, expiry: true }).extend({
   // LXD clients send the whole object back on PUT: read-only fields are accepted and ignored.
   server_name: z.string().max(256).optional(),
   status: z.string().max(64).optional(),
   message: z.string().max(4096).optional(),
   last_heartbeat: z.string().max(64).nullable().optional(),
   resources: z.unknown().optional(),
+  agent: z.unknown().optional(),
+  database: z.boolean().optional(),
 });
 
 export const heartbeatSchema = z.strictObject({
@@ -73,14 +84,15 @@ export const agentAnswerSchema = z.strictObject({ log: z.string().max(1024 * 102
 
 export const memberStateActionSchema = z.strictObject({
   action: z.enum(["evacuate", "restore"]),
-  mode: z.enum([...EVACUATE_MODES, "heal", "skip"]).optional(),
+  // LXD clients send mode "" for the default.
+  mode: z.enum([...EVACUATE_MODES, "heal", "skip", ""]).optional().transform((m) => m || undefined),
   dry_run: z.boolean().optional(),
 });
 
 export const groupCreateSchema = z.strictObject({
   name: z.string().max(256),
   description: z.string().max(4096).optional(),
-  members: nameList.optional(),
+  members: names,
 });
 export const groupUpdateSchema = groupCreateSchema.omit({ name: true }).extend({ name: z.string().max(256).optional() });
 
@@ -88,54 +100,87 @@ export const poolCreateSchema = z.strictObject({
   name: z.string().max(256),
   driver: z.string().max(64),
   description: z.string().max(4096).optional(),
-  config: stringMap.optional(),
+  config: configMap,
 });
 export const poolUpdateSchema = z.strictObject({
   name: z.string().max(256).optional(),
   driver: z.string().max(64).optional(),
   description: z.string().max(4096).optional(),
-  config: stringMap.optional(),
+  config: configMap,
+  // Read-only fields an LXD client echoes back (lxc storage edit); ignored.
+  status: z.string().max(64).optional(),
+  locations: z.array(z.string().max(256)).max(100_000).nullish(),
+  used_by: z.array(z.string().max(4096)).max(1_000_000).nullish(),
 });
 
 export const projectCreateSchema = z.strictObject({
   name: z.string().max(256),
   description: z.string().max(4096).optional(),
-  config: stringMap.optional(),
+  config: configMap,
 });
-export const projectUpdateSchema = projectCreateSchema.omit({ name: true }).extend({ name: z.string().max(256).optional() });
+export const projectUpdateSchema = projectCreateSchema.omit({ name: true }).extend({
+  name: z.string().max(256).optional(),
+  used_by: z.array(z.string().max(4096)).max(1_000_000).nullish(),
+});
+
+/** LXD clients always send these; Berth has neither ephemeral nor stateful instances, so only false. */
+const notSupported = (what: string) => z.boolean().optional().refine((v) => v !== true, `Berth has no ${what} instances (only false)`);
+const instanceType = z.enum(["container", "virtual-machine", ""]).optional().transform((t) => t || undefined);
+const devices = orUnset(devicesSchema);
 
 export const instanceCreateSchema = z.strictObject({
   name: z.string().max(256),
-  type: z.enum(["container", "virtual-machine"]).optional(),
-  architecture: arch.optional(),
+  type: instanceType,
+  // "" (what LXD clients send when none was asked for) means the chosen member's.
+  architecture: z.union([arch, z.literal("")]).optional().transform((a) => a || undefined),
   description: z.string().max(4096).optional(),
-  config: stringMap.optional(),
-  devices: devicesSchema.optional(),
-  profiles: nameList.optional(),
+  config: configMap,
+  devices,
+  profiles: names,
   start: z.boolean().optional(),
-  // LXD clients send a source; Berth places instances and does not fetch images.
-  source: z.record(z.string(), z.unknown()).optional(),
+  ephemeral: notSupported("ephemeral"),
+  stateful: notSupported("stateful"),
+  // LXD's cloud instance types (t2.micro, c2-m4) are not mapped: ask with limits.cpu and limits.memory.
+  instance_type: z.literal("", { error: "instance types are not supported; set config limits.cpu and limits.memory" }).optional(),
+  // Berth places instances and fetches no image: an empty instance (`lxc init --empty`) or an
+  // image source (recorded nowhere) is fine; copying or migrating from another server is not.
+  source: z.looseObject({
+    type: z.enum(["none", "image", ""], { error: 'source.type must be "none" or "image" (Berth does not copy or migrate instances between servers)' }).optional(),
+  }).optional(),
 });
 
 export const instanceUpdateSchema = z.strictObject({
   description: z.string().max(4096).optional(),
-  config: stringMap.optional(),
-  devices: devicesSchema.optional(),
-  profiles: nameList.optional(),
-  // Read-only fields an LXD client echoes back on PUT; ignored.
+  config: configMap,
+  devices,
+  profiles: names,
+  ephemeral: notSupported("ephemeral"),
+  stateful: notSupported("stateful"),
+  // Read-only fields a client echoes back on PUT (the whole instance from a GET); ignored.
   name: z.string().max(256).optional(),
   project: z.string().max(256).optional(),
   type: z.string().max(64).optional(),
   architecture: z.string().max(64).optional(),
   location: z.string().max(256).optional(),
   status: z.string().max(64).optional(),
+  status_code: z.number().int().optional(),
   created_at: z.string().max(64).optional(),
 });
 
+/** POST /1.0/instances/{name}: LXD's api.InstancePost, for a move within the cluster. */
 export const instanceMoveSchema = z.strictObject({
-  migration: z.literal(true),
+  migration: z.literal(true, { error: "migration must be true: Berth moves instances between members; renaming is not supported" }),
   live: z.boolean().optional(),
+  /** The instance's own name (lxc move --target sends it); another name would be a rename. */
   name: z.string().max(256).optional(),
+  // Berth keeps no snapshots, so moving "only the instance" is what every move does.
+  instance_only: z.boolean().optional(),
+  container_only: z.boolean().optional(),
+  allow_inconsistent: z.boolean().optional(),
+  // Moves to another server, pool or project are not Berth's: only their empty values are accepted.
+  target: z.null({ error: "target must be null: Berth moves instances within its cluster (use ?target=MEMBER)" }).optional(),
+  pool: z.literal("", { error: "pool must be empty: Berth does not move instances between storage pools" }).optional(),
+  project: z.literal("", { error: "project must be empty: Berth does not move instances between projects" }).optional(),
 });
 
 export const instanceStateSchema = z.strictObject({
@@ -152,6 +197,17 @@ export const tokenCreateSchema = z.strictObject({
   role: z.string().max(32),
   member: z.string().max(256).nullable().optional(),
   description: z.string().max(4096).optional(),
+});
+
+export const joinTokenCreateSchema = z.strictObject({
+  server_name: z.string().max(256),
+  expiry: z.string().max(32).optional(),
+});
+
+/** POST /1.0/cluster/join: the secret of a decoded join token (and, to check it, the member the agent means to be). */
+export const joinSchema = z.strictObject({
+  secret: z.string().max(1024),
+  server_name: z.string().max(256).optional(),
 });
 
 export const placementQuerySchema = z.strictObject({

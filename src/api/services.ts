@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { ConfigService } from "../cluster/configService.ts";
 import type { GroupService } from "../cluster/groupService.ts";
 import type { InstanceRecords } from "../cluster/instanceRecords.ts";
+import type { JoinService } from "../cluster/joinService.ts";
 import type { InstanceService } from "../cluster/instanceService.ts";
 import type { MemberService } from "../cluster/memberService.ts";
 import type { PoolService } from "../cluster/poolService.ts";
@@ -27,6 +28,7 @@ export interface Services {
   /** Instance records as executors write them (tests use it to set up crash states). */
   records: InstanceRecords;
   tokens: TokenService;
+  join: JoinService;
   operations: OperationManager;
   /** What members' agents report. */
   agents: AgentRegistry;

@@ -2,10 +2,13 @@
  * The CLI's HTTP client of the Berth API: where to connect, the bearer token, the LXD-style
  * envelope, waiting for async operations and reading the event stream.
  */
-import { readFileSync } from "node:fs";
-import type { IncomingMessage, RequestOptions } from "node:http";
+import { existsSync, readFileSync } from "node:fs";
+import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
+import { normalizeFingerprint } from "../domain/fingerprint.ts";
 import type { Operation } from "../domain/types.ts";
+import { CERT_FILE, certificateFingerprint } from "../net/certificate.ts";
+import { CertificateMismatchError, pinnedRequest, PlainHttpRefusedError, readResponseText } from "../net/pinned.ts";
 
 export const DEFAULT_URL = "http://127.0.0.1:8443";
 
@@ -23,24 +26,50 @@ export interface Connection {
   token?: string;
   /** Where the token came from, for error messages. */
   tokenSource: string;
+  /** The SHA-256 fingerprint an https:// service's certificate must have; null: the usual CA check. */
+  fingerprint?: string | null;
+  /** Where the fingerprint came from, for error messages. */
+  fingerprintSource?: string;
 }
 
 /**
- * --url / --token first, then BERTH_URL / BERTH_TOKEN, then the defaults: the local service
- * and the admin token `berth serve` wrote to <BERTH_DATA or ./data>/admin.token.
+ * --url / --token / --fingerprint first, then BERTH_URL / BERTH_TOKEN / BERTH_FINGERPRINT, then
+ * the defaults: the local service, the admin token `berth serve` wrote to <BERTH_DATA or
+ * ./data>/admin.token and, for an https:// URL, the fingerprint of <data>/server.crt.
  */
-export function resolveConnection(opts: { url?: string; token?: string }, env: NodeJS.ProcessEnv = process.env): Connection {
+export function resolveConnection(opts: { url?: string; token?: string; fingerprint?: string }, env: NodeJS.ProcessEnv = process.env): Connection {
   const url = (opts.url || env.BERTH_URL || DEFAULT_URL).replace(/\/+$/, "");
-  if (opts.token) return { url, token: opts.token, tokenSource: "--token" };
-  if (env.BERTH_TOKEN) return { url, token: env.BERTH_TOKEN, tokenSource: "BERTH_TOKEN" };
-  const file = join(env.BERTH_DATA || "./data", "admin.token");
+  const dataDir = env.BERTH_DATA || "./data";
+  const pin = resolveFingerprint(url, opts.fingerprint, env, dataDir);
+  if (opts.token) return { url, token: opts.token, tokenSource: "--token", ...pin };
+  if (env.BERTH_TOKEN) return { url, token: env.BERTH_TOKEN, tokenSource: "BERTH_TOKEN", ...pin };
+  const file = join(dataDir, "admin.token");
   try {
     const token = readFileSync(file, "utf8").trim();
-    if (token) return { url, token, tokenSource: file };
+    if (token) return { url, token, tokenSource: file, ...pin };
   } catch {
     // No token file: requests go out without a token and the server says 401.
   }
-  return { url, tokenSource: `none (no --token, no BERTH_TOKEN, no ${file})` };
+  return { url, tokenSource: `none (no --token, no BERTH_TOKEN, no ${file})`, ...pin };
+}
+
+function resolveFingerprint(url: string, flag: string | undefined, env: NodeJS.ProcessEnv, dataDir: string): Pick<Connection, "fingerprint" | "fingerprintSource"> {
+  const given: [string, string] | null = flag ? [flag, "--fingerprint"] : env.BERTH_FINGERPRINT ? [env.BERTH_FINGERPRINT, "BERTH_FINGERPRINT"] : null;
+  if (given) {
+    const fingerprint = normalizeFingerprint(given[0]);
+    if (!fingerprint) throw new CliError(`${given[1]} must be a SHA-256 certificate fingerprint (64 hex digits, colons allowed), got ${JSON.stringify(given[0])}`);
+    return { fingerprint, fingerprintSource: given[1] };
+  }
+  // Beside the admin token, `berth serve` left its certificate: the local service's own.
+  const certFile = join(dataDir, CERT_FILE);
+  if (url.startsWith("https:") && existsSync(certFile)) {
+    try {
+      return { fingerprint: certificateFingerprint(readFileSync(certFile)), fingerprintSource: certFile };
+    } catch {
+      // Not a certificate: no pin, and the usual CA check says what is wrong.
+    }
+  }
+  return { fingerprint: null };
 }
 
 interface Envelope {
@@ -111,7 +140,7 @@ export class BerthClient {
 
   /** Reads /1.0/events until the signal aborts, calling onEvent for each (the `ready` event included). */
   async streamEvents(types: string | undefined, onEvent: (name: string, data: string) => void, signal: AbortSignal): Promise<void> {
-    const response = await this.fetch("GET", "/1.0/events", { query: { type: types } }, signal);
+    const response = await this.fetch("GET", "/1.0/events", { query: { type: types }, accept: "text/event-stream" }, signal);
     if (!isOk(response)) throw await this.errorFrom(response);
     const decoder = new TextDecoder();
     let buffer = "";
@@ -143,30 +172,17 @@ export class BerthClient {
 
   /**
    * One request through node:http(s) rather than fetch: fetch's machinery (undici and its WASM
-   * parser) costs 100-300 ms to load, more than the rest of a CLI call. Resolves with the
-   * response once its headers arrive; its body is read by the caller.
+   * parser) costs 100-300 ms to load, more than the rest of a CLI call. An https:// service is
+   * trusted by its pinned fingerprint (src/net/pinned.ts). Resolves with the response once its
+   * headers arrive; its body is read by the caller.
    */
-  private async fetch(method: string, path: string, opts: { body?: unknown; query?: Query }, signal?: AbortSignal): Promise<IncomingMessage> {
-    const url = new URL(this.connection.url + path);
-    for (const [key, value] of Object.entries(opts.query ?? {})) {
-      if (value !== undefined && value !== "") url.searchParams.set(key, String(value));
-    }
-    const headers: Record<string, string | number> = { accept: "application/json" };
+  private async fetch(method: string, path: string, opts: { body?: unknown; query?: Query; accept?: string }, signal?: AbortSignal): Promise<IncomingMessage> {
+    const headers: Record<string, string | number> = { accept: opts.accept ?? "application/json" };
     if (this.connection.token) headers.authorization = `Bearer ${this.connection.token}`;
-    const body = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
-    if (body) {
-      headers["content-type"] = "application/json";
-      headers["content-length"] = body.length;
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw this.connectionError({ message: "unknown scheme" });
-    const { request } = url.protocol === "https:" ? await import("node:https") : await import("node:http");
-    const options: RequestOptions = { method, headers, signal };
+    const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    if (body !== undefined) headers["content-type"] = "application/json";
     try {
-      return await new Promise<IncomingMessage>((resolve, reject) => {
-        const req = request(url, options, resolve);
-        req.once("error", reject);
-        req.end(body);
-      });
+      return await pinnedRequest(this.connection.url, this.connection.fingerprint ?? null, { method, path, query: opts.query, headers, body, signal });
     } catch (err) {
       throw this.connectionError(signal?.aborted ? { message: "This operation was aborted" } : err);
     }
@@ -176,13 +192,30 @@ export class BerthClient {
   private connectionError(err: unknown): CliError {
     const { code = "", message = String(err) } = err as { code?: string; message?: string };
     const where = this.connection.url;
+    if (err instanceof CertificateMismatchError) {
+      return new CliError(
+        `Refusing to connect to ${where}: its certificate has fingerprint ${err.actual}, but ${this.connection.fingerprintSource ?? "--fingerprint"} pins ${err.expected}. ` +
+          `Another server answers there, or the service's certificate was replaced (GET /1.0 shows environment.certificate_fingerprint).`,
+        1, { cause: err },
+      );
+    }
+    if (err instanceof PlainHttpRefusedError) return new CliError(err.message, 1, { cause: err });
+    if (/SELF_SIGNED|UNABLE_TO_VERIFY|CERT_/.test(code)) {
+      return new CliError(
+        `Cannot verify the certificate of ${where} (${code}): a Berth service's own certificate is self-signed, so pin it with --fingerprint SHA256 ` +
+          `or BERTH_FINGERPRINT (\`berth serve\` logs it; GET /1.0 shows it as environment.certificate_fingerprint).`,
+        1, { cause: err },
+      );
+    }
     if (code === "ECONNREFUSED") {
       return new CliError(
         `Cannot connect to the Berth service at ${where}: connection refused. Is "berth serve" running there? Set BERTH_URL or --url to use another address.`,
         1, { cause: err },
       );
     }
-    return new CliError(`Cannot connect to the Berth service at ${where}: ${message}${code && !message.includes(code) ? ` (${code})` : ""}`, 1, { cause: err });
+    const hint = where.startsWith("http:") && (code === "ECONNRESET" || /socket hang up/.test(message))
+      ? " (a Berth service serves HTTPS on addresses other than loopback: use https:// and --fingerprint)" : "";
+    return new CliError(`Cannot connect to the Berth service at ${where}: ${message}${code && !message.includes(code) ? ` (${code})` : ""}${hint}`, 1, { cause: err });
   }
 
   private async errorFrom(response: IncomingMessage): Promise<CliError> {
@@ -210,15 +243,8 @@ function isOk(response: IncomingMessage): boolean {
   return status >= 200 && status < 300;
 }
 
-/** The whole body as text (UTF-8), as fetch's response.text() reads it. */
-async function readText(response: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
-  return new TextDecoder().decode(Buffer.concat(chunks));
-}
-
 async function readEnvelope(response: IncomingMessage): Promise<Envelope | null> {
-  const text = await readText(response);
+  const text = await readResponseText(response);
   try {
     const parsed: unknown = JSON.parse(text);
     return parsed && typeof parsed === "object" && "type" in parsed ? (parsed as Envelope) : null;

@@ -6,6 +6,7 @@ import { Output, parseFormat } from "./output.ts";
 export interface GlobalOptions {
   url?: string;
   token?: string;
+  fingerprint?: string;
   format: string;
 }
 
@@ -17,7 +18,7 @@ export interface CommandContext {
 export function contextOf(command: Command): CommandContext {
   const opts = command.optsWithGlobals<GlobalOptions>();
   return {
-    client: new BerthClient(resolveConnection({ url: opts.url, token: opts.token })),
+    client: new BerthClient(resolveConnection({ url: opts.url, token: opts.token, fingerprint: opts.fingerprint })),
     out: new Output(parseFormat(opts.format ?? "table")),
   };
 }

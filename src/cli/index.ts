@@ -26,7 +26,12 @@ const GROUPS: [name: string, load: () => Promise<Register>][] = [
 ];
 
 /** The program's own options that take a value (`--url X`): their value is not the command's name. */
-const VALUE_OPTIONS = new Set(["--url", "--token", "--format"]);
+const VALUE_OPTIONS = new Set(["--url", "--token", "--fingerprint", "--format"]);
+
+/** --listen collector: repeated flags add up (the default applies only when none is given). */
+function collectListen(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
 
 /** The command a call names (`berth --format json cluster list` → "cluster"); undefined if none. */
 export function commandName(args: string[]): string | undefined {
@@ -51,24 +56,37 @@ export async function buildProgram(args: string[]): Promise<CommandType> {
   program
     .option("--url <url>", "Berth service URL (BERTH_URL, default http://127.0.0.1:8443)")
     .option("--token <token>", "API token (BERTH_TOKEN, default: the one in ./data/admin.token)")
+    .option("--fingerprint <sha256>", "trust only the HTTPS certificate with this SHA-256 fingerprint (BERTH_FINGERPRINT, default: ./data/server.crt's)")
     .addOption(new Option("--format <format>", "output format").choices(FORMATS).default("table"));
 
   program
     .command("serve")
     .description("Run the scheduling service")
-    .option("--listen <addr>", "address to listen on (BERTH_LISTEN)", process.env.BERTH_LISTEN ?? "127.0.0.1:8443")
+    .option("--listen <addr>", "address to listen on, host:port; repeatable or comma separated (BERTH_LISTEN, default 127.0.0.1:8443)", collectListen)
     .option("--data <dir>", "data directory (BERTH_DATA)", process.env.BERTH_DATA ?? "./data")
+    .option("--tls", "serve HTTPS on loopback addresses too (BERTH_TLS=1); other addresses always get HTTPS")
+    .option("--tls-cert <file>", "PEM certificate to serve instead of the generated <data>/server.crt (BERTH_TLS_CERT; with --tls-key)")
+    .option("--tls-key <file>", "PEM private key of --tls-cert (BERTH_TLS_KEY)")
     .option("--no-local-member", "do not run the embedded local member")
-    .action(async (opts: { listen: string; data: string; localMember: boolean }) => {
+    .option("--unix <path>", "the local unix socket, whose users are admin (BERTH_UNIX, default <data>/unix.socket)", process.env.BERTH_UNIX || undefined)
+    .option("--no-unix", "do not listen on a unix socket (BERTH_NO_UNIX=1)")
+    .action(async (opts: { listen?: string[]; data: string; tls?: boolean; tlsCert?: string; tlsKey?: string; localMember: boolean; unix?: string | boolean }) => {
       // Loaded on demand so client commands do not pay for the server's modules at startup.
       const { startServer } = await import("./serve.ts");
       const running = await startServer({
-        listen: opts.listen,
+        listen: opts.listen ?? process.env.BERTH_LISTEN ?? "127.0.0.1:8443",
+        tls: opts.tls === true || process.env.BERTH_TLS === "1",
+        tlsCertFile: opts.tlsCert ?? (process.env.BERTH_TLS_CERT || undefined),
+        tlsKeyFile: opts.tlsKey ?? (process.env.BERTH_TLS_KEY || undefined),
         dataDir: opts.data,
         localMember: opts.localMember && process.env.BERTH_NO_LOCAL_MEMBER !== "1",
+        unix: opts.unix === false || process.env.BERTH_NO_UNIX === "1" ? false : typeof opts.unix === "string" ? opts.unix : undefined,
         adminToken: process.env.BERTH_ADMIN_TOKEN || undefined,
       });
-      running.berth.services.logger.info({ url: running.url, data: opts.data }, "berth is listening");
+      running.berth.services.logger.info(
+        { urls: running.listeners.map((l) => l.url), unix: running.socketPath, fingerprint: running.fingerprint, data: opts.data },
+        "berth is listening",
+      );
       const stop = async () => {
         await running.close();
         process.exit(0);

@@ -6,12 +6,13 @@ import { badRequest, conflict, notFound } from "../domain/errors.ts";
 import type { InstanceExecutor } from "../domain/executor.ts";
 import { validateDevices, validateInstanceConfig, VOLATILE_KEYS } from "../domain/instanceConfig.ts";
 import { checkName } from "../domain/names.ts";
-import type { Devices, Instance, InstanceType, MemberLifecycle } from "../domain/types.ts";
+import type { Devices, Instance, InstanceType, MemberLifecycle, StoragePool } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
 import { DuplicateKey, type Store } from "../store/store.ts";
 import type { ClusterChanges } from "./changes.ts";
 import type { InstanceLocks } from "./instanceLocks.ts";
 import { instanceUrl, type InstanceRecords } from "./instanceRecords.ts";
+import { withoutUnset } from "./memberService.ts";
 import type { InstancePlacement } from "./placementPort.ts";
 
 export interface InstanceInput {
@@ -38,8 +39,8 @@ export interface InstanceServiceDeps {
   executor: InstanceExecutor;
   /** Whether a project exists (the project service's cache). */
   projectExists: (name: string) => boolean;
-  /** Whether a storage pool exists (the pool service's cache). */
-  poolExists: (name: string) => boolean;
+  /** A storage pool by name, or undefined (the pool service's cache). */
+  findPool: (name: string) => StoragePool | undefined;
   /** A member's stored lifecycle state, or undefined when there is no such member. */
   memberLifecycle: (name: string) => Promise<MemberLifecycle | undefined>;
 }
@@ -62,11 +63,16 @@ export class InstanceService {
     return this.deps.records.get(project, name);
   }
 
+  /**
+   * Checks, places and stores a new instance (stopped): every refusal (bad input, no room, a bad
+   * target, the scriptlet) is thrown from here, before anything is written. Starting it, when
+   * asked, is startCreated's, run by the create's operation.
+   */
   async create(project: string, input: InstanceInput, target: string | undefined): Promise<Instance> {
-    const { store, placement, records, locks } = this.deps;
+    const { store, placement, locks } = this.deps;
     const name = checkName("name", input.name);
     if (!this.deps.projectExists(project)) throw notFound(`Project "${project}" not found`);
-    const config = input.config ?? {};
+    const config = withoutUnset(input.config ?? {});
     validateInstanceConfig(config);
     for (const key of Object.keys(config)) {
       if (VOLATILE.has(key)) throw badRequest(`config["${key}"] is written by Berth and cannot be set`);
@@ -82,8 +88,8 @@ export class InstanceService {
     const ticket = await placement.place({ instance: draft, reason: "new", target });
     const instance: Instance = { ...draft, location: ticket.location };
     if (!instance.architecture) instance.architecture = ticket.architecture;
-    // Held from the insert to the end of the start: an evacuation of the member that begins
-    // meanwhile waits for this placement, then finds the instance as it is left here.
+    // Stored (and the reservation committed) under the instance's lock: an evacuation of the
+    // member that begins meanwhile waits for this placement, then finds the instance stored.
     return locks.with(project, name, async () => {
       try {
         await store.insertInstance(instance);
@@ -96,9 +102,21 @@ export class InstanceService {
       ticket.commit();
       this.deps.changes.publish({ kind: "instance", instance });
       this.deps.bus.lifecycle("instance-created", instanceUrl(instance), { location: instance.location }, project);
-      if (!input.start) return instance;
+      return instance;
+    });
+  }
+
+  /**
+   * Starts an instance just created with `start` (the second half of a create, run by its
+   * operation). Idempotent: a running instance stays as it is; a member that began an evacuation
+   * since it was chosen starts nothing, so the evacuation or the restore starts it where it goes.
+   */
+  startCreated(project: string, name: string): Promise<Instance> {
+    return this.deps.locks.with(project, name, async () => {
+      const { records } = this.deps;
+      const instance = await this.get(project, name);
+      if (instance.status === "Running") return instance;
       if (refusesStarts(await this.deps.memberLifecycle(instance.location))) {
-        // The member began an evacuation after it was chosen: the evacuation starts it where it goes.
         await records.setVolatile(project, name, { "volatile.last_state.power": "RUNNING" });
       } else {
         await this.deps.executor.start(instance);
@@ -118,7 +136,7 @@ export class InstanceService {
       const given = input.config ?? (replace ? {} : undefined);
       let config = current.config;
       if (given) {
-        validateInstanceConfig(given);
+        validateInstanceConfig(withoutUnset(given)); // "" unsets a key: nothing to validate
         for (const [key, value] of Object.entries(given)) {
           if (VOLATILE.has(key) && value !== current.config[key]) {
             throw badRequest(`config["${key}"] is written by Berth and cannot be changed`);
@@ -151,14 +169,19 @@ export class InstanceService {
     });
   }
 
-  /** Deletes an instance; a running one only with force (as `lxc delete --force`). */
+  /** The refusal of a delete, if any: a running instance needs force (as `lxc delete --force`). */
+  async checkRemove(project: string, name: string, force: boolean): Promise<Instance> {
+    const instance = await this.get(project, name);
+    if (instance.status === "Running" && !force) throw badRequest(`Instance "${name}" is running; stop it first or delete with force=true`);
+    return instance;
+  }
+
+  /** Deletes an instance (stopping it first when forced); one already gone counts as deleted. */
   remove(project: string, name: string, force: boolean): Promise<void> {
     return this.deps.locks.with(project, name, async () => {
-      const instance = await this.get(project, name);
-      if (instance.status === "Running") {
-        if (!force) throw badRequest(`Instance "${name}" is running; stop it first or delete with force=true`);
-        await this.deps.executor.stop(instance, { force: true, timeoutS: 0 });
-      }
+      if (!(await this.deps.records.find(project, name))) return;
+      const instance = await this.checkRemove(project, name, force);
+      if (instance.status === "Running") await this.deps.executor.stop(instance, { force: true, timeoutS: 0 });
       await this.deps.store.deleteInstance(project, name);
       this.deps.changes.publish({ kind: "instance-removed", project, name, location: instance.location });
       this.deps.bus.lifecycle("instance-deleted", instanceUrl(instance), {}, project);
@@ -171,7 +194,8 @@ export class InstanceService {
       const { executor, records } = this.deps;
       const instance = await this.get(project, name);
       if (action !== "stop") await this.refuseStartOn(instance);
-      const timeout = timeoutS ?? Number(instance.config["boot.host_shutdown_timeout"] ?? 30);
+      // No timeout, or LXD's -1 ("the default"): the instance's boot.host_shutdown_timeout.
+      const timeout = timeoutS !== undefined && timeoutS >= 0 ? timeoutS : Number(instance.config["boot.host_shutdown_timeout"] ?? 30);
       if (action === "stop" || action === "restart") {
         if (instance.status === "Running" || action === "stop") await executor.stop(instance, { force, timeoutS: timeout });
       }
@@ -192,8 +216,11 @@ export class InstanceService {
   private checkDevices(devices: Devices): void {
     validateDevices(devices);
     for (const [deviceName, device] of Object.entries(devices)) {
-      if (device.type === "disk" && device.pool && !this.deps.poolExists(device.pool)) {
-        throw badRequest(`devices["${deviceName}"].pool: storage pool "${device.pool}" does not exist`);
+      if (device.type !== "disk" || !device.pool) continue;
+      const pool = this.deps.findPool(device.pool);
+      if (!pool) throw badRequest(`devices["${deviceName}"].pool: storage pool "${device.pool}" does not exist`);
+      if (pool.status !== "Created") {
+        throw badRequest(`devices["${deviceName}"].pool: storage pool "${device.pool}" is still pending (defined on ${pool.defined_on.join(", ")}); create it without a target first`);
       }
     }
   }

@@ -40,9 +40,12 @@ export function validateMemberConfig(config: Record<string, string>): void {
 
 /** PATCH semantics for config maps: given keys replace, an empty value removes the key (as `lxc config unset`). */
 export function mergeConfig(current: Record<string, string>, patch: Record<string, string>): Record<string, string> {
-  const out = { ...current, ...patch };
-  for (const [key, value] of Object.entries(patch)) if (value === "") delete out[key];
-  return out;
+  return withoutUnset({ ...current, ...patch });
+}
+
+/** A config map without its empty values: "" means "not set" (LXD clients unset a key by sending it empty). */
+export function withoutUnset(config: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(config).filter(([, value]) => value !== ""));
 }
 
 export class MemberService {
@@ -88,7 +91,7 @@ export class MemberService {
     const name = checkName("server_name", input.server_name);
     if (await this.store.getMember(name)) throw conflict(`Cluster member "${name}" already exists`);
     const groups = this.groups.checkGroups(["default", ...(input.groups ?? [])]);
-    const config = input.config ?? {};
+    const config = withoutUnset(input.config ?? {});
     validateMemberConfig(config);
     const record: NewMember = {
       server_name: name,
@@ -112,7 +115,7 @@ export class MemberService {
   /** PATCH merges (config keys merge too); PUT (replace) sets every writable field. */
   async update(name: string, input: MemberUpdate, replace: boolean): Promise<Member> {
     const current = await this.record(name);
-    const config = replace ? (input.config ?? {}) : mergeConfig(current.config, input.config ?? {});
+    const config = replace ? withoutUnset(input.config ?? {}) : mergeConfig(current.config, input.config ?? {});
     validateMemberConfig(config);
     const groups = input.groups !== undefined ? this.groups.checkGroups(input.groups) : replace ? ["default"] : undefined;
     await this.store.transaction(async (tx) => {
@@ -131,7 +134,7 @@ export class MemberService {
   }
 
   /**
-   * Removes a member and revokes its agent tokens; refuses while it still hosts instances (naming
+   * Removes a member, its agent tokens and its join tokens; refuses while it still hosts instances (naming
    * them) or while placements or moves towards it are in flight.
    */
   async remove(name: string): Promise<void> {
@@ -148,7 +151,11 @@ export class MemberService {
         `Cluster member "${name}" still hosts ${hosted.length} instance(s): ${names}${more}; evacuate or move them first`,
       );
     }
-    await this.store.deleteMember(name);
+    // Its join tokens stay, revoked, so that an agent still holding one is told why it cannot join.
+    await this.store.transaction(async (tx) => {
+      await tx.revokeJoinTokens({ member: name }, "member removed", this.now());
+      await tx.deleteMember(name);
+    });
     await this.groups.load();
     this.changes.publish({ kind: "member-removed", name });
     this.bus.lifecycle("cluster-member-removed", `/1.0/cluster/members/${name}`);

@@ -6,7 +6,7 @@ import type { EventBus } from "../events/bus.ts";
 import type { Store } from "../store/store.ts";
 import type { ClusterChanges } from "./changes.ts";
 import type { GroupCache } from "./groupCache.ts";
-import { mergeConfig } from "./memberService.ts";
+import { mergeConfig, withoutUnset } from "./memberService.ts";
 
 const PROJECT_KEYS = ["restricted", "restricted.cluster.groups"];
 
@@ -55,7 +55,7 @@ export class ProjectService {
   async create(input: { name: string; description?: string; config?: Record<string, string> }): Promise<Project> {
     const name = checkName("name", input.name);
     if (await this.store.getProject(name)) throw conflict(`Project "${name}" already exists`);
-    const project: Project = { name, description: input.description ?? "", config: this.checkConfig(input.config ?? {}) };
+    const project: Project = { name, description: input.description ?? "", config: this.checkConfig(withoutUnset(input.config ?? {})) };
     await this.store.insertProject(project);
     await this.load();
     this.changes.publish({ kind: "project", project });
@@ -65,7 +65,7 @@ export class ProjectService {
 
   async update(name: string, input: { description?: string; config?: Record<string, string> }, replace: boolean): Promise<Project> {
     const current = this.get(name);
-    const config = this.checkConfig(replace ? (input.config ?? {}) : mergeConfig(current.config, input.config ?? {}));
+    const config = this.checkConfig(replace ? withoutUnset(input.config ?? {}) : mergeConfig(current.config, input.config ?? {}));
     await this.store.updateProject(name, input.description ?? (replace ? "" : current.description), config);
     await this.load();
     const project = this.get(name);

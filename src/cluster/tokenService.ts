@@ -49,8 +49,25 @@ export class TokenService {
     const id = randomBytes(6).toString("hex");
     await this.store.insertToken({ id, hash: hashToken(plain), role, member, description: input.description ?? "" }, this.now());
     const token = (await this.list()).find((t) => t.id === id)!;
-    this.bus.lifecycle("token-created", `/1.0/tokens/${id}`, { role, member });
+    this.announce(id, role, member);
     return { token, secret: plain };
+  }
+
+  /**
+   * A new agent token for `member`, written through `store` — a transaction the caller holds and in
+   * which it has checked the member (the join exchange uses its join token in the same one). The
+   * caller announces it with announce() once the transaction committed.
+   */
+  async createAgentTokenIn(store: Store, member: string, description: string): Promise<{ id: string; secret: string }> {
+    const secret = `berth_${randomBytes(24).toString("base64url")}`;
+    const id = randomBytes(6).toString("hex");
+    await store.insertToken({ id, hash: hashToken(secret), role: "agent", member, description }, this.now());
+    return { id, secret };
+  }
+
+  /** The lifecycle event of a token created by createAgentTokenIn. */
+  announce(id: string, role: TokenRole, member: string | null): void {
+    this.bus.lifecycle("token-created", `/1.0/tokens/${id}`, { role, member });
   }
 
   list(): Promise<TokenInfo[]> {

@@ -102,6 +102,8 @@ export interface MemberAgent {
 export type InstanceType = "container" | "virtual-machine";
 export type InstanceStatus = "Running" | "Stopped" | "Error" | "Unknown";
 export const INSTANCE_STATUSES: readonly InstanceStatus[] = ["Running", "Stopped", "Error", "Unknown"];
+/** LXD's status codes (api.StatusCode); LXD has no code for Unknown: 0, as an unset code. */
+export const INSTANCE_STATUS_CODES: Record<InstanceStatus, number> = { Running: 103, Stopped: 102, Error: 112, Unknown: 0 };
 
 export type Devices = Record<string, Record<string, string>>;
 
@@ -131,11 +133,17 @@ export const STORAGE_DRIVERS: readonly StorageDriver[] = [
 ];
 export const REMOTE_DRIVERS: ReadonlySet<StorageDriver> = new Set(["ceph", "cephfs", "powerflex", "pure", "nfs"]);
 
+/** LXD's pool states: Pending while defined on some members (?target=), Created once created cluster-wide. */
+export type PoolStatus = "Pending" | "Created";
+
 export interface StoragePool {
   name: string;
   driver: StorageDriver;
   description: string;
   config: Record<string, string>;
+  status: PoolStatus;
+  /** While Pending: the members it has been defined on. A Created pool is on every member. */
+  defined_on: string[];
 }
 
 export interface Project {

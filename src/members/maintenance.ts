@@ -5,8 +5,7 @@
 import { badRequest, conflict } from "../domain/errors.ts";
 import type { EvacuationMode } from "./evacuationRules.ts";
 import type { OperationManager } from "../operations/manager.ts";
-import type { MemberRecord } from "../domain/types.ts";
-import type { OperationRecord } from "../store/store.ts";
+import type { MemberRecord, Operation } from "../domain/types.ts";
 import { Evacuator, type EvacuationDeps, type PlanEntry } from "./evacuation.ts";
 import { Restorer } from "./restore.ts";
 
@@ -21,7 +20,7 @@ interface MaintenanceInput {
   mode?: string;
 }
 
-export type StateAnswer = { dryRun: true; plan: unknown } | { dryRun: false; operation: OperationRecord };
+export type StateAnswer = { dryRun: true; plan: unknown } | { dryRun: false; operation: Operation };
 
 export class Maintenance {
   readonly evacuator: Evacuator;
@@ -89,7 +88,7 @@ export class Maintenance {
     return { dryRun: false, operation: await this.start("restore", member, req.mode, `Restoring cluster member "${member}"`) };
   }
 
-  private async start(kind: "evacuate" | "restore", member: string, mode: string | undefined, description: string): Promise<OperationRecord> {
+  private async start(kind: "evacuate" | "restore", member: string, mode: string | undefined, description: string): Promise<Operation> {
     const input: MaintenanceInput = mode === undefined ? { member } : { member, mode };
     return this.operations.start({ kind, description, resources: { cluster: [`/1.0/cluster/members/${member}`] }, input });
   }

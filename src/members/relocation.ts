@@ -8,7 +8,7 @@ import type { InstancePlacement, PlacementTicket } from "../cluster/placementPor
 import { badRequest, conflict } from "../domain/errors.ts";
 import type { MoveProcedure } from "./moveProcedure.ts";
 import type { OperationManager } from "../operations/manager.ts";
-import type { OperationRecord } from "../store/store.ts";
+import type { Operation } from "../domain/types.ts";
 
 interface RelocateInput {
   project: string;
@@ -34,7 +34,7 @@ export class Relocation {
     });
   }
 
-  async start(project: string, name: string, target: string | undefined, live: boolean): Promise<OperationRecord> {
+  async start(project: string, name: string, target: string | undefined, live: boolean): Promise<Operation> {
     const instance = await this.records.get(project, name);
     if (target && !target.startsWith("@") && target === instance.location) {
       throw badRequest(`Instance "${name}" is already on cluster member "${target}"`);

@@ -51,7 +51,14 @@ export class OperationManager {
     private readonly onError: (err: Error, op: string) => void = () => {},
     /** How long a finished operation is kept, in ms (operations.retention). */
     private readonly retentionMs: () => number = () => 86_400_000,
+    /** Where operations run (the API's `location`, as LXD names the member). */
+    private readonly location = "",
   ) {}
+
+  /** An operation as the API shows it: without the stored kind and input, with where it runs. */
+  view(op: Operation | OperationRecord): Operation {
+    return { ...toApiOperation(op), location: this.location };
+  }
 
   /** Forgets finished operations older than the retention (at most once a minute unless forced). */
   async prune(force = false): Promise<number> {
@@ -65,8 +72,8 @@ export class OperationManager {
     this.runners.set(kind, runner);
   }
 
-  /** Persists a new operation and starts running it; returns the stored record at once. */
-  async start(opts: StartOptions): Promise<OperationRecord> {
+  /** Persists a new operation and starts running it; returns it (as the API shows it) at once. */
+  async start(opts: StartOptions): Promise<Operation> {
     const runner = this.runners.get(opts.kind);
     if (!runner) throw new Error(`no runner registered for operation kind "${opts.kind}"`);
     const id = randomUUID();
@@ -78,7 +85,7 @@ export class OperationManager {
     const record = (await this.store.getOperation(id))!;
     this.emit(record);
     this.launch(record, runner, false, opts.attached);
-    return record;
+    return this.view(record);
   }
 
   async get(id: string): Promise<OperationRecord> {
@@ -211,7 +218,7 @@ export class OperationManager {
   }
 
   private emit(op: Operation): void {
-    this.bus.emit("operation", toApiOperation(op) as unknown as Record<string, unknown>);
+    this.bus.emit("operation", this.view(op) as unknown as Record<string, unknown>);
   }
 }
 

@@ -14,7 +14,8 @@ import { badRequest, BerthError, conflict, forbidden } from "../domain/errors.ts
 import { resourceRequest, rootDisk } from "../domain/instanceConfig.ts";
 import type { Instance, PlacementReason } from "../domain/types.ts";
 import {
-  checkGrowth, growthOf, Placer, seedFor, type ChooseHook, type PlacedRequest, type PlacementRequest, type QueryOutcome, type SchedulerConfig,
+  checkGrowth, growthOf, Placer, seedFor, type ChooseHook, type InsufficientResource, type PlacedRequest, type PlacementRequest,
+  type QueryOutcome, type Rejection, type SchedulerConfig,
 } from "../scheduler/index.ts";
 import { instanceKey, placedRequest, type SchedulerIndex } from "./schedulerIndex.ts";
 
@@ -209,14 +210,28 @@ export class SchedulerPlacement implements InstancePlacement {
   }
 }
 
+/** Rejections as the API answers them: `rejected` = member → reason; `insufficient` = member →
+ *  every resource it is short of (only members the resources filter dropped). */
+export function rejectionFields(rejections: readonly Rejection[]): {
+  rejected: Record<string, string>;
+  insufficient: Record<string, InsufficientResource[]>;
+} {
+  const rejected: Record<string, string> = {};
+  const insufficient: Record<string, InsufficientResource[]> = {};
+  for (const r of rejections) {
+    rejected[r.member] = r.reason.startsWith(`${r.filter}:`) ? r.reason : `${r.filter}: ${r.reason}`;
+    if (r.insufficient) insufficient[r.member] = r.insufficient;
+  }
+  return { rejected, insufficient };
+}
+
 /** A failed outcome as the error a user sees. */
 export function outcomeError(outcome: Exclude<QueryOutcome, { ok: true }> | { ok: false; code: "in-flight"; message: string }): BerthError {
   switch (outcome.code) {
     case "unschedulable": {
-      const rejected: Record<string, string> = {};
-      for (const r of outcome.rejected) rejected[r.member] = r.reason.startsWith(`${r.filter}:`) ? r.reason : `${r.filter}: ${r.reason}`;
-      const lines = Object.entries(rejected).slice(0, 50).map(([m, why]) => `${m}: ${why}`).join("; ");
-      return conflict(`${outcome.message}. ${lines}`, { rejected });
+      const fields = rejectionFields(outcome.rejected);
+      const lines = Object.entries(fields.rejected).slice(0, 50).map(([m, why]) => `${m}: ${why}`).join("; ");
+      return conflict(`${outcome.message}. ${lines}`, fields);
     }
     case "rejected":
       return badRequest(`Placement rejected by the scriptlet: ${outcome.message}`);

@@ -12,10 +12,11 @@ export type {
 export { hashString, seedFor } from "./seed.ts";
 export { canonicalArchitecture, hostArchitecturesFor } from "./architectures.ts";
 export {
-  ARCHITECTURE_FILTER, EXCLUDE_FILTER, PROJECT_GROUPS_FILTER, RESOURCES_FILTER, SCHEDULER_INSTANCE_FILTER,
+  ARCHITECTURE_FILTER, EXCLUDE_FILTER, FILTERS, PROJECT_GROUPS_FILTER, RESOURCES_FILTER, SCHEDULER_INSTANCE_FILTER,
   STATUS_FILTER, TARGET_FILTER,
 } from "./filters/index.ts";
+export type { Filter, RejectionDetails, RejectionFacts, Verdicts } from "./filters/index.ts";
 export { COUNT_RANKER, PACK_RANKER, SPREAD_RANKER } from "./rankers/index.ts";
 export type {
-  MemberInfo, MemberInput, PlacedRequest, PlacementRequest, PlacementTarget, RankedCandidate, Rejection, SchedulerConfig,
+  InsufficientResource, MemberInfo, MemberInput, PlacedRequest, PlacementRequest, PlacementTarget, RankedCandidate, Rejection, SchedulerConfig,
 } from "./types.ts";

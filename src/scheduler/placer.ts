@@ -60,13 +60,8 @@ export interface PlacerOptions {
 export class Placer {
   private readonly maxAttempts: number;
 
-  constructor(private readonly view: ClusterView, private hook?: ChooseHook, options: PlacerOptions = {}) {
+  constructor(private readonly view: ClusterView, private readonly hook?: ChooseHook, options: PlacerOptions = {}) {
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
-  }
-
-  /** Installs or clears the hook (the scriptlet changed). Placements already awaiting keep theirs. */
-  setHook(hook: ChooseHook | undefined): void {
-    this.hook = hook;
   }
 
   /** Decides and reserves. Never throws for a placement problem; the result says what happened. */

@@ -47,10 +47,6 @@ export class PreparedRequest {
   readonly archB: number;
   readonly strategy: number;
   readonly seed: number;
-  /** Filled by the resources filter for the members it drops, in slot order: (already requested,
-   *  raw total) pairs. Grown by doubling; null until the first such member. */
-  capturedNumbers: Float64Array | null = null;
-  capturedLength = 0;
 
   constructor(view: ClusterView, readonly request: PlacementRequest, readonly config: SchedulerConfig, seed: number) {
     const c = (this.columns = view.columns);

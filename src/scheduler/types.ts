@@ -82,4 +82,21 @@ export interface Rejection {
   member: string;
   filter: string;
   reason: string;
+  /** resources filter: every resource the member is short of (the reason names them all). */
+  insufficient?: InsufficientResource[];
+}
+
+/** One resource a member cannot give, as kube-scheduler's NodeResourcesFit reports it. */
+export interface InsufficientResource {
+  resource: "cpu" | "memory" | "disk" | "gpu";
+  /** What this placement asks: cores, bytes, bytes of root disk, cards. */
+  requested: number;
+  /** What the member's instances and in-flight placements already request, same unit. */
+  allocated: number;
+  /** What the member offers: total × allocation ratio for cpu and memory, the pool's size for
+   *  disk (0 when the member does not have the pool), the cards for gpu. The request fits when
+   *  allocated + requested ≤ capacity. */
+  capacity: number;
+  /** disk only: the root disk's pool. */
+  pool?: string;
 }

@@ -1,9 +1,10 @@
 /** Conversions between table rows and domain objects. */
 import type {
   ClusterGroup, Instance, InstanceStatus, InstanceType, MemberLifecycle, MemberRecord, MemberResources,
-  MemberStateReport, Operation, OperationStatus, Project, StorageDriver, StoragePool, TokenInfo, TokenRole,
+  MemberStateReport, Operation, OperationStatus, Project, PoolStatus, StorageDriver, StoragePool, TokenInfo, TokenRole,
 } from "../domain/types.ts";
 import { OPERATION_STATUS_CODES } from "../domain/types.ts";
+import type { JoinTokenInfo } from "../domain/joinToken.ts";
 import type * as schema from "./schema.ts";
 
 type Row<T extends { $inferSelect: unknown }> = T["$inferSelect"];
@@ -44,7 +45,10 @@ export function instanceFromRow(row: Row<typeof schema.instances>): Instance {
 }
 
 export function poolFromRow(row: Row<typeof schema.storagePools>): StoragePool {
-  return { name: row.name, driver: row.driver as StorageDriver, description: row.description, config: row.config };
+  return {
+    name: row.name, driver: row.driver as StorageDriver, description: row.description, config: row.config,
+    status: row.status as PoolStatus, defined_on: row.definedOn,
+  };
 }
 
 export function projectFromRow(row: Row<typeof schema.projects>): Project {
@@ -63,6 +67,19 @@ export function tokenFromRow(row: Row<typeof schema.tokens>): TokenInfo {
     description: row.description,
     created_at: iso(row.createdAt),
     last_used_at: row.lastUsedAt === null ? null : iso(row.lastUsedAt),
+  };
+}
+
+export function joinTokenFromRow(row: Row<typeof schema.joinTokens>): JoinTokenInfo {
+  return {
+    id: row.id,
+    server_name: row.member,
+    created_at: iso(row.createdAt),
+    expires_at: iso(row.expiresAt),
+    used_at: row.usedAt === null ? null : iso(row.usedAt),
+    credential_id: row.credentialId,
+    revoked_at: row.revokedAt === null ? null : iso(row.revokedAt),
+    revoked_reason: row.revokedReason,
   };
 }
 

@@ -37,6 +37,8 @@ export const storagePools = sqliteTable("storage_pools", {
   driver: text("driver").notNull(),
   description: text("description").notNull().default(""),
   config: json<Record<string, string>>("config").notNull(),
+  status: text("status").notNull().default("Created"),
+  definedOn: json<string[]>("defined_on").notNull().default([]),
 });
 
 export const projects = sqliteTable("projects", {
@@ -95,4 +97,27 @@ export const operations = sqliteTable(
     err: text("err").notNull().default(""),
   },
   (t) => [index("operations_status").on(t.status)],
+);
+
+/**
+ * Join tokens (`berth cluster add`): single-use secrets, stored as SHA-256 hashes, that a new
+ * member's agent trades for its agent token. Rows stay after use, expiry or revocation, so that a
+ * second try is told which; `member` is a plain name (no foreign key): a removed member's tokens
+ * stay, revoked.
+ */
+export const joinTokens = sqliteTable(
+  "join_tokens",
+  {
+    id: text("id").primaryKey(),
+    hash: text("hash").notNull().unique(),
+    member: text("member").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+    /** The agent token it was traded for. */
+    credentialId: text("credential_id"),
+    revokedAt: integer("revoked_at"),
+    revokedReason: text("revoked_reason").notNull().default(""),
+  },
+  (t) => [index("join_tokens_member").on(t.member)],
 );

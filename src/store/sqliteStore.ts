@@ -20,6 +20,7 @@ const METHODS = [
   "insertInstance", "updateInstance", "setInstanceStatus", "deleteInstance",
   "readConfig", "writeConfig",
   "insertToken", "findTokenByHash", "listTokens", "touchToken", "deleteToken", "countTokens",
+  "insertJoinToken", "findJoinTokenByHash", "getJoinToken", "listJoinTokens", "useJoinToken", "revokeJoinTokens",
   "insertOperation", "updateOperation", "getOperation", "listOperations", "countOperationsByStatus", "pruneOperations",
 ] as const satisfies readonly Method[];
 

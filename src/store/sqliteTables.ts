@@ -3,7 +3,7 @@
  * call on better-sqlite3. SqliteStore turns them into the asynchronous Store interface; nothing
  * else uses this class.
  */
-import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, isNull, sql } from "drizzle-orm";
 import type Database from "better-sqlite3";
 import type {
   ClusterGroup, Instance, InstanceStatus, MemberLifecycle, MemberRecord, MemberResources, MemberStateReport,
@@ -13,10 +13,11 @@ import { RESOURCE_CONFIG_KEYS } from "../domain/instanceConfig.ts";
 import { openDatabase, type Db } from "./db.ts";
 import * as t from "./schema.ts";
 import {
-  groupFromRows, instanceFromRow, memberFromRow, operationFromRow, poolFromRow, projectFromRow, tokenFromRow,
+  groupFromRows, instanceFromRow, joinTokenFromRow, memberFromRow, operationFromRow, poolFromRow, projectFromRow, tokenFromRow,
   type OperationRecord,
 } from "./rows.ts";
-import type { InstancePatch, InstanceResources, MemberPatch, NewMember, NewOperation, StoreTable } from "./store.ts";
+import type { JoinTokenInfo } from "../domain/joinToken.ts";
+import type { InstancePatch, InstanceResources, MemberPatch, NewMember, NewOperation, PoolPatch, StoreTable } from "./store.ts";
 import { TABLES } from "./store.ts";
 
 /** listInstanceResources' two statements: from the start, and after a (project, name) (keyset paging on the unique index). */
@@ -215,11 +216,13 @@ export class SqliteTables {
   }
 
   insertPool(pool: StoragePool): void {
-    this.db.insert(t.storagePools).values(pool).run();
+    const { defined_on: definedOn, ...rest } = pool;
+    this.db.insert(t.storagePools).values({ ...rest, definedOn }).run();
   }
 
-  updatePool(name: string, description: string, config: Record<string, string>): void {
-    this.db.update(t.storagePools).set({ description, config }).where(eq(t.storagePools.name, name)).run();
+  updatePool(name: string, patch: PoolPatch): void {
+    const { defined_on: definedOn, ...rest } = patch;
+    this.db.update(t.storagePools).set({ ...rest, ...(definedOn ? { definedOn } : {}) }).where(eq(t.storagePools.name, name)).run();
   }
 
   deletePool(name: string): void {
@@ -381,6 +384,42 @@ export class SqliteTables {
     const q = this.db.select({ n: sql<number>`count(*)` }).from(t.tokens);
     const row = role ? q.where(eq(t.tokens.role, role)).get() : q.get();
     return row?.n ?? 0;
+  }
+
+  // ---- join tokens ---------------------------------------------------------------------------
+
+  insertJoinToken(token: { id: string; hash: string; member: string; expiresAt: number }, now: number): void {
+    this.db.insert(t.joinTokens).values({ ...token, createdAt: now }).run();
+  }
+
+  findJoinTokenByHash(hash: string): JoinTokenInfo | undefined {
+    const row = this.db.select().from(t.joinTokens).where(eq(t.joinTokens.hash, hash)).get();
+    return row ? joinTokenFromRow(row) : undefined;
+  }
+
+  getJoinToken(id: string): JoinTokenInfo | undefined {
+    const row = this.db.select().from(t.joinTokens).where(eq(t.joinTokens.id, id)).get();
+    return row ? joinTokenFromRow(row) : undefined;
+  }
+
+  listJoinTokens(member?: string): JoinTokenInfo[] {
+    const q = this.db.select().from(t.joinTokens);
+    const order = [asc(t.joinTokens.createdAt), sql`rowid`] as const;
+    const rows = member === undefined ? q.orderBy(...order).all() : q.where(eq(t.joinTokens.member, member)).orderBy(...order).all();
+    return rows.map(joinTokenFromRow);
+  }
+
+  /** One conditional update: whichever of two concurrent uses runs first changes the row, the other changes nothing. */
+  useJoinToken(id: string, credentialId: string, now: number): boolean {
+    return this.db.update(t.joinTokens).set({ usedAt: now, credentialId })
+      .where(and(eq(t.joinTokens.id, id), isNull(t.joinTokens.usedAt), isNull(t.joinTokens.revokedAt), gt(t.joinTokens.expiresAt, now)))
+      .run().changes === 1;
+  }
+
+  revokeJoinTokens(which: { id: string } | { member: string }, reason: string, now: number): number {
+    const named = "id" in which ? eq(t.joinTokens.id, which.id) : eq(t.joinTokens.member, which.member);
+    return this.db.update(t.joinTokens).set({ revokedAt: now, revokedReason: reason })
+      .where(and(named, isNull(t.joinTokens.usedAt), isNull(t.joinTokens.revokedAt))).run().changes;
   }
 
   // ---- operations ----------------------------------------------------------------------------

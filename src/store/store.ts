@@ -19,6 +19,7 @@ import type {
   ClusterGroup, Instance, InstanceStatus, MemberLifecycle, MemberRecord, MemberResources, MemberStateReport,
   OperationStatus, Project, StoragePool, TokenInfo, TokenRole,
 } from "../domain/types.ts";
+import type { JoinTokenInfo } from "../domain/joinToken.ts";
 import type { OperationRecord } from "./rows.ts";
 
 export type { OperationRecord } from "./rows.ts";
@@ -32,7 +33,7 @@ export class DuplicateKey extends Error {
 }
 
 export const TABLES = [
-  "members", "cluster_groups", "group_members", "storage_pools", "projects", "instances", "server_config", "tokens", "operations",
+  "members", "cluster_groups", "group_members", "storage_pools", "projects", "instances", "server_config", "tokens", "operations", "join_tokens",
 ] as const;
 export type StoreTable = (typeof TABLES)[number];
 
@@ -48,6 +49,7 @@ export interface NewMember {
   resources: MemberResources | null;
 }
 
+export type PoolPatch = Partial<Pick<StoragePool, "description" | "config" | "status" | "defined_on">>;
 export type MemberPatch = Partial<Pick<MemberRecord, "url" | "failure_domain" | "description" | "roles" | "config" | "architecture">>;
 export type InstancePatch = Partial<Pick<Instance, "config" | "devices" | "profiles" | "description" | "status" | "location">>;
 
@@ -111,7 +113,8 @@ export interface Store {
   listPools(): Promise<StoragePool[]>;
   getPool(name: string): Promise<StoragePool | undefined>;
   insertPool(pool: StoragePool): Promise<void>;
-  updatePool(name: string, description: string, config: Record<string, string>): Promise<void>;
+  /** Sets the given fields (a pool's status and the members a Pending pool is defined on included). */
+  updatePool(name: string, patch: PoolPatch): Promise<void>;
   deletePool(name: string): Promise<void>;
   listProjects(): Promise<Project[]>;
   getProject(name: string): Promise<Project | undefined>;
@@ -145,6 +148,20 @@ export interface Store {
   /** false when there was no such token. */
   deleteToken(id: string): Promise<boolean>;
   countTokens(role?: TokenRole): Promise<number>;
+
+  // join tokens: single-use secrets a new member's agent trades for its agent token
+  insertJoinToken(token: { id: string; hash: string; member: string; expiresAt: number }, now: number): Promise<void>;
+  findJoinTokenByHash(hash: string): Promise<JoinTokenInfo | undefined>;
+  getJoinToken(id: string): Promise<JoinTokenInfo | undefined>;
+  /** In the order they were made; only one member's when given. */
+  listJoinTokens(member?: string): Promise<JoinTokenInfo[]>;
+  /**
+   * Marks a join token used (traded for the agent token credentialId) if, at `now`, it is unused,
+   * not revoked and not expired; false otherwise. Of two concurrent uses exactly one gets true.
+   */
+  useJoinToken(id: string, credentialId: string, now: number): Promise<boolean>;
+  /** Revokes the join tokens named (by id, or every one of a member) that are neither used nor revoked yet; returns how many. */
+  revokeJoinTokens(which: { id: string } | { member: string }, reason: string, now: number): Promise<number>;
 
   // operations
   insertOperation(op: NewOperation, now: number): Promise<void>;

@@ -115,7 +115,7 @@ describe("bad input", () => {
           await h.request("DELETE", "/1.0/cluster/groups/fzg");
           await h.request("DELETE", "/1.0/storage-pools/fzp");
           await h.request("DELETE", "/1.0/projects/fzproj");
-          await h.request("DELETE", "/1.0/instances/fzi?force=true");
+          await h.run("DELETE", "/1.0/instances/fzi?force=true");
         }
       }
     }

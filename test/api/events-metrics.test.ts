@@ -80,8 +80,8 @@ describe("/1.0/metrics", () => {
   it("exposes members by status, instances by status and member, operations and HTTP requests", async () => {
     await h.addMember("n1");
     await h.request("POST", "/1.0/cluster/members", { server_name: "n2" });
-    await h.request("POST", "/1.0/instances?target=n1", { name: "a", start: true });
-    await h.request("POST", "/1.0/instances?target=n1", { name: "b" });
+    expect((await h.run("POST", "/1.0/instances?target=n1", { name: "a", start: true })).op?.status).toBe("Success");
+    expect((await h.run("POST", "/1.0/instances?target=n1", { name: "b" })).op?.status).toBe("Success");
     await h.request("GET", "/1.0/instances/nope");
     const stop = await h.request("PUT", "/1.0/instances/a/state", { action: "stop" });
     await h.request("GET", `${stop.body.operation}/wait?timeout=10`);
@@ -94,6 +94,6 @@ describe("/1.0/metrics", () => {
     expect(text).toContain('berth_instances{status="Stopped",member="n1"} 2');
     expect(text).toMatch(/berth_http_requests_total\{method="GET",route="\/1.0\/instances\/:name",status="404"\} 1/);
     expect(text).toMatch(/berth_http_request_duration_seconds_count\{method="GET",route="\/1.0\/instances\/:name"\} 1/);
-    expect(text).toMatch(/berth_operations\{status="Success"\} 1/); // the stop of "a"
+    expect(text).toMatch(/berth_operations\{status="Success"\} 3/); // the creates of "a" and "b", the stop of "a"
   });
 });

@@ -15,17 +15,21 @@ async function waitOp(path: string) {
 
 describe("/1.0/instances", () => {
   it("creates on a target, lists per project and across projects, shows", async () => {
-    const r = await h.request("POST", "/1.0/instances?target=n2", {
+    const r = await h.run("POST", "/1.0/instances?target=n2", {
       name: "web1", type: "virtual-machine", config: { "limits.cpu": "2", "limits.memory": "2GiB", "user.app": "web" },
       devices: { eth0: { type: "nic", network: "lxdbr0" } }, description: "front",
     });
-    expect(r.status).toBe(201);
-    expect(r.body.metadata).toMatchObject({
+    // As LXD: an async answer whose operation names the instance; its metadata says where it landed.
+    expect(r.status).toBe(202);
+    expect(r.body).toMatchObject({ type: "async", status_code: 100, metadata: { class: "task", description: "Creating instance", resources: { instances: ["/1.0/instances/web1"] }, metadata: { location: "n2" } } });
+    expect(r.op).toMatchObject({ status: "Success", metadata: { location: "n2", status: "Stopped" } });
+    expect((await h.request("GET", "/1.0/instances/web1")).body.metadata).toMatchObject({
       name: "web1", project: "default", type: "virtual-machine", location: "n2", status: "Stopped",
       architecture: "x86_64", profiles: ["default"], description: "front",
     });
     await h.request("POST", "/1.0/projects", { name: "team" });
-    expect((await h.request("POST", "/1.0/instances?project=team&target=n1", { name: "web1" })).status).toBe(201);
+    const team = await h.run("POST", "/1.0/instances?project=team&target=n1", { name: "web1" });
+    expect(team.op).toMatchObject({ status: "Success", resources: { instances: ["/1.0/instances/web1?project=team"] } });
     expect((await h.request("GET", "/1.0/instances")).body.metadata).toEqual(["/1.0/instances/web1"]);
     expect((await h.request("GET", "/1.0/instances?project=team")).body.metadata).toEqual(["/1.0/instances/web1?project=team"]);
     const all = await h.request("GET", "/1.0/instances?all-projects=true&recursion=1");
@@ -72,9 +76,11 @@ describe("/1.0/instances", () => {
     const p = await h.request("PATCH", "/1.0/instances/a", { config: { "limits.memory": "1GiB", "user.x": "" } });
     expect(p.body.metadata.config).toEqual({ "limits.cpu": "1", "limits.memory": "1GiB", "volatile.evacuate.origin": "n1" });
     const current = (await h.request("GET", "/1.0/instances/a")).body.metadata;
-    const put = await h.request("PUT", "/1.0/instances/a", { ...current, config: { "limits.cpu": "4", "volatile.evacuate.origin": "n1" } });
-    expect(put.status).toBe(200);
-    expect(put.body.metadata.config).toEqual({ "limits.cpu": "4", "volatile.evacuate.origin": "n1" });
+    // PUT answers with an operation (as LXD); the change is stored by then.
+    const put = await h.run("PUT", "/1.0/instances/a", { ...current, config: { "limits.cpu": "4", "volatile.evacuate.origin": "n1" } });
+    expect(put.status).toBe(202);
+    expect(put.op).toMatchObject({ status: "Success", description: "Updating instance", resources: { instances: ["/1.0/instances/a"] } });
+    expect((await h.request("GET", "/1.0/instances/a")).body.metadata.config).toEqual({ "limits.cpu": "4", "volatile.evacuate.origin": "n1" });
     const tamper = await h.request("PATCH", "/1.0/instances/a", { config: { "volatile.evacuate.origin": "n2" } });
     expect(tamper.status).toBe(400);
   });
@@ -94,12 +100,95 @@ describe("/1.0/instances", () => {
     await waitOp(stop.body.operation!);
     expect((await h.request("GET", "/1.0/instances/a")).body.metadata.status).toBe("Stopped");
     await h.request("PUT", "/1.0/instances/a/state", { action: "start" }).then((r) => waitOp(r.body.operation!));
-    expect((await h.request("DELETE", "/1.0/instances/a?force=true")).status).toBe(200);
+    // Delete is async too (as LXD); refusals came before the operation, above.
+    const forced = await h.run("DELETE", "/1.0/instances/a?force=true");
+    expect(forced.status).toBe(202);
+    expect(forced.op).toMatchObject({ status: "Success", description: "Deleting instance", resources: { instances: ["/1.0/instances/a"] } });
     expect((await h.request("GET", "/1.0/instances/a")).status).toBe(404);
   });
 
+  it("answers in LXD's shapes: status_code, the full form with state at recursion=2 (list) and recursion=1 (one), no snapshots", async () => {
+    await h.createInstance({ name: "web", start: true, config: { "limits.cpu": "1" } }, "target=n1");
+    await h.request("POST", "/1.0/instances?target=n2", { name: "db" });
+    const one = (await h.request("GET", "/1.0/instances/web")).body.metadata;
+    expect(one).toMatchObject({ name: "web", status: "Running", status_code: 103, ephemeral: false, stateful: false });
+    expect(one.state).toBeUndefined();
+    const full = (await h.request("GET", "/1.0/instances/web?recursion=1")).body.metadata;
+    expect(full).toMatchObject({ ...one, snapshots: [], backups: [], state: { status: "Running", status_code: 103, pid: 0, network: {}, disk: {} } });
+    const list = (await h.request("GET", "/1.0/instances?recursion=2")).body.metadata;
+    expect(list.map((i: any) => [i.name, i.state.status_code])).toEqual([["db", 102], ["web", 103]]);
+    expect((await h.request("GET", "/1.0/instances?recursion=1")).body.metadata[0].state).toBeUndefined();
+    expect((await h.request("GET", "/1.0/instances/web/state")).body.metadata).toMatchObject({ status: "Running", status_code: 103, location: "n1" });
+    expect((await h.request("GET", "/1.0/instances/web/snapshots")).body.metadata).toEqual([]);
+    expect((await h.request("GET", "/1.0/instances/nope/snapshots")).status).toBe(404);
+  });
+
+  it("filters lists with LXD's filter= (what `lxc list status=running` sends), on any recursion", async () => {
+    await h.createInstance({ name: "web", start: true }, "target=n1");
+    await h.request("POST", "/1.0/instances?target=n2", { name: "db" });
+    const q = (filter: string, recursion = 2) => h.request("GET", `/1.0/instances?recursion=${recursion}&filter=${encodeURIComponent(filter)}`);
+    expect((await q("status eq running")).body.metadata.map((i: any) => i.name)).toEqual(["web"]);
+    expect((await q("status eq running", 0)).body.metadata).toEqual(["/1.0/instances/web"]);
+    expect((await q("location eq n2 or name eq web")).body.metadata.map((i: any) => i.name)).toEqual(["db", "web"]);
+    expect((await q("not state.status eq running")).body.metadata.map((i: any) => i.name)).toEqual(["db"]);
+    const bad = await q("status like running");
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toContain('unknown operator "like"');
+    expect((await h.request("GET", `/1.0/cluster/members?recursion=1&filter=${encodeURIComponent("server_name eq n2")}`)).body.metadata.map((m: any) => m.server_name)).toEqual(["n2"]);
+  });
+
+  it("accepts the fields LXD clients send, and still refuses what LXD would", async () => {
+    // lxc init --empty c1 --target n1
+    const init = await h.request("POST", "/1.0/instances?target=n1", {
+      name: "c1", type: "container", architecture: "", profiles: null, ephemeral: false, stateful: false, instance_type: "",
+      source: { type: "none", certificate: "", allow_inconsistent: false }, config: null, devices: null, description: "",
+    });
+    expect(init.status).toBe(202);
+    expect(init.body.metadata.resources).toEqual({ instances: ["/1.0/instances/c1"] }); // what lxc init reads
+    expect((await h.request("GET", "/1.0/instances/c1")).body.metadata).toMatchObject({ name: "c1", architecture: "x86_64", profiles: ["default"], location: "n1" });
+    // lxc config set c1 limits.cpu 2: the writable part back with PUT; "" unsets a key.
+    const current = (await h.request("GET", "/1.0/instances/c1")).body.metadata;
+    const put = await h.run("PUT", "/1.0/instances/c1", {
+      architecture: current.architecture, config: { "limits.cpu": "2", "user.gone": "" }, devices: {}, ephemeral: false, profiles: ["default"], stateful: false, description: "",
+    });
+    expect(put.op?.status).toBe("Success");
+    expect((await h.request("GET", "/1.0/instances/c1")).body.metadata.config).toEqual({ "limits.cpu": "2" });
+    // lxc config unset c1 limits.cpu: the key sent empty, not validated as a value.
+    const unset = await h.run("PUT", "/1.0/instances/c1", { config: { "limits.cpu": "" }, devices: {}, profiles: ["default"] });
+    expect(unset.op?.status).toBe("Success");
+    expect((await h.request("GET", "/1.0/instances/c1")).body.metadata.config).toEqual({});
+    // The whole GET object back, as Berth's own users do.
+    expect((await h.run("PUT", "/1.0/instances/c1", current)).op?.status).toBe("Success");
+    // lxc move c1 --target n2
+    const move = await h.request("POST", "/1.0/instances/c1?target=n2", {
+      name: "c1", migration: true, live: false, instance_only: false, container_only: false, target: null, pool: "", project: "", allow_inconsistent: false,
+    });
+    expect(move.status).toBe(202);
+    expect((await waitOp(move.body.operation!)).body.metadata.status).toBe("Success");
+    expect((await h.request("GET", "/1.0/instances/c1")).body.metadata.location).toBe("n2");
+
+    const refused: [string, string, unknown, string][] = [
+      ["POST", "/1.0/instances", { name: "x", ephemeral: true }, "ephemeral"],
+      ["POST", "/1.0/instances", { name: "x", instance_type: "t2.micro" }, "instance types"],
+      ["POST", "/1.0/instances", { name: "x", source: { type: "migration" } }, "source.type"],
+      ["POST", "/1.0/instances", { name: "x", image: "ubuntu" }, '"image"'],
+      ["PUT", "/1.0/instances/c1", { config: {}, stateful: true }, "stateful"],
+      ["POST", "/1.0/instances/c1", { migration: true, pool: "other" }, "pool"],
+      ["POST", "/1.0/instances/c1", { migration: true, project: "team" }, "project"],
+      ["POST", "/1.0/instances/c1", { migration: true, target: { operation: "x" } }, "target"],
+      ["POST", "/1.0/instances/c1", { name: "c2", migration: false }, "renaming"],
+      ["POST", "/1.0/instances/c1", { migration: true, speed: 3 }, '"speed"'],
+    ];
+    for (const [method, path, body, word] of refused) {
+      const r = await h.request(method, path, body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.body.error.toLowerCase(), JSON.stringify(body)).toContain(word.toLowerCase());
+    }
+  });
+
   it("creates running with start: true", async () => {
-    const r = await h.request("POST", "/1.0/instances?target=n1", { name: "a", start: true });
-    expect(r.body.metadata.status).toBe("Running");
+    const r = await h.run("POST", "/1.0/instances?target=n1", { name: "a", start: true });
+    expect(r.op).toMatchObject({ status: "Success", metadata: { location: "n1", status: "Running" } });
+    expect((await h.request("GET", "/1.0/instances/a")).body.metadata.status).toBe("Running");
   });
 });

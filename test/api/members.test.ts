@@ -99,9 +99,40 @@ describe("/1.0/cluster/members", () => {
     const del = await h.request("DELETE", "/1.0/cluster/members/n1");
     expect(del.status).toBe(409);
     expect(del.body.error).toContain("default/web1");
-    await h.request("DELETE", "/1.0/instances/web1");
+    // lxc cluster remove --force sends ?force=1: never past the instances either.
+    expect((await h.request("DELETE", "/1.0/cluster/members/n1?force=1")).status).toBe(409);
+    expect((await h.request("DELETE", "/1.0/cluster/members/n1?force=perhaps")).status).toBe(400);
+    // A member that never heartbeated (Pending) goes with force, as an offline one does.
+    await h.request("POST", "/1.0/cluster/members", { server_name: "never" });
+    expect((await h.request("DELETE", "/1.0/cluster/members/never?force=1")).status).toBe(200);
+    expect((await h.run("DELETE", "/1.0/instances/web1")).op?.status).toBe("Success");
     expect((await h.request("DELETE", "/1.0/cluster/members/n1")).status).toBe(200);
     expect((await h.request("GET", "/1.0/cluster/members/n1")).status).toBe(404);
+  });
+});
+
+describe("bodies LXD clients send", () => {
+  it("evacuate and restore with mode \"\" (the default), a group with members: null, cluster unset as \"\"", async () => {
+    await h.addMember("n1");
+    await h.addMember("n2");
+    const evacuate = await h.request("POST", "/1.0/cluster/members/n1/state", { action: "evacuate", mode: "" });
+    expect(evacuate.status).toBe(202);
+    expect((await h.request("GET", `${evacuate.body.operation}/wait?timeout=5`)).body.metadata.status).toBe("Success");
+    expect((await h.request("GET", "/1.0/cluster/members/n1")).body.metadata.status).toBe("Evacuated");
+    const restore = await h.request("POST", "/1.0/cluster/members/n1/state", { action: "restore", mode: "" });
+    expect((await h.request("GET", `${restore.body.operation}/wait?timeout=5`)).body.metadata.status).toBe("Success");
+    expect((await h.request("POST", "/1.0/cluster/members/n1/state", { action: "evacuate", mode: "teleport" })).status).toBe(400);
+
+    expect((await h.request("POST", "/1.0/cluster/groups", { name: "g1", description: "", members: null })).status).toBe(201);
+    // lxc cluster set / unset: the writable part back with PUT, an unset key as "".
+    const member = (await h.request("GET", "/1.0/cluster/members/n2")).body.metadata;
+    const put = await h.request("PUT", "/1.0/cluster/members/n2", {
+      config: { "scheduler.instance": "manual" }, description: member.description, roles: member.roles, failure_domain: "rack2", groups: member.groups,
+    });
+    expect(put.body.metadata).toMatchObject({ config: { "scheduler.instance": "manual" }, failure_domain: "rack2" });
+    const unset = await h.request("PUT", "/1.0/cluster/members/n2", { ...put.body.metadata, config: { "scheduler.instance": "" } });
+    expect(unset.status).toBe(200);
+    expect(unset.body.metadata.config).toEqual({});
   });
 });
 

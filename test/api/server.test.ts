@@ -5,6 +5,21 @@ let h: Harness;
 beforeEach(async () => { h = await makeHarness(); });
 afterEach(async () => { await h.close(); });
 
+describe("what LXD clients check", () => {
+  it("advertises the LXD API extensions Berth implements, and GET /1.0/cluster", async () => {
+    const info = (await h.request("GET", "/1.0")).body.metadata;
+    for (const extension of [
+      "clustering", "clustering_evacuation", "clustering_failure_domains", "clustering_edit_roles", "clustering_groups",
+      "instances", "instance_get_full", "container_full", "api_filtering", "projects", "storage", "operation_description",
+    ]) expect(info.api_extensions, extension).toContain(extension);
+    // Nothing Berth lacks: no images, networks, profiles editing, ETags, resources endpoint.
+    for (const absent of ["etag", "network", "container_backup", "resources", "image_types"]) expect(info.api_extensions).not.toContain(absent);
+    expect(info).toMatchObject({ auth: "trusted", environment: { server_clustered: true } });
+    const cluster = await h.request("GET", "/1.0/cluster");
+    expect(cluster.body.metadata).toEqual({ server_name: info.environment.server_name, enabled: true, member_config: [] });
+  });
+});
+
 describe("GET/PATCH/PUT /1.0", () => {
   it("shows defaults in effective_config and only explicit keys in config", async () => {
     const r = await h.request("GET", "/1.0");

@@ -77,6 +77,10 @@ describe("CLI client pieces", () => {
     expect(fallback.url).toBe("http://127.0.0.1:8443");
     expect(fallback.token).toBeUndefined();
     expect(fallback.tokenSource).toContain("/nonexistent-berth/admin.token");
+    expect(fallback.fingerprint).toBeNull();
+    const fp = "ab".repeat(32);
+    expect(resolveConnection({ fingerprint: fp.toUpperCase() }, { BERTH_FINGERPRINT: "cd".repeat(32) })).toMatchObject({ fingerprint: fp, fingerprintSource: "--fingerprint" });
+    expect(resolveConnection({}, { BERTH_FINGERPRINT: fp })).toMatchObject({ fingerprint: fp, fingerprintSource: "BERTH_FINGERPRINT" });
   });
 
   it("parses SSE blocks and operation URLs", () => {
@@ -124,6 +128,7 @@ describe("the program a call builds", () => {
     expect(commandName(["cluster", "list"])).toBe("cluster");
     expect(commandName(["--format", "json", "--url=http://x", "instance", "list"])).toBe("instance");
     expect(commandName(["--token", "cluster", "storage", "list"])).toBe("storage"); // "cluster" is the token
+    expect(commandName(["--fingerprint", "ab:cd", "cluster", "list"])).toBe("cluster");
     expect(commandName(["--help"])).toBeUndefined();
     expect(commandName(["--", "cluster"])).toBeUndefined();
     // Every global option that takes a value is skipped with its value (a new one must be added to VALUE_OPTIONS).

@@ -35,14 +35,14 @@ describe("berth project", () => {
       "Project ml created",
     );
     expect(await h.api("GET", "/1.0/projects/ml")).toEqual({
-      name: "ml", description: "ML", config: { "restricted.cluster.groups": "gpu", "user.team": "ml" },
+      name: "ml", description: "ML", config: { "restricted.cluster.groups": "gpu", "user.team": "ml" }, used_by: [],
     });
     expect(await h.ok(["project", "list"])).toMatch(/ml\s*│\s*ML\s*│\s*restricted\.cluster\.groups=gpu, user\.team=ml/);
 
     await h.ok(["project", "set", "ml", "user.team=research", "user.cost=42"]);
     await h.ok(["project", "unset", "ml", "restricted.cluster.groups"]);
     const shown = JSON.parse(await h.ok(["project", "show", "ml", "--format", "json"]));
-    expect(shown).toEqual({ name: "ml", description: "ML", config: { "user.team": "research", "user.cost": "42" } });
+    expect(shown).toEqual({ name: "ml", description: "ML", config: { "user.team": "research", "user.cost": "42" }, used_by: [] });
 
     const bad = await h.run(["project", "set", "ml", "restricted.cluster.groups=nosuchgroup"]);
     expect(bad.code).toBe(1);

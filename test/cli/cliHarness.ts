@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { startServer } from "../../src/cli/serve.ts";
+import { pinnedRequestText } from "../../src/net/pinned.ts";
+import { seedCertificate } from "../support/certificate.ts";
 import { TestExecutor } from "../support/testExecutor.ts";
 
 export const ADMIN_TOKEN = "test-admin-token";
@@ -29,6 +31,9 @@ export type Server = Awaited<ReturnType<typeof startServer>>;
 
 export interface CliHarness {
   server: Server;
+  /** SHA-256 of the service's certificate (BERTH_FINGERPRINT in the default environment of a TLS harness). */
+  fingerprint: string;
+  dataDir: string;
   /** The executor every instance action goes through: hold, fail or slow actions with it. */
   executor: TestExecutor;
   url: string;
@@ -37,7 +42,10 @@ export interface CliHarness {
   run(args: string[], opts?: RunOptions): Promise<CliResult>;
   /** Like run, but fails the test unless the exit code is 0. */
   ok(args: string[], opts?: RunOptions): Promise<string>;
-  /** The API directly, as the admin: returns the envelope's metadata (throws on an error envelope). */
+  /**
+   * The API directly, as the admin: returns the envelope's metadata (throws on an error envelope).
+   * An async answer is waited for: its operation is returned as it ended (throws unless it succeeded).
+   */
   api<T = any>(method: string, path: string, body?: unknown): Promise<T>;
   /** Starts `berth <args>` without waiting (for monitor). */
   spawn(args: string[]): RunningCli;
@@ -57,15 +65,18 @@ function baseEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
   return env;
 }
 
-export async function startCliHarness(): Promise<CliHarness> {
+/** tls: serve HTTPS on loopback (berth serve --tls); the default environment then pins the service's fingerprint. */
+export async function startCliHarness(opts: { tls?: boolean } = {}): Promise<CliHarness> {
   const dataDir = mkdtempSync(join(tmpdir(), "berth-cli-data-"));
   const workDir = mkdtempSync(join(tmpdir(), "berth-cli-cwd-"));
   const executor = new TestExecutor();
+  seedCertificate(dataDir);
   const server = await startServer({
-    listen: "127.0.0.1:0", dataDir, localMember: false, adminToken: ADMIN_TOKEN, logger: pino({ level: "silent" }),
+    listen: "127.0.0.1:0", tls: opts.tls, dataDir, localMember: false, adminToken: ADMIN_TOKEN, logger: pino({ level: "silent" }),
     executor: executor.install,
   });
-  const defaultEnv = { BERTH_URL: server.url, BERTH_TOKEN: ADMIN_TOKEN };
+  const defaultEnv: Record<string, string> = { BERTH_URL: server.url, BERTH_TOKEN: ADMIN_TOKEN };
+  if (opts.tls) defaultEnv.BERTH_FINGERPRINT = server.fingerprint;
 
   const run = (args: string[], opts: RunOptions = {}) =>
     new Promise<CliResult>((resolve) => {
@@ -82,6 +93,8 @@ export async function startCliHarness(): Promise<CliHarness> {
 
   return {
     server,
+    fingerprint: server.fingerprint,
+    dataDir,
     executor,
     url: server.url,
     workDir,
@@ -92,13 +105,19 @@ export async function startCliHarness(): Promise<CliHarness> {
       return r.stdout;
     },
     async api(method, path, body) {
-      const response = await fetch(server.url + path, {
-        method,
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
+      const response = await pinnedRequestText(server.url, server.fingerprint, {
+        method, path, headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, body,
       });
-      const envelope = (await response.json()) as { type: string; error?: string; metadata: unknown };
+      const envelope = JSON.parse(response.text) as { type: string; error?: string; metadata: unknown; operation?: string };
       if (envelope.type === "error") throw new Error(`${method} ${path}: ${envelope.error}`);
+      if (envelope.type === "async" && envelope.operation) {
+        const waited = await pinnedRequestText(server.url, server.fingerprint, {
+          method: "GET", path: `${envelope.operation}/wait?timeout=30`, headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        });
+        const op = (JSON.parse(waited.text) as { metadata: { status: string; err: string } }).metadata;
+        if (op.status !== "Success") throw new Error(`${method} ${path}: operation ${op.status}: ${op.err}`);
+        return op as any;
+      }
       return envelope.metadata as any;
     },
     spawn(args) {

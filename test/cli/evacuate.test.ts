@@ -78,7 +78,7 @@ describe("berth cluster evacuate / restore", () => {
     expect(refused.stderr).toBe('Error: Refusing to evacuate cluster member "keep" without confirmation: stdin is not a terminal (add --force to skip the question)\n');
     expect(await statusOf("keep")).toBe("Online");
     expect(await where("app1")).toMatchObject({ location: "keep", status: "Running" });
-    const ops: Operation[] = await h.api("GET", "/1.0/operations?recursion=1");
+    const ops: Operation[] = Object.values(await h.api("GET", "/1.0/operations?recursion=1") as Record<string, Operation[]>).flat();
     expect(ops.filter((o) => o.description.includes('"keep"'))).toEqual([]);
 
     expect(plan).toMatch(/INSTANCE\s*│\s*PROJECT\s*│\s*ACTION\s*│\s*TARGET\s*│\s*WHY/);

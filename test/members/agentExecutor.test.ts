@@ -31,10 +31,7 @@ async function fixture(reportDelayMs: number) {
   const loops = [follow("n1"), follow("n2")];
   return {
     executor: new AgentExecutor(new StoreExecutor(records), agents, () => 30_000),
-    create: async (name: string, member: string) => {
-      const r = await h.request("POST", `/1.0/instances?target=${member}`, { name });
-      return r.body.metadata;
-    },
+    create: (name: string, member: string) => h.createInstance({ name }, `target=${member}`),
     read: async (name: string) => records.get("default", name),
     close: async () => {
       closed = true;

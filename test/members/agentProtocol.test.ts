@@ -80,11 +80,13 @@ describe("desired state and observed state", () => {
   it("a create on a member with an agent completes when the agent reports the instance running", async () => {
     await h.addMember("n1");
     const agent = await standIn("n1");
-    const r = await h.request("POST", "/1.0/instances?target=n1", { name: "w1", start: true });
-    expect(r.status).toBe(201);
-    expect(r.body.metadata.status).toBe("Running");
+    const r = await h.run("POST", "/1.0/instances?target=n1", { name: "w1", start: true });
+    expect(r.status).toBe(202);
+    expect(r.op).toMatchObject({ status: "Success", metadata: { location: "n1", status: "Running" } });
     const shown = (await h.request("GET", "/1.0/instances/w1")).body.metadata;
-    expect(shown).toMatchObject({ status: "Running", observed: { status: "Running", pid: 100 } });
+    expect(shown).toMatchObject({ status: "Running", status_code: 103, observed: { status: "Running", pid: 100 } });
+    // LXD's full form shows the pid the agent reported.
+    expect((await h.request("GET", "/1.0/instances/w1?recursion=1")).body.metadata.state).toMatchObject({ status: "Running", pid: 100 });
     expect(agent.answers.at(-1).instances).toEqual([expect.objectContaining({ name: "w1", desired: "Running", config: {} })]);
     const member = (await h.request("GET", "/1.0/cluster/members/n1")).body.metadata;
     expect(member.agent).toMatchObject({ driver: "none", version: "test" });
@@ -98,7 +100,7 @@ describe("desired state and observed state", () => {
     const old = await h.request("GET", `/1.0/cluster/members/n1/desired?since=${first.revision - 1}&wait=30`, undefined, token);
     expect(old.body.metadata.revision).toBe(first.revision); // not held: the agent is behind
     const held = h.request("GET", `/1.0/cluster/members/n1/desired?since=${first.revision}&wait=30`, undefined, token);
-    await h.request("POST", "/1.0/instances?target=n1", { name: "w1" }); // no agent heartbeat yet: a record-only member
+    await h.run("POST", "/1.0/instances?target=n1", { name: "w1" }); // no agent heartbeat yet: a record-only member
     const answer = (await held).body.metadata;
     expect(answer.revision).toBeGreaterThan(first.revision);
     expect(answer.instances.map((i: any) => [i.name, i.desired])).toEqual([["w1", "Stopped"]]);
@@ -109,7 +111,7 @@ describe("desired state and observed state", () => {
   it("a crash the agent reports shows as Error with its reason, and as an event", async () => {
     await h.addMember("n1");
     const agent = await standIn("n1");
-    expect((await h.request("POST", "/1.0/instances?target=n1", { name: "w1", start: true })).status).toBe(201);
+    expect((await h.run("POST", "/1.0/instances?target=n1", { name: "w1", start: true })).op?.status).toBe("Success");
     const events: any[] = [];
     h.berth.services.bus.subscribe((e) => { if (e.type === "lifecycle") events.push(e.metadata); });
     agent.obey = false;
@@ -124,7 +126,7 @@ describe("desired state and observed state", () => {
     await h.addMember("n1");
     expect((await h.request("PATCH", "/1.0", { config: { "cluster.agent_step_timeout": "1" } })).status).toBe(200);
     const agent = await standIn("n1");
-    expect((await h.request("POST", "/1.0/instances?target=n1", { name: "w1" })).status).toBe(201);
+    expect((await h.run("POST", "/1.0/instances?target=n1", { name: "w1" })).op?.status).toBe("Success");
     agent.obey = false;
     const op = await h.request("PUT", "/1.0/instances/w1/state", { action: "start" });
     const done = await wait(op.body.operation!);
@@ -136,7 +138,7 @@ describe("desired state and observed state", () => {
     for (const name of ["n1", "n2"]) await h.addMember(name);
     const a1 = await standIn("n1");
     const a2 = await standIn("n2");
-    expect((await h.request("POST", "/1.0/instances?target=n1", { name: "w1", start: true })).status).toBe(201);
+    expect((await h.run("POST", "/1.0/instances?target=n1", { name: "w1", start: true })).op?.status).toBe("Success");
     const op = await h.request("POST", "/1.0/cluster/members/n1/state", { action: "evacuate" });
     const done = await wait(op.body.operation!);
     expect(done.status, done.err).toBe("Success");
@@ -153,12 +155,12 @@ describe("requests that ride the long-poll", () => {
   it("an instance's log is asked of its agent and comes back with its answer", async () => {
     await h.addMember("n1");
     await standIn("n1", (name) => `output of ${name}\n`);
-    expect((await h.request("POST", "/1.0/instances?target=n1", { name: "w1" })).status).toBe(201);
+    expect((await h.run("POST", "/1.0/instances?target=n1", { name: "w1" })).op?.status).toBe("Success");
     const log = await h.request("GET", "/1.0/instances/w1/log");
     expect(log.status).toBe(200);
     expect(log.body.metadata.log).toBe("output of w1\n");
     await h.addMember("bare");
-    expect((await h.request("POST", "/1.0/instances?target=bare", { name: "w2" })).status).toBe(201);
+    expect((await h.run("POST", "/1.0/instances?target=bare", { name: "w2" })).op?.status).toBe("Success");
     const none = await h.request("GET", "/1.0/instances/w2/log");
     expect(none.status).toBe(400);
     expect(none.body.error).toContain("has no agent");

@@ -11,10 +11,7 @@ beforeEach(async () => {
 });
 afterEach(async () => { await h.close(); });
 
-const create = async (name: string, body: Record<string, unknown> = {}, start = true) => {
-  const r = await h.request("POST", "/1.0/instances?target=src", { name, start, ...body });
-  if (r.status !== 201) throw new Error(`${name}: ${r.body.error}`);
-};
+const create = (name: string, body: Record<string, unknown> = {}, start = true) => h.createInstance({ name, start, ...body }, "target=src");
 const get = async (name: string): Promise<Instance> => (await h.request("GET", `/1.0/instances/${name}`)).body.metadata;
 const act = (member: string, body: Record<string, unknown>) => h.request("POST", `/1.0/cluster/members/${member}/state`, body);
 const finish = async (reply: { body: { operation?: string } }) => (await h.request("GET", `${reply.body.operation}/wait?timeout=10`)).body.metadata;

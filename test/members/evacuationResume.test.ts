@@ -47,7 +47,11 @@ it("resumes an evacuation interrupted by kill -9 and finishes it", async () => {
   await beat();
   const names = Array.from({ length: 40 }, (_, i) => `i${String(i).padStart(2, "0")}`);
   // Created directly running, then evacuated with each action taking 40 ms: about 1.2 s in all.
-  for (const name of names) expect((await call("POST", "/1.0/instances?target=src", { name, start: true })).status).toBe(201);
+  for (const name of names) {
+    const created = await call("POST", "/1.0/instances?target=src", { name, start: true });
+    expect(created.status).toBe(202);
+    expect((await call("GET", `${created.body.operation}/wait?timeout=30`)).body.metadata.status).toBe("Success");
+  }
   const evac = await call("POST", "/1.0/cluster/members/src/state", { action: "evacuate" });
   expect(evac.status).toBe(202);
   // Kill it half way.

@@ -9,10 +9,7 @@ async function fixture(delayMs: number) {
   const instances = h.berth.services.records;
   return {
     executor: new StoreExecutor(instances, delayMs),
-    create: async (name: string, member: string) => {
-      const r = await h.request("POST", `/1.0/instances?target=${member}`, { name });
-      return r.body.metadata;
-    },
+    create: (name: string, member: string) => h.createInstance({ name }, `target=${member}`),
     read: async (name: string) => instances.get("default", name),
     close: () => h.close(),
   };

@@ -9,6 +9,11 @@ const GiB = 1024 ** 3;
 const member = (cpu: number, memGiB: number, extra: Record<string, unknown> = {}) => ({
   resources: { cpu: { total: cpu }, memory: { total: memGiB * GiB } }, ...extra,
 });
+/** Where a create landed: its operation's metadata says so in the 202 answer, before it runs. */
+const landed = (reply: { status: number; body: { metadata: any; error: string } }): string => {
+  if (reply.status !== 202) throw new Error(`expected 202, got ${reply.status} ${reply.body.error}`);
+  return reply.body.metadata.metadata.location;
+};
 const locations = async () => {
   const all = (await h.request("GET", "/1.0/instances?all-projects=true&recursion=1")).body.metadata as { location: string }[];
   const counts: Record<string, number> = {};
@@ -21,16 +26,16 @@ describe("automatic placement over HTTP", () => {
     await h.addMember("n1", member(8, 16));
     await h.addMember("n2", member(8, 16));
     await h.request("POST", "/1.0/instances?target=n1", { name: "pinned" });
-    const r = await h.request("POST", "/1.0/instances", { name: "auto" });
-    expect(r.status).toBe(201);
-    expect(r.body.metadata.location).toBe("n2");
+    const r = await h.run("POST", "/1.0/instances", { name: "auto" });
+    expect(landed(r)).toBe("n2");
+    expect(r.op).toMatchObject({ status: "Success", resources: { instances: ["/1.0/instances/auto"] }, metadata: { location: "n2" } });
   });
 
   it("lands 100 concurrent creates on 10 equal empty members 10 each", async () => {
     for (let i = 0; i < 10; i++) await h.addMember(`m${i}`, member(64, 256));
     const replies = await Promise.all(Array.from({ length: 100 }, (_, i) =>
       h.request("POST", "/1.0/instances", { name: `c${i}`, config: { "limits.cpu": "1", "limits.memory": "1GiB" } })));
-    expect(replies.every((r) => r.status === 201)).toBe(true);
+    expect(replies.every((r) => r.status === 202)).toBe(true);
     expect(Object.values(await locations())).toEqual(Array(10).fill(10));
   });
 
@@ -41,7 +46,7 @@ describe("automatic placement over HTTP", () => {
       h.request("POST", "/1.0/instances", { name: "a", config: { "limits.memory": "1GiB" } }),
       h.request("POST", "/1.0/instances", { name: "b", config: { "limits.memory": "1GiB" } }),
     ]);
-    expect([a.status, b.status].sort()).toEqual([201, 409]);
+    expect([a.status, b.status].sort()).toEqual([202, 409]);
     const loser = a.status === 409 ? a : b;
     expect(loser.body.error).toContain("small");
     expect(loser.body.error).toContain("memory");
@@ -52,7 +57,7 @@ describe("automatic placement over HTTP", () => {
     await h.addMember("n2", member(8, 16));
     await h.addMember("g1", member(8, 16));
     await h.request("POST", "/1.0/cluster/groups", { name: "gpu", members: ["g1"] });
-    expect((await h.request("POST", "/1.0/instances?target=@gpu", { name: "a" })).body.metadata.location).toBe("g1");
+    expect(landed(await h.request("POST", "/1.0/instances?target=@gpu", { name: "a" }))).toBe("g1");
     expect((await h.request("POST", "/1.0/instances?target=@nope", { name: "b" })).status).toBe(404);
     expect((await h.request("POST", "/1.0/instances?target=ghost", { name: "b" })).status).toBe(404);
     const full = await h.request("POST", "/1.0/instances?target=n1", { name: "big", config: { "limits.memory": "64GiB" } });
@@ -70,9 +75,9 @@ describe("automatic placement over HTTP", () => {
     await h.addMember("grouped", member(8, 16, { config: { "scheduler.instance": "group" } }));
     await h.addMember("normal", member(8, 16));
     await h.request("POST", "/1.0/cluster/groups", { name: "special", members: ["grouped"] });
-    for (let i = 0; i < 3; i++) expect((await h.request("POST", "/1.0/instances", { name: `auto${i}` })).body.metadata.location).toBe("normal");
-    expect((await h.request("POST", "/1.0/instances?target=manual", { name: "m" })).body.metadata.location).toBe("manual");
-    expect((await h.request("POST", "/1.0/instances?target=@special", { name: "g" })).body.metadata.location).toBe("grouped");
+    for (let i = 0; i < 3; i++) expect(landed(await h.request("POST", "/1.0/instances", { name: `auto${i}` }))).toBe("normal");
+    expect(landed(await h.request("POST", "/1.0/instances?target=manual", { name: "m" }))).toBe("manual");
+    expect(landed(await h.request("POST", "/1.0/instances?target=@special", { name: "g" }))).toBe("grouped");
   });
 
   it("keeps a restricted project inside its groups: 403 for a target outside them", async () => {
@@ -81,7 +86,7 @@ describe("automatic placement over HTTP", () => {
     await h.request("POST", "/1.0/cluster/groups", { name: "team-nodes", members: ["n2"] });
     await h.request("POST", "/1.0/projects", { name: "team", config: { "restricted.cluster.groups": "team-nodes" } });
     for (let i = 0; i < 3; i++) {
-      expect((await h.request("POST", "/1.0/instances?project=team", { name: `t${i}` })).body.metadata.location).toBe("n2");
+      expect(landed(await h.request("POST", "/1.0/instances?project=team", { name: `t${i}` }))).toBe("n2");
     }
     const outside = await h.request("POST", "/1.0/instances?project=team&target=n1", { name: "x" });
     expect(outside.status).toBe(403);
@@ -119,7 +124,7 @@ describe("POST /1.0/scheduler/placement", () => {
     expect(m.scriptlet).toMatchObject({ called: false });
     expect(await h.berth.services.store.dumpTable("instances")).toEqual(before);
     const created = await h.request("POST", "/1.0/instances", { name: "web", config: { "limits.cpu": "2", "limits.memory": "4GiB" } });
-    expect(created.body.metadata.location).toBe(m.target);
+    expect(landed(created)).toBe(m.target);
   });
 
   it("breaks exact ties the same way in the query and the create (seeded by project and name)", async () => {
@@ -127,8 +132,57 @@ describe("POST /1.0/scheduler/placement", () => {
     for (const name of ["alpha", "beta", "gamma", "delta"]) {
       const q = await h.request("POST", "/1.0/scheduler/placement", { name });
       const c = await h.request("POST", "/1.0/instances", { name });
-      expect(c.body.metadata.location, name).toBe(q.body.metadata.target);
+      expect(landed(c), name).toBe(q.body.metadata.target);
     }
+  });
+
+  it("names every resource a member is short of, in the reason and as numbers", async () => {
+    // n1 offers 2 cpus × ratio 4 = 8 cores (6 taken by "base"), 4GiB memory (3GiB taken), a 10GiB
+    // pool and one gpu. The query asks 4 cores, 2GiB, a 20GiB root disk and 1 gpu: cpu (2 free),
+    // memory (1GiB free) and disk (10GiB free) are short; the gpu fits.
+    // n2 has no gpu and no pool "default": disk and gpu are short, cpu and memory fit.
+    const root = (size: string) => ({ root: { type: "disk", path: "/", pool: "default", size } });
+    expect((await h.request("POST", "/1.0/storage-pools", { name: "default", driver: "dir" })).status).toBe(201);
+    await h.addMember("n1", { resources: {
+      cpu: { total: 2 }, memory: { total: 4 * GiB }, storage: { pools: { default: { total: 10 * GiB } } }, gpu: { total: 1 },
+    } });
+    await h.addMember("n2", member(64, 64));
+    const base = await h.request("POST", "/1.0/instances?target=n1", { name: "base", config: { "limits.cpu": "6", "limits.memory": "3GiB" } });
+    expect(base.status).toBe(201);
+    const ask = { name: "big", config: { "limits.cpu": "4", "limits.memory": "2GiB", "limits.gpu": "1" }, devices: root("20GiB") };
+
+    const q = await h.request("POST", "/1.0/scheduler/placement", ask);
+    expect(q.status).toBe(200);
+    expect(q.body.metadata.target).toBeNull();
+    expect(q.body.metadata.rejected).toEqual({
+      n1: "resources: needs 4 cpu, 2 of 8 (2 × ratio 4) free; needs 2GiB memory, 1GiB of 4GiB (4GiB × ratio 1) free; " +
+        'needs 20GiB root disk on pool "default", 10GiB of 10GiB free',
+      n2: 'resources: needs 20GiB root disk on pool "default", which the member does not have; needs 1 gpu, 0 of 0 free',
+    });
+    expect(q.body.metadata.insufficient).toEqual({
+      n1: [
+        { resource: "cpu", requested: 4, allocated: 6, capacity: 8 },
+        { resource: "memory", requested: 2 * GiB, allocated: 3 * GiB, capacity: 4 * GiB },
+        { resource: "disk", requested: 20 * GiB, allocated: 0, capacity: 10 * GiB, pool: "default" },
+      ],
+      n2: [
+        { resource: "disk", requested: 20 * GiB, allocated: 0, capacity: 0, pool: "default" },
+        { resource: "gpu", requested: 1, allocated: 0, capacity: 0 },
+      ],
+    });
+
+    // The create answers 409 with the same reasons and numbers, and the message lists them all.
+    const create = await h.request("POST", "/1.0/instances", ask);
+    expect(create.status, create.body.error).toBe(409);
+    expect(create.body.metadata).toEqual({ rejected: q.body.metadata.rejected, insufficient: q.body.metadata.insufficient });
+    expect(create.body.error).toContain("n1: resources: needs 4 cpu, 2 of 8 (2 × ratio 4) free; needs 2GiB memory");
+  });
+
+  it("answers an empty insufficient when no member is short of resources", async () => {
+    await h.addMember("n1", member(8, 16));
+    await h.addMember("arm", member(8, 16, { architecture: "aarch64" }));
+    const q = await h.request("POST", "/1.0/scheduler/placement", { name: "web", architecture: "x86_64" });
+    expect(q.body.metadata).toMatchObject({ target: "n1", rejected: { arm: expect.stringMatching(/^architecture: /) }, insufficient: {} });
   });
 
   it("validates the query body", async () => {
@@ -146,7 +200,7 @@ describe("relocation", () => {
   it("moves an instance without a target elsewhere (async), keeping it running", async () => {
     await h.addMember("n1", member(8, 16));
     await h.addMember("n2", member(8, 16));
-    await h.request("POST", "/1.0/instances?target=n1", { name: "web", start: true });
+    await h.createInstance({ name: "web", start: true }, "target=n1");
     const r = await h.request("POST", "/1.0/instances/web", { migration: true });
     expect(r.status).toBe(202);
     const done = await h.request("GET", `${r.body.operation}/wait?timeout=5`);

@@ -49,8 +49,9 @@ it("counts every stored instance's cpu, memory, root disk and gpus the same afte
     { name: "gpulimit", target: "n1", config: { "limits.gpu": "2", "limits.cpu": "4" } },
   ];
   for (const { name, target, config, devices } of instances) {
-    const r = await h.request("POST", `/1.0/instances?target=${target}`, { name, config: config ?? {}, devices: devices ?? {} });
-    expect(r.status, r.body.error).toBe(201);
+    const r = await h.run("POST", `/1.0/instances?target=${target}`, { name, config: config ?? {}, devices: devices ?? {} });
+    expect(r.status, r.body.error).toBe(202);
+    expect(r.op?.status).toBe("Success");
   }
   // One with its limits changed afterwards: the live index followed the change.
   expect((await h.request("PATCH", "/1.0/instances/cpu", { config: { "limits.cpu": "3" } })).status).toBe(200);

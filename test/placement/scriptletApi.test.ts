@@ -23,15 +23,17 @@ describe("placement scriptlet over HTTP", () => {
     const logs: any[] = [];
     h.berth.services.bus.subscribe((e) => { if (e.type === "logging") logs.push(e); });
     expect((await h.request("PATCH", "/1.0", { config: { "instances.placement.scriptlet": PICK_LAST } })).status).toBe(200);
-    const first = await h.request("POST", "/1.0/instances", { name: "web1" });
-    expect(first.status).toBe(201);
+    const first = await h.run("POST", "/1.0/instances", { name: "web1" });
+    expect(first.status).toBe(202);
+    expect(first.op?.status).toBe("Success");
     // Built-in ranking puts the three equal members in a seeded order; the scriptlet takes the last.
     const q = await h.request("POST", "/1.0/scheduler/placement", { name: "web2" });
     expect(q.body.metadata.scriptlet).toMatchObject({ called: true, rejected: null, error: null });
     expect(q.body.metadata.scriptlet.logs).toEqual([{ level: "info", message: "placing web2 reason=new" }]);
     const last = q.body.metadata.candidates.at(-1).server_name;
     expect(q.body.metadata.target).toBe(last);
-    expect((await h.request("POST", "/1.0/instances", { name: "web2" })).body.metadata.location).toBe(last);
+    // The create's answer is its operation, whose metadata says where the instance landed.
+    expect((await h.request("POST", "/1.0/instances", { name: "web2" })).body.metadata.metadata.location).toBe(last);
     expect(logs.some((e) => e.metadata.message === "placing web1 reason=new" && e.metadata.context.instance === "web1")).toBe(true);
 
     const refused = await h.request("POST", "/1.0/instances", { name: "bad1" });
@@ -41,7 +43,7 @@ describe("placement scriptlet over HTTP", () => {
     await h.request("PATCH", "/1.0", { config: { "instances.placement.scriptlet": "" } });
     const q2 = await h.request("POST", "/1.0/scheduler/placement", { name: "web3" });
     expect(q2.body.metadata.scriptlet.called).toBe(false);
-    expect((await h.request("POST", "/1.0/instances", { name: "bad2" })).status).toBe(201);
+    expect((await h.run("POST", "/1.0/instances", { name: "bad2" })).op?.status).toBe("Success");
   });
 
   it("refuses an invalid scriptlet with line:column and keeps the old one", async () => {
@@ -84,7 +86,7 @@ describe("placement scriptlet over HTTP", () => {
     expect(loop.status).toBe(400);
     expect(loop.body.error).toMatch(/time|interrupt/i);
     expect(Date.now() - started).toBeLessThan(2000);
-    expect((await h.request("POST", "/1.0/instances", { name: "fine" })).status).toBe(201);
+    expect((await h.run("POST", "/1.0/instances", { name: "fine" })).op?.status).toBe("Success");
   });
 
   it("the spread-across-failure-domains example spreads a project over the racks", async () => {
@@ -93,7 +95,7 @@ describe("placement scriptlet over HTTP", () => {
     const racks: string[] = [];
     for (let i = 0; i < 4; i++) {
       const r = await h.request("POST", "/1.0/instances", { name: `s${i}` });
-      racks.push(r.body.metadata.location === "b1" ? "rackB" : "rackA");
+      racks.push(r.body.metadata.metadata.location === "b1" ? "rackB" : "rackA");
     }
     expect(racks.filter((r) => r === "rackA").length).toBe(2);
     expect(racks.filter((r) => r === "rackB").length).toBe(2);

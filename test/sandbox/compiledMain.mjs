@@ -3,7 +3,7 @@
 import { ScriptletSandbox } from "../../dist/sandbox/index.js";
 
 const { cluster, candidates, ok, stuck } = JSON.parse(process.argv[2]);
-const sb = new ScriptletSandbox({ timeoutMs: 200, memoryMb: 32 });
+const sb = new ScriptletSandbox({ timeoutMs: 1000, memoryMb: 32 }); // room for a loaded machine; the stuck one still ends by it
 sb.reset(cluster);
 await sb.install(ok.source);
 const okOutcome = await sb.place(ok.request, candidates);

@@ -7,7 +7,7 @@ import { ALL, scriptlet, smallCluster } from "./support.ts";
 
 let sb: ScriptletSandbox;
 beforeAll(async () => {
-  sb = new ScriptletSandbox({ timeoutMs: 500, memoryMb: 32 });
+  sb = new ScriptletSandbox({ timeoutMs: 5000, memoryMb: 32 }); // no test here is about the limit: room for a loaded machine
   sb.reset(smallCluster());
   await sb.ready();
 });

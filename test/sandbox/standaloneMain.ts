@@ -3,7 +3,7 @@ import { ScriptletSandbox } from "../../src/sandbox/index.ts";
 import { ALL, scriptlet, smallCluster } from "./support.ts";
 import { request } from "./fixtures.ts";
 
-const sb = new ScriptletSandbox({ timeoutMs: 200, memoryMb: 32 });
+const sb = new ScriptletSandbox({ timeoutMs: 1000, memoryMb: 32 }); // room for a loaded machine; the stuck one still ends by it
 sb.reset(smallCluster());
 await sb.install(scriptlet(`log_info("from ", request.name); set_target("n3");`));
 const ok = await sb.place(request("c1"), ALL);

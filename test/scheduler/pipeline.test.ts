@@ -71,7 +71,10 @@ describe("pipeline", () => {
     // ...and the reasons still describe what the decision saw.
     expect(result.rejected).toEqual([
       { member: "n1", filter: "status", reason: "status: member is Offline" },
-      { member: "n2", filter: "resources", reason: "resources: needs 3 cpu, 2 of 4 (1 × ratio 4) free" },
+      {
+        member: "n2", filter: "resources", reason: "resources: needs 3 cpu, 2 of 4 (1 × ratio 4) free",
+        insufficient: [{ resource: "cpu", requested: 3, allocated: 2, capacity: 4 }],
+      },
     ]);
     expect(result.rejected).toBe(result.rejected); // formatted once
     expect(result.rejectedByMember()).toEqual({ n1: "status: member is Offline", n2: "resources: needs 3 cpu, 2 of 4 (1 × ratio 4) free" });
@@ -99,6 +102,7 @@ describe("pipeline", () => {
     fill(view, "n1", 1, { cpu: 3 });
     expect(checkMember(view, req, config(), "n1")).toEqual({
       member: "n1", filter: "resources", reason: "resources: needs 2 cpu, 1 of 4 (1 × ratio 4) free",
+      insufficient: [{ resource: "cpu", requested: 2, allocated: 3, capacity: 4 }],
     });
     view.setStatus("n2", "Offline");
     expect(checkMember(view, req, config(), "n2")?.reason).toBe("status: member is Offline");

@@ -43,7 +43,10 @@ describe("Placer reservations", () => {
     expect(outcomes.map(memberOf).sort()).toEqual(["(unschedulable)", "n1"]);
     const loser = outcomes.find((o) => !o.ok)!;
     expect(loser.ok === false && loser.code === "unschedulable" && loser.rejected).toEqual([
-      { member: "n1", filter: "resources", reason: "resources: needs 1 cpu, 0 of 4 (1 × ratio 4) free" },
+      {
+        member: "n1", filter: "resources", reason: "resources: needs 1 cpu, 0 of 4 (1 × ratio 4) free",
+        insufficient: [{ resource: "cpu", requested: 1, allocated: 4, capacity: 4 }], // the winner's 1 core counts
+      },
     ]);
     expect(view.usage("n1")).toMatchObject({ instanceCount: 4, pending: 1, cpu: 4 });
   });

@@ -109,11 +109,19 @@ export function storeConformance(label: string, setup: () => Promise<StoreFixtur
     });
 
     it("pools and projects: insert, get, update, list, delete", async () => {
-      await s.insertPool({ name: "ceph", driver: "ceph", description: "shared", config: { "ceph.cluster_name": "c" } });
-      await s.insertPool({ name: "local", driver: "zfs", description: "", config: {} });
-      expect(await s.getPool("ceph")).toEqual({ name: "ceph", driver: "ceph", description: "shared", config: { "ceph.cluster_name": "c" } });
-      await s.updatePool("ceph", "still shared", {});
-      expect(await s.getPool("ceph")).toMatchObject({ description: "still shared", config: {} });
+      await s.insertPool({ name: "ceph", driver: "ceph", description: "shared", config: { "ceph.cluster_name": "c" }, status: "Created", defined_on: [] });
+      await s.insertPool({ name: "local", driver: "zfs", description: "", config: {}, status: "Pending", defined_on: ["n1"] });
+      expect(await s.getPool("ceph")).toEqual({
+        name: "ceph", driver: "ceph", description: "shared", config: { "ceph.cluster_name": "c" }, status: "Created", defined_on: [],
+      });
+      expect(await s.getPool("local")).toMatchObject({ status: "Pending", defined_on: ["n1"] });
+      await s.updatePool("ceph", { description: "still shared", config: {} });
+      expect(await s.getPool("ceph")).toMatchObject({ description: "still shared", config: {}, status: "Created" });
+      // A Pending pool defined on one more member, then created: only the given fields change.
+      await s.updatePool("local", { defined_on: ["n1", "n2"] });
+      expect(await s.getPool("local")).toMatchObject({ status: "Pending", defined_on: ["n1", "n2"], description: "" });
+      await s.updatePool("local", { status: "Created", defined_on: [] });
+      expect(await s.getPool("local")).toMatchObject({ status: "Created", defined_on: [] });
       expect((await s.listPools()).map((p) => p.name)).toEqual(["ceph", "local"]);
       await s.deletePool("local");
       expect(await s.getPool("local")).toBeUndefined();
@@ -188,6 +196,42 @@ export function storeConformance(label: string, setup: () => Promise<StoreFixtur
       expect(await s.deleteToken("v1")).toBe(true);
       expect(await s.deleteToken("v1")).toBe(false);
       expect(await s.findTokenByHash("hv")).toBeUndefined();
+    });
+
+    it("join tokens: insert, find by hash, get, list (all or a member's), used once, revoked by id or member, kept after both", async () => {
+      await s.insertJoinToken({ id: "j1", hash: "h1", member: "n1", expiresAt: 10_000 }, 1_000);
+      await s.insertJoinToken({ id: "j2", hash: "h2", member: "n2", expiresAt: 10_000 }, 2_000);
+      await s.insertJoinToken({ id: "j0", hash: "h3", member: "n1", expiresAt: 10_000 }, 2_000); // made at the same time as j2: listed after it
+      const fresh = { id: "j1", server_name: "n1", created_at: new Date(1_000).toISOString(), expires_at: new Date(10_000).toISOString(), used_at: null, credential_id: null, revoked_at: null, revoked_reason: "" };
+      expect(await s.findJoinTokenByHash("h1")).toEqual(fresh);
+      expect(await s.getJoinToken("j1")).toEqual(fresh);
+      expect(await s.findJoinTokenByHash("nope")).toBeUndefined();
+      expect((await s.listJoinTokens()).map((j) => j.id)).toEqual(["j1", "j2", "j0"]);
+      expect((await s.listJoinTokens("n1")).map((j) => j.id)).toEqual(["j1", "j0"]);
+      await expect(s.insertJoinToken({ id: "j4", hash: "h1", member: "n1", expiresAt: 1 }, 1)).rejects.toBeInstanceOf(DuplicateKey);
+
+      // Used once: the second use, and a use at or after expiry, change nothing.
+      expect(await s.useJoinToken("j1", "cred1", 5_000)).toBe(true);
+      expect(await s.useJoinToken("j1", "cred2", 5_001)).toBe(false);
+      expect(await s.getJoinToken("j1")).toMatchObject({ used_at: new Date(5_000).toISOString(), credential_id: "cred1" });
+      expect(await s.useJoinToken("j2", "cred3", 10_000)).toBe(false);
+      expect((await s.getJoinToken("j2"))?.used_at).toBeNull();
+
+      // Revoking a member's tokens touches neither a used one nor another member's; a revoked one cannot be used.
+      expect(await s.revokeJoinTokens({ member: "n1" }, "member removed", 6_000)).toBe(1);
+      expect(await s.getJoinToken("j0")).toMatchObject({ revoked_at: new Date(6_000).toISOString(), revoked_reason: "member removed" });
+      expect((await s.getJoinToken("j1"))?.revoked_at).toBeNull();
+      expect(await s.useJoinToken("j0", "cred4", 6_001)).toBe(false);
+      expect(await s.revokeJoinTokens({ id: "j2" }, "revoked by an administrator", 7_000)).toBe(1);
+      expect(await s.revokeJoinTokens({ id: "j2" }, "again", 8_000)).toBe(0);
+      expect(await s.getJoinToken("j2")).toMatchObject({ revoked_reason: "revoked by an administrator" });
+      expect(await s.dumpTable("join_tokens")).toHaveLength(3);
+    });
+
+    it("of concurrent uses of one join token exactly one wins", async () => {
+      await s.insertJoinToken({ id: "j1", hash: "h1", member: "n1", expiresAt: 10_000 }, 1_000);
+      const results = await Promise.all(Array.from({ length: 8 }, (_, i) => s.useJoinToken("j1", `cred${i}`, 2_000)));
+      expect(results.filter(Boolean)).toHaveLength(1);
     });
 
     it("operations: insert, update, get, list by status, count, prune only finished ones older than the cutoff", async () => {

@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
+import type { Instance, Operation } from "../../src/domain/types.ts";
 import { createBerth, type Berth, type BerthOptions } from "../../src/main.ts";
+import { seedCertificate } from "./certificate.ts";
 import { TestExecutor } from "./testExecutor.ts";
 
 export const ADMIN = "test-admin-token";
@@ -25,6 +27,12 @@ export interface Reply<T = any> {
   body: { type: string; metadata: T; error: string; error_code: number; operation?: string };
 }
 
+/** A reply whose operation (when the answer was async) was waited for. */
+export interface Settled<T = any> extends Reply<T> {
+  /** The operation as it ended (async answers only). */
+  op?: Operation;
+}
+
 export interface Harness {
   berth: Berth;
   /** The executor every instance action goes through: hold, fail or slow actions with it. */
@@ -32,6 +40,13 @@ export interface Harness {
   clock: FakeClock;
   dir: string;
   request<T = any>(method: string, path: string, body?: unknown, token?: string | null): Promise<Reply<T>>;
+  /** Like request, and an async answer (202) is waited for until its operation ends (`op`). */
+  run<T = any>(method: string, path: string, body?: unknown, token?: string | null): Promise<Settled<T>>;
+  /**
+   * Creates an instance (POST /1.0/instances, query e.g. "target=n1") and waits for its operation;
+   * returns the instance as it then is. Throws with the server's error when refused or failed.
+   */
+  createInstance(body: Record<string, unknown>, query?: string): Promise<Instance>;
   /** Registers an Online member with declared resources. */
   addMember(name: string, extra?: Record<string, unknown>): Promise<void>;
   heartbeat(name: string): Promise<void>;
@@ -42,6 +57,7 @@ export async function makeHarness(opts: Partial<BerthOptions> & { dir?: string }
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "berth-test-"));
   const clock = new FakeClock();
   const executor = new TestExecutor();
+  seedCertificate(dir);
   const berth = await createBerth({
     dataDir: dir, localMember: false, adminToken: ADMIN, now: clock.now, logger: pino({ level: "silent" }),
     livenessIntervalMs: 0, executor: executor.install, ...opts,
@@ -72,8 +88,21 @@ export async function makeHarness(opts: Partial<BerthOptions> & { dir?: string }
     const r = await request("POST", `/1.0/cluster/members/${name}/heartbeat`, {});
     if (r.status !== 200) throw new Error(`heartbeat ${name}: ${r.status} ${r.body.error}`);
   };
+  const run = async (method: string, path: string, body?: unknown, token: string | null = ADMIN): Promise<Settled> => {
+    const reply: Settled = await request(method, path, body, token);
+    if (reply.status !== 202 || !reply.body.operation) return reply;
+    const waited = await request("GET", `${reply.body.operation}/wait?timeout=30`, undefined, token);
+    return { ...reply, op: waited.body.metadata };
+  };
+  const createInstance = async (body: Record<string, unknown>, query = "") => {
+    const r = await run("POST", `/1.0/instances${query ? `?${query}` : ""}`, body);
+    if (r.status !== 202) throw new Error(`create ${String(body.name)}: ${r.status} ${r.body.error}`);
+    if (r.op?.status !== "Success") throw new Error(`create ${String(body.name)}: operation ${r.op?.status} ${r.op?.err}`);
+    const project = /(?:^|&)project=([^&]+)/.exec(query)?.[1];
+    return (await request("GET", `/1.0/instances/${String(body.name)}${project ? `?project=${project}` : ""}`)).body.metadata as Instance;
+  };
   return {
-    berth, executor, clock, dir, request, heartbeat,
+    berth, executor, clock, dir, request, run, createInstance, heartbeat,
     async addMember(name, extra = {}) {
       const r = await request("POST", "/1.0/cluster/members", {
         server_name: name,

@@ -1,5 +1,6 @@
 /** /1.0/cluster/members[/{name}[/state|/heartbeat|/resources]] */
 import type { Context, Hono } from "hono";
+import { badRequest } from "../../domain/errors.ts";
 import { completeResources } from "../../domain/resources.ts";
 import type { MemberResources, MemberStateReport } from "../../domain/types.ts";
 import { async, sync } from "../envelope.ts";
@@ -7,37 +8,51 @@ import type { Maintenance } from "../../members/maintenance.ts";
 import { notFound } from "../../domain/errors.ts";
 import { agentAnswerSchema, heartbeatSchema, memberCreateSchema, memberStateActionSchema, memberUpdateSchema } from "../schemas.ts";
 import type { Services } from "../services.ts";
-import { queryInt, readBody, recursion } from "../validation.ts";
+import { queryBool, queryInt, readBody } from "../validation.ts";
+import { listing } from "../views.ts";
 import type { AuthEnv } from "../auth.ts";
 
 export function memberRoutes(app: Hono<AuthEnv>, s: Services): void {
   app.get("/1.0/cluster/members", async (c) => {
-    const members = await s.members.list();
-    return sync(c, recursion(c) > 0 ? members : members.map((m) => `/1.0/cluster/members/${m.server_name}`));
+    return sync(c, await listing(c, await s.members.list(), (m) => `/1.0/cluster/members/${m.server_name}`));
   });
 
   app.post("/1.0/cluster/members", async (c) => {
-    const body = await readBody(c, memberCreateSchema);
+    const { join, expiry, ...body } = await readBody(c, memberCreateSchema);
+    if (join) {
+      if (body.resources) {
+        throw badRequest("resources: a member that joins with a join token reports its own resources; declare resources only for a member without an agent (no join)");
+      }
+      s.join.checkCanIssue(expiry); // before the member is written: no member without its token
+    } else if (expiry !== undefined) {
+      throw badRequest(`expiry: only a join token expires; send "join": true for one`);
+    }
     const architecture = body.architecture ?? body.resources?.cpu?.architecture ?? "x86_64";
     const member = await s.members.create({
       ...body,
       architecture,
       resources: body.resources ? completeResources(body.resources, architecture) : null,
     });
-    return sync(c, member, 201);
+    if (!join) return sync(c, member, 201);
+    const { token, info } = await s.join.issue(member.server_name, expiry);
+    return sync(c, { ...member, join_token: token, join_token_id: info.id, join_token_expires_at: info.expires_at }, 201);
   });
 
   app.get("/1.0/cluster/members/:name", async (c) => sync(c, await s.members.get(c.req.param("name"))));
 
   const update = (replace: boolean) => async (c: Context) => {
     const body = await readBody(c, memberUpdateSchema);
-    const { server_name: _n, status: _s, message: _m, last_heartbeat: _h, resources: _r, ...input } = body;
+    const { server_name: _n, status: _s, message: _m, last_heartbeat: _h, resources: _r, agent: _a, database: _d, ...input } = body;
     return sync(c, await s.members.update(c.req.param("name")!, input, replace));
   };
   app.put("/1.0/cluster/members/:name", update(true));
   app.patch("/1.0/cluster/members/:name", update(false));
 
+  // ?force=1 (lxc cluster remove --force) is accepted: Berth never has to reach a member to remove
+  // it, so an offline or never-seen member goes either way; one that hosts instances or has
+  // placements in flight towards it never does (409).
   app.delete("/1.0/cluster/members/:name", async (c) => {
+    queryBool(c, "force");
     await s.members.remove(c.req.param("name"));
     return sync(c, {});
   });

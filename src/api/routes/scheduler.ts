@@ -5,7 +5,7 @@ import { checkName } from "../../domain/names.ts";
 import { badRequest } from "../../domain/errors.ts";
 import type { Instance } from "../../domain/types.ts";
 import type { Relocation } from "../../members/relocation.ts";
-import { outcomeError } from "../../placement/schedulerPlacement.ts";
+import { outcomeError, rejectionFields } from "../../placement/schedulerPlacement.ts";
 import type { PlacementQueryFn } from "../../placement/query.ts";
 import type { RankedCandidate } from "../../scheduler/index.ts";
 import type { AuthEnv } from "../auth.ts";
@@ -47,13 +47,12 @@ export function schedulerRoutes(query: PlacementQueryFn, relocation: Relocation)
       };
       const source = "source" in body ? (body.source as string) : undefined;
       const { outcome, scriptlet } = await query(instance, body.reason ?? "new", target, body.exclude ?? [], source);
-      const rejected: Record<string, string> = {};
-      if (outcome.ok || outcome.code === "unschedulable") for (const r of outcome.rejected) rejected[r.member] = r.reason;
+      const { rejected, insufficient } = rejectionFields(outcome.ok || outcome.code === "unschedulable" ? outcome.rejected : []);
       if (!outcome.ok) {
         const error = outcome.code === "unschedulable" ? outcome.message : outcomeError(outcome).message;
-        return sync(c, { target: null, candidates: [], rejected, scriptlet, error });
+        return sync(c, { target: null, candidates: [], rejected, insufficient, scriptlet, error });
       }
-      return sync(c, { target: outcome.member, candidates: outcome.candidates.map(candidateView), rejected, scriptlet, error: null });
+      return sync(c, { target: outcome.member, candidates: outcome.candidates.map(candidateView), rejected, insufficient, scriptlet, error: null });
     };
     app.post("/1.0/scheduler/placement", (c) => dryRun(c, false));
     app.post("/1.0/scheduler/scriptlet/test", (c) => dryRun(c, true));

@@ -1,4 +1,4 @@
-/** `berth cluster ...`: members — list, show, add with declared resources, config keys, heartbeat, remove, evacuate, restore. */
+/** `berth cluster ...`: members — list, show, add (with a join token, or with declared resources), config keys, heartbeat, remove, evacuate, restore. */
 import type { Command } from "commander";
 import type { Member } from "../../domain/types.ts";
 import { collect, parseAssignments, parseCount, parseSizeOption, splitList } from "../args.ts";
@@ -6,6 +6,7 @@ import { CliError } from "../client.ts";
 import { contextOf, seg } from "../context.ts";
 import { size, type Column } from "../output.ts";
 import { registerGroupCommands } from "./clusterGroup.ts";
+import { registerJoinTokenCommands, printJoinToken } from "./clusterJoin.ts";
 import { registerStateCommands } from "./clusterState.ts";
 
 const MEMBER_COLUMNS: Column<Member>[] = [
@@ -34,9 +35,16 @@ interface AddOptions {
   pool?: string;
   gpus?: string;
   config?: string[];
+  expiry?: string;
+  /** false with --no-join. */
+  join?: boolean;
 }
 
-/** The POST /1.0/cluster/members body for `cluster add`. */
+/**
+ * The POST /1.0/cluster/members body for `cluster add`: a member that joins with a join token
+ * (its agent reports its resources), unless resources are declared or --no-join is given (a
+ * record kept alive by heartbeats).
+ */
 export function memberCreateBody(name: string, opts: AddOptions): Record<string, unknown> {
   const resources: Record<string, unknown> = {};
   if (opts.cpu !== undefined) resources.cpu = { total: parseCount(opts.cpu, "--cpu") };
@@ -47,6 +55,13 @@ export function memberCreateBody(name: string, opts: AddOptions): Record<string,
     throw new CliError("--pool names the pool that --disk declares; give --disk too (e.g. --disk 100GiB --pool default)");
   }
   if (opts.gpus !== undefined) resources.gpu = { total: parseCount(opts.gpus, "--gpus", true) };
+  const declared = Object.keys(resources).length > 0;
+  const join = opts.join !== false && !declared;
+  if (opts.expiry !== undefined && !join) {
+    throw new CliError(
+      `--expiry is for a join token, and a member ${declared ? "with declared resources (--cpu, --memory, --disk, --gpus)" : "added with --no-join"} gets none`,
+    );
+  }
   const body: Record<string, unknown> = { server_name: name };
   if (opts.arch) body.architecture = opts.arch;
   if (opts.failureDomain) body.failure_domain = opts.failureDomain;
@@ -54,7 +69,11 @@ export function memberCreateBody(name: string, opts: AddOptions): Record<string,
   if (opts.memberUrl) body.url = opts.memberUrl;
   if (opts.description !== undefined) body.description = opts.description;
   if (opts.config?.length) body.config = parseAssignments(opts.config);
-  if (Object.keys(resources).length > 0) body.resources = resources;
+  if (declared) body.resources = resources;
+  if (join) {
+    body.join = true;
+    if (opts.expiry !== undefined) body.expiry = opts.expiry;
+  }
   return body;
 }
 
@@ -82,23 +101,33 @@ export function registerClusterCommands(program: Command): void {
 
   cluster
     .command("add")
-    .description("Register a member with its declared resources (Pending until its first heartbeat)")
+    .description("Add a member: prints a join token for its agent (berth agent --join TOKEN); with declared resources (--cpu ...) or --no-join, a record kept alive by heartbeats instead. Pending until its first heartbeat")
     .argument("<name>", "member name")
+    .option("--expiry <duration>", "how long the join token stays usable, e.g. 30m, 3h, 2d (default 3h)")
+    .option("--no-join", "no join token: a member without an agent, kept alive by `berth cluster heartbeat`")
     .option("--arch <architecture>", "architecture, e.g. x86_64 or aarch64 (default x86_64)")
     .option("--failure-domain <domain>", "failure domain (default \"default\")")
     .option("--group <groups>", "cluster groups, comma separated (the member is always in \"default\")")
     .option("--member-url <url>", "the member's own address (its url field)")
     .option("--description <text>", "description")
-    .option("--cpu <n>", "logical CPUs")
-    .option("--memory <size>", "memory, e.g. 16GiB")
-    .option("--disk <size>", "storage in --pool, e.g. 100GiB")
+    .option("--cpu <n>", "logical CPUs (declares resources: no join token)")
+    .option("--memory <size>", "memory, e.g. 16GiB (declares resources: no join token)")
+    .option("--disk <size>", "storage in --pool, e.g. 100GiB (declares resources: no join token)")
     .option("--pool <pool>", "storage pool that --disk is in (default \"default\")")
-    .option("--gpus <n>", "GPU count")
+    .option("--gpus <n>", "GPU count (declares resources: no join token)")
     .option("-c, --config <key=value>", "member config key (repeatable)", collect)
     .action(async (name: string, opts: AddOptions, cmd: Command) => {
       const { client, out } = contextOf(cmd);
-      const member = await client.post<Member>("/1.0/cluster/members", memberCreateBody(name, opts));
-      out.done(`Member ${member.server_name} added (${member.status}: ${member.message})`, member);
+      const member = await client.post<Member & { join_token?: string; join_token_expires_at?: string }>("/1.0/cluster/members", memberCreateBody(name, opts));
+      if (member.join_token === undefined) {
+        out.done(`Member ${member.server_name} added (${member.status}: ${member.message})`, member);
+        return;
+      }
+      out.done(
+        `Member ${member.server_name} added (${member.status} until its agent joins).\n` +
+          printJoinToken(member.join_token, member.server_name, member.join_token_expires_at ?? ""),
+        member,
+      );
     });
 
   cluster
@@ -150,4 +179,5 @@ export function registerClusterCommands(program: Command): void {
 
   registerStateCommands(cluster);
   registerGroupCommands(cluster);
+  registerJoinTokenCommands(cluster);
 }

@@ -58,8 +58,11 @@ export function registerInstanceCommands(program: Command): void {
     .option("--start", "start it once created")
     .action(async (name: string, opts: CreateOptions, cmd: Command) => {
       const { client, out } = contextOf(cmd);
-      const created = await client.post<Instance>("/1.0/instances", instanceCreateBody(name, opts), projectQuery(opts, { target: opts.target }));
-      out.done(`Instance ${created.name} created on ${created.location}${created.status === "Running" ? " and started" : ""}`, created);
+      // Placed and stored before the answer; its operation says where, and starts it when asked.
+      const op = await client.runOperation("POST", "/1.0/instances", { body: instanceCreateBody(name, opts), query: projectQuery(opts, { target: opts.target }) });
+      const { location, status } = op.metadata as { location?: string; status?: string };
+      const created = await client.get<Instance>(`/1.0/instances/${seg(name)}`, projectQuery(opts));
+      out.done(`Instance ${name} created on ${location ?? created.location}${status === "Running" ? " and started" : ""}`, created);
     });
 
   instance
@@ -166,7 +169,7 @@ export function registerInstanceCommands(program: Command): void {
     .option("--force", "stop it first if it is running")
     .action(async (name: string, opts: { project?: string; force?: boolean }, cmd: Command) => {
       const { client, out } = contextOf(cmd);
-      await client.delete(`/1.0/instances/${seg(name)}`, projectQuery(opts, { force: opts.force ? true : undefined }));
+      await client.runOperation("DELETE", `/1.0/instances/${seg(name)}`, { query: projectQuery(opts, { force: opts.force ? true : undefined }) });
       out.done(`Instance ${name} deleted`);
     });
 }

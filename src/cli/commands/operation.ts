@@ -24,7 +24,10 @@ export function registerOperationCommands(program: Command): void {
     .description("List operations")
     .action(async (_opts: object, cmd: Command) => {
       const { client, out } = contextOf(cmd);
-      out.list(await client.get<Operation[]>("/1.0/operations", { recursion: 1 }), OPERATION_COLUMNS);
+      // Grouped by status, as LXD lists them.
+      const byStatus = await client.get<Record<string, Operation[]>>("/1.0/operations", { recursion: 1 });
+      const operations = Object.values(byStatus).flat().sort((a, b) => a.created_at.localeCompare(b.created_at));
+      out.list(operations, OPERATION_COLUMNS);
     });
 
   operation

@@ -30,6 +30,8 @@ export interface PlacementAnswer {
   target: string | null;
   candidates: PlacementCandidate[];
   rejected: Record<string, string>;
+  /** Members dropped for lack of resources: every resource short (cpu in cores, memory and disk in bytes, gpu in cards). */
+  insufficient: Record<string, { resource: string; requested: number; allocated: number; capacity: number; pool?: string }[]>;
   scriptlet: ScriptletReport;
   error: string | null;
 }

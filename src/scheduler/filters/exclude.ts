@@ -1,23 +1,26 @@
 /** Members the request rules out by name: an evacuation never places on its source. */
 import type { PreparedRequest } from "../prepared.ts";
-import type { RejectionFacts } from "./facts.ts";
+import type { Filter, RejectionFacts, Verdicts } from "./filter.ts";
 
 export const EXCLUDE_FILTER = "exclude";
 
-export function applyExclude(p: PreparedRequest, list: Int32Array, count: number, verdicts: Uint8Array, base: number): number {
+function apply(p: PreparedRequest, list: Int32Array, count: number, verdicts: Verdicts, id: number): number {
   const excluded = p.excludeSlots;
   if (excluded.length === 0) return count;
+  const by = verdicts.by;
   let kept = 0;
   for (let k = 0; k < count; k++) {
     const slot = list[k];
-    if (excluded.includes(slot)) verdicts[slot] = base + 1;
+    if (excluded.includes(slot)) by[slot] = id;
     else list[kept++] = slot;
   }
   return kept;
 }
 
-export function describeExclude(f: RejectionFacts): string {
+function describe(f: RejectionFacts): string {
   return f.request.reason === "evacuation"
     ? "member is the one being evacuated"
     : "member is excluded by this placement";
 }
+
+export const excludeFilter: Filter = { name: EXCLUDE_FILTER, apply, describe };

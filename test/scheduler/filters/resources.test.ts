@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { rank } from "../../../src/scheduler/pipeline.ts";
 import { cluster, config, decide, fill, GiB, member, request } from "../fixtures.ts";
 
 describe("resources filter", () => {
@@ -83,10 +84,73 @@ describe("resources filter", () => {
     expect(decide(view, request().cpu(1), config("count", 1)).candidates).toEqual(["n1"]);
   });
 
-  it("reports the first resource short: cpu before memory before disk before gpu", () => {
+  it("reports every resource short, in the order cpu, memory, disk, gpu", () => {
+    // n1 offers 1 cpu × ratio 4 = 4 cores, 1GiB × ratio 1 memory, a 1GiB pool, no gpu; nothing requested yet.
     const view = cluster(member("n1").cpu(1).memory("1GiB").pool("default", "1GiB"));
-    const { filters, rejected } = decide(view, request().cpu(8).memory("8GiB").disk("8GiB").gpu(1));
-    expect(filters.n1).toBe("resources");
-    expect(rejected.n1).toMatch(/^resources: needs 8 cpu/);
+    const result = rank(view, request().cpu(8).memory("8GiB").disk("8GiB").gpu(1).build(), config());
+    expect(result.rejected).toEqual([{
+      member: "n1",
+      filter: "resources",
+      reason: "resources: needs 8 cpu, 4 of 4 (1 × ratio 4) free; needs 8GiB memory, 1GiB of 1GiB (1GiB × ratio 1) free; " +
+        'needs 8GiB root disk on pool "default", 1GiB of 1GiB free; needs 1 gpu, 0 of 0 free',
+      insufficient: [
+        { resource: "cpu", requested: 8, allocated: 0, capacity: 4 },
+        { resource: "memory", requested: 8 * GiB, allocated: 0, capacity: 1 * GiB },
+        { resource: "disk", requested: 8 * GiB, allocated: 0, capacity: 1 * GiB, pool: "default" },
+        { resource: "gpu", requested: 1, allocated: 0, capacity: 0 },
+      ],
+    }]);
+  });
+
+  it("names only the resources that are short, with what is already allocated", () => {
+    // n1: 8 cpu × 4 = 32 cores, 3 × 2 = 6 requested → 2 cores fit. 16GiB × 1.5 = 24GiB, 3 × 6GiB =
+    // 18GiB requested → 8GiB does not fit (6GiB free). 2 gpus, none requested → 1 fits. It has no
+    // pool "fast": the disk is short, with capacity 0.
+    const view = cluster(member("n1").cpu(8).memory("16GiB").gpus(2));
+    fill(view, "n1", 3, { cpu: 2, memory: 6 * GiB });
+    const result = rank(view, request().cpu(2).memory("8GiB").disk("1GiB", "fast").gpu(1).build(), config("count", 4, 1.5));
+    expect(result.rejected[0].reason).toBe(
+      "resources: needs 8GiB memory, 6GiB of 24GiB (16GiB × ratio 1.5) free; " +
+      'needs 1GiB root disk on pool "fast", which the member does not have',
+    );
+    expect(result.rejected[0].insufficient).toEqual([
+      { resource: "memory", requested: 8 * GiB, allocated: 18 * GiB, capacity: 24 * GiB },
+      { resource: "disk", requested: 1 * GiB, allocated: 0, capacity: 0, pool: "fast" },
+    ]);
+  });
+
+  it("keeps the numbers of many members short of everything (the record buffer grows)", () => {
+    // 40 members, m<i> with i+1 cpus (× ratio 4), i+1 GiB, an (i+1) GiB pool and no gpu: a request
+    // for 1000 cores, 1000GiB, a 1000GiB disk and a gpu is short of all four on each, 8 numbers
+    // per member, 320 in all: more than the buffer starts with.
+    const view = cluster(...Array.from({ length: 40 }, (_, i) =>
+      member(`m${i}`).cpu(i + 1).memory(`${i + 1}GiB`).pool("default", `${i + 1}GiB`)));
+    const result = rank(view, request().cpu(1000).memory("1000GiB").disk("1000GiB").gpu(1).build(), config());
+    expect(result.rejected).toHaveLength(40);
+    result.rejected.forEach((r, i) => {
+      expect(r.member).toBe(`m${i}`);
+      expect(r.insufficient).toEqual([
+        { resource: "cpu", requested: 1000, allocated: 0, capacity: 4 * (i + 1) },
+        { resource: "memory", requested: 1000 * GiB, allocated: 0, capacity: (i + 1) * GiB },
+        { resource: "disk", requested: 1000 * GiB, allocated: 0, capacity: (i + 1) * GiB, pool: "default" },
+        { resource: "gpu", requested: 1, allocated: 0, capacity: 0 },
+      ]);
+    });
+  });
+
+  it("keeps each member's numbers apart and as they were at decision time", () => {
+    // n1 is short of cpu only (4 of 4 cores requested), n2 of memory only (16 of 16GiB), n3 fits.
+    const view = cluster(member("n1").cpu(1), member("n2"), member("n3"));
+    fill(view, "n1", 4, { cpu: 1 });
+    fill(view, "n2", 2, { memory: 8 * GiB });
+    const result = rank(view, request().cpu(1).memory("1GiB").build(), config());
+    view.removeInstance("n1/i0"); // after the decision: the reasons must not change
+    view.removeInstance("n2/i0");
+    expect(result.candidates.map((c) => c.member)).toEqual(["n3"]);
+    expect(result.rejected.map((r) => [r.member, r.reason, r.insufficient])).toEqual([
+      ["n1", "resources: needs 1 cpu, 0 of 4 (1 × ratio 4) free", [{ resource: "cpu", requested: 1, allocated: 4, capacity: 4 }]],
+      ["n2", "resources: needs 1GiB memory, 0B of 16GiB (16GiB × ratio 1) free",
+        [{ resource: "memory", requested: 1 * GiB, allocated: 16 * GiB, capacity: 16 * GiB }]],
+    ]);
   });
 });
