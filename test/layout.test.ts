@@ -29,8 +29,8 @@ const RULES: Record<string, string[]> = {
   operations: ["@/api", "@/cli", "@/agent", "hono", "drizzle-orm", "better-sqlite3"],
   api: ["@/cli", "@/agent", "drizzle-orm", "better-sqlite3"],
   cli: ["drizzle-orm", "better-sqlite3"],
-  // The agent runs on members, apart from the service: it speaks HTTP to it and shares only domain
-  // types and the machine probe (members/localMember.ts, checked below).
+  // The agent runs on members, apart from the service: it speaks HTTP(S) to it (src/net) and shares
+  // only domain types and the machine probe (members/localMember.ts, checked below).
   agent: ["@/scheduler", "@/sandbox", "@/store", "@/cluster", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "hono", "drizzle-orm", "better-sqlite3"],
 };
 
