@@ -159,7 +159,8 @@ export class Cluster {
           api.get<StoragePool[]>("/1.0/storage-pools?recursion=1"),
           api.get<TokenInfo[]>("/1.0/tokens").catch(() => [] as TokenInfo[]),
         ])),
-        read("operations", () => api.get<Operation[]>("/1.0/operations?recursion=1")),
+        // As LXD: the operations grouped by status ({running: [...], success: [...]}).
+        read("operations", async () => Object.values(await api.get<Record<string, Operation[]> | Operation[]>("/1.0/operations?recursion=1")).flat()),
       ]);
       const patch: Partial<ClusterState> = { error: null };
       if (server) patch.server = server;

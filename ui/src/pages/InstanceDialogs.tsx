@@ -42,7 +42,9 @@ export function CreateInstanceDialog({ onClose }: { onClose: () => void }) {
         return;
       }
       const body = { name: values.name.trim(), type: values.type, ...requestResources(values), start };
-      const instance = await api.call<Instance>("POST", `/1.0/instances${projectQuery(values.project, { target: values.target })}`, body);
+      // As LXD, a create answers with an operation (202); the instance is stored by then: read it back.
+      await api.call<unknown>("POST", `/1.0/instances${projectQuery(values.project, { target: values.target })}`, body);
+      const instance = await api.call<Instance>("GET", `/1.0/instances/${encodeURIComponent(body.name)}${projectQuery(values.project)}`);
       setCreated({ instance, answer, target: values.target });
       void cluster.reload(["instances"]);
     } catch (err) {
