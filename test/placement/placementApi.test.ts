@@ -148,7 +148,8 @@ describe("POST /1.0/scheduler/placement", () => {
     } });
     await h.addMember("n2", member(64, 64));
     const base = await h.request("POST", "/1.0/instances?target=n1", { name: "base", config: { "limits.cpu": "6", "limits.memory": "3GiB" } });
-    expect(base.status).toBe(201);
+    expect(base.status).toBe(202); // stored and placed before the answer, as LXD's async create
+    expect((await h.request("GET", `${base.body.operation}/wait?timeout=30`)).body.metadata.status).toBe("Success");
     const ask = { name: "big", config: { "limits.cpu": "4", "limits.memory": "2GiB", "limits.gpu": "1" }, devices: root("20GiB") };
 
     const q = await h.request("POST", "/1.0/scheduler/placement", ask);
