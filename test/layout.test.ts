@@ -20,18 +20,18 @@ function importsOf(file: string): string[] {
 /** folder → what it must not import (package names, or our folders as "@/folder"). */
 const RULES: Record<string, string[]> = {
   domain: ["@/scheduler", "@/sandbox", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "@/agent", "node:fs", "node:http"],
-  scheduler: ["@/sandbox", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "@/agent", "hono", "drizzle-orm", "better-sqlite3", "node:fs", "node:http"],
-  sandbox: ["@/scheduler", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "@/agent", "hono", "drizzle-orm", "better-sqlite3", "node:fs", "node:http"],
-  net: ["@/scheduler", "@/sandbox", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "@/agent", "hono", "drizzle-orm", "better-sqlite3"],
-  placement: ["@/api", "@/cli", "@/members", "@/agent", "hono", "drizzle-orm", "better-sqlite3"],
-  cluster: ["@/api", "@/cli", "@/agent", "hono", "drizzle-orm", "better-sqlite3"],
-  members: ["@/api", "@/cli", "@/agent", "hono", "drizzle-orm", "better-sqlite3"],
-  operations: ["@/api", "@/cli", "@/agent", "hono", "drizzle-orm", "better-sqlite3"],
-  api: ["@/cli", "@/agent", "drizzle-orm", "better-sqlite3"],
-  cli: ["drizzle-orm", "better-sqlite3"],
+  scheduler: ["@/sandbox", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "@/agent", "hono", "drizzle-orm", "better-sqlite3", "pg", "node:fs", "node:http"],
+  sandbox: ["@/scheduler", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "@/agent", "hono", "drizzle-orm", "better-sqlite3", "pg", "node:fs", "node:http"],
+  net: ["@/scheduler", "@/sandbox", "@/store", "@/cluster", "@/members", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "@/agent", "hono", "drizzle-orm", "better-sqlite3", "pg"],
+  placement: ["@/api", "@/cli", "@/members", "@/agent", "hono", "drizzle-orm", "better-sqlite3", "pg"],
+  cluster: ["@/api", "@/cli", "@/agent", "hono", "drizzle-orm", "better-sqlite3", "pg"],
+  members: ["@/api", "@/cli", "@/agent", "hono", "drizzle-orm", "better-sqlite3", "pg"],
+  operations: ["@/api", "@/cli", "@/agent", "hono", "drizzle-orm", "better-sqlite3", "pg"],
+  api: ["@/cli", "@/agent", "drizzle-orm", "better-sqlite3", "pg"],
+  cli: ["drizzle-orm", "better-sqlite3", "pg"],
   // The agent runs on members, apart from the service: it speaks HTTP(S) to it (src/net) and shares
   // only domain types and the machine probe (members/localMember.ts, checked below).
-  agent: ["@/scheduler", "@/sandbox", "@/store", "@/cluster", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "hono", "drizzle-orm", "better-sqlite3"],
+  agent: ["@/scheduler", "@/sandbox", "@/store", "@/cluster", "@/operations", "@/api", "@/cli", "@/placement", "@/events", "hono", "drizzle-orm", "better-sqlite3", "pg"],
 };
 
 function target(file: string, spec: string): string {
@@ -63,15 +63,15 @@ describe("layout", () => {
     expect(offending).toEqual([]);
   });
 
-  it("only src/store imports drizzle-orm or better-sqlite3; services know only the Store interface, and main.ts alone picks the implementation", () => {
+  it("only src/store imports drizzle-orm, better-sqlite3 or pg; services know only the Store interface, and main.ts alone picks the implementation", () => {
     const offending: string[] = [];
     for (const file of files(SRC)) {
       const rel = relative(SRC, file);
       if (rel.startsWith("store/")) continue;
       for (const spec of importsOf(file)) {
-        if (spec.startsWith("drizzle-orm") || spec === "better-sqlite3") offending.push(`${rel} → ${spec}`);
+        if (spec.startsWith("drizzle-orm") || spec === "better-sqlite3" || spec === "pg") offending.push(`${rel} → ${spec}`);
         // store/store.ts is the interface (and its error type); anything else in store/ is an implementation.
-        if (/(^|\/)store\/(?!store\.ts$)[^/]+$/.test(spec) && rel !== "main.ts") offending.push(`${rel} → ${spec} (an implementation)`);
+        if (/(^|\/)store\/(?!store\.ts$).+$/.test(spec) && rel !== "main.ts") offending.push(`${rel} → ${spec} (an implementation)`);
       }
     }
     expect(offending).toEqual([]);

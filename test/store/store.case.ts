@@ -1,6 +1,6 @@
 /**
  * The store conformance suite: what every Store implementation must do (src/store/store.ts), run
- * against each one — SQLite now (sqlite.test.ts), PostgreSQL when it arrives. Each test starts
+ * against each one: SQLite (sqlite.test.ts) and PostgreSQL (postgres.test.ts). Each test starts
  * from an empty store and uses only the interface.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";

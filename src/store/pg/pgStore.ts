@@ -1,0 +1,141 @@
+/**
+ * The PostgreSQL Store, for several Berth replicas on one database: node-postgres (pg) through
+ * drizzle's node-postgres dialect (pgTables.ts over pgSchema.ts), migrations of its own
+ * (src/store/pg/migrations, made by `npm run db:generate:pg`).
+ *
+ * - Every call outside a transaction takes a connection from the pool; transaction(fn) holds one
+ *   connection in BEGIN … COMMIT for fn, so calls made beside it run on other connections with
+ *   the database's isolation (READ COMMITTED) and never see fn's writes before it commits.
+ * - A unique violation (SQLSTATE 23505) becomes DuplicateKey.
+ * - Replicas starting together migrate one at a time (an advisory lock around the migrator).
+ */
+import { drizzle } from "drizzle-orm/node-postgres";
+import { migrate } from "drizzle-orm/node-postgres/migrator";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { DuplicateKey, type Store } from "../store.ts";
+import * as schema from "./pgSchema.ts";
+import { PgTables, type PgDb } from "./pgTables.ts";
+
+const MIGRATIONS = fileURLToPath(new URL("./migrations", import.meta.url));
+/** pg_advisory_lock key held while migrating: "berth" in ASCII. */
+const MIGRATION_LOCK = 0x6265727468;
+
+type Method = Exclude<keyof Store, "transaction" | "close">;
+
+const METHODS = [
+  "dumpTable",
+  "listMembers", "getMember", "insertMember", "updateMember", "setMemberLifecycle", "recordHeartbeat", "deleteMember",
+  "listGroups", "groupExists", "getGroup", "insertGroup", "updateGroup", "deleteGroup", "groupsOfMember", "setMemberGroups",
+  "listPools", "getPool", "insertPool", "updatePool", "deletePool",
+  "listProjects", "getProject", "insertProject", "updateProject", "deleteProject",
+  "listInstances", "listInstanceResources", "getInstance", "countInstances", "countInstancesByLocationAndStatus",
+  "insertInstance", "updateInstance", "setInstanceStatus", "deleteInstance",
+  "readConfig", "writeConfig",
+  "insertToken", "findTokenByHash", "listTokens", "touchToken", "deleteToken", "countTokens",
+  "insertJoinToken", "findJoinTokenByHash", "getJoinToken", "listJoinTokens", "useJoinToken", "revokeJoinTokens",
+  "insertOperation", "updateOperation", "getOperation", "listOperations", "countOperationsByStatus", "pruneOperations",
+] as const satisfies readonly Method[];
+
+type Listed = (typeof METHODS)[number];
+const complete: Exclude<Method, Listed> extends never ? true : never = true;
+type Shape = { [K in Method]: (...args: Parameters<Store[K]>) => ReturnType<Store[K]> };
+const conforms = (tables: PgTables): Shape => tables;
+void complete;
+void conforms;
+
+/** The database's error code, wherever drizzle put it (its DrizzleQueryError keeps pg's error as cause). */
+function sqlState(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (typeof e.code === "string") return e.code;
+  }
+  return undefined;
+}
+
+function translate(err: unknown): unknown {
+  if (sqlState(err) === "23505") {
+    const cause = (err as { cause?: Error }).cause ?? (err as Error);
+    return new DuplicateKey(cause.message);
+  }
+  return err;
+}
+
+/** A Store over one drizzle executor (the pool, or an open transaction). */
+function storeOver(db: PgDb, close: () => Promise<void>): Store {
+  const tables = new PgTables(db);
+  const store = {} as Record<string, unknown>;
+  for (const name of METHODS) {
+    const method = (tables[name] as (...args: unknown[]) => Promise<unknown>).bind(tables);
+    store[name] = async (...args: unknown[]) => {
+      try {
+        return await method(...args);
+      } catch (err) {
+        throw translate(err);
+      }
+    };
+  }
+  store.transaction = async <T>(fn: (tx: Store) => Promise<T>): Promise<T> => {
+    try {
+      return await db.transaction((tx) => fn(storeOver(tx as unknown as PgDb, close)));
+    } catch (err) {
+      throw translate(err);
+    }
+  };
+  store.close = close;
+  return store as unknown as Store;
+}
+
+export interface PgStoreOptions {
+  /** postgres://user[:password]@host[:port]/database (libpq's URL form). */
+  url: string;
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+}
+
+export interface PgStore extends Store {}
+
+export class PgStore {
+  readonly pool: pg.Pool;
+
+  private constructor(pool: pg.Pool, db: PgDb) {
+    this.pool = pool;
+    Object.assign(this, storeOver(db, async () => {
+      if (!pool.ended) await pool.end();
+    }));
+  }
+
+  /** Connects, migrates (one replica at a time) and returns the store. */
+  static async open(opts: PgStoreOptions): Promise<PgStore> {
+    const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10 });
+    // An idle connection the server dropped must not crash the process: the next query reconnects.
+    pool.on("error", () => {});
+    try {
+      const client = await pool.connect();
+      try {
+        await client.query("select pg_advisory_lock($1)", [MIGRATION_LOCK]);
+        try {
+          await migrate(drizzle(client, { schema }), { migrationsFolder: MIGRATIONS });
+        } finally {
+          await client.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK]);
+        }
+      } finally {
+        client.release();
+      }
+    } catch (err) {
+      await pool.end();
+      throw new Error(`Cannot open the PostgreSQL store at ${redact(opts.url)}: ${(err as Error).message}`, { cause: err });
+    }
+    return new PgStore(pool, drizzle(pool, { schema }));
+  }
+}
+
+/** The URL without its password, for messages. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(an unparseable URL)";
+  }
+}
