@@ -33,7 +33,7 @@ import { LivenessMonitor } from "./members/livenessMonitor.ts";
 import { LocalProbe } from "./members/localMember.ts";
 import { Maintenance } from "./members/maintenance.ts";
 import { MoveProcedure } from "./members/moveProcedure.ts";
-import { loadOrCreateCertificate, type ServerCertificate } from "./net/certificate.ts";
+import { certificateFromPem, generateSelfSigned, loadOrCreateCertificate, type ServerCertificate } from "./net/certificate.ts";
 import { OperationManager } from "./operations/manager.ts";
 import { placementQuery } from "./placement/query.ts";
 import { Relocation } from "./members/relocation.ts";
@@ -41,15 +41,24 @@ import { SchedulerIndex } from "./placement/schedulerIndex.ts";
 import { SchedulerPlacement } from "./placement/schedulerPlacement.ts";
 import { Scriptlets } from "./placement/scriptlets.ts";
 import { ClusterView } from "./scheduler/index.ts";
+import { Replicas, standalone, type ReplicaStatus } from "./cluster/replicas.ts";
+import { PgStore } from "./store/pg/pgStore.ts";
 import { SqliteStore } from "./store/sqliteStore.ts";
-import type { Store } from "./store/store.ts";
+import type { ReplicaChannel, Store } from "./store/store.ts";
 import { VERSION } from "./domain/version.ts";
 
 export { VERSION };
 
 export interface BerthOptions {
   dataDir: string;
-  /** Run the embedded local member (default true). */
+  /**
+   * --store / BERTH_STORE: postgres://user@host/db for a PostgreSQL store that several replicas
+   * share; absent: the embedded SQLite store in the data directory.
+   */
+  store?: string;
+  /** This replica's name among several (default: hostname-pid). */
+  replicaName?: string;
+  /** Run the embedded local member (default true on SQLite, false on PostgreSQL). */
   localMember?: boolean;
   localMemberName?: string;
   adminToken?: string;
@@ -88,6 +97,8 @@ export interface Berth {
   localMemberName: string | null;
   /** The TLS certificate the service presents (and its fingerprint, which clients pin). */
   certificate: ServerCertificate;
+  /** This replica among the others on its database (standalone on SQLite). */
+  replicas: ReplicaStatus;
   /** Heartbeats the local member now (also runs on a timer). */
   heartbeatLocal(): Promise<void>;
   close(): Promise<void>;
@@ -101,13 +112,22 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   // Probing this machine for the local member mostly waits on child processes (a few hundred ms):
   // start it now so that it overlaps opening the store and building the services; the first
   // heartbeat below uses this reading.
+  const { store, channel } = await openStore(opts.store, dataDir);
+  // On a shared database the embedded local member is off unless asked for (--local-member).
+  const runLocalMember = opts.localMember ?? channel === null;
   const probe = new LocalProbe(dataDir);
-  let firstReading = opts.localMember !== false ? probe.read() : null;
+  let firstReading = runLocalMember ? probe.read() : null;
   firstReading?.catch(() => {}); // awaited below: an early failure is not unhandled
-  const certificate = await loadOrCreateCertificate({ dataDir, certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile });
+  const certificate = await serviceCertificate(opts, dataDir, channel);
   if (certificate.generated) logger.info({ file: certificate.certFile, fingerprint: certificate.fingerprint }, "created the TLS certificate");
-  const endpoints = opts.endpoints ?? (() => NO_ENDPOINTS);
-  const store: Store = new SqliteStore(join(dataDir, "berth.db"));
+  const ownEndpoints = opts.endpoints ?? (() => NO_ENDPOINTS);
+  const replicaName = opts.replicaName ?? `${hostname()}-${process.pid}`;
+  // Join tokens carry every replica's URLs (this one's first), so an agent can join through any.
+  let replicas: Replicas | null = null;
+  const endpoints = () => {
+    const own = ownEndpoints();
+    return replicas ? { urls: [...new Set([...own.urls, ...replicas.allUrls()])], addresses: own.addresses } : own;
+  };
   const bus = new EventBus(now, (err, event) => logger.error({ err, event: event.type }, "an event subscriber failed and was dropped"));
   const changes = new ClusterChanges((err, change) => logger.error({ err, change: change.kind }, "a listener of a committed change failed"));
   const config = new ConfigService(store, bus);
@@ -126,7 +146,8 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const tokens = new TokenService(store, bus, (name) => members.exists(name), now, changes);
   const operations = new OperationManager(
     store, bus, now, (err, id) => logger.error({ err, operation: id }, "operation failed"),
-    () => config.get()["operations.retention"] * 1000, opts.localMemberName ?? hostname(),
+    () => config.get()["operations.retention"] * 1000, channel ? replicaName : (opts.localMemberName ?? hostname()),
+    channel && { claim: (id) => channel.claimOperation(id), release: (id) => channel.releaseOperation(id) },
   );
   // The small tables the services keep in memory (config, groups, pools, projects).
   await config.load();
@@ -156,6 +177,13 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     records, locks, executor, memberLifecycle, reserveAt: (instance, member) => placement.reserveAt(instance, member),
   });
 
+  const replicaStatus: ReplicaStatus = {
+    self: replicaName,
+    role: () => replicas?.role() ?? "standalone",
+    list: () => replicas?.list() ?? standalone(replicaName, () => ownEndpoints().urls).list(),
+    leaseChanges: () => replicas?.leaseChanges() ?? 0,
+    epoch: () => replicas?.epoch() ?? 0,
+  };
   const generatedAdminToken = await tokens.bootstrapAdmin(opts.adminToken);
   if (generatedAdminToken) {
     writeFileSync(join(dataDir, "admin.token"), `${generatedAdminToken}\n`, { mode: 0o600 });
@@ -164,7 +192,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
 
   const joins = new JoinService(store, tokens, bus, now, certificate.fingerprint, endpoints);
   const services: Services = {
-    store, bus, config, members, groups, pools, projects, instances, records, tokens, join: joins, operations, agents, desired,
+    store, bus, config, members, groups, pools, projects, instances, records, tokens, join: joins, operations, agents, desired, replicas: replicaStatus,
     healing: { acknowledge: (member) => healing.acknowledge(member), stats: () => healing.stats }, logger, now,
   };
   registerInstanceOperations(operations, instances);
@@ -200,7 +228,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     const { resources, state } = await reading;
     await members.heartbeat(localMemberName, resources, state);
   };
-  if (opts.localMember !== false) {
+  if (runLocalMember) {
     localMemberName = opts.localMemberName ?? hostname();
     if (!(await members.exists(localMemberName))) {
       await members.create({ server_name: localMemberName, architecture: await probe.architecture(), roles: ["local"], description: "Embedded local member" });
@@ -216,19 +244,55 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     schedule();
   }
 
-  // start() sweeps at once and then on its timer; without a timer (tests) sweep once here.
+  // start() sweeps at once and then on its timer; without a timer (tests) sweep once here. With
+  // several replicas only the leader sweeps, heals and resumes the operations of a replica that
+  // died (Replicas takes and watches the leadership).
   const livenessIntervalMs = opts.livenessIntervalMs ?? 1000;
-  if (livenessIntervalMs > 0) {
+  const lead = () => {
+    if (livenessIntervalMs <= 0) return;
     liveness.start(livenessIntervalMs);
     healing.start(livenessIntervalMs);
-  } else {
-    await liveness.tick();
-  }
+  };
+  if (livenessIntervalMs <= 0) await liveness.tick();
   // Only now, so that loading does not compete with the start-up work above (the local member's probe).
   index.start();
-  await operations.prune(true);
-  const resumed = await operations.resumeInterrupted();
-  if (resumed > 0) logger.info({ resumed }, "resumed interrupted operations");
+  const resume = async () => {
+    const resumed = await operations.resumeInterrupted();
+    if (resumed > 0) logger.info({ resumed }, "resumed interrupted operations");
+  };
+  if (channel) {
+    replicas = new Replicas({
+      self: replicaName, channel, changes, bus, urls: () => ownEndpoints().urls,
+      reload: async (what) => {
+        if (what === "config") {
+          await config.load();
+          await scriptlets.loadStored();
+        } else if (what === "groups") await groupCache.load();
+        else if (what === "projects") await projects.load();
+        else if (what === "pools") await pools.load();
+        else tokens.forgetCached();
+      },
+      operationEnded: (id) => operations.wake(id),
+      onLead: async (epoch) => {
+        logger.info({ replica: replicaName, epoch }, "this replica leads: it runs the liveness sweep, healing and orphaned operations");
+        lead();
+        await operations.prune(true);
+        await resume();
+      },
+      whileLeading: resume,
+      onFollow: () => {
+        logger.warn({ replica: replicaName }, "this replica no longer leads");
+        liveness.stop();
+        healing.stop();
+      },
+      onError: (err, what) => logger.warn({ err }, what),
+    });
+    await replicas.start();
+  } else {
+    lead();
+    await operations.prune(true);
+    await resume();
+  }
 
   return {
     services,
@@ -240,15 +304,47 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     generatedAdminToken,
     localMemberName,
     certificate,
+    replicas: replicaStatus,
     heartbeatLocal,
     async close() {
       if (heartbeatTimer) clearTimeout(heartbeatTimer);
+      await replicas?.stop();
       liveness.stop();
       healing.stop();
       await operations.settle();
       index.stop();
       await scriptlets.close();
+      await channel?.close();
       await store.close();
     },
   };
+}
+
+/** The store --store names: PostgreSQL (with the replicas' channel) for a postgres:// URL, else SQLite in the data directory. */
+async function openStore(url: string | undefined, dataDir: string): Promise<{ store: Store; channel: ReplicaChannel | null }> {
+  if (url === undefined || url === "") return { store: new SqliteStore(join(dataDir, "berth.db")), channel: null };
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new Error(`--store must be a postgres://user@host/database URL (or absent for the embedded SQLite store), got ${JSON.stringify(url.replace(/:[^:@/]*@/, ":***@"))}`);
+  }
+  const store = await PgStore.open({ url });
+  try {
+    return { store, channel: await store.openChannel() };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+/**
+ * The certificate: --tls-cert/--tls-key when given; on a shared database the one kept there (the
+ * first replica generates it), so that every replica presents the same one and a client or agent
+ * that pinned it can fail over; else the data directory's.
+ */
+async function serviceCertificate(opts: BerthOptions, dataDir: string, channel: ReplicaChannel | null): Promise<ServerCertificate> {
+  if (!channel || opts.tlsCertFile || opts.tlsKeyFile) return loadOrCreateCertificate({ dataDir, certFile: opts.tlsCertFile, keyFile: opts.tlsKeyFile });
+  let made = "";
+  const kept = await channel.sharedValue("tls", async () => (made = JSON.stringify(await generateSelfSigned())));
+  const pair = JSON.parse(kept) as { cert: string; key: string };
+  // Generated by this start only when its certificate is the one kept (two replicas may race).
+  return { ...certificateFromPem(pair.cert, pair.key, "the TLS certificate kept in the database"), generated: made === kept };
 }

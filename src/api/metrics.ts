@@ -65,6 +65,27 @@ export function createMetrics(s: Services): Metrics {
       for (const [kind, n] of s.bus.emittedCounts()) this.set({ kind }, n);
     },
   });
+  new Gauge({
+    name: "berth_replica_leader", help: "1 while this replica holds the leadership (several replicas on PostgreSQL), else 0",
+    registers: [registry],
+    collect() {
+      this.set(s.replicas?.role() === "leader" ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "berth_replica_lease_changes", help: "Times this replica took or lost the leadership since it started",
+    registers: [registry],
+    collect() {
+      this.set(s.replicas?.leaseChanges() ?? 0);
+    },
+  });
+  new Gauge({
+    name: "berth_replica_lease_epoch", help: "The leadership epoch this replica last saw (grows with each new leader)",
+    registers: [registry],
+    collect() {
+      this.set(s.replicas?.epoch() ?? 0);
+    },
+  });
   const requests = new Counter({
     name: "berth_http_requests_total", help: "HTTP requests", labelNames: ["method", "route", "status"], registers: [registry],
   });

@@ -9,6 +9,7 @@ import type { MemberService } from "../cluster/memberService.ts";
 import type { PoolService } from "../cluster/poolService.ts";
 import type { ProjectService } from "../cluster/projectService.ts";
 import type { TokenService } from "../cluster/tokenService.ts";
+import type { ReplicaStatus } from "../cluster/replicas.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { AgentRegistry } from "../members/agents.ts";
 import type { DesiredState } from "../members/desiredState.ts";
@@ -34,6 +35,8 @@ export interface Services {
   agents: AgentRegistry;
   /** What members' agents should run (their long-poll). */
   desired: DesiredState;
+  /** This replica and the others sharing its database (GET /1.0, metrics). */
+  replicas?: ReplicaStatus;
   /** Healing: what a heartbeat answer carries, and what the metrics show. */
   healing: { acknowledge(member: string): { healing_threshold: number; fence_margin: number }; stats(): HealingStats };
   logger: Logger;

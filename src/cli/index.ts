@@ -67,10 +67,13 @@ export async function buildProgram(args: string[]): Promise<CommandType> {
     .option("--tls", "serve HTTPS on loopback addresses too (BERTH_TLS=1); other addresses always get HTTPS")
     .option("--tls-cert <file>", "PEM certificate to serve instead of the generated <data>/server.crt (BERTH_TLS_CERT; with --tls-key)")
     .option("--tls-key <file>", "PEM private key of --tls-cert (BERTH_TLS_KEY)")
+    .option("--store <url>", "postgres://user@host/database: a PostgreSQL store several replicas share (BERTH_STORE; default: SQLite in the data directory)")
+    .option("--replica-name <name>", "this replica's name among several on one PostgreSQL (BERTH_REPLICA_NAME, default hostname-pid)")
+    .option("--local-member", "run the embedded local member (the default on SQLite; off with --store postgres://...)")
     .option("--no-local-member", "do not run the embedded local member")
     .option("--unix <path>", "the local unix socket, whose users are admin (BERTH_UNIX, default <data>/unix.socket)", process.env.BERTH_UNIX || undefined)
     .option("--no-unix", "do not listen on a unix socket (BERTH_NO_UNIX=1)")
-    .action(async (opts: { listen?: string[]; data: string; tls?: boolean; tlsCert?: string; tlsKey?: string; localMember: boolean; unix?: string | boolean }) => {
+    .action(async (opts: { listen?: string[]; data: string; tls?: boolean; tlsCert?: string; tlsKey?: string; localMember?: boolean; unix?: string | boolean; store?: string; replicaName?: string }) => {
       // Loaded on demand so client commands do not pay for the server's modules at startup.
       const { startServer } = await import("./serve.ts");
       const running = await startServer({
@@ -79,7 +82,10 @@ export async function buildProgram(args: string[]): Promise<CommandType> {
         tlsCertFile: opts.tlsCert ?? (process.env.BERTH_TLS_CERT || undefined),
         tlsKeyFile: opts.tlsKey ?? (process.env.BERTH_TLS_KEY || undefined),
         dataDir: opts.data,
-        localMember: opts.localMember && process.env.BERTH_NO_LOCAL_MEMBER !== "1",
+        store: opts.store ?? (process.env.BERTH_STORE || undefined),
+        replicaName: opts.replicaName ?? (process.env.BERTH_REPLICA_NAME || undefined),
+        // Unset: the store decides (on with SQLite, off with PostgreSQL).
+        localMember: process.env.BERTH_NO_LOCAL_MEMBER === "1" ? false : opts.localMember,
         unix: opts.unix === false || process.env.BERTH_NO_UNIX === "1" ? false : typeof opts.unix === "string" ? opts.unix : undefined,
         adminToken: process.env.BERTH_ADMIN_TOKEN || undefined,
       });

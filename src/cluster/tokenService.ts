@@ -80,6 +80,11 @@ export class TokenService {
     this.bus.lifecycle("token-deleted", `/1.0/tokens/${id}`);
   }
 
+  /** Forgets the cached tokens (another replica revoked one): the next use reads the store. */
+  forgetCached(): void {
+    this.bySecret.clear();
+  }
+
   /** The token a secret belongs to, or undefined. */
   async authenticate(secret: string): Promise<TokenInfo | undefined> {
     let token = this.bySecret.get(secret);

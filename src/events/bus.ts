@@ -39,6 +39,18 @@ export class EventBus {
     }
   }
 
+  /** Delivers an event another replica emitted (as it was, with its timestamp) to this bus's subscribers. */
+  deliver(event: BerthEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.listeners.delete(listener);
+        this.onListenerError(err, event);
+      }
+    }
+  }
+
   /** A lifecycle event in LXD's shape: {action, source, context}. */
   lifecycle(action: string, source: string, context: Record<string, unknown> = {}, project?: string): void {
     this.emit("lifecycle", { action, source, context }, project);

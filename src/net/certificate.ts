@@ -59,8 +59,10 @@ export async function loadOrCreateCertificate(opts: { dataDir: string; certFile?
 }
 
 function readPair(certFile: string, keyFile: string, certLabel: string, keyLabel: string): Omit<ServerCertificate, "generated"> {
-  const cert = readText(certFile, certLabel);
-  const key = readText(keyFile, keyLabel);
+  return checkPair(readText(certFile, certLabel), readText(keyFile, keyLabel), certLabel, keyLabel, certFile, keyFile);
+}
+
+function checkPair(cert: string, key: string, certLabel: string, keyLabel: string, certFile: string, keyFile: string): Omit<ServerCertificate, "generated"> {
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(cert);
@@ -92,8 +94,16 @@ function writeAtomically(file: string, text: string): void {
   renameSync(temporary, file);
 }
 
+/**
+ * The certificate several replicas share (kept in their database): checked as a pair like given
+ * files, `where` naming its place in messages.
+ */
+export function certificateFromPem(cert: string, key: string, where: string): ServerCertificate {
+  return { ...checkPair(cert, key, `${where} (certificate)`, `${where} (key)`, where, where), generated: false };
+}
+
 /** A self-signed ECDSA P-384 certificate for this host (selfsigned, loaded only when one is made). */
-async function generateSelfSigned(): Promise<{ cert: string; key: string }> {
+export async function generateSelfSigned(): Promise<{ cert: string; key: string }> {
   const { generate } = await import("selfsigned");
   const host = hostname();
   const now = Date.now();

@@ -53,6 +53,12 @@ export class OperationManager {
     private readonly retentionMs: () => number = () => 86_400_000,
     /** Where operations run (the API's `location`, as LXD names the member). */
     private readonly location = "",
+    /**
+     * With several replicas: who runs an operation. A replica claims each operation it runs (the
+     * claim ends with its process), and resumes only operations it could claim: those whose
+     * replica died. Without (one process) every stored Running operation was this process's.
+     */
+    private readonly claims: OperationClaims | null = null,
   ) {}
 
   /** An operation as the API shows it: without the stored kind and input, with where it runs. */
@@ -83,6 +89,7 @@ export class OperationManager {
       metadata: opts.metadata ?? {}, input: opts.input ?? {}, mayCancel: opts.mayCancel ?? false,
     }, this.now());
     const record = (await this.store.getOperation(id))!;
+    if (this.claims) await this.claims.claim(id);
     this.emit(record);
     this.launch(record, runner, false, opts.attached);
     return this.view(record);
@@ -136,6 +143,16 @@ export class OperationManager {
   async resumeInterrupted(): Promise<number> {
     let resumed = 0;
     for (const op of await this.store.listOperations(["Running", "Pending"])) {
+      if (this.running.has(op.id)) continue;
+      if (this.claims) {
+        if (!(await this.claims.claim(op.id))) continue; // its replica is alive and runs it
+        // It may have ended between the list and the claim: run only what is still unfinished.
+        const now = await this.store.getOperation(op.id);
+        if (!now || FINAL.has(now.status)) {
+          await this.claims.release(op.id);
+          continue;
+        }
+      }
       const runner = this.runners.get(op.kind);
       if (!runner) {
         await this.finish(op.id, "Failure", {}, "Interrupted by a restart of the service");
@@ -145,6 +162,12 @@ export class OperationManager {
       resumed++;
     }
     return resumed;
+  }
+
+  /** Another replica finished this operation: whoever waits for it here reads it again. */
+  wake(id: string): void {
+    for (const wake of [...(this.waiters.get(id) ?? [])]) wake();
+    this.waiters.delete(id);
   }
 
   /** Waits for every running operation to settle (used on shutdown and in tests). */
@@ -205,6 +228,7 @@ export class OperationManager {
       } finally {
         if (trailing) clearTimeout(trailing);
         this.running.delete(record.id);
+        await this.claims?.release(record.id).catch((err: unknown) => this.onError(toError(err), record.id));
       }
     })();
     this.running.set(record.id, { controller, done });
@@ -220,6 +244,13 @@ export class OperationManager {
   private emit(op: Operation): void {
     this.bus.emit("operation", this.view(op) as unknown as Record<string, unknown>);
   }
+}
+
+/** Claims on operations, shared by the replicas of one database (ReplicaChannel's). */
+export interface OperationClaims {
+  /** true: this process runs it now; false: a live replica does. */
+  claim(id: string): Promise<boolean>;
+  release(id: string): Promise<void>;
 }
 
 /** The API shape: drops the stored kind and input. */

@@ -173,3 +173,52 @@ export interface Store {
   /** Forgets finished operations last updated before `olderThan`; returns how many. */
   pruneOperations(olderThan: number): Promise<number>;
 }
+
+/** One entry of the replicas' shared feed: a committed change or an event, as its writer published it. */
+export interface FeedEntry {
+  id: number;
+  /** The replica that wrote it. */
+  origin: string;
+  kind: "change" | "event";
+  body: unknown;
+}
+
+export interface ReplicaInfo {
+  id: string;
+  urls: string[];
+  /** Epoch ms of its last announce, on the database's clock. */
+  lastSeen: number;
+}
+
+/**
+ * What several replicas on one database share beyond the tables (the PostgreSQL store has one; the
+ * embedded SQLite store, one process, has none). Implemented over one connection of its own: the
+ * LISTEN, the leadership and the operation claims are that session's, so they end with the
+ * process, however it dies (kill -9 closes the socket and the database lets go at once).
+ */
+export interface ReplicaChannel {
+  /** Appends an entry (a row) and notifies every replica of its id (NOTIFY carries only the id). */
+  append(origin: string, kind: FeedEntry["kind"], body: unknown): Promise<number>;
+  /** Entries after `id`, oldest first, at most `limit`. */
+  after(id: number, limit: number): Promise<FeedEntry[]>;
+  /** The newest entry's id (0: none). */
+  lastId(): Promise<number>;
+  /** Forgets entries older than this many ms (the database's clock); returns how many. */
+  pruneFeed(olderThanMs: number): Promise<number>;
+  /** Calls onId for each notified id; onLost when the session is lost (leadership and claims are gone then). */
+  listen(onId: (id: number) => void, onLost: (err: Error) => void): Promise<void>;
+  /** Takes, or confirms, the leadership; returns the lease's epoch while held, null when another replica holds it. */
+  tryLead(holder: string): Promise<number | null>;
+  /** The current leader's epoch and name, as recorded when it took the lease. */
+  lease(): Promise<{ holder: string; epoch: number } | null>;
+  /** Claims an operation for this process (false: a live replica runs it); a claim ends with the process. */
+  claimOperation(id: string): Promise<boolean>;
+  releaseOperation(id: string): Promise<void>;
+  /** Records this replica's addresses and that it is alive. */
+  announce(id: string, urls: string[]): Promise<void>;
+  /** Replicas seen within `withinMs` (the database's clock), by id. */
+  listReplicas(withinMs: number): Promise<ReplicaInfo[]>;
+  /** The shared value of `name`: the first replica to ask stores make()'s; every other gets that one. */
+  sharedValue(name: string, make: () => Promise<string>): Promise<string>;
+  close(): Promise<void>;
+}

@@ -119,7 +119,8 @@ export async function startPostgres(): Promise<PostgresServer> {
     stopped = true;
     const [c, a] = asServerUser("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
     spawnSync(c, a, { encoding: "utf8", timeout: 60_000 });
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.BERTH_PG_KEEP) console.warn(`kept the PostgreSQL directory ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   };
   process.once("exit", () => void stop());
   return {

@@ -46,6 +46,10 @@ export function serverRoutes(app: Hono<AuthEnv>, s: Services, info: AppInfo): vo
       // As LXD: the PEM, and the SHA-256 of its DER that clients and join tokens pin.
       certificate: info.certificate.pem,
       certificate_fingerprint: info.certificate.fingerprint,
+      // Several replicas on one database: this one's name and role, and every replica seen lately.
+      replica: s.replicas?.self ?? info.serverName,
+      replica_role: s.replicas?.role() ?? "standalone",
+      replicas: s.replicas?.list() ?? [],
     },
   }));
   // LXD's api.Cluster: Berth is always a cluster, of the members registered with it.

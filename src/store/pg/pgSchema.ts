@@ -6,8 +6,9 @@
  * - epoch milliseconds are bigint (read as numbers), booleans are boolean;
  * - JSON columns are `json` (the text as written, key order kept, as SQLite keeps it);
  * - join_tokens has `seq`, the insertion order SQLite's rowid gives;
- * - two tables SQLite does not need: `changes` (the change feed other replicas follow) and
- *   `leases` (which replica runs the background work).
+ * - tables SQLite does not need: `changes` (the change feed other replicas follow), `leases`
+ *   (which replica runs the background work, and its epoch), `replicas` (each replica's addresses)
+ *   and `shared_values` (what every replica must agree on, such as the TLS certificate).
  */
 import { bigint, bigserial, boolean, customType, index, json, pgTable, primaryKey, text, uniqueIndex, integer } from "drizzle-orm/pg-core";
 
@@ -149,4 +150,17 @@ export const leases = pgTable("leases", {
   holder: text("holder").notNull(),
   epoch: bigint("epoch", { mode: "number" }).notNull(),
   expiresAt: ms("expires_at").notNull(),
+});
+
+/** Each replica's addresses and when it last said it was alive (the database's clock). */
+export const replicas = pgTable("replicas", {
+  id: key("id").primaryKey(),
+  urls: jsonOf<string[]>("urls").notNull(),
+  lastSeen: ms("last_seen").notNull(),
+});
+
+/** Values every replica must share, written once by the first replica that needs one (the TLS certificate). */
+export const sharedValues = pgTable("shared_values", {
+  name: key("name").primaryKey(),
+  value: text("value").notNull(),
 });

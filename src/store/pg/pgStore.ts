@@ -13,7 +13,8 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { DuplicateKey, type Store } from "../store.ts";
+import { DuplicateKey, type ReplicaChannel, type Store } from "../store.ts";
+import { PgChannel } from "./pgChannel.ts";
 import * as schema from "./pgSchema.ts";
 import { PgTables, type PgDb } from "./pgTables.ts";
 
@@ -96,8 +97,10 @@ export interface PgStore extends Store {}
 
 export class PgStore {
   readonly pool: pg.Pool;
+  private readonly url: string;
 
-  private constructor(pool: pg.Pool, db: PgDb) {
+  private constructor(url: string, pool: pg.Pool, db: PgDb) {
+    this.url = url;
     this.pool = pool;
     Object.assign(this, storeOver(db, async () => {
       if (!pool.ended) await pool.end();
@@ -125,7 +128,12 @@ export class PgStore {
       await pool.end();
       throw new Error(`Cannot open the PostgreSQL store at ${redact(opts.url)}: ${(err as Error).message}`, { cause: err });
     }
-    return new PgStore(pool, drizzle(pool, { schema }));
+    return new PgStore(opts.url, pool, drizzle(pool, { schema }));
+  }
+
+  /** The replicas' channel: a connection of its own beside the pool (pgChannel.ts). */
+  openChannel(): Promise<ReplicaChannel> {
+    return PgChannel.open(this.url, this.pool);
   }
 }
 

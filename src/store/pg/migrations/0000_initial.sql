@@ -88,8 +88,19 @@ CREATE TABLE "projects" (
 	"config" json NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE "replicas" (
+	"id" text COLLATE "C" PRIMARY KEY NOT NULL,
+	"urls" json NOT NULL,
+	"last_seen" bigint NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "server_config" (
 	"key" text COLLATE "C" PRIMARY KEY NOT NULL,
+	"value" text NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "shared_values" (
+	"name" text COLLATE "C" PRIMARY KEY NOT NULL,
 	"value" text NOT NULL
 );
 --> statement-breakpoint

@@ -1,0 +1,229 @@
+/**
+ * Several replicas on one database (PostgreSQL): what each replica does so that any of them
+ * answers every request as if it were the only one.
+ *
+ * - Publishing: every committed change (ClusterChanges) and every event (EventBus) this replica
+ *   makes is appended to the shared feed (a row; NOTIFY carries only its id).
+ * - Following: on each notification, and once a second in case one was missed, the entries after
+ *   the last one applied are read in id order; another replica's change is published here (the
+ *   scheduler's view and the sandbox replica follow it as they follow local ones) after the
+ *   in-memory tables it touches are re-read (config, groups, projects, pools, tokens); another
+ *   replica's event is delivered to this replica's /1.0/events subscribers.
+ * - Leadership: once a second each replica tries to take the leadership (ReplicaChannel.tryLead);
+ *   the one that holds it runs the background work (the liveness sweep, healing, and operations
+ *   whose replica died: onLead/whileLeading), the others stop it (onFollow).
+ * - Announcing: each replica records its addresses once a second; join tokens and GET /1.0 list
+ *   every replica seen in the last REPLICA_SEEN_MS.
+ */
+import type { BerthEvent } from "../domain/types.ts";
+import type { EventBus } from "../events/bus.ts";
+import type { FeedEntry, ReplicaChannel, ReplicaInfo } from "../store/store.ts";
+import type { ClusterChange, ClusterChanges } from "./changes.ts";
+
+export type ReplicaRole = "leader" | "follower" | "standalone";
+
+/** What GET /1.0 and the metrics read of the replicas. */
+export interface ReplicaStatus {
+  self: string;
+  role(): ReplicaRole;
+  /** The replicas seen lately, this one included, with their roles. */
+  list(): { name: string; urls: string[]; role: ReplicaRole }[];
+  /** Times this replica took or lost the leadership since it started. */
+  leaseChanges(): number;
+  /** The leadership epoch this replica last saw (grows with each new leader). */
+  epoch(): number;
+}
+
+/** The status of the only replica (the embedded SQLite store). */
+export function standalone(self: string, urls: () => string[]): ReplicaStatus {
+  return { self, role: () => "standalone", list: () => [{ name: self, urls: urls(), role: "standalone" }], leaseChanges: () => 0, epoch: () => 0 };
+}
+
+/** A replica is listed while it announced itself within this long. */
+export const REPLICA_SEEN_MS = 5_000;
+const FEED_KEEP_MS = 3_600_000;
+
+export interface ReplicaDeps {
+  self: string;
+  channel: ReplicaChannel;
+  changes: ClusterChanges;
+  bus: EventBus;
+  /** This replica's URLs (known once it listens). */
+  urls: () => string[];
+  /** Re-reads what the services keep in memory after another replica changed it (by the event's action). */
+  reload: (what: "config" | "groups" | "projects" | "pools" | "tokens") => Promise<void>;
+  /** Another replica finished an operation: wake who waits for it here. */
+  operationEnded: (id: string) => void;
+  onLead: (epoch: number) => Promise<void>;
+  whileLeading: () => Promise<void>;
+  onFollow: () => void;
+  onError: (err: unknown, what: string) => void;
+  tickMs?: number;
+}
+
+const RELOAD_BY_ACTION: [RegExp, "config" | "groups" | "projects" | "pools" | "tokens"][] = [
+  [/^config-updated$/, "config"],
+  [/^cluster-group-/, "groups"],
+  [/^project-/, "projects"],
+  [/^storage-pool-/, "pools"],
+  [/^token-/, "tokens"],
+];
+
+export class Replicas implements ReplicaStatus {
+  readonly self: string;
+  private applied = 0;
+  /** True while an entry from another replica is re-published here (it must not be appended again). */
+  private replaying = false;
+  private following: Promise<void> = Promise.resolve();
+  private leading = false;
+  private currentEpoch = 0;
+  private changesOfLease = 0;
+  private seen: ReplicaInfo[] = [];
+  private leaderName: string | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  /** Appends in the order they were made (the feed's ids then follow this replica's order). */
+  private appending: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly deps: ReplicaDeps) {
+    this.self = deps.self;
+    deps.changes.subscribe((change) => this.publish("change", change));
+    deps.bus.subscribe((event) => this.publish("event", event));
+  }
+
+  /** Starts following from the feed's current end, then ticks. */
+  async start(): Promise<void> {
+    const { channel } = this.deps;
+    this.applied = await channel.lastId();
+    await channel.listen(() => this.follow(), (err) => {
+      this.deps.onError(err, "the replica channel was lost; this replica stops leading");
+      this.demote();
+    });
+    await this.tick();
+    const every = this.deps.tickMs ?? 1000;
+    const loop = () => {
+      this.timer = setTimeout(() => {
+        this.tick().finally(() => { if (!this.stopped) loop(); });
+      }, every);
+      this.timer.unref();
+    };
+    loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.demote();
+    await this.appending.catch(() => {});
+    await this.following.catch(() => {});
+  }
+
+  role(): ReplicaRole {
+    return this.leading ? "leader" : "follower";
+  }
+
+  list(): { name: string; urls: string[]; role: ReplicaRole }[] {
+    const others = this.seen.filter((r) => r.id !== this.self).map((r) => ({
+      name: r.id, urls: r.urls, role: (r.id === this.leaderName ? "leader" : "follower") as ReplicaRole,
+    }));
+    return [{ name: this.self, urls: this.deps.urls(), role: this.role() }, ...others];
+  }
+
+  /** Every replica's URLs, this one's first (for join tokens and clients). */
+  allUrls(): string[] {
+    return [...new Set(this.list().flatMap((r) => r.urls))];
+  }
+
+  leaseChanges(): number {
+    return this.changesOfLease;
+  }
+
+  epoch(): number {
+    return this.currentEpoch;
+  }
+
+  private publish(kind: FeedEntry["kind"], body: ClusterChange | BerthEvent): void {
+    if (this.replaying || this.stopped) return;
+    this.appending = this.appending.then(() => this.deps.channel.append(this.self, kind, body))
+      .catch((err) => this.deps.onError(err, `appending a ${kind} to the replicas' feed`));
+  }
+
+  /** Reads and applies what is new, one pass at a time. */
+  private follow(): Promise<void> {
+    this.following = this.following.then(() => this.catchUp()).catch((err) => this.deps.onError(err, "following the replicas' feed"));
+    return this.following;
+  }
+
+  private async catchUp(): Promise<void> {
+    for (;;) {
+      const entries = await this.deps.channel.after(this.applied, 500);
+      for (const entry of entries) {
+        this.applied = entry.id;
+        if (entry.origin !== this.self) await this.apply(entry);
+      }
+      if (entries.length < 500) return;
+    }
+  }
+
+  private async apply(entry: FeedEntry): Promise<void> {
+    if (entry.kind === "event") {
+      const event = entry.body as BerthEvent;
+      const action = event.type === "lifecycle" ? String((event.metadata as { action?: unknown }).action) : "";
+      for (const [pattern, what] of RELOAD_BY_ACTION) if (pattern.test(action)) await this.deps.reload(what);
+      if (event.type === "operation") {
+        const op = event.metadata as { id?: string; status?: string };
+        if (op.id && (op.status === "Success" || op.status === "Failure" || op.status === "Cancelled")) this.deps.operationEnded(op.id);
+      }
+      this.replay(() => this.deps.bus.deliver(event));
+      return;
+    }
+    const change = entry.body as ClusterChange;
+    if (change.kind === "group" || change.kind === "group-removed" || change.kind === "member" || change.kind === "member-removed") await this.deps.reload("groups");
+    if (change.kind === "project" || change.kind === "project-removed") await this.deps.reload("projects");
+    this.replay(() => this.deps.changes.publish(change));
+  }
+
+  private replay(fn: () => void): void {
+    this.replaying = true;
+    try {
+      fn();
+    } finally {
+      this.replaying = false;
+    }
+  }
+
+  private async tick(): Promise<void> {
+    const { channel } = this.deps;
+    try {
+      await channel.announce(this.self, this.deps.urls());
+      this.seen = await channel.listReplicas(REPLICA_SEEN_MS);
+      const epoch = await channel.tryLead(this.self);
+      if (epoch !== null && !this.leading) {
+        this.leading = true;
+        this.currentEpoch = epoch;
+        this.changesOfLease++;
+        this.leaderName = this.self;
+        await this.deps.onLead(epoch);
+      } else if (epoch === null) {
+        if (this.leading) this.demote();
+        const lease = await channel.lease();
+        this.leaderName = lease?.holder ?? null;
+        this.currentEpoch = lease?.epoch ?? this.currentEpoch;
+      }
+      if (this.leading) {
+        await this.deps.whileLeading();
+        await channel.pruneFeed(FEED_KEEP_MS);
+      }
+    } catch (err) {
+      this.deps.onError(err, "the replicas' tick");
+    }
+    await this.follow(); // a missed notification costs at most one tick
+  }
+
+  private demote(): void {
+    if (!this.leading) return;
+    this.leading = false;
+    this.changesOfLease++;
+    this.deps.onFollow();
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The PostgreSQL ReplicaChannel (store.ts): the feed table with LISTEN/NOTIFY carrying ids, the
+ * leadership and operation claims as session advisory locks on one dedicated connection, replica
+ * announces and shared values. The advisory locks are the session's: when a replica dies (kill -9
+ * included) its connection closes and the database releases them at once, so another replica can
+ * take the leadership, and resume the operations it ran, on its next try.
+ */
+import { createHash } from "node:crypto";
+import pg from "pg";
+import type { FeedEntry, ReplicaChannel, ReplicaInfo } from "../store.ts";
+
+const CHANNEL = "berth_feed";
+/** Advisory lock keys: the leadership, and one per operation (the first 8 bytes of SHA-256 of its id, with a prefix). */
+const LEADER_LOCK = 0x62657274686c64n; // "berthld"
+const operationLock = (id: string) => createHash("sha256").update(`berth-operation:${id}`).digest().readBigInt64BE(0);
+const DB_NOW = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
+
+export class PgChannel implements ReplicaChannel {
+  private leading = false;
+  private readonly claimed = new Set<string>();
+  private lost: Error | null = null;
+  private onLost: (err: Error) => void = () => {};
+
+  private constructor(private readonly pool: pg.Pool, private readonly session: pg.Client) {
+    // From the start: a session lost before listen() must not crash the process.
+    const lose = (err: Error) => {
+      if (this.lost) return;
+      this.lost = err;
+      this.leading = false;
+      this.claimed.clear();
+      this.onLost(err);
+    };
+    session.on("error", lose);
+    session.on("end", () => lose(new Error("the replica channel's connection closed")));
+  }
+
+  static async open(url: string, pool: pg.Pool): Promise<PgChannel> {
+    const session = new pg.Client({ connectionString: url, keepAlive: true });
+    await session.connect();
+    return new PgChannel(pool, session);
+  }
+
+  async append(origin: string, kind: FeedEntry["kind"], body: unknown): Promise<number> {
+    // One statement: the row and the notification commit together.
+    const { rows } = await this.pool.query<{ id: string }>(
+      `with entry as (insert into changes (origin, kind, body, created_at) values ($1, $2, $3, ${DB_NOW}) returning id)
+       select id, pg_notify('${CHANNEL}', id::text) from entry`,
+      [origin, kind, JSON.stringify(body)],
+    );
+    return Number(rows[0].id);
+  }
+
+  async after(id: number, limit: number): Promise<FeedEntry[]> {
+    const { rows } = await this.pool.query<{ id: string; origin: string; kind: FeedEntry["kind"]; body: unknown }>(
+      "select id, origin, kind, body from changes where id > $1 order by id limit $2", [id, limit],
+    );
+    return rows.map((r) => ({ ...r, id: Number(r.id) }));
+  }
+
+  async lastId(): Promise<number> {
+    const { rows } = await this.pool.query<{ id: string | null }>("select max(id) as id from changes");
+    return Number(rows[0].id ?? 0);
+  }
+
+  async pruneFeed(olderThanMs: number): Promise<number> {
+    const result = await this.pool.query(`delete from changes where created_at < ${DB_NOW} - $1`, [olderThanMs]);
+    return result.rowCount ?? 0;
+  }
+
+  async listen(onId: (id: number) => void, onLost: (err: Error) => void): Promise<void> {
+    this.session.on("notification", (msg) => {
+      if (msg.channel === CHANNEL && msg.payload) onId(Number(msg.payload));
+    });
+    this.onLost = onLost;
+    await this.session.query(`listen ${CHANNEL}`);
+  }
+
+  private check(): void {
+    if (this.lost) throw new Error(`the replica channel is lost: ${this.lost.message}`);
+  }
+
+  async tryLead(holder: string): Promise<number | null> {
+    this.check();
+    if (!this.leading) {
+      const { rows } = await this.session.query<{ ok: boolean }>("select pg_try_advisory_lock($1) as ok", [LEADER_LOCK.toString()]);
+      if (!rows[0].ok) return null;
+      this.leading = true;
+      // A new holder: the epoch grows (only ever), for fencing and for the metrics.
+      const taken = await this.session.query<{ epoch: string }>(
+        `insert into leases (name, holder, epoch, expires_at) values ('leader', $1, 1, 0)
+         on conflict (name) do update set holder = excluded.holder, epoch = leases.epoch + 1 returning epoch`, [holder],
+      );
+      return Number(taken.rows[0].epoch);
+    }
+    const { rows } = await this.session.query<{ epoch: string }>("select epoch from leases where name = 'leader'");
+    return Number(rows[0]?.epoch ?? 0);
+  }
+
+  async lease(): Promise<{ holder: string; epoch: number } | null> {
+    const { rows } = await this.pool.query<{ holder: string; epoch: string }>("select holder, epoch from leases where name = 'leader'");
+    return rows[0] ? { holder: rows[0].holder, epoch: Number(rows[0].epoch) } : null;
+  }
+
+  async claimOperation(id: string): Promise<boolean> {
+    this.check();
+    if (this.claimed.has(id)) return true;
+    const { rows } = await this.session.query<{ ok: boolean }>("select pg_try_advisory_lock($1) as ok", [operationLock(id).toString()]);
+    if (rows[0].ok) this.claimed.add(id);
+    return rows[0].ok;
+  }
+
+  async releaseOperation(id: string): Promise<void> {
+    if (!this.claimed.delete(id) || this.lost) return;
+    await this.session.query("select pg_advisory_unlock($1)", [operationLock(id).toString()]);
+  }
+
+  async announce(id: string, urls: string[]): Promise<void> {
+    await this.pool.query(
+      `insert into replicas (id, urls, last_seen) values ($1, $2, ${DB_NOW})
+       on conflict (id) do update set urls = excluded.urls, last_seen = excluded.last_seen`, [id, JSON.stringify(urls)],
+    );
+  }
+
+  async listReplicas(withinMs: number): Promise<ReplicaInfo[]> {
+    const { rows } = await this.pool.query<{ id: string; urls: string[]; last_seen: string }>(
+      `select id, urls, last_seen from replicas where last_seen >= ${DB_NOW} - $1 order by id`, [withinMs],
+    );
+    return rows.map((r) => ({ id: r.id, urls: r.urls, lastSeen: Number(r.last_seen) }));
+  }
+
+  async sharedValue(name: string, make: () => Promise<string>): Promise<string> {
+    const read = async () => (await this.pool.query<{ value: string }>("select value from shared_values where name = $1", [name])).rows[0]?.value;
+    const found = await read();
+    if (found !== undefined) return found;
+    await this.pool.query("insert into shared_values (name, value) values ($1, $2) on conflict (name) do nothing", [name, await make()]);
+    return (await read())!;
+  }
+
+  async close(): Promise<void> {
+    this.lost ??= new Error("closed");
+    this.leading = false;
+    this.claimed.clear();
+    await this.session.end().catch(() => {});
+  }
+}
