@@ -171,7 +171,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const memberLifecycle = async (name: string) => (await members.find(name))?.state;
   const instances = new InstanceService({
     store, bus, changes, now, records, locks, placement, executor, memberLifecycle,
-    projectExists: (name) => projects.exists(name), findPool: (name) => pools.find(name),
+    projectExists: (name) => projects.exists(name), findPool: (name) => pools.find(name), sharedStore: channel !== null,
   });
   const moves = new MoveProcedure({
     records, locks, executor, memberLifecycle, reserveAt: (instance, member) => placement.reserveAt(instance, member),

@@ -43,6 +43,11 @@ export interface InstanceServiceDeps {
   findPool: (name: string) => StoragePool | undefined;
   /** A member's stored lifecycle state, or undefined when there is no such member. */
   memberLifecycle: (name: string) => Promise<MemberLifecycle | undefined>;
+  /**
+   * Several replicas share the database: a create checks its placement against the stored truth
+   * in the transaction that stores it (PlacementTicket.confirm). One process needs no such check.
+   */
+  sharedStore?: boolean;
 }
 
 const VOLATILE: ReadonlySet<string> = new Set(VOLATILE_KEYS);
@@ -92,7 +97,14 @@ export class InstanceService {
     // member that begins meanwhile waits for this placement, then finds the instance stored.
     return locks.with(project, name, async () => {
       try {
-        await store.insertInstance(instance);
+        if (this.deps.sharedStore) {
+          await store.transaction(async (tx) => {
+            await ticket.confirm(tx);
+            await tx.insertInstance(instance);
+          });
+        } else {
+          await store.insertInstance(instance);
+        }
       } catch (err) {
         ticket.release();
         // The name was taken while the placement was decided: the unique index says so.

@@ -4,6 +4,7 @@
  * when no placement towards a member is in flight any more.
  */
 import type { Instance, PlacementReason } from "../domain/types.ts";
+import type { Store } from "../store/store.ts";
 
 /** A placement decided and reserved; commit once the instance is stored (or moved), release if that fails. */
 export interface PlacementTicket {
@@ -19,6 +20,12 @@ export interface PlacementTicket {
    * released). Synchronous, like reserveResize.
    */
   refit(instance: Instance): void;
+  /**
+   * Inside the transaction that stores the instance: checks the reservation against what is stored
+   * (the member's row locked until the transaction ends). Throws 409 when it no longer fits. Needed
+   * when several replicas place on one database; one process's view is the truth already.
+   */
+  confirm(tx: Store): Promise<void>;
 }
 
 export interface PlacementRequestInput {

@@ -17,6 +17,8 @@ import {
   checkGrowth, growthOf, Placer, seedFor, type ChooseHook, type InsufficientResource, type PlacedRequest, type PlacementRequest,
   type QueryOutcome, type Rejection, type SchedulerConfig,
 } from "../scheduler/index.ts";
+import type { Store } from "../store/store.ts";
+import { confirmFit } from "./confirmFit.ts";
 import { instanceKey, placedRequest, type SchedulerIndex } from "./schedulerIndex.ts";
 
 export interface PlacementDeps {
@@ -169,6 +171,7 @@ export class SchedulerPlacement implements InstancePlacement {
    * view reservation a refit replaces (null: a resize's growth, which never refits).
    */
   private ticket(member: string, architecture: string, key: string | null, reserved: PlacedRequest, settle: (commit: boolean) => void): PlacementTicket {
+    const ticketFor = key === null ? { project: "", name: "" } : { project: key.slice(0, key.indexOf("/")), name: key.slice(key.indexOf("/") + 1) };
     let entry = this.outstanding.get(member);
     if (!entry) this.outstanding.set(member, (entry = { count: 0, waiters: [] }));
     entry.count++;
@@ -199,7 +202,8 @@ export class SchedulerPlacement implements InstancePlacement {
       view.reserve(key, member, next);
       reserved = next;
     };
-    return { location: member, architecture, commit: () => done(true), release: () => done(false), refit };
+    const confirm = (tx: Store) => confirmFit(tx, member, ticketFor, reserved, this.schedulerConfig());
+    return { location: member, architecture, commit: () => done(true), release: () => done(false), refit, confirm };
   }
 
   /** The dry run behind POST /1.0/scheduler/placement: the same decision, nothing reserved. */

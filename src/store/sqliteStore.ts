@@ -16,7 +16,7 @@ const METHODS = [
   "listGroups", "groupExists", "getGroup", "insertGroup", "updateGroup", "deleteGroup", "groupsOfMember", "setMemberGroups",
   "listPools", "getPool", "insertPool", "updatePool", "deletePool",
   "listProjects", "getProject", "insertProject", "updateProject", "deleteProject",
-  "listInstances", "listInstanceResources", "getInstance", "countInstances", "countInstancesByLocationAndStatus",
+  "listInstances", "listInstanceResources", "instanceResourcesOn", "lockMember", "getInstance", "countInstances", "countInstancesByLocationAndStatus",
   "insertInstance", "updateInstance", "setInstanceStatus", "deleteInstance",
   "readConfig", "writeConfig",
   "insertToken", "findTokenByHash", "listTokens", "touchToken", "deleteToken", "countTokens",

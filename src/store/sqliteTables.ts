@@ -284,6 +284,13 @@ export class SqliteTables {
     });
   }
 
+  instanceResourcesOn(location: string): InstanceResources[] {
+    return this.listInstanceResources().filter((i) => i.location === location);
+  }
+
+  /** One connection, one writer: a transaction (BEGIN IMMEDIATE) already excludes every other placement. */
+  lockMember(_name: string): void {}
+
   getInstance(project: string, name: string): Instance | undefined {
     const row = this.q.instance.get({ project, name });
     return row ? instanceFromRow(row) : undefined;

@@ -127,6 +127,14 @@ export interface Store {
   listInstances(filter?: { project?: string; location?: string }): Promise<Instance[]>;
   /** Instances as the scheduler accounts them, by (project, name), `limit` (-1: all) after `after`. */
   listInstanceResources(after?: { project: string; name: string } | null, limit?: number): Promise<InstanceResources[]>;
+  /** The instances on one member as the scheduler accounts them (a placement's check against the stored truth). */
+  instanceResourcesOn(location: string): Promise<InstanceResources[]>;
+  /**
+   * Inside a transaction: holds the member's row until it ends, so that placements on that member
+   * from every replica take turns (PostgreSQL: SELECT … FOR UPDATE; SQLite's transaction is one
+   * writer already).
+   */
+  lockMember(name: string): Promise<void>;
   getInstance(project: string, name: string): Promise<Instance | undefined>;
   countInstances(filter?: { project?: string; location?: string }): Promise<number>;
   countInstancesByLocationAndStatus(): Promise<{ location: string; status: string; n: number }[]>;

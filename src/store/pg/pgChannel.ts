@@ -19,6 +19,8 @@ export class PgChannel implements ReplicaChannel {
   private leading = false;
   private readonly claimed = new Set<string>();
   private lost: Error | null = null;
+  /** The session's queries, one at a time (a pg client runs one query at a time). */
+  private queue: Promise<unknown> = Promise.resolve();
   private onLost: (err: Error) => void = () => {};
 
   private constructor(private readonly pool: pg.Pool, private readonly session: pg.Client) {
@@ -72,7 +74,14 @@ export class PgChannel implements ReplicaChannel {
       if (msg.channel === CHANNEL && msg.payload) onId(Number(msg.payload));
     });
     this.onLost = onLost;
-    await this.session.query(`listen ${CHANNEL}`);
+    await this.onSession(`listen ${CHANNEL}`);
+  }
+
+  /** A query on the session, after those before it. */
+  private onSession<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+    const run = this.queue.then(() => this.session.query<R>(text, values));
+    this.queue = run.catch(() => {});
+    return run;
   }
 
   private check(): void {
@@ -82,17 +91,17 @@ export class PgChannel implements ReplicaChannel {
   async tryLead(holder: string): Promise<number | null> {
     this.check();
     if (!this.leading) {
-      const { rows } = await this.session.query<{ ok: boolean }>("select pg_try_advisory_lock($1) as ok", [LEADER_LOCK.toString()]);
+      const { rows } = await this.onSession<{ ok: boolean }>("select pg_try_advisory_lock($1) as ok", [LEADER_LOCK.toString()]);
       if (!rows[0].ok) return null;
       this.leading = true;
       // A new holder: the epoch grows (only ever), for fencing and for the metrics.
-      const taken = await this.session.query<{ epoch: string }>(
+      const taken = await this.onSession<{ epoch: string }>(
         `insert into leases (name, holder, epoch, expires_at) values ('leader', $1, 1, 0)
          on conflict (name) do update set holder = excluded.holder, epoch = leases.epoch + 1 returning epoch`, [holder],
       );
       return Number(taken.rows[0].epoch);
     }
-    const { rows } = await this.session.query<{ epoch: string }>("select epoch from leases where name = 'leader'");
+    const { rows } = await this.onSession<{ epoch: string }>("select epoch from leases where name = 'leader'");
     return Number(rows[0]?.epoch ?? 0);
   }
 
@@ -104,14 +113,14 @@ export class PgChannel implements ReplicaChannel {
   async claimOperation(id: string): Promise<boolean> {
     this.check();
     if (this.claimed.has(id)) return true;
-    const { rows } = await this.session.query<{ ok: boolean }>("select pg_try_advisory_lock($1) as ok", [operationLock(id).toString()]);
+    const { rows } = await this.onSession<{ ok: boolean }>("select pg_try_advisory_lock($1) as ok", [operationLock(id).toString()]);
     if (rows[0].ok) this.claimed.add(id);
     return rows[0].ok;
   }
 
   async releaseOperation(id: string): Promise<void> {
     if (!this.claimed.delete(id) || this.lost) return;
-    await this.session.query("select pg_advisory_unlock($1)", [operationLock(id).toString()]);
+    await this.onSession("select pg_advisory_unlock($1)", [operationLock(id).toString()]);
   }
 
   async announce(id: string, urls: string[]): Promise<void> {
