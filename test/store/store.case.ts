@@ -179,6 +179,20 @@ export function storeConformance(label: string, setup: () => Promise<StoreFixtur
       expect(last).toEqual([]);
     });
 
+    it("instance resources on one member, read in a transaction that holds the member's row", async () => {
+      await s.insertMember(member("n1"), 1);
+      await s.insertMember(member("n2"), 1);
+      await s.insertInstance(instance("a", "n1"));
+      await s.insertInstance(instance("b", "n2"));
+      await s.insertInstance(instance("c", "n1", { config: { "limits.cpu": "4" } }));
+      const on = await s.transaction(async (tx) => {
+        await tx.lockMember("n1");
+        return tx.instanceResourcesOn("n1");
+      });
+      expect(on.map((i) => [i.name, i.config["limits.cpu"]]).sort()).toEqual([["a", "2"], ["c", "4"]]);
+      expect(await s.instanceResourcesOn("n3")).toEqual([]);
+    });
+
     it("server config: write and remove keys, read them all", async () => {
       await s.writeConfig({ "cluster.offline_threshold": "30", "scheduler.strategy": "spread" });
       await s.writeConfig({ "cluster.offline_threshold": "40", "scheduler.strategy": null });
