@@ -103,7 +103,8 @@ export class Replicas implements ReplicaStatus {
     const every = this.deps.tickMs ?? 1000;
     const loop = () => {
       this.timer = setTimeout(() => {
-        this.tick().finally(() => { if (!this.stopped) loop(); });
+        // tick() reports its own failures; the loop goes on whatever happened.
+        void this.tick().catch((err) => this.deps.onError(err, "the replicas' tick")).finally(() => { if (!this.stopped) loop(); });
       }, every);
       this.timer.unref();
     };
