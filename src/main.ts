@@ -28,6 +28,7 @@ import { AgentExecutor } from "./members/agentExecutor.ts";
 import { AgentRegistry } from "./members/agents.ts";
 import { HealingMonitor } from "./members/healing.ts";
 import { DesiredState } from "./members/desiredState.ts";
+import { chooseHealAction } from "./members/evacuationRules.ts";
 import { StoreExecutor } from "./members/executor.ts";
 import { LivenessMonitor } from "./members/livenessMonitor.ts";
 import { LocalProbe } from "./members/localMember.ts";
@@ -140,7 +141,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   // On a member with an agent a step completes when the agent reports it done (agentExecutor.ts).
   const memberExecutor = new AgentExecutor(storeExecutor, agents, () => config.get()["cluster.agent_step_timeout"] * 1000);
   const executor = opts.executor ? opts.executor(memberExecutor, records) : memberExecutor;
-  const desired = new DesiredState(records, changes);
+  const desired = new DesiredState(records, changes, (instance) => chooseHealAction(instance, (pool) => pools.find(pool)?.driver).action === "heal");
   changes.subscribe((change) => { if (change.kind === "member-removed") agents.forget(change.name); });
   const scriptlets = new Scriptlets({ config, members, instances: records, projects, changes, bus, logger, poolSize: opts.sandboxPoolSize });
   // Stored instances load in the background once start-up is done (placements wait for them).
@@ -165,7 +166,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const joins = new JoinService(store, tokens, bus, now, certificate.fingerprint, endpoints);
   const services: Services = {
     store, bus, config, members, groups, pools, projects, instances, records, tokens, join: joins, operations, agents, desired,
-    healing: { acknowledge: (member) => healing.acknowledge(member), stats: () => healing.stats }, logger, now,
+    healing: { acknowledge: (member, inForce) => healing.acknowledge(member, inForce), stats: () => healing.stats }, logger, now,
   };
   registerInstanceOperations(operations, instances);
   const maintenance = new Maintenance({ members, records, locks, placement, executor, moves, pools, config, bus }, operations);

@@ -11,10 +11,12 @@ import { toError } from "../domain/errors.ts";
 import type { MemberResources, MemberStateReport } from "../domain/types.ts";
 import { ServiceError, type AgentClient } from "./client.ts";
 import type { Driver, Observation } from "./drivers/driver.ts";
+import { FenceLeaseKeeper } from "./fenceLease.ts";
 import { checkInstanceName, type InstanceRecords } from "./files.ts";
 import { instanceKey, type AgentRequest, type DesiredInstance, type DesiredState, type HeartbeatAnswer, type ObservedInstance } from "./protocol.ts";
 import { afterFailure, reconcile, type Action, type Backoff } from "./reconcile.ts";
 import { sleep } from "./sleep.ts";
+import { monotonicMs } from "./supervisorState.ts";
 
 export interface AgentOptions {
   client: AgentClient;
@@ -27,6 +29,10 @@ export interface AgentOptions {
   /** How long the service may hold a long-poll (seconds, at most 60). */
   pollWaitS?: number;
   now?: () => number;
+  /** Where the fence lease is kept for the supervisors (<data>/fence.json); none: nothing fences. */
+  fenceFile?: string;
+  /** This boot's monotonic clock in ms (tests may fake it). */
+  monotonic?: () => number;
 }
 
 /** Until the service says otherwise: its default offline threshold (20 s) / 4. */
@@ -53,14 +59,19 @@ export class Agent {
   private reportAgain = false;
   private wake: NodeJS.Timeout | null = null;
   private loops: Promise<void>[] = [];
+  private readonly fence: FenceLeaseKeeper;
+  private readonly monotonic: () => number;
 
   constructor(private readonly opts: AgentOptions) {
     this.now = opts.now ?? Date.now;
     this.log = opts.logger;
+    this.monotonic = opts.monotonic ?? monotonicMs;
+    this.fence = new FenceLeaseKeeper(opts.fenceFile, this.monotonic);
   }
 
   /** Adopts, fetches the desired state, reconciles and reports; then runs until stop(). */
   async start(): Promise<void> {
+    await this.fence.load();
     this.known = await this.opts.records.load((path, err) => this.log.error({ err, path }, "ignoring an unreadable instance record"));
     for (const key of this.known.keys()) await this.refresh(key);
     this.log.info({ driver: this.opts.driver.name, instances: this.known.size, running: this.list().filter((i) => i.status === "Running").length }, "adopted the recorded instances");
@@ -100,7 +111,10 @@ export class Agent {
   private async fetchFirst(): Promise<DesiredState | null> {
     for (let failures = 0; !this.stopping.signal.aborted; ) {
       try {
-        return await this.opts.client.desired(undefined, 0, this.stopping.signal);
+        const asked = this.monotonic();
+        const state = await this.opts.client.desired(undefined, 0, this.stopping.signal);
+        this.fence.desiredRead(asked);
+        return state;
       } catch (err) {
         if (this.stopping.signal.aborted) break;
         failures++;
@@ -117,9 +131,11 @@ export class Agent {
     while (!signal.aborted) {
       const since = this.desired?.revision;
       const asked = Date.now();
+      const askedMono = this.monotonic();
       try {
         const state = await this.opts.client.desired(since, waitS, signal);
         failures = 0;
+        this.fence.desiredRead(askedMono);
         await this.apply(state);
         // A service that answers at once when nothing changed would make this loop spin.
         if (state.revision === since && Date.now() - asked < 1000) await sleep(1000, signal);
@@ -140,7 +156,9 @@ export class Agent {
         const { resources, state } = await this.opts.probe();
         const instances = this.list();
         const agent = { version: this.opts.version, driver: this.opts.driver.name };
-        const answer = await this.opts.client.heartbeat({ resources, state, agent, instances }, signal);
+        const sent = this.monotonic();
+        const answer = await this.opts.client.heartbeat({ resources, state, agent, instances, healing_threshold: this.fence.inForce() }, signal);
+        await this.fence.renew(sent, answer);
         this.lastReport = JSON.stringify(instances);
         this.heartbeatMs = heartbeatInterval(answer);
         if (answer.status !== lastStatus || lastError) this.log.info({ status: answer.status, message: answer.message, every_s: this.heartbeatMs / 1000 }, "heartbeat");
@@ -186,6 +204,8 @@ export class Agent {
     }
     if (state.revision !== this.desired?.revision) this.log.info({ revision: state.revision, instances: state.instances.length }, "desired state");
     this.desired = { ...state, instances: state.instances.filter((i) => this.known.has(instanceKey(i))) };
+    // The supervisors must know what to fence before any of it starts.
+    await this.fence.fenceable(this.desired.instances.filter((i) => i.fence).map(instanceKey));
     this.kick();
     this.answerRequests(state.requests ?? []);
   }
@@ -200,6 +220,7 @@ export class Agent {
       backoff: this.backoff,
       busy: this.busy,
       now: this.now(),
+      holdFenced: this.fence.held(),
     });
     for (const action of actions) this.launch(action);
     if (this.wake) clearTimeout(this.wake);
@@ -290,7 +311,9 @@ export class Agent {
         this.reportAgain = false;
         const instances = this.list();
         try {
-          await this.opts.client.heartbeat({ instances }, this.stopping.signal);
+          const sent = this.monotonic();
+          const answer = await this.opts.client.heartbeat({ instances, healing_threshold: this.fence.inForce() }, this.stopping.signal);
+          await this.fence.renew(sent, answer);
           this.lastReport = JSON.stringify(instances);
         } catch (err) {
           // The next heartbeat carries the list too.

@@ -21,6 +21,8 @@ export interface DesiredInstance {
   profiles: string[];
   description: string;
   desired: DesiredPower;
+  /** Healing would start it elsewhere were this member lost: fenced by the deadline (fence.ts). */
+  fence?: boolean;
 }
 
 /** Something the service asks of the agent; answered with POST .../answers/{id}. */
@@ -54,6 +56,8 @@ export interface HeartbeatBody {
   state?: MemberStateReport;
   agent?: { version: string; driver: DriverName };
   instances?: ObservedInstance[];
+  /** The healing threshold (s) the agent's fence lease runs on (fenceLease.ts). */
+  healing_threshold?: number;
 }
 
 /** POST /1.0/cluster/members/{name}/heartbeat: metadata (times in seconds). */
@@ -62,6 +66,10 @@ export interface HeartbeatAnswer {
   message: string;
   offline_threshold: number;
   heartbeat_interval?: number;
+  /** The healing threshold the service now judges this member by (0: healing off). */
+  healing_threshold?: number;
+  /** How long before that threshold the supervisors fence (docs/healing.md). */
+  fence_margin?: number;
 }
 
 /** "project/name": how the agent keys its instances. */

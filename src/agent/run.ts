@@ -9,6 +9,7 @@ import { loadAgentConfig, type AgentFlags, type Credential } from "./agentConfig
 import { AgentClient, nodeTransport, type Transport } from "./client.ts";
 import { createDriver } from "./drivers/index.ts";
 import { InstanceRecords } from "./files.ts";
+import { fencePath } from "./supervisorState.ts";
 
 export interface RunOptions {
   /** How requests reach the service; by default node:http(s). A certificate-pinning transport goes here. */
@@ -29,6 +30,7 @@ export async function runAgent(flags: AgentFlags, opts: RunOptions = {}): Promis
     client, driver, logger, version: VERSION,
     records: new InstanceRecords(data),
     probe: () => probe.read(),
+    fenceFile: fencePath(data),
   });
   const stop = async (signal: string) => {
     logger.info({ signal }, "stopping the agent (instances keep running)");

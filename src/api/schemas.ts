@@ -78,6 +78,8 @@ export const heartbeatSchema = z.strictObject({
     name: z.string().max(256), project: z.string().max(256).default("default"), status: z.enum(["Running", "Stopped", "Error"]),
     pid: z.number().int().min(0).max(2 ** 31).optional(), reason: z.string().max(4096).optional(),
   })).max(100_000).optional(),
+  /** The healing threshold (s) the agent's fence lease is in force with (docs/healing.md). */
+  healing_threshold: z.number().min(0).max(10 * 365 * 86400).optional(),
 });
 
 export const agentAnswerSchema = z.strictObject({ log: z.string().max(1024 * 1024) });

@@ -35,7 +35,7 @@ export interface Services {
   /** What members' agents should run (their long-poll). */
   desired: DesiredState;
   /** Healing: what a heartbeat answer carries, and what the metrics show. */
-  healing: { acknowledge(member: string): { healing_threshold: number; fence_margin: number }; stats(): HealingStats };
+  healing: { acknowledge(member: string, inForce?: number): { healing_threshold: number; fence_margin: number }; stats(): HealingStats };
   logger: Logger;
   now: () => number;
 }

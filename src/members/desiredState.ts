@@ -13,6 +13,8 @@ import type { Instance } from "../domain/types.ts";
 
 export interface DesiredInstance extends Pick<Instance, "project" | "name" | "type" | "config" | "devices" | "profiles" | "description"> {
   desired: "Running" | "Stopped";
+  /** Healing would start it elsewhere were this member lost: its agent fences it by the fence deadline (docs/healing.md). */
+  fence: boolean;
 }
 
 export interface AgentRequest {
@@ -43,7 +45,8 @@ export class DesiredState {
   private readonly wakers = new Map<string, Set<() => void>>();
   private readonly pending = new Map<string, Map<string, Pending>>();
 
-  constructor(private readonly records: InstanceRecords, changes: ClusterChanges) {
+  /** healsElsewhere: whether mode heal would move the instance (evacuationRules.chooseHealAction). */
+  constructor(private readonly records: InstanceRecords, changes: ClusterChanges, private readonly healsElsewhere: (instance: Instance) => boolean) {
     changes.subscribe((change) => {
       if (change.kind === "instance") {
         this.bump(change.instance.location);
@@ -80,7 +83,7 @@ export class DesiredState {
     const revision = this.revision(member);
     const instances = (await this.records.list({ location: member })).map((i): DesiredInstance => ({
       project: i.project, name: i.name, type: i.type, config: i.config, devices: i.devices, profiles: i.profiles,
-      description: i.description, desired: i.status === "Running" ? "Running" : "Stopped",
+      description: i.description, desired: i.status === "Running" ? "Running" : "Stopped", fence: this.healsElsewhere(i),
     }));
     return { revision, instances, requests: this.requestsFor(member) };
   }

@@ -74,7 +74,7 @@ export function memberRoutes(app: Hono<AuthEnv>, s: Services): void {
     const threshold = s.config.get()["cluster.offline_threshold"];
     return sync(c, {
       status: member.status, message: member.message, offline_threshold: threshold, heartbeat_interval: Math.max(1, Math.floor(threshold / 4)),
-      ...s.healing.acknowledge(name),
+      ...s.healing.acknowledge(name, body.healing_threshold),
     });
   });
 
