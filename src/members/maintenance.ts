@@ -72,7 +72,8 @@ export class Maintenance {
       const mode = req.mode as EvacuationMode | undefined;
       if (req.dry_run) return { dryRun: true, plan: { action: "evacuate", member, instances: await this.evacuator.dryRun(member, mode) } };
       await this.deps.members.setLifecycle(member, "EVACUATING");
-      return { dryRun: false, operation: await this.start("evacuate", member, req.mode, `Evacuating cluster member "${member}"`) };
+      const description = mode === "heal" ? `Healing cluster member "${member}"` : `Evacuating cluster member "${member}"`;
+      return { dryRun: false, operation: await this.start("evacuate", member, req.mode, description) };
     }
     if (req.mode !== undefined && req.mode !== "skip") throw badRequest(`mode "${req.mode}" is not valid for restore (only "skip")`);
     if (record.state === "EVACUATING") throw conflict(`Cluster member "${member}" is being evacuated; restore it once the evacuation is done`);
