@@ -38,6 +38,7 @@ export interface AgentOptions {
 /** Until the service says otherwise: its default offline threshold (20 s) / 4. */
 const DEFAULT_HEARTBEAT_MS = 5_000;
 const MAX_RETRY_MS = 30_000;
+const REPORT_BURST_MS = 20;
 
 export class Agent {
   private readonly stopping = new AbortController();
@@ -57,6 +58,7 @@ export class Agent {
   private lastReport: string | null = null;
   private reporting: Promise<void> | null = null;
   private reportAgain = false;
+  private reportDue: Promise<void> | null = null;
   private wake: NodeJS.Timeout | null = null;
   private loops: Promise<void>[] = [];
   private readonly fence: FenceLeaseKeeper;
@@ -295,9 +297,19 @@ export class Agent {
     this.observed.set(key, seen);
   }
 
-  /** Reports the observed list when it differs from the last one the service got. */
+  /**
+   * Reports the observed list when it differs from the last one the service got. Actions end in
+   * bursts (a heal brings many instances at once): the report waits REPORT_BURST_MS so one carries
+   * the burst, instead of one complete list per action.
+   */
   private async reportIfChanged(): Promise<void> {
-    if (JSON.stringify(this.list()) !== this.lastReport) await this.report();
+    if (!this.reportDue) {
+      this.reportDue = sleep(REPORT_BURST_MS, this.stopping.signal).then(() => {
+        this.reportDue = null;
+        return JSON.stringify(this.list()) !== this.lastReport ? this.report() : undefined;
+      });
+    }
+    await this.reportDue;
   }
 
   /** Sends the observed list (a heartbeat of `instances` only); reports asked for meanwhile are sent after. */

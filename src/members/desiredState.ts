@@ -37,6 +37,9 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+/** How long a held long-poll waits after the first change before it answers (ms). */
+const BURST_MS = 25;
+
 /** Revisions start at the service's start time, so an agent's `since` from before a restart never matches. */
 const FIRST_REVISION = Date.now();
 
@@ -79,6 +82,9 @@ export class DesiredState {
         timer.unref();
         set.add(wake);
       });
+      // Changes come in bursts (an evacuation or a heal moves many instances at once): answer once
+      // for the burst rather than once per change, each answer carrying the member's whole list.
+      await new Promise((resolve) => setTimeout(resolve, BURST_MS).unref());
     }
     const revision = this.revision(member);
     const instances = (await this.records.list({ location: member })).map((i): DesiredInstance => ({
