@@ -7,7 +7,8 @@ const GiB = 1024 ** 3;
 beforeAll(async () => {
   h = await startCliHarness();
   // Set up through the API; members stay Online for the whole file.
-  await h.api("PATCH", "/1.0", { config: { "cluster.offline_threshold": 3600 } });
+  // A generous scriptlet limit: no test here is about it, and a loaded machine must not fail them on time.
+  await h.api("PATCH", "/1.0", { config: { "cluster.offline_threshold": 3600, "scriptlet.timeout_ms": 10_000 } });
   await h.api("POST", "/1.0/storage-pools", { name: "default", driver: "dir" });
   await h.api("POST", "/1.0/projects", { name: "p1" });
   const resources = (cpu: number, memory: number) => ({ cpu: { total: cpu }, memory: { total: memory }, storage: { pools: { default: { total: 100 * GiB } } } });

@@ -9,7 +9,8 @@ const SPREAD = fileURLToPath(new URL("../../scriptlets/spread-failure-domains.js
 
 beforeAll(async () => {
   h = await startCliHarness();
-  await h.api("PATCH", "/1.0", { config: { "cluster.offline_threshold": 3600 } });
+  // A generous scriptlet limit: no test here is about it, and a loaded machine must not fail them on time.
+  await h.api("PATCH", "/1.0", { config: { "cluster.offline_threshold": 3600, "scriptlet.timeout_ms": 10_000 } });
   for (const [name, domain] of [["r1a", "rack1"], ["r1b", "rack1"], ["r2a", "rack2"]]) {
     await h.api("POST", "/1.0/cluster/members", { server_name: name, failure_domain: domain, resources: { cpu: { total: 8 }, memory: { total: 16 * 1024 ** 3 } } });
     await h.api("POST", `/1.0/cluster/members/${name}/heartbeat`, {});
