@@ -4,7 +4,7 @@
  */
 import { badRequest, conflict, notFound } from "../domain/errors.ts";
 import type { InstanceExecutor } from "../domain/executor.ts";
-import { validateDevices, validateInstanceConfig, VOLATILE_KEYS } from "../domain/instanceConfig.ts";
+import { CLUSTER_GROUP_KEY, validateDevices, validateInstanceConfig, VOLATILE_KEYS } from "../domain/instanceConfig.ts";
 import { checkName } from "../domain/names.ts";
 import type { Devices, Instance, InstanceType, MemberLifecycle, StoragePool } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
@@ -80,6 +80,8 @@ export class InstanceService {
     const devices = input.devices ?? {};
     this.checkDevices(devices);
     if (await store.getInstance(project, name)) throw conflict(`Instance "${name}" already exists in project "${project}"`);
+    // Placed through a group: recorded, so every later move Berth chooses stays in it (as LXD).
+    if (target?.startsWith("@")) config[CLUSTER_GROUP_KEY] = target.slice(1);
     const draft: Instance = {
       name, project, type: input.type ?? "container", architecture: input.architecture ?? "",
       location: "", status: "Stopped", description: input.description ?? "", config, devices,
