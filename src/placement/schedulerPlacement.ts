@@ -48,8 +48,13 @@ export class SchedulerPlacement implements InstancePlacement {
     this.hooks = deps.hooks;
   }
 
-  /** A placer for one decision: with the scriptlet's hook bound to this instance when one is installed. */
-  private placerFor(instance: Instance, hook?: ChooseHook): Placer {
+  /**
+   * A placer for one decision: with the scriptlet's hook bound to this instance when one is
+   * installed — unless the request names a member: then Berth does not choose, and as in LXD the
+   * scriptlet is not called (the member still goes through the filters).
+   */
+  private placerFor(instance: Instance, request: PlacementRequest, hook?: ChooseHook): Placer {
+    if (request.target && "member" in request.target) return this.builtIn;
     const chosen = hook ?? this.hooks?.hookFor(instance);
     return chosen ? new Placer(this.deps.index.view, chosen) : this.builtIn;
   }
@@ -111,7 +116,7 @@ export class SchedulerPlacement implements InstancePlacement {
     const { instance, reason, target, exclude } = input;
     const request = await this.request(instance, reason, target, exclude);
     const key = instanceKey(instance.project, instance.name);
-    const outcome = await this.placerFor(instance).place(request, this.schedulerConfig(), seedFor(instance.project, instance.name), key);
+    const outcome = await this.placerFor(instance, request).place(request, this.schedulerConfig(), seedFor(instance.project, instance.name), key);
     if (!outcome.ok) throw outcomeError(outcome);
     const view = this.deps.index.view;
     const hooks = this.hooks;
@@ -231,7 +236,7 @@ export class SchedulerPlacement implements InstancePlacement {
   async query(instance: Instance, reason: PlacementReason, target: string | undefined, exclude: string[] = [], hook?: ChooseHook): Promise<QueryOutcome> {
     if (!this.deps.index.loaded) await this.deps.index.ready;
     const request = await this.request(instance, reason, target, exclude);
-    return this.placerFor(instance, hook).query(request, this.schedulerConfig(), seedFor(instance.project, instance.name));
+    return this.placerFor(instance, request, hook).query(request, this.schedulerConfig(), seedFor(instance.project, instance.name));
   }
 }
 

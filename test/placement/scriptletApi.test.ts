@@ -46,6 +46,34 @@ describe("placement scriptlet over HTTP", () => {
     expect((await h.run("POST", "/1.0/instances", { name: "bad2" })).op?.status).toBe("Success");
   });
 
+  // Issue 13, point 5: as LXD, the scriptlet runs only when Berth chooses (no target, or @group).
+  it("is not called for an explicit member target, and is for @group or no target (create, move and query)", async () => {
+    const SAYS_NO = `function instance_placement(request, candidate_members) { log_info("asked for ", request.name); return "the scriptlet was asked"; }`;
+    expect((await h.request("POST", "/1.0/cluster/groups", { name: "racka", members: ["a1", "a2"] })).status).toBe(201);
+    const logs: string[] = [];
+    h.berth.services.bus.subscribe((e) => { if (e.type === "logging") logs.push(String((e.metadata as { message: unknown }).message)); });
+    expect((await h.request("PATCH", "/1.0", { config: { "instances.placement.scriptlet": SAYS_NO }, })).status).toBe(200);
+    logs.length = 0;
+    const named = await h.run("POST", "/1.0/instances?target=a2", { name: "named" });
+    expect(named.status, named.body.error).toBe(202);
+    expect(named.op?.status).toBe("Success");
+    const q = (await h.request("POST", "/1.0/scheduler/placement", { name: "q", target: "b1" })).body.metadata;
+    expect(q).toMatchObject({ target: "b1", scriptlet: { called: false }, error: null });
+    const moved = await h.run("POST", "/1.0/instances/named?target=b1", { migration: true });
+    expect(moved.status, moved.body.error).toBe(202);
+    expect(moved.op?.status).toBe("Success");
+    expect(logs).toEqual([]);
+    for (const query of ["", "?target=@racka"]) {
+      const r = await h.request("POST", `/1.0/instances${query}`, { name: `chosen${query ? "g" : ""}` });
+      expect(r.status).toBe(400);
+      expect(r.body.error).toContain("the scriptlet was asked");
+    }
+    const r = await h.request("POST", "/1.0/instances/named", { migration: true });
+    expect(r.status).toBe(400);
+    expect(r.body.error).toContain("the scriptlet was asked");
+    expect(logs).toEqual(["asked for chosen", "asked for choseng", "asked for named"]);
+  });
+
   it("refuses an invalid scriptlet with line:column and keeps the old one", async () => {
     await h.request("PATCH", "/1.0", { config: { "instances.placement.scriptlet": PICK_LAST } });
     const syntax = await h.request("PATCH", "/1.0", { config: { "instances.placement.scriptlet": "function instance_placement(a, b) {\n  let x = ;\n}" } });
