@@ -31,6 +31,18 @@ describe("automatic placement over HTTP", () => {
     expect(r.op).toMatchObject({ status: "Success", resources: { instances: ["/1.0/instances/auto"] }, metadata: { location: "n2" } });
   });
 
+  // Issue 13, point 9: count ties break on what members' instances request, not on what they report free.
+  it("count: between members with as many instances, the one with less requested memory wins, whatever they report free", async () => {
+    await h.addMember("big", member(8, 64)); // reports 64GiB free
+    await h.addMember("small", member(8, 16)); // reports 16GiB free
+    await h.createInstance({ name: "heavy", config: { "limits.memory": "8GiB" } }, "target=big");
+    await h.createInstance({ name: "light", config: { "limits.memory": "1GiB" } }, "target=small");
+    const q = (await h.request("POST", "/1.0/scheduler/placement", { name: "next" })).body.metadata;
+    expect(q.candidates.map((c: any) => c.server_name)).toEqual(["small", "big"]);
+    expect(q.target).toBe("small");
+    expect(landed(await h.request("POST", "/1.0/instances", { name: "next" }))).toBe("small");
+  });
+
   it("lands 100 concurrent creates on 10 equal empty members 10 each", async () => {
     for (let i = 0; i < 10; i++) await h.addMember(`m${i}`, member(64, 256));
     const replies = await Promise.all(Array.from({ length: 100 }, (_, i) =>

@@ -23,6 +23,7 @@ function candidateView(c: RankedCandidate) {
     pending: c.pending,
     free: { cpu: c.free.cpu, memory: c.free.memory, disk: c.free.disk, gpu: c.free.gpu, reported_memory: c.reportedFreeMemory },
     allocated: c.allocated,
+    requested_memory: c.requestedMemory,
   };
 }
 
