@@ -207,6 +207,38 @@ describe("POST /1.0/scheduler/placement", () => {
     expect(none.status).toBe(200);
     expect(none.body.metadata).toMatchObject({ target: null, rejected: { n1: expect.stringContaining("cpu") } });
   });
+
+  // Issue 13, point 8: the query refuses what create refuses, with the same 400 (one validation).
+  it.each([
+    ["a volatile key", { config: { "volatile.cluster.group": "default" } }],
+    ["an unknown config key", { config: { "limits.cpus": "2" } }],
+    ["a bad value", { config: { "limits.memory": "lots" } }],
+    ["an unknown pool", { devices: { root: { type: "disk", path: "/", pool: "nowhere" } } }],
+    ["a pending pool", { devices: { root: { type: "disk", path: "/", pool: "half" } } }],
+    ["a bad device", { devices: { eth0: { type: "warp-drive" } } }],
+    ["a bad name", { name: "no spaces please" }],
+  ])("refuses %s exactly as create does", async (_label, body) => {
+    await h.addMember("n1", member(8, 16));
+    expect((await h.request("POST", "/1.0/storage-pools", { name: "default", driver: "dir" })).status).toBe(201);
+    expect((await h.request("POST", "/1.0/storage-pools?target=n1", { name: "half", driver: "dir" })).status).toBe(201);
+    const full = { name: "same", ...body };
+    const create = await h.request("POST", "/1.0/instances", full);
+    const query = await h.request("POST", "/1.0/scheduler/placement", full);
+    expect(create.status).toBe(400);
+    expect(query.status).toBe(400);
+    expect(query.body.error).toBe(create.body.error);
+  });
+
+  it("a query no member can take answers as a create would: target null, the create's 409 message and code in error and error_code", async () => {
+    await h.addMember("n1", member(8, 16));
+    const body = { name: "huge", config: { "limits.cpu": "1000" } };
+    const create = await h.request("POST", "/1.0/instances", body);
+    expect(create.status).toBe(409);
+    const q = (await h.request("POST", "/1.0/scheduler/placement", body)).body.metadata;
+    expect(q).toMatchObject({ target: null, error: create.body.error, error_code: 409 });
+    const fits = (await h.request("POST", "/1.0/scheduler/placement", { name: "small" })).body.metadata;
+    expect(fits).toMatchObject({ target: "n1", error: null, error_code: null });
+  });
 });
 
 describe("relocation", () => {
