@@ -154,7 +154,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     projectExists: (name) => projects.exists(name), findPool: (name) => pools.find(name),
   });
   const moves = new MoveProcedure({
-    records, locks, executor, memberLifecycle, reserveAt: (instance, member) => placement.reserveAt(instance, member),
+    records, locks, executor, memberLifecycle, reserveAt: (instance, member, confine) => placement.reserveAt(instance, member, confine),
   });
 
   const generatedAdminToken = await tokens.bootstrapAdmin(opts.adminToken);
@@ -170,7 +170,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   };
   registerInstanceOperations(operations, instances);
   const maintenance = new Maintenance({ members, records, locks, placement, executor, moves, pools, config, bus }, operations);
-  const relocation = new Relocation(records, placement, moves, operations);
+  const relocation = new Relocation(records, placement, moves, operations, (member) => groupCache.ofMember(member));
   await scriptlets.loadStored();
   const query = placementQuery(placement, scriptlets);
   const app = createApp(services, {

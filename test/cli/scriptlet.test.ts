@@ -56,6 +56,28 @@ describe("berth scriptlet", () => {
     expect(missing.stderr).toContain("ENOENT");
   });
 
+  // Issue 13, point 4: one that would break every placement is refused, unless forced.
+  it("refuses a scriptlet that fails its trial placement, says what the trial did, and installs it with --force", async () => {
+    // A generous limit: on a loaded machine the clock must not stop the scriptlet before it throws.
+    await h.api("PATCH", "/1.0", { config: { "scriptlet.timeout_ms": 1000 } });
+    const throws = join(h.workDir, "throws.js");
+    writeFileSync(throws, "function instance_placement(request, candidates) {\n  return candidates[9].server_name;\n}\n");
+    const refused = await h.run(["scriptlet", "set", throws]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/Error: The scriptlet failed a trial placement .*TypeError.*\(line 2:\d+\).*install it anyway with force/);
+    expect(await h.ok(["scriptlet", "show"])).toContain("No placement scriptlet is installed");
+
+    const forced = await h.ok(["scriptlet", "set", throws, "--force"]);
+    expect(forced).toContain("Placement scriptlet installed from");
+    expect(forced).toContain("Trial placement not run (force)");
+    expect(await h.ok(["scriptlet", "show"])).toContain("candidates[9]");
+
+    const fine = await h.ok(["scriptlet", "set", SPREAD]);
+    expect(fine).toMatch(/Trial placement passed: the scriptlet (chose "r\d\w"|kept the built-in choice) in [\d.]+ ms/);
+    await h.ok(["scriptlet", "unset"]);
+    await h.api("PATCH", "/1.0", { config: { "scriptlet.timeout_ms": null } });
+  });
+
   it("reads the source from stdin and prints JSON on request", async () => {
     const source = 'function instance_placement(r, c) { log_error("no"); return "closed for maintenance"; }';
     const out = await h.ok(["scriptlet", "test", "-", "--reason", "evacuation", "--format", "json"], { input: source });

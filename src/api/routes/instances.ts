@@ -121,6 +121,8 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
     const name = c.req.param("name");
     const body = await readBody(c, instanceStateSchema);
     const instance = await s.instances.get(project, name);
+    // A member being evacuated or evacuated starts nothing: refused now (409), before any operation.
+    if (body.action !== "stop") await s.instances.refuseStartOn(instance);
     const op = await s.operations.start({
       kind: "instance-state",
       description: { start: "Starting instance", stop: "Stopping instance", restart: "Restarting instance" }[body.action],

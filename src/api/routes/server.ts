@@ -1,10 +1,13 @@
 /** GET/PUT/PATCH /1.0: the server's environment and configuration. */
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { SERVER_CONFIG_KEYS } from "../../domain/serverConfig.ts";
 import { sync } from "../envelope.ts";
 import { serverPatchSchema, serverPutSchema } from "../schemas.ts";
 import type { Services } from "../services.ts";
-import { readBody } from "../validation.ts";
+import { queryBool, readBody } from "../validation.ts";
+
+/** A response header with what a change has to tell (URI-encoded text): e.g. the scriptlet's trial placement. */
+export const NOTICE_HEADER = "Berth-Notice";
 import { LOCAL_SOCKET_USER, type AuthEnv } from "../auth.ts";
 import type { AppInfo } from "../app.ts";
 
@@ -50,14 +53,15 @@ export function serverRoutes(app: Hono<AuthEnv>, s: Services, info: AppInfo): vo
   }));
   // LXD's api.Cluster: Berth is always a cluster, of the members registered with it.
   app.get("/1.0/cluster", (c) => sync(c, { server_name: info.serverName, enabled: true, member_config: [] }));
-  app.put("/1.0", async (c) => {
-    const body = await readBody(c, serverPutSchema);
-    await s.config.update(body.config, true);
+  // ?force=true skips what only advises: the trial placement of a new scriptlet (docs/scheduler.md).
+  // What the change has to say (the trial's result) comes back in the Berth-Notice header.
+  const update = (replace: boolean) => async (c: Context<AuthEnv>) => {
+    const body = await readBody(c, replace ? serverPutSchema : serverPatchSchema);
+    const notes: string[] = [];
+    await s.config.update(body.config, replace, { force: queryBool(c, "force"), onNote: (note) => notes.push(note) });
+    if (notes.length > 0) c.header(NOTICE_HEADER, encodeURIComponent(notes.join(" ")));
     return sync(c, s.config.explicit());
-  });
-  app.patch("/1.0", async (c) => {
-    const body = await readBody(c, serverPatchSchema);
-    await s.config.update(body.config, false);
-    return sync(c, s.config.explicit());
-  });
+  };
+  app.put("/1.0", update(true));
+  app.patch("/1.0", update(false));
 }

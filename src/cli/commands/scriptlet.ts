@@ -37,14 +37,15 @@ export function registerScriptletCommands(program: Command): void {
 
   scriptlet
     .command("set")
-    .description("Validate and install a scriptlet from FILE (- for stdin); an invalid one is refused and the old one kept")
+    .description("Validate, try once against the live cluster and install a scriptlet from FILE (- for stdin); one that is invalid or fails its trial placement is refused and the old one kept")
     .argument("<file>", "JavaScript file defining instance_placement(request, candidate_members)")
-    .action(async (file: string, _opts: object, cmd: Command) => {
+    .option("--force", "install even if the trial placement throws, times out or runs out of memory (it is not run)")
+    .action(async (file: string, opts: { force?: boolean }, cmd: Command) => {
       const { client, out } = contextOf(cmd);
       const source = await readSource(file);
       if (source.trim() === "") throw new CliError(`${file} is empty; use "berth scriptlet unset" to go back to built-in placement`);
-      const explicit = await client.patch<Record<string, unknown>>("/1.0", { config: { [KEY]: source } });
-      out.done(`Placement scriptlet installed from ${file}`, explicit);
+      const explicit = await client.patch<Record<string, unknown>>("/1.0", { config: { [KEY]: source } }, opts.force ? { force: true } : undefined);
+      out.done(`Placement scriptlet installed from ${file}${client.lastNotice ? `. ${client.lastNotice}` : ""}`, explicit);
     });
 
   scriptlet
