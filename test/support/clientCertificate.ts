@@ -18,3 +18,32 @@ export async function makeClientCertificate(commonName: string, validity = { fro
   const x509 = new X509Certificate(pems.cert);
   return { cert: pems.cert, key: pems.private, der: new Uint8Array(x509.raw), fingerprint: x509.fingerprint256.replace(/:/g, "").toLowerCase() };
 }
+
+/**
+ * A request over HTTPS presenting `client` (or no certificate) the way lxc does: no bearer token,
+ * a fresh connection each time, the server's certificate pinned by fingerprint.
+ */
+export async function tlsRequest(
+  url: string, serverFingerprint: string, client: ClientCertificate | null, method: string, path: string, body?: unknown,
+): Promise<{ status: number; body: any }> {
+  const { request } = await import("node:https");
+  const target = new URL(path, url);
+  return new Promise((resolve, reject) => {
+    const req = request(target, {
+      method, agent: false, rejectUnauthorized: false, cert: client?.cert, key: client?.key,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+    }, (res) => {
+      const peer = (res.socket as import("node:tls").TLSSocket).getPeerCertificate();
+      if (peer.fingerprint256.replace(/:/g, "").toLowerCase() !== serverFingerprint) {
+        reject(new Error(`the server's certificate is not ${serverFingerprint}`));
+        return;
+      }
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => { text += chunk; });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+    });
+    req.on("error", reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
