@@ -149,6 +149,9 @@ export function authenticate(tokens: TokenService, trust: TrustService): Middlew
           `This client certificate (fingerprint ${derFingerprint(tls.certificate)}) is not trusted: add it with a trust token (berth trust add NAME, then lxc remote add REMOTE TOKEN), or send Authorization: Bearer <token>`,
         );
       }
+      if (tls) {
+        throw unauthorized("Not trusted: present a trusted client certificate (berth trust add NAME makes a token for lxc remote add REMOTE TOKEN), or send Authorization: Bearer <token>");
+      }
       throw unauthorized("Missing bearer token: send Authorization: Bearer <token>");
     }
     const token = await tokens.authenticate(match[1]);
