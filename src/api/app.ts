@@ -79,7 +79,7 @@ export function createApp(s: Services, info: AppInfo, extra: RouteModule[] = [])
   groupRoutes(app, s);
   catalogRoutes(app, s);
   instanceRoutes(app, s);
-  operationRoutes(app, s);
+  operationRoutes(app, s, info.serverName);
   tokenRoutes(app, s);
   joinRoutes(app, s);
   certificateRoutes(app, s, info.serverName);

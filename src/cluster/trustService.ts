@@ -87,6 +87,16 @@ export class TrustService {
     return (await this.store.listTrustTokens()).map((t) => this.view(t));
   }
 
+  async findToken(id: string): Promise<TrustTokenView | undefined> {
+    const token = await this.store.getTrustToken(id);
+    return token && this.view(token);
+  }
+
+  /** What every token carries about this service: its certificate's fingerprint and its HTTPS host:port. */
+  service(): { fingerprint: string; addresses: string[] } {
+    return { fingerprint: this.fingerprint, addresses: this.httpsAddresses() };
+  }
+
   async getToken(id: string): Promise<TrustTokenView> {
     const token = await this.store.getTrustToken(id);
     if (!token) throw notFound(`Trust token "${id}" not found`);

@@ -69,6 +69,23 @@ describe("trust tokens", () => {
     expect((await h.request("GET", "/1.0/trust-tokens")).body.metadata).toEqual([`/1.0/trust-tokens/${id}`]);
   });
 
+  it("the operation the answer points at shows the token without its secret; DELETE on it revokes the token, as LXD's revoke-token", async () => {
+    const { reply, token, id } = await makeToken("laptop");
+    const shown = await h.request("GET", reply.body.operation);
+    expect(shown.body.metadata).toMatchObject({ id, class: "token", status: "Running", may_cancel: true, metadata: { request: { name: "laptop" } } });
+    expect(shown.body.metadata.metadata.secret).toBeUndefined();
+    expect(JSON.stringify(shown.body)).not.toContain(decodeTrustToken(token).secret);
+    const revoked = await h.request("DELETE", `/1.0/operations/${id}`);
+    expect(revoked.body.metadata).toMatchObject({ status: "Cancelled", may_cancel: false });
+    expect((await register(laptop, token)).body.error).toMatch(/revoked at /);
+
+    const used = await makeToken("other");
+    expect((await register(other, used.token)).status).toBe(201);
+    expect((await h.request("GET", `/1.0/operations/${used.id}`)).body.metadata.status).toBe("Success");
+    expect((await h.request("DELETE", `/1.0/operations/${used.id}`)).status).toBe(409);
+    expect((await h.request("GET", "/1.0/operations/nosuch")).status).toBe(404);
+  });
+
   it("only an admin makes tokens; bad requests name the field and write nothing", async () => {
     const viewer = (await h.request("POST", "/1.0/tokens", { role: "viewer" })).body.metadata.token;
     expect((await h.request("POST", "/1.0/certificates", { name: "x", token: true }, viewer)).status).toBe(403);

@@ -12,29 +12,36 @@
  */
 import type { Hono } from "hono";
 import { badRequest, forbidden } from "../../domain/errors.ts";
-import type { Operation, TokenInfo } from "../../domain/types.ts";
-import type { IssuedTrustToken } from "../../cluster/trustService.ts";
+import type { TrustTokenStatus } from "../../domain/trustToken.ts";
+import type { Operation, OperationStatus, TokenInfo } from "../../domain/types.ts";
+import type { TrustTokenView } from "../../cluster/trustService.ts";
 import { TLS_PEER, type AuthEnv } from "../auth.ts";
 import { async, sync } from "../envelope.ts";
 import { certificatePostSchema } from "../schemas.ts";
 import type { Services } from "../services.ts";
 import { readBody, recursion } from "../validation.ts";
 
+const TOKEN_OPERATION_STATUS = {
+  valid: ["Running", 103], used: ["Success", 200], expired: ["Failure", 400], revoked: ["Cancelled", 401],
+} as const satisfies Record<TrustTokenStatus, readonly [OperationStatus, number]>;
+
 /**
- * LXD's certificate add token operation: Running, class "token", its metadata what `lxc config
- * trust add` turns into the token (request.name, secret, fingerprint, addresses, expiresAt).
- * Berth keeps the token as a stored record, not as a running operation (docs/lxc.md).
+ * A trust token as LXD's certificate add token operation (class "token"): Running while it can be
+ * used, with what `lxc config trust add` turns into the token in its metadata (request.name,
+ * fingerprint, addresses, expiresAt, and the secret only in the answer that made it). Berth keeps
+ * the token as a stored record with the secret's hash, not as a running operation (docs/lxc.md);
+ * GET and DELETE /1.0/operations/{id} reach it by this id.
  */
-function tokenOperation(issued: IssuedTrustToken, location: string): Operation {
-  const { info } = issued;
+export function tokenOperation(token: TrustTokenView, service: { fingerprint: string; addresses: string[] }, location: string, secret?: string): Operation {
+  const [status, code] = TOKEN_OPERATION_STATUS[token.status];
   return {
-    id: info.id, class: "token", description: "Executing operation", created_at: info.created_at, updated_at: info.created_at,
-    status: "Running", status_code: 103, resources: {},
+    id: token.id, class: "token", description: "Executing operation", created_at: token.created_at,
+    updated_at: token.used_at ?? token.revoked_at ?? token.created_at, status, status_code: code, resources: {},
     metadata: {
-      secret: issued.secret, fingerprint: issued.fingerprint, addresses: issued.addresses, expiresAt: info.expires_at,
-      request: { name: info.name, type: info.type, restricted: false, projects: [], certificate: "", password: "", token: true },
+      ...(secret === undefined ? {} : { secret }), fingerprint: service.fingerprint, addresses: service.addresses, expiresAt: token.expires_at,
+      request: { name: token.name, type: token.type, restricted: false, projects: [], certificate: "", password: "", token: true },
     },
-    may_cancel: true, err: "", location,
+    may_cancel: token.status === "valid", err: token.status === "expired" ? `Token expired at ${token.expires_at}` : "", location,
   };
 }
 
@@ -63,7 +70,7 @@ export function certificateRoutes(app: Hono<AuthEnv>, s: Services, location: str
       if (!admin) throw forbidden("Only an admin may create trust tokens");
       if (!body.name) throw badRequest("name: the client's name is required with token: true");
       const issued = await s.trust.issue(body.name, body.type, body.expiry);
-      return async(c, tokenOperation(issued, location));
+      return async(c, tokenOperation(issued.info, issued, location, issued.secret));
     }
     if (body.expiry) throw badRequest("expiry: only with token: true");
     // lxc sends every field, the empty ones as "" (certificate: "" with a token exchange).
