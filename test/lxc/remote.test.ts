@@ -73,6 +73,14 @@ describeWithLxc("lxc remote add over HTTPS with a trust token", () => {
     expect(laptop.name).toBe("laptop");
     // TYPE, NAME, COMMON NAME (lxc's client certificate is user@host), FINGERPRINT (12 digits)
     expect(trust).toMatch(new RegExp(`\\|\\s*client\\s*\\|\\s*laptop\\s*\\|\\s*\\S+@\\S+\\s*\\|\\s*${laptop.fingerprint.slice(0, 12)}\\s*\\|`));
+
+    // A trusted client is admin: it makes trust tokens for others over HTTPS too. (lxc 5.0.2 reads
+    // `config trust add REMOTE:` as a certificate file named REMOTE:, so the remote is made the default.)
+    await h.ok(["remote", "switch", "berth"], "", laptopConf);
+    const printed = await h.ok(["config", "trust", "add", "--name", "spare", "-q"], "", laptopConf);
+    await h.ok(["remote", "switch", "local"], "", laptopConf);
+    expect(decodeTrustToken(tokenIn(printed))).toMatchObject({ client_name: "spare", addresses: [h.address] });
+    expect((await h.api("GET", "/1.0/trust-tokens?recursion=1")).filter((t: any) => t.name === "spare" && t.status === "valid")).toHaveLength(1);
   }, 120_000);
 
   it("a token from lxc config trust add (over the socket, as lxc makes it) adds a second client; a used or foreign token is refused", async () => {
