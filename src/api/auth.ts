@@ -24,6 +24,8 @@ export const LOCAL_SOCKET = "berthLocalSocket";
 export const TLS_PEER = "berthTlsPeer";
 export interface TlsPeer {
   certificate: Uint8Array | null;
+  /** SHA-256 of its DER, lowercase hex; null with no certificate. */
+  fingerprint: string | null;
 }
 
 export type AuthEnv = {
@@ -48,13 +50,26 @@ export function localSocketFetch<E>(fetch: (request: Request, env: E) => unknown
   };
 }
 
+/** Each TLS connection's client certificate, read and hashed once for all the requests it carries (keep-alive). */
+const peers = new WeakMap<object, TlsPeer>();
+
+/** The client certificate a TLS connection presented (none: both null). */
+export function tlsPeerOf(socket: Partial<TLSSocket>): TlsPeer {
+  let peer = peers.get(socket);
+  if (!peer) {
+    const presented = socket.getPeerCertificate?.(false);
+    const certificate = presented && presented.raw ? new Uint8Array(presented.raw) : null;
+    peer = { certificate, fingerprint: certificate ? derFingerprint(certificate) : null };
+    peers.set(socket, peer);
+  }
+  return peer;
+}
+
 /** Wraps the app's fetch for an HTTPS listener: hands the route the client certificate of the request's TLS connection. */
 export function tlsPeerFetch<E>(fetch: (request: Request, env: E) => unknown): (request: Request, env: E) => unknown {
   return (request, env) => {
     const socket = (env as { incoming?: { socket?: Partial<TLSSocket> } }).incoming?.socket;
-    const presented = socket?.getPeerCertificate?.(false);
-    const peer: TlsPeer = { certificate: presented && presented.raw ? new Uint8Array(presented.raw) : null };
-    (env as Record<string, unknown>)[TLS_PEER] = peer;
+    (env as Record<string, unknown>)[TLS_PEER] = socket ? tlsPeerOf(socket) : { certificate: null, fingerprint: null };
     return fetch(request, env);
   };
 }
@@ -130,8 +145,8 @@ export function authenticate(tokens: TokenService, trust: TrustService): Middlew
     const header = c.req.header("authorization");
     const tls = c.env?.[TLS_PEER];
     // A bearer token, when sent, decides; otherwise a trusted client certificate over HTTPS.
-    if (header === undefined && tls?.certificate) {
-      const cert = await trust.trusted(derFingerprint(tls.certificate));
+    if (header === undefined && tls?.fingerprint) {
+      const cert = await trust.trusted(tls.fingerprint);
       if (cert) {
         c.set("token", certificateUser(cert));
         c.set("certificate", cert);
@@ -144,9 +159,9 @@ export function authenticate(tokens: TokenService, trust: TrustService): Middlew
     if (header === undefined && tls && matches(UNTRUSTED_ROUTES, c.req.method, c.req.path)) return next();
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
     if (!match) {
-      if (tls?.certificate) {
+      if (tls?.fingerprint) {
         throw unauthorized(
-          `This client certificate (fingerprint ${derFingerprint(tls.certificate)}) is not trusted: add it with a trust token (berth trust add NAME, then lxc remote add REMOTE TOKEN), or send Authorization: Bearer <token>`,
+          `This client certificate (fingerprint ${tls.fingerprint}) is not trusted: add it with a trust token (berth trust add NAME, then lxc remote add REMOTE TOKEN), or send Authorization: Bearer <token>`,
         );
       }
       if (tls) {

@@ -31,7 +31,7 @@ async function overTls(method: string, path: string, opts: { cert?: ClientCertif
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.body !== undefined) headers["content-type"] = "application/json";
   const res = await h.berth.app.request(path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) }, {
-    [TLS_PEER]: { certificate: opts.cert ? opts.cert.der : null },
+    [TLS_PEER]: { certificate: opts.cert ? opts.cert.der : null, fingerprint: opts.cert ? opts.cert.fingerprint : null },
   });
   return { status: res.status, body: (await res.json()) as any, location: res.headers.get("location") };
 }
@@ -71,7 +71,7 @@ describe("trust tokens", () => {
 
   it("the operation the answer points at shows the token without its secret; DELETE on it revokes the token, as LXD's revoke-token", async () => {
     const { reply, token, id } = await makeToken("laptop");
-    const shown = await h.request("GET", reply.body.operation);
+    const shown = await h.request("GET", reply.body.operation!);
     expect(shown.body.metadata).toMatchObject({ id, class: "token", status: "Running", may_cancel: true, metadata: { request: { name: "laptop" } } });
     expect(shown.body.metadata.metadata.secret).toBeUndefined();
     expect(JSON.stringify(shown.body)).not.toContain(decodeTrustToken(token).secret);
