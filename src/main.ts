@@ -21,6 +21,7 @@ import { MemberService } from "./cluster/memberService.ts";
 import { PoolService } from "./cluster/poolService.ts";
 import { ProjectService } from "./cluster/projectService.ts";
 import { TokenService } from "./cluster/tokenService.ts";
+import { TrustService } from "./cluster/trustService.ts";
 import { NO_ENDPOINTS, type ServiceEndpoints } from "./domain/endpoints.ts";
 import type { InstanceExecutor, InstanceRecorder } from "./domain/executor.ts";
 import { EventBus } from "./events/bus.ts";
@@ -164,8 +165,9 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   }
 
   const joins = new JoinService(store, tokens, bus, now, certificate.fingerprint, endpoints);
+  const trust = new TrustService(store, bus, now, certificate.fingerprint, endpoints);
   const services: Services = {
-    store, bus, config, members, groups, pools, projects, instances, records, tokens, join: joins, operations, agents, desired,
+    store, bus, config, members, groups, pools, projects, instances, records, tokens, join: joins, trust, operations, agents, desired,
     healing: { acknowledge: (member, inForce) => healing.acknowledge(member, inForce), stats: () => healing.stats }, logger, now,
   };
   registerInstanceOperations(operations, instances);

@@ -6,6 +6,7 @@ import { authenticate, type AuthEnv } from "./auth.ts";
 import { errorBody, errorResponse, sync } from "./envelope.ts";
 import { createMetrics } from "./metrics.ts";
 import { catalogRoutes } from "./routes/catalog.ts";
+import { certificateRoutes } from "./routes/certificates.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { groupRoutes } from "./routes/groups.ts";
 import { instanceRoutes } from "./routes/instances.ts";
@@ -43,8 +44,8 @@ export function createApp(s: Services, info: AppInfo, extra: RouteModule[] = [])
 
   app.use("*", metrics.middleware);
   app.get("/", (c) => sync(c, ["/1.0"]));
-  app.use("/1.0", authenticate(s.tokens));
-  app.use("/1.0/*", authenticate(s.tokens));
+  app.use("/1.0", authenticate(s.tokens, s.trust));
+  app.use("/1.0/*", authenticate(s.tokens, s.trust));
   // Body size cap. A declared Content-Length is checked up front (readBody checks what arrives);
   // only a chunked body without a length goes through hono's streaming limiter, which builds a full
   // Request object and so costs more than the rest of a small request together.
@@ -78,9 +79,10 @@ export function createApp(s: Services, info: AppInfo, extra: RouteModule[] = [])
   groupRoutes(app, s);
   catalogRoutes(app, s);
   instanceRoutes(app, s);
-  operationRoutes(app, s);
+  operationRoutes(app, s, info.serverName);
   tokenRoutes(app, s);
   joinRoutes(app, s);
+  certificateRoutes(app, s, info.serverName);
   eventRoutes(app, s, info.serverName);
   uiRoutes(app, info.uiDir);
   for (const module of extra) module(app, s);

@@ -206,6 +206,23 @@ export const joinTokenCreateSchema = z.strictObject({
   expiry: z.string().max(32).optional(),
 });
 
+/**
+ * POST /1.0/certificates, LXD's api.CertificatesPost: with token: true (admin) a trust token for
+ * `name`; with certificate (admin) that certificate; with password (LXD 5.0's field) or trust_token
+ * (later LXD's) the certificate the client presents over TLS. expiry is Berth's (the token's life).
+ */
+export const certificatePostSchema = z.strictObject({
+  name: z.string().max(256).optional(),
+  type: z.string().max(32).optional(),
+  restricted: z.boolean().optional(),
+  projects: z.array(z.string().max(64)).max(1000).nullable().optional(),
+  certificate: z.string().max(64 * 1024).optional(),
+  password: z.string().max(16 * 1024).optional(),
+  trust_token: z.string().max(16 * 1024).optional(),
+  token: z.boolean().optional(),
+  expiry: z.string().max(32).optional(),
+});
+
 /** POST /1.0/cluster/join: the secret of a decoded join token (and, to check it, the member the agent means to be). */
 export const joinSchema = z.strictObject({
   secret: z.string().max(1024),

@@ -9,6 +9,7 @@ import type { MemberService } from "../cluster/memberService.ts";
 import type { PoolService } from "../cluster/poolService.ts";
 import type { ProjectService } from "../cluster/projectService.ts";
 import type { TokenService } from "../cluster/tokenService.ts";
+import type { TrustService } from "../cluster/trustService.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { AgentRegistry } from "../members/agents.ts";
 import type { DesiredState } from "../members/desiredState.ts";
@@ -29,6 +30,8 @@ export interface Services {
   records: InstanceRecords;
   tokens: TokenService;
   join: JoinService;
+  /** Trusted client certificates and the trust tokens that add them. */
+  trust: TrustService;
   operations: OperationManager;
   /** What members' agents report. */
   agents: AgentRegistry;

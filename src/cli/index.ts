@@ -22,6 +22,7 @@ const GROUPS: [name: string, load: () => Promise<Register>][] = [
   ["operation", async () => (await import("./commands/operation.ts")).registerOperationCommands],
   ["monitor", async () => (await import("./commands/monitor.ts")).registerMonitorCommand],
   ["token", async () => (await import("./commands/token.ts")).registerTokenCommands],
+  ["trust", async () => (await import("./commands/trust.ts")).registerTrustCommands],
   ["agent", async () => (await import("./commands/agent.ts")).registerAgentCommand],
 ];
 

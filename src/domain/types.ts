@@ -176,7 +176,8 @@ export const OPERATION_STATUS_CODES: Record<OperationStatus, number> = {
 /** An async operation (LXD api.Operation shape). */
 export interface Operation {
   id: string;
-  class: "task";
+  /** "token": a trust token (POST /1.0/certificates with token: true), as LXD's certificate add token operation. */
+  class: "task" | "token";
   description: string;
   created_at: string;
   updated_at: string;

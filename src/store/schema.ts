@@ -121,3 +121,33 @@ export const joinTokens = sqliteTable(
   },
   (t) => [index("join_tokens_member").on(t.member)],
 );
+
+/**
+ * Trusted client certificates (LXD's trust store): a request over HTTPS presenting one of these
+ * acts as admin. Added by a trust token exchange (`lxc remote add`) or by an admin directly.
+ */
+export const certificates = sqliteTable("certificates", {
+  fingerprint: text("fingerprint").primaryKey(), // SHA-256 of the DER, lowercase hex
+  name: text("name").notNull(),
+  type: text("type").notNull(),
+  certificate: text("certificate").notNull(), // PEM
+  createdAt: integer("created_at").notNull(),
+});
+
+/**
+ * Trust tokens (`berth trust add`, `lxc config trust add`): single-use secrets, stored as SHA-256
+ * hashes, that register the client certificate they are presented with. Rows stay after use,
+ * expiry or revocation, so that a second try is told which.
+ */
+export const trustTokens = sqliteTable("trust_tokens", {
+  id: text("id").primaryKey(),
+  hash: text("hash").notNull().unique(),
+  name: text("name").notNull(),
+  type: text("type").notNull(),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+  usedAt: integer("used_at"),
+  /** The certificate it registered. */
+  fingerprint: text("fingerprint"),
+  revokedAt: integer("revoked_at"),
+});

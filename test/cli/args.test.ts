@@ -142,7 +142,7 @@ describe("the program a call builds", () => {
     const names = async (args: string[]) => (await buildProgram(args)).commands.map((c) => c.name());
     expect(await names(["cluster", "list"])).toEqual(["serve", "cluster"]);
     expect(await names(["serve"])).toEqual(["serve"]);
-    const all = ["serve", "cluster", "storage", "project", "instance", "placement", "scriptlet", "config", "operation", "monitor", "token", "agent"];
+    const all = ["serve", "cluster", "storage", "project", "instance", "placement", "scriptlet", "config", "operation", "monitor", "token", "trust", "agent"];
     expect(await names([])).toEqual(all);
     expect(await names(["--help"])).toEqual(all);
     expect(await names(["clustr", "list"])).toEqual(all); // a typo: commander suggests from every command
