@@ -47,8 +47,12 @@ export interface PlanEntry {
 }
 
 export interface InstanceOutcome extends PlanEntry {
-  /** moved; stopped (in place); stayed (heal: left on the dead member); failed (left where it was, with the error); gone (deleted or moved away meanwhile). */
-  outcome: "moved" | "stopped" | "stayed" | "failed" | "gone";
+  /**
+   * moved; stopped (in place); stayed (heal: left on the dead member); failed (left where it was,
+   * with the error); gone (deleted or moved away meanwhile); cancelled (the operation was cancelled
+   * before its step began: left as it was).
+   */
+  outcome: "moved" | "stopped" | "stayed" | "failed" | "gone" | "cancelled";
   error?: string;
 }
 
@@ -144,13 +148,19 @@ export class Evacuator {
         report(round === 0 ? `Evacuating ${total} instance(s) from "${member}"` : `Evacuating ${steps.length} more instance(s) that arrived on "${member}"`);
         if (steps.length === 0) break;
         await runLimited(steps, config.get()["cluster.evacuate.max_parallel"], async (step) => {
-          const outcome = ctx.signal.aborted ? { ...step.entry, outcome: "failed" as const, error: "not started: the operation was cancelled" } : await this.carryOut(step, member, report);
-          if (ctx.signal.aborted) step.ticket?.release();
+          // Cancelled: no new step begins (the ones in flight finish); the rest is left as it is.
+          const cancelled = ctx.signal.aborted;
+          if (cancelled) step.ticket?.release();
+          const outcome: InstanceOutcome = cancelled
+            ? { ...step.entry, outcome: "cancelled", why: `${step.entry.why}; the operation was cancelled before this step began, so it was left as it was` }
+            : await this.carryOut(step, member, report);
           outcomes.set(key(outcome), outcome);
           done++;
-          report(outcome.outcome === "failed"
-            ? `Failed on "${step.instance.name}" in project "${step.instance.project}": ${outcome.error}`
-            : `Done with "${step.instance.name}" in project "${step.instance.project}"`);
+          if (!cancelled) {
+            report(outcome.outcome === "failed"
+              ? `Failed on "${step.instance.name}" in project "${step.instance.project}": ${outcome.error}`
+              : `Done with "${step.instance.name}" in project "${step.instance.project}"`);
+          }
         });
       }
     } finally {
@@ -161,7 +171,10 @@ export class Evacuator {
     const failed = list.filter((o) => o.outcome === "failed");
     const result = {
       instances: list, done, total, moved: count("moved"), stopped: count("stopped"), stayed: count("stayed"), gone: count("gone"), failed: failed.length,
-      evacuation_progress: `${mode === "heal" ? "Healed" : "Evacuated"} "${member}"`,
+      cancelled: count("cancelled"),
+      evacuation_progress: ctx.signal.aborted
+        ? `Cancelled ${mode === "heal" ? "the heal" : "the evacuation"} of "${member}" (${count("cancelled")} instance(s) left as they were)`
+        : `${mode === "heal" ? "Healed" : "Evacuated"} "${member}"`,
     };
     if (mode === "heal") {
       bus.lifecycle("cluster-member-healed", `/1.0/cluster/members/${member}`, { moved: result.moved, stayed: result.stayed, failed: result.failed });
