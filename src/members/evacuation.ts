@@ -44,6 +44,8 @@ export interface PlanEntry {
   /** Where it goes (migrate), or null: it stays on the member. */
   target: string | null;
   why: string;
+  /** It was to move, but no member can take it: it is stopped in place instead (not what its rules asked for). */
+  no_target?: true;
 }
 
 export interface InstanceOutcome extends PlanEntry {
@@ -105,6 +107,7 @@ export class Evacuator {
               entry.why = `${choice.why}; no member can take it (${err.message}), so it stays`;
             } else if (err.status === 409) {
               entry.action = "stop";
+              entry.no_target = true;
               entry.why = `${choice.why}; no member can take it (${err.message}), so it is stopped in place`;
             } else {
               // The scriptlet refused, threw or timed out: never stop an instance for that.
@@ -169,12 +172,13 @@ export class Evacuator {
     const list = [...outcomes.values()].sort((a, b) => key(a).localeCompare(key(b)));
     const count = (o: InstanceOutcome["outcome"]) => list.filter((x) => x.outcome === o).length;
     const failed = list.filter((o) => o.outcome === "failed");
+    const unplaced = list.filter((o) => o.outcome === "stopped" && o.no_target);
     const result = {
       instances: list, done, total, moved: count("moved"), stopped: count("stopped"), stayed: count("stayed"), gone: count("gone"), failed: failed.length,
-      cancelled: count("cancelled"),
+      cancelled: count("cancelled"), stopped_instead_of_moved: unplaced.length,
       evacuation_progress: ctx.signal.aborted
         ? `Cancelled ${mode === "heal" ? "the heal" : "the evacuation"} of "${member}" (${count("cancelled")} instance(s) left as they were)`
-        : `${mode === "heal" ? "Healed" : "Evacuated"} "${member}"`,
+        : `${mode === "heal" ? "Healed" : "Evacuated"} "${member}"${unplaced.length === 0 ? "" : `: ${unplaced.length} instance(s) stopped instead of moved, as no member could take them (${unplaced.map(key).join(", ")})`}`,
     };
     if (mode === "heal") {
       bus.lifecycle("cluster-member-healed", `/1.0/cluster/members/${member}`, { moved: result.moved, stayed: result.stayed, failed: result.failed });
@@ -228,7 +232,7 @@ export class Evacuator {
       if (result.outcome === "moved") return { ...entry, target: result.to, outcome: "moved" };
       if (result.outcome === "gone") return { ...entry, outcome: "gone", why: `${entry.why}; ${result.why}` };
       if (entry.action === "heal") return { ...entry, action: "stay", target: null, outcome: "stayed", why: `${entry.why}; ${result.why}, so it stays` };
-      return this.stopInPlace({ ...entry, action: "stop", target: null, why: `${entry.why}; ${result.why}, so it is stopped in place` }, member, report);
+      return this.stopInPlace({ ...entry, action: "stop", target: null, no_target: true, why: `${entry.why}; ${result.why}, so it is stopped in place` }, member, report);
     } catch (thrown) {
       step.ticket?.release();
       return { ...entry, outcome: "failed", error: toError(thrown).message };
