@@ -55,11 +55,31 @@ describe("berth scriptlet", () => {
     expect(missing.stderr).toContain("ENOENT");
   });
 
-  it("reads the source from stdin and prints JSON on request", async () => {
+  it("reads the source from stdin and prints JSON on request; a refusal exits 1", async () => {
     const source = 'function instance_placement(r, c) { log_error("no"); return "closed for maintenance"; }';
-    const out = await h.ok(["scriptlet", "test", "-", "--reason", "evacuation", "--format", "json"], { input: source });
-    const answer = JSON.parse(out);
+    const refused = await h.run(["scriptlet", "test", "-", "--reason", "evacuation", "--format", "json"], { input: source });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe("Error: The scriptlet from stdin refused the placement: closed for maintenance\n");
+    const answer = JSON.parse(refused.stdout);
     expect(answer.target).toBeNull();
     expect(answer.scriptlet).toMatchObject({ called: true, rejected: "closed for maintenance", logs: [{ level: "error", message: "no" }] });
+  });
+
+  it("exits 1 when the tested scriptlet throws or times out, after printing what it did", async () => {
+    const throwing = join(h.workDir, "throwing.js");
+    writeFileSync(throwing, 'function instance_placement(request, candidates) {\n  log_info("looking");\n  throw new Error("inventory service down");\n}\n');
+    const looping = join(h.workDir, "looping.js");
+    writeFileSync(looping, "function instance_placement(request, candidates) {\n  while (true) {}\n}\n");
+    const [threw, looped, fine] = await Promise.all([
+      h.run(["scriptlet", "test", throwing, "--name", "web9"]),
+      h.run(["scriptlet", "test", looping, "--name", "web9"]),
+      h.run(["scriptlet", "test", SPREAD, "--name", "web9"]),
+    ]);
+    expect(threw.code).toBe(1);
+    expect(threw.stdout).toContain("info: looking");
+    expect(threw.stderr).toMatch(/^Error: Scriptlet .*throwing\.js failed: .*inventory service down/);
+    expect(looped.code).toBe(1);
+    expect(looped.stderr).toMatch(/^Error: Scriptlet .*looping\.js failed: .*(time|limit)/i);
+    expect(fine.code, fine.stderr).toBe(0);
   });
 });
