@@ -25,6 +25,11 @@ const CONFIG_KEYS = Object.fromEntries(Object.entries(SERVER_CONFIG_KEYS).map(([
   type: v.kind, default: v.default, min: v.min, max: v.max, values: v.values, description: v.description,
 }]));
 
+/** Config values as LXD shows them: every value a string (`"30"`, `"2.5"`), as `lxc config set` sends them. */
+function asStrings(config: object): Record<string, string> {
+  return Object.fromEntries(Object.entries(config).map(([key, value]) => [key, value === null || value === undefined ? "" : String(value)]));
+}
+
 export function serverRoutes(app: Hono<AuthEnv>, s: Services, info: AppInfo): void {
   app.get("/1.0", (c) => sync(c, {
     api_version: "1.0",
@@ -34,8 +39,8 @@ export function serverRoutes(app: Hono<AuthEnv>, s: Services, info: AppInfo): vo
     auth_user_method: c.get("token") === LOCAL_SOCKET_USER ? "unix" : `token (${c.get("token").role})`,
     // What the caller may do (admin, viewer, agent): the dashboard disables what a viewer cannot do.
     auth_role: c.get("token").role,
-    config: s.config.explicit(),
-    effective_config: s.config.get(),
+    config: asStrings(s.config.explicit()),
+    effective_config: asStrings(s.config.get()),
     config_keys: CONFIG_KEYS,
     environment: {
       server: "berth",
@@ -53,11 +58,11 @@ export function serverRoutes(app: Hono<AuthEnv>, s: Services, info: AppInfo): vo
   app.put("/1.0", async (c) => {
     const body = await readBody(c, serverPutSchema);
     await s.config.update(body.config, true);
-    return sync(c, s.config.explicit());
+    return sync(c, asStrings(s.config.explicit()));
   });
   app.patch("/1.0", async (c) => {
     const body = await readBody(c, serverPatchSchema);
     await s.config.update(body.config, false);
-    return sync(c, s.config.explicit());
+    return sync(c, asStrings(s.config.explicit()));
   });
 }
