@@ -191,6 +191,13 @@ export class Scriptlets {
     return async (request, candidates) => {
       const outcome = await sandbox.place(scriptletRequest(instance, request.reason), candidates.map((c) => c.member));
       sink?.(outcome);
+      // A real placement (a query has a sink and reports it itself): the operator hears of a broken scriptlet.
+      if (!sink && outcome.error !== null) {
+        this.deps.logger.warn(
+          { instance: instance.name, project: instance.project, reason: request.reason, error: outcome.error, duration_ms: outcome.duration_ms },
+          "the placement scriptlet failed",
+        );
+      }
       return decisionOf(outcome);
     };
   }
