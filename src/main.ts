@@ -148,7 +148,10 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   // Stored instances load in the background once start-up is done (placements wait for them).
   const index = new SchedulerIndex(view, changes, () => members.list(), (after, limit) => store.listInstanceResources(after, limit));
   index.ready.catch((err) => logger.error({ err }, "loading the stored instances into the scheduler failed; placements fail until a restart"));
-  const placement = new SchedulerPlacement({ index, config, members, groups, projects, pools, hooks: scriptlets });
+  const placement = new SchedulerPlacement({
+    index, config, members, groups, projects, pools, hooks: scriptlets,
+    onRefused: (instance, reason, err) => logger.warn({ instance: instance.name, project: instance.project, reason, error: err.message }, "placement refused"),
+  });
   const memberLifecycle = async (name: string) => (await members.find(name))?.state;
   const instances = new InstanceService({
     store, bus, changes, now, records, locks, placement, executor, memberLifecycle,
@@ -182,6 +185,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     memberStateRoutes(maintenance), schedulerRoutes(query, relocation),
   ]);
   const liveness = new LivenessMonitor(members, changes, bus, (err) => logger.warn({ err }, "the liveness sweep failed"));
+  logWhatFails(bus, logger);
   healing = new HealingMonitor({
     members, config, bus, operations, now,
     heal: async (member) => {
@@ -252,6 +256,25 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
       index.stop();
       await scriptlets.close();
       await store.close();
+      logger.info("berth stopped");
     },
   };
+}
+
+/** Warnings for operators, from the event stream: operations that failed or were cancelled, members going offline. */
+function logWhatFails(bus: EventBus, logger: Logger): void {
+  bus.subscribe((event) => {
+    const m = event.metadata as Record<string, any>;
+    if (event.type === "operation" && (m.status === "Failure" || m.status === "Cancelled")) {
+      logger.warn(
+        { operation: m.id, description: m.description, status: m.status, error: m.err, resources: m.resources },
+        m.status === "Failure" ? "operation failed" : "operation cancelled",
+      );
+    } else if (event.type === "lifecycle" && m.action === "cluster-member-status-changed") {
+      const member = String(m.source).replace("/1.0/cluster/members/", "");
+      const { from, to, message } = m.context ?? {};
+      if (to === "Offline") logger.warn({ member, message }, "cluster member went offline");
+      else if (from === "Offline" && to === "Online") logger.info({ member }, "cluster member is back online");
+    }
+  });
 }

@@ -19,6 +19,7 @@ import { uiRoutes } from "./routes/ui.ts";
 import type { Services } from "./services.ts";
 import type { ServiceEndpoints } from "../domain/endpoints.ts";
 import { MAX_BODY_BYTES } from "./validation.ts";
+import { methodIndex } from "./methods.ts";
 
 export interface AppInfo {
   version: string;
@@ -86,6 +87,12 @@ export function createApp(s: Services, info: AppInfo, extra: RouteModule[] = [])
   eventRoutes(app, s, info.serverName);
   uiRoutes(app, info.uiDir);
   for (const module of extra) module(app, s);
-  app.all("/1.0/*", (c) => { throw notFound(`Not found: ${c.req.method} ${c.req.path}`); });
+  const methodsOf = methodIndex(app);
+  app.all("/1.0/*", (c) => {
+    const allowed = methodsOf(c.req.path);
+    if (allowed.length === 0) throw notFound(`Not found: ${c.req.method} ${c.req.path}`);
+    c.header("Allow", allowed.join(", "));
+    throw new BerthError(405, `Method ${c.req.method} is not allowed on ${c.req.path} (allowed: ${allowed.join(", ")})`);
+  });
   return app;
 }

@@ -28,6 +28,8 @@ export interface PlacementDeps {
   pools: PoolService;
   /** The scriptlet hook provider (null: built-in placement only). */
   hooks: HookProvider | null;
+  /** Hears of every placement refused (nothing fits, the scriptlet said no): the service log. */
+  onRefused?: (instance: Instance, reason: PlacementReason, error: BerthError) => void;
 }
 
 /** Supplies the scriptlet hook for a placement, and hears about placements in flight. */
@@ -117,7 +119,11 @@ export class SchedulerPlacement implements InstancePlacement {
     const request = await this.request(instance, reason, target, exclude);
     const key = instanceKey(instance.project, instance.name);
     const outcome = await this.placerFor(instance, request).place(request, this.schedulerConfig(), seedFor(instance.project, instance.name), key);
-    if (!outcome.ok) throw outcomeError(outcome);
+    if (!outcome.ok) {
+      const error = outcomeError(outcome);
+      this.deps.onRefused?.(instance, reason, error);
+      throw error;
+    }
     const view = this.deps.index.view;
     const hooks = this.hooks;
     hooks?.pending(key, instance, outcome.member);

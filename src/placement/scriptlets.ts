@@ -190,7 +190,7 @@ export class Scriptlets {
     const outcome = await sandbox.test(source, scriptletRequest(TRIAL_INSTANCE, "new"), online);
     const what = `a trial placement (reason new, instance "${TRIAL_INSTANCE.name}" without limits, ${online.length} Online member(s) as candidates)`;
     if (outcome.error !== null) {
-      throw badRequest(`The scriptlet failed ${what}: ${outcome.error}. It was not installed; fix it, or install it anyway with force.`);
+      throw badRequest(`The scriptlet failed ${what}: ${outcome.error}. It was not installed; fix it, or install it anyway with --force (berth scriptlet set --force; over the API ?force=true).`);
     }
     const result = outcome.rejected !== null
       ? `refused it (${outcome.rejected})`
@@ -226,6 +226,13 @@ export class Scriptlets {
     return async (request, candidates) => {
       const outcome = await sandbox.place(scriptletRequest(instance, request.reason), candidates.map((c) => c.member));
       sink?.(outcome);
+      // A real placement (a query has a sink and reports it itself): the operator hears of a broken scriptlet.
+      if (!sink && outcome.error !== null) {
+        this.deps.logger.warn(
+          { instance: instance.name, project: instance.project, reason: request.reason, error: outcome.error, duration_ms: outcome.duration_ms },
+          "the placement scriptlet failed",
+        );
+      }
       return decisionOf(outcome);
     };
   }

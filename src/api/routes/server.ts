@@ -29,6 +29,11 @@ const CONFIG_KEYS = Object.fromEntries(Object.entries(SERVER_CONFIG_KEYS).map(([
   type: v.kind, default: v.default, min: v.min, max: v.max, values: v.values, description: v.description,
 }]));
 
+/** Config values as LXD shows them: every value a string (`"30"`, `"2.5"`), as `lxc config set` sends them. */
+function asStrings(config: object): Record<string, string> {
+  return Object.fromEntries(Object.entries(config).map(([key, value]) => [key, value === null || value === undefined ? "" : String(value)]));
+}
+
 /** How the caller authenticated, as LXD's auth_user_method (plus the token's role for Berth's tokens). */
 function authMethod(c: Context<AuthEnv>): string {
   if (c.get("token") === LOCAL_SOCKET_USER) return "unix";
@@ -54,8 +59,8 @@ export function serverRoutes(app: Hono<AuthEnv>, s: Services, info: AppInfo): vo
       auth_user_method: authMethod(c),
       // What the caller may do (admin, viewer, agent): the dashboard disables what a viewer cannot do.
       auth_role: c.get("token").role,
-      config: s.config.explicit(),
-      effective_config: s.config.get(),
+      config: asStrings(s.config.explicit()),
+      effective_config: asStrings(s.config.get()),
       config_keys: CONFIG_KEYS,
       environment: {
         server: "berth",
@@ -78,7 +83,7 @@ export function serverRoutes(app: Hono<AuthEnv>, s: Services, info: AppInfo): vo
     const notes: string[] = [];
     await s.config.update(body.config, replace, { force: queryBool(c, "force"), onNote: (note) => notes.push(note) });
     if (notes.length > 0) c.header(NOTICE_HEADER, encodeURIComponent(notes.join(" ")));
-    return sync(c, s.config.explicit());
+    return sync(c, asStrings(s.config.explicit()));
   };
   app.put("/1.0", update(true));
   app.patch("/1.0", update(false));

@@ -169,7 +169,16 @@ export function registerInstanceCommands(program: Command): void {
     .option("--force", "stop it first if it is running")
     .action(async (name: string, opts: { project?: string; force?: boolean }, cmd: Command) => {
       const { client, out } = contextOf(cmd);
-      await client.runOperation("DELETE", `/1.0/instances/${seg(name)}`, { query: projectQuery(opts, { force: opts.force ? true : undefined }) });
+      try {
+        await client.runOperation("DELETE", `/1.0/instances/${seg(name)}`, { query: projectQuery(opts, { force: opts.force ? true : undefined }) });
+      } catch (err) {
+        // The API's answer names its parameter (force=true); here the flag is what to add.
+        if (!opts.force && err instanceof CliError && /is running; stop it first/.test(err.message)) {
+          const stop = `berth instance stop ${name}${opts.project ? ` --project ${opts.project}` : ""}`;
+          throw new CliError(`Instance ${name} is running; stop it first (${stop}) or delete it with --force`);
+        }
+        throw err;
+      }
       out.done(`Instance ${name} deleted`);
     });
 }

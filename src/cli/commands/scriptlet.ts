@@ -67,5 +67,15 @@ export function registerScriptletCommands(program: Command): void {
       const answer = await client.post<PlacementAnswer>("/1.0/scheduler/scriptlet/test", { ...placementQueryBody(opts), source });
       printPlacement(out, answer);
       if (out.format === "table" && !answer.scriptlet.called) out.line("Scriptlet: not called (no candidate to choose from)");
+      throwIfTestFailed(file, answer);
     });
+}
+
+/** A test whose scriptlet broke, refused, or could not be run at all exits 1 (the answer is printed first). */
+function throwIfTestFailed(file: string, answer: PlacementAnswer): void {
+  const { scriptlet } = answer;
+  file = file === "-" ? "The scriptlet from stdin" : `Scriptlet ${file}`;
+  if (!scriptlet.called) throw new CliError(`${file} was not called: no member can take the instance (${answer.error ?? "no candidate"})`);
+  if (scriptlet.error) throw new CliError(`${file} failed: ${scriptlet.error}`);
+  if (scriptlet.rejected) throw new CliError(`${file} refused the placement: ${scriptlet.rejected}`);
 }
