@@ -12,12 +12,14 @@ const bytes = z.number().int().nonnegative().max(2 ** 62);
 const count = z.number().nonnegative().max(1e9);
 
 const poolSpace = z.strictObject({ total: bytes, used: bytes.default(0) });
+/** A reported pool: its space and, from an lxd agent, its LXD storage driver. */
+const reportedPool = poolSpace.extend({ driver: z.string().regex(/^[a-z0-9_-]{1,32}$/, "must be a storage driver name such as dir or ceph").optional() });
 
 /** Resources as reported or declared; parts left out take empty defaults. */
 export const resourcesSchema = z.strictObject({
   cpu: z.strictObject({ architecture: z.string().max(64).optional(), total: count }).optional(),
   memory: z.strictObject({ total: bytes, used: bytes.default(0) }).optional(),
-  storage: z.strictObject({ pools: z.record(z.string().max(64), poolSpace) }).optional(),
+  storage: z.strictObject({ pools: z.record(z.string().max(64), reportedPool) }).optional(),
   gpu: z.strictObject({
     total: z.number().int().nonnegative().max(1024).optional(),
     cards: z.array(z.strictObject({ vendor: z.string().max(256).default(""), model: z.string().max(256).default(""), memory: bytes.default(0) })).max(1024).optional(),

@@ -13,6 +13,8 @@ export interface MemoryResources {
 export interface PoolSpace {
   total: number;
   used: number;
+  /** The pool's storage driver, where the member knows it (an lxd agent reports LXD's): says whether it is remote. */
+  driver?: string;
 }
 export interface GpuCard {
   vendor: string;
