@@ -3,7 +3,7 @@
  * service: heartbeats (resources and observed state), the desired-state long-poll, and answers to
  * the requests that ride the long-poll's answer.
  */
-import type { MemberResources, MemberStateReport } from "../domain/types.ts";
+import type { InstanceSource, MemberResources, MemberStateReport } from "../domain/types.ts";
 
 export type DriverName = "none" | "process" | "hook" | "lxd";
 export const DRIVER_NAMES: readonly DriverName[] = ["none", "process", "hook", "lxd"];
@@ -25,8 +25,6 @@ export interface DesiredInstance {
   desired: DesiredPower;
 }
 
-/** LXD's instance source, as Berth keeps it (domain/types.ts). */
-export type InstanceSource = Record<string, string>;
 
 /**
  * The LXD migration API's handshake between two lxd agents, carried by the service (agents open

@@ -11,7 +11,7 @@ import type { InstanceRecords } from "../cluster/instanceRecords.ts";
 import { BerthError } from "../domain/errors.ts";
 import type { Instance } from "../domain/types.ts";
 
-export interface DesiredInstance extends Pick<Instance, "project" | "name" | "type" | "config" | "devices" | "profiles" | "description"> {
+export interface DesiredInstance extends Pick<Instance, "project" | "name" | "type" | "config" | "devices" | "profiles" | "description" | "source"> {
   desired: "Running" | "Stopped";
 }
 
@@ -80,7 +80,7 @@ export class DesiredState {
     const revision = this.revision(member);
     const instances = (await this.records.list({ location: member })).map((i): DesiredInstance => ({
       project: i.project, name: i.name, type: i.type, config: i.config, devices: i.devices, profiles: i.profiles,
-      description: i.description, desired: i.status === "Running" ? "Running" : "Stopped",
+      description: i.description, ...(i.source ? { source: i.source } : {}), desired: i.status === "Running" ? "Running" : "Stopped",
     }));
     return { revision, instances, requests: this.requestsFor(member) };
   }
