@@ -83,7 +83,18 @@ export const heartbeatSchema = z.strictObject({
   })).max(100_000).optional(),
 });
 
-export const agentAnswerSchema = z.strictObject({ log: z.string().max(1024 * 1024) });
+export const agentAnswerSchema = z.strictObject({
+  log: z.string().max(1024 * 1024).optional(),
+  /** migrate-out: where the target's LXD pulls the instance from. */
+  offer: z.strictObject({
+    operation: z.string().regex(/^https:\/\/[^\s]+\/1\.0\/operations\/[^\s]+$/, "must be https://ADDRESS/1.0/operations/ID").max(2048),
+    certificate: z.string().max(64 * 1024),
+    secrets: z.record(z.string().max(64), z.string().max(1024)),
+    architecture: z.string().max(64),
+  }).optional(),
+  /** The request failed on the agent: why. */
+  error: z.string().max(64 * 1024).optional(),
+});
 
 export const memberStateActionSchema = z.strictObject({
   action: z.enum(["evacuate", "restore"]),

@@ -71,8 +71,8 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
     if (!s.agents.hasAgent(instance.location)) {
       throw badRequest(`Instance "${instance.name}" is on cluster member "${instance.location}", which has no agent: there is no output to show`);
     }
-    const log = await s.desired.ask(instance.location, "log", instance.project, instance.name, 10_000);
-    return sync(c, { log });
+    const answer = await s.desired.ask(instance.location, { kind: "log", project: instance.project, name: instance.name }, 10_000);
+    return sync(c, { log: answer.log ?? "" });
   });
 
   // Berth keeps no snapshots: an instance has none (LXD clients list them, e.g. `lxc list`).
