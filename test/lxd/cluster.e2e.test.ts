@@ -7,15 +7,23 @@
  * killed outright (agent, daemon and container processes) gets its stateless container healed
  * onto another host.
  */
-import { join } from "node:path";
+import { execFile } from "node:child_process";
 import { pino } from "pino";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startServer } from "../../src/cli/serve.ts";
 import { pinnedRequestText } from "../../src/net/pinned.ts";
-import { AgentProcess, cleanUpData, tempDir, waitUntil } from "../agent/support.ts";
+import { AgentProcess, BIN, cleanUpData, tempDir, waitUntil } from "../agent/support.ts";
 import { describeWithLxd, IMAGE_ALIAS, startLxdHosts, stopLxdHosts, type LxdHost } from "./lxdHosts.ts";
 
 const ADMIN = "lxd-e2e-admin";
+
+function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: 180_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
 
 describeWithLxd("Berth over standalone LXD hosts", () => {
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
@@ -79,7 +87,12 @@ describeWithLxd("Berth over standalone LXD hosts", () => {
 
     const source = { type: "image", alias: IMAGE_ALIAS };
     const quick = { "boot.host_shutdown_timeout": "10", "limits.cpu": "0.2" };
-    await api("POST", "/1.0/instances?target=m1", { name: "keep", source, config: quick, start: true });
+    // As an operator would: `berth instance create --image`, the CLI as a child process.
+    // (async: the service runs in this process)
+    const cli = await runCli(["--url", server!.url, "--token", ADMIN, "--fingerprint", server!.fingerprint,
+      "instance", "create", "keep", "--image", IMAGE_ALIAS, "--target", "m1", "--start", "-c", "boot.host_shutdown_timeout=10", "-c", "limits.cpu=0.2"]);
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout).toMatch(/created on m1 and started/);
     await api("POST", "/1.0/instances?target=m1", { name: "fresh", source, config: { ...quick, "berth.stateless": "true" }, start: true });
     await api("POST", "/1.0/instances?target=m2", { name: "other", source, config: quick, start: true });
     for (const n of ["keep", "fresh", "other"]) expect(await instance(n)).toMatchObject({ status: "Running" });
@@ -140,10 +153,15 @@ describeWithLxd("Berth over standalone LXD hosts", () => {
     const m3 = agents.get("m3")!;
     await m3.process.kill("SIGKILL");
     m3.host.kill();
+    // The heal ends (m3 Evacuated) once the target's agent reports the container running.
+    await waitUntil(async () => (await api("GET", "/1.0/cluster/members/m3")).metadata.status === "Evacuated" && (await instance("web")).location !== "m3",
+      `web is healed off m3; stderr: ${stderrOf()}`, 180_000);
+    const heals = (await api("GET", "/1.0/operations?recursion=1")).metadata;
+    const ops = [...(heals.success ?? []), ...(heals.failure ?? []), ...(heals.running ?? [])];
     await waitUntil(async () => {
       const web = await instance("web");
-      return web.location !== "m3" && web.status === "Running";
-    }, `web is healed off m3; stderr: ${stderrOf()}`, 180_000);
+      return web.status === "Running" && (await host(web.location).list()).web === "RUNNING";
+    }, `web runs on its new host; operations: ${JSON.stringify(ops.map((o: any) => [o.description, o.status, o.err]))}`, 120_000);
     const web = await instance("web");
     expect(["m1", "m2"]).toContain(web.location);
     expect(web.config["volatile.evacuate.origin"]).toBe("m3");
