@@ -23,6 +23,7 @@ const BENCHES: Bench[] = [
   { name: "concurrency", file: "./concurrency.ts", byDefault: true, about: "randomized concurrent operations, then every invariant (~40 s)" },
   { name: "agent-heartbeats", file: "./agent-heartbeats.ts", byDefault: true, about: "1,000 simulated agents heartbeating at 1/s: service CPU and create p99 (~40 s)" },
   { name: "cli-startup", file: "./cli-startup.ts", byDefault: true, about: "berth CLI calls and berth serve start-up with 100,000 instances (~30 s)" },
+  { name: "lxd-evacuate", file: "./lxd-evacuate.ts", byDefault: false, about: "N running LXD containers evacuated by Berth (lxd agents) beside LXD's own lxc cluster evacuate (minutes; real LXD)" },
 ];
 
 function list(): void {

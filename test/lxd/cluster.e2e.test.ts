@@ -13,7 +13,8 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { startServer } from "../../src/cli/serve.ts";
 import { pinnedRequestText } from "../../src/net/pinned.ts";
 import { AgentProcess, BIN, cleanUpData, tempDir, waitUntil } from "../agent/support.ts";
-import { describeWithLxd, IMAGE_ALIAS, startLxdHosts, stopLxdHosts, type LxdHost } from "./lxdHosts.ts";
+import { describeWithLxd } from "./describeWithLxd.ts";
+import { IMAGE_ALIAS, startLxdHosts, stopLxdHosts, type LxdHost } from "./lxdHosts.ts";
 
 const ADMIN = "lxd-e2e-admin";
 

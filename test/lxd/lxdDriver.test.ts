@@ -12,7 +12,8 @@ import { LxdDriver } from "../../src/agent/drivers/lxd.ts";
 import { LxdClient } from "../../src/agent/drivers/lxdClient.ts";
 import type { DesiredInstance } from "../../src/agent/protocol.ts";
 import { driverContext } from "../agent/support.ts";
-import { describeWithLxd, IMAGE_ALIAS, startLxdHosts, stopLxdHosts, type LxdHost } from "./lxdHosts.ts";
+import { describeWithLxd } from "./describeWithLxd.ts";
+import { IMAGE_ALIAS, startLxdHosts, stopLxdHosts, type LxdHost } from "./lxdHosts.ts";
 
 describeWithLxd("the lxd driver over real LXD daemons", () => {
   let started: Awaited<ReturnType<typeof startLxdHosts>> | undefined;

@@ -5,8 +5,7 @@
  * loopback port (the migration API's pull mode needs it), and a tiny busybox image imported from a
  * tarball built here (no download). The image's init traps SIGPWR so a clean stop is quick.
  *
- * Without LXD (Debian packages lxd and busybox-static, and root) the suites skip loudly; under
- * CI=true they fail (.ci/run installs both).
+ * No vitest here (bench/lxd-evacuate.ts uses it too): describeWithLxd.ts gates the suites.
  */
 import { execFile, spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -14,11 +13,9 @@ import { request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, it } from "vitest";
 
 export const IMAGE_ALIAS = "berth-busybox";
 const BUSYBOX = ["/bin/busybox", "/usr/bin/busybox"].find((p) => existsSync(p) && isStatic(p));
-const IN_CI = !["", "0", "false"].includes((process.env.CI ?? "").toLowerCase());
 
 function isStatic(path: string): boolean {
   const out = spawnSync("sh", ["-c", `file -L '${path}' 2>/dev/null || ldd '${path}' 2>&1`], { encoding: "utf8" }).stdout;
@@ -32,28 +29,6 @@ export function lxdMissing(): string | null {
   if (!BUSYBOX) return "no static busybox (apt-get install busybox-static)";
   if (process.getuid?.() !== 0) return "LXD needs root";
   return null;
-}
-
-/**
- * describe() for a suite that needs real LXD daemons: skipped with a loud warning when LXD is
- * missing, a failing test under CI.
- */
-export function describeWithLxd(name: string, body: () => void): void {
-  const missing = lxdMissing();
-  if (!missing) {
-    describe(name, body);
-    return;
-  }
-  if (IN_CI) {
-    describe(name, () => {
-      it("needs LXD", () => {
-        throw new Error(`${missing}; .ci/run installs lxd and busybox-static with apt-get. CI must run these tests.`);
-      });
-    });
-    return;
-  }
-  process.stderr.write(`\n*** SKIPPED "${name}": ${missing} ***\n\n`);
-  describe.skip(name, body);
 }
 
 export interface LxcResult {
@@ -173,7 +148,8 @@ export class LxdHost {
     rmSync(`${this.dir}.log`, { force: true });
   }
 
-  async start(): Promise<void> {
+  /** Starts the daemon; initialises it as a standalone host (pool, profile, network address) unless given another preseed. */
+  async start(preseed?: string): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
     chmodSync(this.dir, 0o711);
     const child = spawn("lxd", ["--group", "root", "--logfile", `${this.dir}.log`], { env: this.env(), detached: true, stdio: "ignore" });
@@ -181,7 +157,7 @@ export class LxdHost {
     this.pid = child.pid!;
     const ready = await run("lxd", ["waitready", "--timeout", "60"], this.env(), 90_000);
     if (ready.code !== 0) throw new Error(`LXD in ${this.dir} did not start: ${ready.stderr} ${tail(`${this.dir}.log`)}`);
-    const preseed = [
+    preseed ??= [
       "config:", `  core.https_address: ${this.httpsAddress}`,
       "storage_pools:", "- name: default", "  driver: dir",
       "profiles:", "- name: default", "  devices:", "    root:", "      path: /", "      pool: default", "      type: disk",
