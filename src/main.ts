@@ -29,7 +29,7 @@ import { AgentExecutor } from "./members/agentExecutor.ts";
 import { AgentRegistry } from "./members/agents.ts";
 import { HealingMonitor } from "./members/healing.ts";
 import { DesiredState } from "./members/desiredState.ts";
-import { chooseHealAction } from "./members/evacuationRules.ts";
+import { chooseHealAction, recreatable } from "./members/evacuationRules.ts";
 import { StoreExecutor } from "./members/executor.ts";
 import { LivenessMonitor } from "./members/livenessMonitor.ts";
 import { LocalProbe } from "./members/localMember.ts";
@@ -140,9 +140,10 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const locks = new InstanceLocks();
   const storeExecutor = new StoreExecutor(records, opts.executorDelayMs ?? Number(process.env.BERTH_EXECUTOR_DELAY_MS ?? 0));
   // On a member with an agent a step completes when the agent reports it done (agentExecutor.ts).
-  const memberExecutor = new AgentExecutor(storeExecutor, agents, () => config.get()["cluster.agent_step_timeout"] * 1000);
-  const executor = opts.executor ? opts.executor(memberExecutor, records) : memberExecutor;
   const desired = new DesiredState(records, changes, (instance) => chooseHealAction(instance, (pool) => pools.find(pool)?.driver).action === "heal");
+  const memberExecutor = new AgentExecutor(storeExecutor, agents, () => config.get()["cluster.agent_step_timeout"] * 1000, desired,
+    (instance) => recreatable(instance, (pool) => pools.find(pool)?.driver));
+  const executor = opts.executor ? opts.executor(memberExecutor, records) : memberExecutor;
   changes.subscribe((change) => { if (change.kind === "member-removed") agents.forget(change.name); });
   const scriptlets = new Scriptlets({ config, members, instances: records, projects, changes, bus, logger, poolSize: opts.sandboxPoolSize });
   // Stored instances load in the background once start-up is done (placements wait for them).

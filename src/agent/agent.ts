@@ -13,7 +13,7 @@ import { ServiceError, type AgentClient } from "./client.ts";
 import type { Driver, Observation } from "./drivers/driver.ts";
 import { FenceLeaseKeeper } from "./fenceLease.ts";
 import { checkInstanceName, type InstanceRecords } from "./files.ts";
-import { instanceKey, type AgentRequest, type DesiredInstance, type DesiredState, type HeartbeatAnswer, type ObservedInstance } from "./protocol.ts";
+import { instanceKey, type AgentAnswer, type AgentRequest, type DesiredInstance, type DesiredState, type HeartbeatAnswer, type MigrationOffer, type ObservedInstance } from "./protocol.ts";
 import { afterFailure, reconcile, type Action, type Backoff } from "./reconcile.ts";
 import { sleep } from "./sleep.ts";
 import { monotonicMs } from "./supervisorState.ts";
@@ -75,6 +75,7 @@ export class Agent {
   async start(): Promise<void> {
     await this.fence.load();
     this.known = await this.opts.records.load((path, err) => this.log.error({ err, path }, "ignoring an unreadable instance record"));
+    await this.adoptOwned();
     for (const key of this.known.keys()) await this.refresh(key);
     this.log.info({ driver: this.opts.driver.name, instances: this.known.size, running: this.list().filter((i) => i.status === "Running").length }, "adopted the recorded instances");
     const first = await this.fetchFirst();
@@ -108,6 +109,34 @@ export class Agent {
         if (seen.reason && seen.status === "Error") item.reason = seen.reason;
         return item;
       });
+  }
+
+  /**
+   * Instances the driver finds that this member owns but the agent has no record of (its data
+   * directory was lost or replaced): known from now on, so reconcile keeps what is listed and
+   * removes what is not. Nothing without the driver's ownership mark is ever taken in.
+   */
+  private async adoptOwned(): Promise<void> {
+    if (!this.opts.driver.owned) return;
+    let owned: DesiredInstance[];
+    try {
+      owned = await this.opts.driver.owned();
+    } catch (err) {
+      this.log.warn({ err: toError(err).message }, "cannot list the driver's instances; adopting only the recorded ones");
+      return;
+    }
+    for (const instance of owned) {
+      const key = instanceKey(instance);
+      if (this.known.has(key)) continue;
+      try {
+        checkInstanceName(instance);
+        await this.opts.records.save(instance);
+        this.known.set(key, instance);
+        this.log.info({ instance: key }, "adopted an instance this member owns that had no record");
+      } catch (err) {
+        this.log.error({ err: toError(err).message, instance: key }, "cannot adopt this instance");
+      }
+    }
   }
 
   private async fetchFirst(): Promise<DesiredState | null> {
@@ -256,6 +285,7 @@ export class Agent {
       this.failures.delete(key);
       // Listed again while it stopped (moved away and back): it stays known, and reconcile goes on from Stopped.
       if (action.kind === "forget" && !this.desired?.instances.some((i) => instanceKey(i) === key)) {
+        await driver.remove?.(instance);
         await this.opts.records.remove(instance);
         this.known.delete(key);
         this.observed.delete(key);
@@ -352,12 +382,47 @@ export class Agent {
   }
 
   private async answer(request: AgentRequest): Promise<void> {
-    if (request.kind !== "log") {
-      this.log.warn({ request: request.id, kind: request.kind }, "ignoring a request of an unknown kind");
-      return;
+    const { driver, client } = this.opts;
+    const signal = this.stopping.signal;
+    switch (request.kind) {
+      case "log":
+        await client.answer(request, { log: await driver.log(request) }, signal);
+        return;
+      case "migrate-out":
+      case "migrate-in": {
+        // The LXD migration handshake (lxd driver): failures are answered, so the move fails at once with the reason.
+        let answer: AgentAnswer;
+        try {
+          if (request.kind === "migrate-out") {
+            if (!driver.migrateOut) throw new Error(`the ${driver.name} driver cannot migrate instances`);
+            answer = { offer: await driver.migrateOut(request) };
+          } else {
+            if (!driver.migrateIn || !request.instance || !request.offer) throw new Error(`the ${driver.name} driver cannot migrate instances in, or the request lacks the instance or the offer`);
+            await this.migrateIn(request.instance, request.offer);
+            answer = {};
+          }
+        } catch (err) {
+          answer = { error: toError(err).message };
+          this.log.warn({ request: request.kind, instance: instanceKey(request), err: answer.error }, "migration step failed");
+        }
+        await client.answer(request, answer, signal);
+        return;
+      }
+      default:
+        this.log.warn({ request: request.id, kind: (request as AgentRequest).kind }, "ignoring a request of an unknown kind");
     }
-    const log = await this.opts.driver.log(request);
-    await this.opts.client.answer(request, { log }, this.stopping.signal);
+  }
+
+  /** Pulls an instance in while holding it busy, so reconcile does not start creating it from its image meanwhile. */
+  private async migrateIn(instance: DesiredInstance, offer: MigrationOffer): Promise<void> {
+    const key = instanceKey(instance);
+    while (this.busy.has(key)) await sleep(100, this.stopping.signal);
+    this.busy.add(key);
+    try {
+      await this.opts.driver.migrateIn!(instance, offer);
+    } finally {
+      this.busy.delete(key);
+    }
   }
 }
 

@@ -6,7 +6,7 @@ import { badRequest, conflict, notFound } from "../domain/errors.ts";
 import type { InstanceExecutor } from "../domain/executor.ts";
 import { CLUSTER_GROUP_KEY, validateDevices, validateInstanceConfig, VOLATILE_KEYS } from "../domain/instanceConfig.ts";
 import { checkName } from "../domain/names.ts";
-import type { Devices, Instance, InstanceType, MemberLifecycle, StoragePool } from "../domain/types.ts";
+import type { Devices, Instance, InstanceSource, InstanceType, MemberLifecycle, StoragePool } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
 import { DuplicateKey, type Store } from "../store/store.ts";
 import type { ClusterChanges } from "./changes.ts";
@@ -24,6 +24,8 @@ export interface InstanceInput {
   devices?: Devices;
   profiles?: string[];
   start?: boolean;
+  /** LXD's create source (an image), kept with the instance. */
+  source?: InstanceSource;
 }
 
 export type InstanceUpdate = Partial<Pick<Instance, "description" | "config" | "devices" | "profiles">>;
@@ -116,6 +118,7 @@ export class InstanceService {
       name, project, type: input.type ?? "container", architecture: input.architecture ?? "",
       location: "", status: "Stopped", description: input.description ?? "", config, devices,
       profiles: input.profiles ?? ["default"], created_at: new Date(this.deps.now()).toISOString(),
+      ...(input.source ? { source: input.source } : {}),
     };
   }
 

@@ -15,7 +15,7 @@ import type { MemberService } from "../cluster/memberService.ts";
 import type { InstancePlacement, PlacementTicket } from "../cluster/placementPort.ts";
 import type { PoolService } from "../cluster/poolService.ts";
 import { BerthError, toError } from "../domain/errors.ts";
-import type { InstanceExecutor } from "../domain/executor.ts";
+import type { InstanceExecutor, MoveMethod } from "../domain/executor.ts";
 import { progress } from "../domain/progress.ts";
 import type { Instance, StorageDriver } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
@@ -43,6 +43,11 @@ export interface PlanEntry {
   action: EvacuationAction;
   /** Where it goes (migrate), or null: it stays on the member. */
   target: string | null;
+  /**
+   * How it travels where that depends on the members' agents (lxd): "migrate" (LXD's migration
+   * API carries its root filesystem) or "recreate" (created afresh from its image on the target).
+   */
+  method?: MoveMethod;
   why: string;
   /** It was to move, but no member can take it: it is stopped in place instead (not what its rules asked for). */
   no_target?: true;
@@ -100,6 +105,9 @@ export class Evacuator {
           try {
             ticket = await this.placeElsewhere(instance, member);
             entry.target = ticket.location;
+            const method = this.deps.executor.moveMethod?.(instance, member, ticket.location);
+            // A heal asks nothing of the dead member: the target always starts it afresh.
+            if (method) entry.method = choice.action === "heal" ? "recreate" : method;
           } catch (err) {
             if (!(err instanceof BerthError)) throw err;
             if (err.status === 409 && choice.action === "heal") {

@@ -32,6 +32,19 @@ export function localDependency(instance: Instance, poolDriver: (pool: string) =
   return null;
 }
 
+/**
+ * Whether a move may recreate the instance from its image on the target instead of carrying its
+ * root filesystem: it is declared stateless (berth.stateless=true), or its root disk is on a remote
+ * (shared) pool. A root disk that comes from a profile (not in the instance's devices) is local.
+ */
+export function recreatable(instance: Instance, poolDriver: (pool: string) => StorageDriver | undefined): string | null {
+  if (["true", "1"].includes(instance.config["berth.stateless"] ?? "")) return "declared stateless (berth.stateless=true)";
+  const root = Object.values(instance.devices).find((d) => d.type === "disk" && d.path === "/");
+  const driver = root?.pool ? poolDriver(root.pool) : undefined;
+  if (driver && REMOTE_DRIVERS.has(driver)) return `its root disk is on remote pool "${root!.pool}" (${driver})`;
+  return null;
+}
+
 export interface ActionChoice {
   action: EvacuationAction;
   why: string;

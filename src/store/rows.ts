@@ -1,6 +1,6 @@
 /** Conversions between table rows and domain objects. */
 import type {
-  ClusterGroup, Instance, InstanceStatus, InstanceType, MemberLifecycle, MemberRecord, MemberResources,
+  ClusterGroup, Instance, InstanceSource, InstanceStatus, InstanceType, MemberLifecycle, MemberRecord, MemberResources,
   MemberStateReport, Operation, OperationStatus, Project, PoolStatus, StorageDriver, StoragePool, TokenInfo, TokenRole,
 } from "../domain/types.ts";
 import { OPERATION_STATUS_CODES } from "../domain/types.ts";
@@ -42,6 +42,7 @@ export function instanceFromRow(row: Row<typeof schema.instances>): Instance {
     devices: row.devices,
     profiles: row.profiles,
     created_at: iso(row.createdAt),
+    ...(row.source ? { source: row.source as unknown as InstanceSource } : {}),
   };
 }
 

@@ -62,6 +62,8 @@ export const instances = sqliteTable(
     devices: json<Record<string, Record<string, string>>>("devices").notNull(),
     profiles: json<string[]>("profiles").notNull(),
     createdAt: integer("created_at").notNull(),
+    /** LXD's create `source` (image alias or fingerprint), null when none was given. */
+    source: json<Record<string, unknown>>("source"),
   },
   (t) => [uniqueIndex("instances_project_name").on(t.project, t.name), index("instances_location").on(t.location)],
 );

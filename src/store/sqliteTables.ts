@@ -55,7 +55,7 @@ export class SqliteTables {
       insertInstance: db.insert(t.instances).values({
         project: p("project"), name: p("name"), type: p("type"), architecture: p("architecture"), location: p("location"),
         status: p("status"), description: p("description"), config: p("config"), devices: p("devices"),
-        profiles: p("profiles"), createdAt: p("createdAt"),
+        profiles: p("profiles"), createdAt: p("createdAt"), source: p("source"),
       }).prepare(),
       instanceStatus: db.update(t.instances).set({ status: sql`${p("status")}` })
         .where(and(eq(t.instances.project, p("project")), eq(t.instances.name, p("name")))).prepare(),
@@ -308,7 +308,7 @@ export class SqliteTables {
       project: instance.project, name: instance.name, type: instance.type, architecture: instance.architecture,
       location: instance.location, status: instance.status, description: instance.description,
       config: instance.config, devices: instance.devices, profiles: instance.profiles,
-      createdAt: Date.parse(instance.created_at),
+      createdAt: Date.parse(instance.created_at), source: instance.source ?? null,
     });
   }
 

@@ -38,6 +38,8 @@ describe("CLI argument parsing", () => {
       devices: { root: { type: "disk", path: "/", pool: "p" } },
       start: true,
     });
+    expect(instanceCreateBody("i", { image: "alpine" }).source).toEqual({ type: "image", alias: "alpine" });
+    expect(instanceCreateBody("i", { image: "ee2b1a40e6b8" }).source).toEqual({ type: "image", fingerprint: "ee2b1a40e6b8" });
     expect(() => instanceCreateBody("i", { disk: "10GiB" })).toThrow("--disk needs --pool");
     expect(() => instanceCreateBody("i", { device: ["gpu0"] })).toThrow("--device gpu0 needs a type");
     expect(() => instanceCreateBody("i", { type: "vm" })).toThrow('--type must be container or virtual-machine, got "vm"');

@@ -24,6 +24,8 @@ export interface PlanEntry {
   action: string;
   /** Where it goes, or null: it stays on the member. */
   target: string | null;
+  /** How it travels between lxd agents: migrate (its root filesystem goes along) or recreate (from its image). */
+  method?: string;
   why: string;
 }
 
@@ -70,6 +72,12 @@ const EVACUATION_PLAN_COLUMNS: Column<PlanEntry>[] = [
   { header: "ACTION", value: (e) => e.action },
   { header: "TARGET", value: (e) => e.target },
   { header: "WHY", value: (e) => e.why },
+];
+/** With lxd agents: how each instance travels. */
+const EVACUATION_PLAN_COLUMNS_WITH_METHOD: Column<PlanEntry>[] = [
+  ...EVACUATION_PLAN_COLUMNS.slice(0, 4),
+  { header: "METHOD", value: (e) => e.method ?? null },
+  ...EVACUATION_PLAN_COLUMNS.slice(4),
 ];
 
 const EVACUATION_COLUMNS: Column<InstanceOutcome>[] = [
@@ -228,7 +236,7 @@ export function registerStateCommands(cluster: Command): void {
       if (opts.dryRun) {
         const plan = await client.post<EvacuationPlan>(`/1.0/cluster/members/${seg(name)}/state`, { ...body, dry_run: true });
         if (out.format === "table" && plan.instances.length === 0) return out.line(`Cluster member ${name} has no instances to evacuate`);
-        return out.list(plan.instances, EVACUATION_PLAN_COLUMNS, plan);
+        return out.list(plan.instances, plan.instances.some((e) => e.method) ? EVACUATION_PLAN_COLUMNS_WITH_METHOD : EVACUATION_PLAN_COLUMNS, plan);
       }
       await confirm(`evacuate cluster member "${name}"`, opts.force);
       await runStateChange(client, out, name, body, EVACUATION_COLUMNS, evacuationSummary, throwIfStoppedInstead);
