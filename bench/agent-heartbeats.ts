@@ -35,7 +35,7 @@ async function createLatencies(call: ReturnType<Service["client"]>, prefix: stri
   for (let i = 0; performance.now() < end; i++) {
     const t0 = performance.now();
     const r = await call("POST", "/1.0/instances", { name: `${prefix}${i}`, config: { "limits.cpu": "1" } });
-    if (r.status !== 201) throw new Error(`create: ${r.status} ${r.body.error}`);
+    if (r.status !== 202) throw new Error(`create: ${r.status} ${r.body.error}`);
     out.push(performance.now() - t0);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

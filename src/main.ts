@@ -21,6 +21,7 @@ import { MemberService } from "./cluster/memberService.ts";
 import { PoolService } from "./cluster/poolService.ts";
 import { ProjectService } from "./cluster/projectService.ts";
 import { TokenService } from "./cluster/tokenService.ts";
+import { TrustService } from "./cluster/trustService.ts";
 import { NO_ENDPOINTS, type ServiceEndpoints } from "./domain/endpoints.ts";
 import type { InstanceExecutor, InstanceRecorder } from "./domain/executor.ts";
 import { EventBus } from "./events/bus.ts";
@@ -28,6 +29,7 @@ import { AgentExecutor } from "./members/agentExecutor.ts";
 import { AgentRegistry } from "./members/agents.ts";
 import { HealingMonitor } from "./members/healing.ts";
 import { DesiredState } from "./members/desiredState.ts";
+import { chooseHealAction, recreatable } from "./members/evacuationRules.ts";
 import { StoreExecutor } from "./members/executor.ts";
 import { LivenessMonitor } from "./members/livenessMonitor.ts";
 import { LocalProbe } from "./members/localMember.ts";
@@ -159,22 +161,26 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const locks = new InstanceLocks();
   const storeExecutor = new StoreExecutor(records, opts.executorDelayMs ?? Number(process.env.BERTH_EXECUTOR_DELAY_MS ?? 0));
   // On a member with an agent a step completes when the agent reports it done (agentExecutor.ts).
-  const memberExecutor = new AgentExecutor(storeExecutor, agents, () => config.get()["cluster.agent_step_timeout"] * 1000);
+  const desired = new DesiredState(records, changes, (instance) => chooseHealAction(instance, (pool) => pools.find(pool)?.driver).action === "heal");
+  const memberExecutor = new AgentExecutor(storeExecutor, agents, () => config.get()["cluster.agent_step_timeout"] * 1000, desired,
+    (instance) => recreatable(instance, (pool) => pools.find(pool)?.driver));
   const executor = opts.executor ? opts.executor(memberExecutor, records) : memberExecutor;
-  const desired = new DesiredState(records, changes);
   changes.subscribe((change) => { if (change.kind === "member-removed") agents.forget(change.name); });
   const scriptlets = new Scriptlets({ config, members, instances: records, projects, changes, bus, logger, poolSize: opts.sandboxPoolSize });
   // Stored instances load in the background once start-up is done (placements wait for them).
   const index = new SchedulerIndex(view, changes, () => members.list(), (after, limit) => store.listInstanceResources(after, limit));
   index.ready.catch((err) => logger.error({ err }, "loading the stored instances into the scheduler failed; placements fail until a restart"));
-  const placement = new SchedulerPlacement({ index, config, members, groups, projects, pools, hooks: scriptlets });
+  const placement = new SchedulerPlacement({
+    index, config, members, groups, projects, pools, hooks: scriptlets,
+    onRefused: (instance, reason, err) => logger.warn({ instance: instance.name, project: instance.project, reason, error: err.message }, "placement refused"),
+  });
   const memberLifecycle = async (name: string) => (await members.find(name))?.state;
   const instances = new InstanceService({
     store, bus, changes, now, records, locks, placement, executor, memberLifecycle,
     projectExists: (name) => projects.exists(name), findPool: (name) => pools.find(name), sharedStore: channel !== null,
   });
   const moves = new MoveProcedure({
-    records, locks, executor, memberLifecycle, reserveAt: (instance, member) => placement.reserveAt(instance, member),
+    records, locks, executor, memberLifecycle, reserveAt: (instance, member, confine) => placement.reserveAt(instance, member, confine),
   });
 
   const replicaStatus: ReplicaStatus = {
@@ -191,13 +197,15 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   }
 
   const joins = new JoinService(store, tokens, bus, now, certificate.fingerprint, endpoints);
+  const trust = new TrustService(store, bus, now, certificate.fingerprint, endpoints);
   const services: Services = {
-    store, bus, config, members, groups, pools, projects, instances, records, tokens, join: joins, operations, agents, desired, replicas: replicaStatus,
-    healing: { acknowledge: (member) => healing.acknowledge(member), stats: () => healing.stats }, logger, now,
+    store, bus, config, members, groups, pools, projects, instances, records, tokens, join: joins, trust, operations, agents, desired,
+    replicas: replicaStatus,
+    healing: { acknowledge: (member, inForce) => healing.acknowledge(member, inForce), stats: () => healing.stats }, logger, now,
   };
   registerInstanceOperations(operations, instances);
   const maintenance = new Maintenance({ members, records, locks, placement, executor, moves, pools, config, bus }, operations);
-  const relocation = new Relocation(records, placement, moves, operations);
+  const relocation = new Relocation(records, placement, moves, operations, (member) => groupCache.ofMember(member));
   await scriptlets.loadStored();
   const query = placementQuery(placement, scriptlets);
   const app = createApp(services, {
@@ -207,6 +215,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     memberStateRoutes(maintenance), schedulerRoutes(query, relocation),
   ]);
   const liveness = new LivenessMonitor(members, changes, bus, (err) => logger.warn({ err }, "the liveness sweep failed"));
+  logWhatFails(bus, logger);
   healing = new HealingMonitor({
     members, config, bus, operations, now,
     heal: async (member) => {
@@ -270,6 +279,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
         } else if (what === "groups") await groupCache.load();
         else if (what === "projects") await projects.load();
         else if (what === "pools") await pools.load();
+        else if (what === "certificates") trust.forgetCached();
         else tokens.forgetCached();
       },
       operationEnded: (id) => operations.wake(id),
@@ -316,6 +326,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
       await scriptlets.close();
       await channel?.close();
       await store.close();
+      logger.info("berth stopped");
     },
   };
 }
@@ -347,4 +358,22 @@ async function serviceCertificate(opts: BerthOptions, dataDir: string, channel: 
   const pair = JSON.parse(kept) as { cert: string; key: string };
   // Generated by this start only when its certificate is the one kept (two replicas may race).
   return { ...certificateFromPem(pair.cert, pair.key, "the TLS certificate kept in the database"), generated: made === kept };
+}
+
+/** Warnings for operators, from the event stream: operations that failed or were cancelled, members going offline. */
+function logWhatFails(bus: EventBus, logger: Logger): void {
+  bus.subscribe((event) => {
+    const m = event.metadata as Record<string, any>;
+    if (event.type === "operation" && (m.status === "Failure" || m.status === "Cancelled")) {
+      logger.warn(
+        { operation: m.id, description: m.description, status: m.status, error: m.err, resources: m.resources },
+        m.status === "Failure" ? "operation failed" : "operation cancelled",
+      );
+    } else if (event.type === "lifecycle" && m.action === "cluster-member-status-changed") {
+      const member = String(m.source).replace("/1.0/cluster/members/", "");
+      const { from, to, message } = m.context ?? {};
+      if (to === "Offline") logger.warn({ member, message }, "cluster member went offline");
+      else if (from === "Offline" && to === "Online") logger.info({ member }, "cluster member is back online");
+    }
+  });
 }

@@ -11,10 +11,12 @@ import { toError } from "../domain/errors.ts";
 import type { MemberResources, MemberStateReport } from "../domain/types.ts";
 import { ServiceError, type AgentClient } from "./client.ts";
 import type { Driver, Observation } from "./drivers/driver.ts";
+import { FenceLeaseKeeper } from "./fenceLease.ts";
 import { checkInstanceName, type InstanceRecords } from "./files.ts";
-import { instanceKey, type AgentRequest, type DesiredInstance, type DesiredState, type HeartbeatAnswer, type ObservedInstance } from "./protocol.ts";
+import { instanceKey, type AgentAnswer, type AgentRequest, type DesiredInstance, type DesiredState, type HeartbeatAnswer, type MigrationOffer, type ObservedInstance } from "./protocol.ts";
 import { afterFailure, reconcile, type Action, type Backoff } from "./reconcile.ts";
 import { sleep } from "./sleep.ts";
+import { monotonicMs } from "./supervisorState.ts";
 
 export interface AgentOptions {
   client: AgentClient;
@@ -27,11 +29,16 @@ export interface AgentOptions {
   /** How long the service may hold a long-poll (seconds, at most 60). */
   pollWaitS?: number;
   now?: () => number;
+  /** Where the fence lease is kept for the supervisors (<data>/fence.json); none: nothing fences. */
+  fenceFile?: string;
+  /** This boot's monotonic clock in ms (tests may fake it). */
+  monotonic?: () => number;
 }
 
 /** Until the service says otherwise: its default offline threshold (20 s) / 4. */
 const DEFAULT_HEARTBEAT_MS = 5_000;
 const MAX_RETRY_MS = 30_000;
+const REPORT_BURST_MS = 20;
 
 export class Agent {
   private readonly stopping = new AbortController();
@@ -51,17 +58,24 @@ export class Agent {
   private lastReport: string | null = null;
   private reporting: Promise<void> | null = null;
   private reportAgain = false;
+  private reportDue: Promise<void> | null = null;
   private wake: NodeJS.Timeout | null = null;
   private loops: Promise<void>[] = [];
+  private readonly fence: FenceLeaseKeeper;
+  private readonly monotonic: () => number;
 
   constructor(private readonly opts: AgentOptions) {
     this.now = opts.now ?? Date.now;
     this.log = opts.logger;
+    this.monotonic = opts.monotonic ?? monotonicMs;
+    this.fence = new FenceLeaseKeeper(opts.fenceFile, this.monotonic);
   }
 
   /** Adopts, fetches the desired state, reconciles and reports; then runs until stop(). */
   async start(): Promise<void> {
+    await this.fence.load();
     this.known = await this.opts.records.load((path, err) => this.log.error({ err, path }, "ignoring an unreadable instance record"));
+    await this.adoptOwned();
     for (const key of this.known.keys()) await this.refresh(key);
     this.log.info({ driver: this.opts.driver.name, instances: this.known.size, running: this.list().filter((i) => i.status === "Running").length }, "adopted the recorded instances");
     const first = await this.fetchFirst();
@@ -97,10 +111,41 @@ export class Agent {
       });
   }
 
+  /**
+   * Instances the driver finds that this member owns but the agent has no record of (its data
+   * directory was lost or replaced): known from now on, so reconcile keeps what is listed and
+   * removes what is not. Nothing without the driver's ownership mark is ever taken in.
+   */
+  private async adoptOwned(): Promise<void> {
+    if (!this.opts.driver.owned) return;
+    let owned: DesiredInstance[];
+    try {
+      owned = await this.opts.driver.owned();
+    } catch (err) {
+      this.log.warn({ err: toError(err).message }, "cannot list the driver's instances; adopting only the recorded ones");
+      return;
+    }
+    for (const instance of owned) {
+      const key = instanceKey(instance);
+      if (this.known.has(key)) continue;
+      try {
+        checkInstanceName(instance);
+        await this.opts.records.save(instance);
+        this.known.set(key, instance);
+        this.log.info({ instance: key }, "adopted an instance this member owns that had no record");
+      } catch (err) {
+        this.log.error({ err: toError(err).message, instance: key }, "cannot adopt this instance");
+      }
+    }
+  }
+
   private async fetchFirst(): Promise<DesiredState | null> {
     for (let failures = 0; !this.stopping.signal.aborted; ) {
       try {
-        return await this.opts.client.desired(undefined, 0, this.stopping.signal);
+        const asked = this.monotonic();
+        const state = await this.opts.client.desired(undefined, 0, this.stopping.signal);
+        this.fence.desiredRead(asked);
+        return state;
       } catch (err) {
         if (this.stopping.signal.aborted) break;
         failures++;
@@ -117,9 +162,11 @@ export class Agent {
     while (!signal.aborted) {
       const since = this.desired?.revision;
       const asked = Date.now();
+      const askedMono = this.monotonic();
       try {
         const state = await this.opts.client.desired(since, waitS, signal);
         failures = 0;
+        this.fence.desiredRead(askedMono);
         await this.apply(state);
         // A service that answers at once when nothing changed would make this loop spin.
         if (state.revision === since && Date.now() - asked < 1000) await sleep(1000, signal);
@@ -140,7 +187,9 @@ export class Agent {
         const { resources, state } = await this.opts.probe();
         const instances = this.list();
         const agent = { version: this.opts.version, driver: this.opts.driver.name };
-        const answer = await this.opts.client.heartbeat({ resources, state, agent, instances }, signal);
+        const sent = this.monotonic();
+        const answer = await this.opts.client.heartbeat({ resources, state, agent, instances, healing_threshold: this.fence.inForce() }, signal);
+        await this.fence.renew(sent, answer);
         this.lastReport = JSON.stringify(instances);
         this.heartbeatMs = heartbeatInterval(answer);
         if (answer.status !== lastStatus || lastError) this.log.info({ status: answer.status, message: answer.message, every_s: this.heartbeatMs / 1000 }, "heartbeat");
@@ -186,6 +235,8 @@ export class Agent {
     }
     if (state.revision !== this.desired?.revision) this.log.info({ revision: state.revision, instances: state.instances.length }, "desired state");
     this.desired = { ...state, instances: state.instances.filter((i) => this.known.has(instanceKey(i))) };
+    // The supervisors must know what to fence before any of it starts.
+    await this.fence.fenceable(this.desired.instances.filter((i) => i.fence).map(instanceKey));
     this.kick();
     this.answerRequests(state.requests ?? []);
   }
@@ -200,6 +251,7 @@ export class Agent {
       backoff: this.backoff,
       busy: this.busy,
       now: this.now(),
+      holdFenced: this.fence.held(),
     });
     for (const action of actions) this.launch(action);
     if (this.wake) clearTimeout(this.wake);
@@ -233,6 +285,7 @@ export class Agent {
       this.failures.delete(key);
       // Listed again while it stopped (moved away and back): it stays known, and reconcile goes on from Stopped.
       if (action.kind === "forget" && !this.desired?.instances.some((i) => instanceKey(i) === key)) {
+        await driver.remove?.(instance);
         await this.opts.records.remove(instance);
         this.known.delete(key);
         this.observed.delete(key);
@@ -274,9 +327,19 @@ export class Agent {
     this.observed.set(key, seen);
   }
 
-  /** Reports the observed list when it differs from the last one the service got. */
+  /**
+   * Reports the observed list when it differs from the last one the service got. Actions end in
+   * bursts (a heal brings many instances at once): the report waits REPORT_BURST_MS so one carries
+   * the burst, instead of one complete list per action.
+   */
   private async reportIfChanged(): Promise<void> {
-    if (JSON.stringify(this.list()) !== this.lastReport) await this.report();
+    if (!this.reportDue) {
+      this.reportDue = sleep(REPORT_BURST_MS, this.stopping.signal).then(() => {
+        this.reportDue = null;
+        return JSON.stringify(this.list()) !== this.lastReport ? this.report() : undefined;
+      });
+    }
+    await this.reportDue;
   }
 
   /** Sends the observed list (a heartbeat of `instances` only); reports asked for meanwhile are sent after. */
@@ -290,7 +353,9 @@ export class Agent {
         this.reportAgain = false;
         const instances = this.list();
         try {
-          await this.opts.client.heartbeat({ instances }, this.stopping.signal);
+          const sent = this.monotonic();
+          const answer = await this.opts.client.heartbeat({ instances, healing_threshold: this.fence.inForce() }, this.stopping.signal);
+          await this.fence.renew(sent, answer);
           this.lastReport = JSON.stringify(instances);
         } catch (err) {
           // The next heartbeat carries the list too.
@@ -317,12 +382,47 @@ export class Agent {
   }
 
   private async answer(request: AgentRequest): Promise<void> {
-    if (request.kind !== "log") {
-      this.log.warn({ request: request.id, kind: request.kind }, "ignoring a request of an unknown kind");
-      return;
+    const { driver, client } = this.opts;
+    const signal = this.stopping.signal;
+    switch (request.kind) {
+      case "log":
+        await client.answer(request, { log: await driver.log(request) }, signal);
+        return;
+      case "migrate-out":
+      case "migrate-in": {
+        // The LXD migration handshake (lxd driver): failures are answered, so the move fails at once with the reason.
+        let answer: AgentAnswer;
+        try {
+          if (request.kind === "migrate-out") {
+            if (!driver.migrateOut) throw new Error(`the ${driver.name} driver cannot migrate instances`);
+            answer = { offer: await driver.migrateOut(request) };
+          } else {
+            if (!driver.migrateIn || !request.instance || !request.offer) throw new Error(`the ${driver.name} driver cannot migrate instances in, or the request lacks the instance or the offer`);
+            await this.migrateIn(request.instance, request.offer);
+            answer = {};
+          }
+        } catch (err) {
+          answer = { error: toError(err).message };
+          this.log.warn({ request: request.kind, instance: instanceKey(request), err: answer.error }, "migration step failed");
+        }
+        await client.answer(request, answer, signal);
+        return;
+      }
+      default:
+        this.log.warn({ request: request.id, kind: (request as AgentRequest).kind }, "ignoring a request of an unknown kind");
     }
-    const log = await this.opts.driver.log(request);
-    await this.opts.client.answer(request, { log }, this.stopping.signal);
+  }
+
+  /** Pulls an instance in while holding it busy, so reconcile does not start creating it from its image meanwhile. */
+  private async migrateIn(instance: DesiredInstance, offer: MigrationOffer): Promise<void> {
+    const key = instanceKey(instance);
+    while (this.busy.has(key)) await sleep(100, this.stopping.signal);
+    this.busy.add(key);
+    try {
+      await this.opts.driver.migrateIn!(instance, offer);
+    } finally {
+      this.busy.delete(key);
+    }
   }
 }
 

@@ -2,7 +2,7 @@
  * The agent's start-up settings: flags on the first start, the files under <data> on later ones.
  *   <data>/credential  {url, name, credential, fingerprint?}, mode 0600: where the service is and
  *                      the agent credential bound to this member
- *   <data>/agent.json  {driver, hooks?, pools}: how this member runs its instances
+ *   <data>/agent.json  {driver, hooks?, lxdSocket?, pools}: how this member runs its instances
  * so that `berth agent --data DIR` alone restarts an agent as it was first started. A flag given on
  * a later start replaces the stored value (and is stored).
  */
@@ -24,6 +24,8 @@ export interface AgentSettings {
   driver: DriverName;
   /** Absolute path of the hook driver's executables. */
   hooks?: string;
+  /** The lxd driver's LXD unix socket (absent: LXD_SOCKET, $LXD_DIR/unix.socket, or LXD's usual places, at each start). */
+  lxdSocket?: string;
   /** Storage pool name → a directory on its filesystem. */
   pools: Record<string, string>;
 }
@@ -35,6 +37,7 @@ export interface AgentFlags {
   name?: string;
   driver?: string;
   hooks?: string;
+  lxdSocket?: string;
   /** "NAME=PATH", repeatable. */
   pool?: string[];
   /** The service certificate's fingerprint to pin (from a join token). */
@@ -96,6 +99,8 @@ async function loadSettings(data: string, flags: AgentFlags): Promise<AgentSetti
   if (flags.pool && flags.pool.length > 0) settings.pools = parsePools(flags.pool);
   const hooks = flags.hooks ? resolve(flags.hooks) : stored?.hooks;
   if (hooks) settings.hooks = hooks;
+  const lxdSocket = flags.lxdSocket ? resolve(flags.lxdSocket) : stored?.lxdSocket;
+  if (lxdSocket) settings.lxdSocket = lxdSocket;
   if (settings.driver === "hook" && !settings.hooks) throw new Error("--driver hook needs --hooks DIR: a directory with executables start, stop and status");
   if (JSON.stringify(settings) !== JSON.stringify(stored)) await writeJsonAtomic(file, settings);
   return settings;

@@ -4,7 +4,7 @@
  * be given instead).
  */
 import type { Agent as HttpAgent, IncomingMessage } from "node:http";
-import type { AgentRequest, DesiredState, HeartbeatAnswer, HeartbeatBody } from "./protocol.ts";
+import type { AgentAnswer, AgentRequest, DesiredState, HeartbeatAnswer, HeartbeatBody } from "./protocol.ts";
 
 export interface HttpRequest {
   method: string;
@@ -85,7 +85,7 @@ export class AgentClient {
     return this.call<DesiredState>("GET", `/desired${query}`, undefined, (waitS + 30) * 1000, signal);
   }
 
-  async answer(request: AgentRequest, answer: { log: string }, signal?: AbortSignal): Promise<void> {
+  async answer(request: AgentRequest, answer: AgentAnswer, signal?: AbortSignal): Promise<void> {
     await this.call("POST", `/answers/${encodeURIComponent(request.id)}`, answer, 30_000, signal);
   }
 

@@ -35,6 +35,11 @@ export interface ReconcileInput {
   /** Instances with an action under way: left alone until it ends. */
   busy: ReadonlySet<string>;
   now: number;
+  /**
+   * The fence lease ran out and the desired state has not been read since (fenceLease.ts): nothing
+   * that healing would move (`fence`) is started, since it may run elsewhere by now.
+   */
+  holdFenced?: boolean;
 }
 
 export interface ReconcileResult {
@@ -63,7 +68,8 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
     const status = input.observed.get(key)?.status ?? "Stopped";
     if (instance.desired === "Running") {
       // Error stays Error, visible, until the service asks for a stop — unless boot.autorestart.
-      if (status === "Stopped" || (status === "Error" && autorestart(instance.config))) act({ kind: "start", key, instance });
+      const wanted = status === "Stopped" || (status === "Error" && autorestart(instance.config));
+      if (wanted && !(input.holdFenced && instance.fence)) act({ kind: "start", key, instance });
     } else if (status !== "Stopped") {
       act({ kind: "stop", key, instance, timeoutS: shutdownTimeoutS(instance.config) });
     }

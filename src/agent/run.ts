@@ -9,6 +9,7 @@ import { loadAgentConfig, type AgentFlags, type Credential } from "./agentConfig
 import { AgentClient, nodeTransport, type Transport } from "./client.ts";
 import { createDriver } from "./drivers/index.ts";
 import { InstanceRecords } from "./files.ts";
+import { fencePath } from "./supervisorState.ts";
 
 export interface RunOptions {
   /** How requests reach the service; by default node:http(s). A certificate-pinning transport goes here. */
@@ -22,13 +23,23 @@ export async function runAgent(flags: AgentFlags, opts: RunOptions = {}): Promis
   const logger = pino({ level: process.env.BERTH_LOG_LEVEL ?? "info", base: { member: credential.name } }, pino.destination(2));
   await claimDataDir(data);
   const transport = opts.transport ? opts.transport(credential) : defaultTransport(credential);
-  const driver = await createDriver(settings.driver, { data, member: credential.name, logger }, settings.hooks);
+  const driver = await createDriver(settings.driver, { data, member: credential.name, logger }, settings.hooks, settings.lxdSocket);
   const client = new AgentClient({ url: credential.url, member: credential.name, credential: credential.credential, transport });
   const probe = new LocalProbe(data, settings.pools);
   const agent = new Agent({
     client, driver, logger, version: VERSION,
     records: new InstanceRecords(data),
-    probe: () => probe.read(),
+    probe: async () => {
+      const local = await probe.read();
+      if (!driver.resources) return local;
+      // The driver knows the instances' cpu, memory, pools (and their drivers) and gpus better.
+      const own = await driver.resources().catch((err: unknown) => {
+        logger.warn({ err: (err as Error).message }, "the driver's resources could not be read; reporting systeminformation's");
+        return {};
+      });
+      return { ...local, resources: { ...local.resources, ...own } };
+    },
+    fenceFile: fencePath(data),
   });
   const stop = async (signal: string) => {
     logger.info({ signal }, "stopping the agent (instances keep running)");
@@ -38,7 +49,7 @@ export async function runAgent(flags: AgentFlags, opts: RunOptions = {}): Promis
   };
   process.once("SIGINT", () => void stop("SIGINT"));
   process.once("SIGTERM", () => void stop("SIGTERM"));
-  logger.info({ url: credential.url, data, driver: settings.driver, pools: settings.pools }, "berth agent starting");
+  logger.info({ url: credential.url, data, driver: settings.driver, pools: settings.pools, lxd_socket: settings.lxdSocket }, "berth agent starting");
   await agent.start();
   return agent;
 }

@@ -9,12 +9,17 @@
  * time-out. When the command ends the supervisor records how (Stopped when asked to stop, else
  * Error with the exit code or signal), kills what is left of the group, and exits.
  *
+ * The fence deadline (docs/healing.md): every FENCE_CHECK_MS it reads the agent's fence lease, and
+ * once the deadline has passed for an instance healing would move, it SIGKILLs the group at once
+ * (no clean stop: the deadline matters more than the instance's shutdown) and records Stopped with
+ * `fenced`. It does this itself, so the deadline holds when the agent has crashed or hangs.
+ *
  * Node built-ins only: it runs compiled (dist/agent/supervisor.js) and must start fast.
  */
 import { spawn } from "node:child_process";
 import { appendFileSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { bootId, exitReason, statePath, stopPath, type SupervisorSpec, type SupervisorState } from "./supervisorState.ts";
+import { bootId, exitReason, fenceDue, monotonicMs, statePath, stopPath, type FenceLease, type SupervisorSpec, type SupervisorState } from "./supervisorState.ts";
 
 const specFile = process.argv[2];
 if (!specFile) {
@@ -25,6 +30,7 @@ const dir = dirname(specFile);
 const spec = JSON.parse(readFileSync(specFile, "utf8")) as SupervisorSpec;
 let state: SupervisorState = { startId: spec.startId, supervisorPid: process.pid, status: "Starting", bootId: bootId() };
 let stopping = false;
+const FENCE_CHECK_MS = 200;
 
 function record(next: Partial<SupervisorState>): void {
   state = { ...state, ...next };
@@ -73,6 +79,31 @@ function stop(): void {
     note(`still running after ${timeoutS} s: SIGKILL`);
     killGroup("SIGKILL");
   }, timeoutS * 1000);
+}
+
+function readLease(): FenceLease | undefined {
+  if (!spec.fenceFile) return undefined;
+  try {
+    return JSON.parse(readFileSync(spec.fenceFile, "utf8")) as FenceLease;
+  } catch {
+    return undefined; // no lease yet (never acknowledged), or being replaced: the next look sees it
+  }
+}
+
+function fence(lease: FenceLease): void {
+  if (state.fenced) return;
+  const reason = `fenced: no acknowledged heartbeat for ${lease.thresholdS - lease.marginS} s (healing threshold ${lease.thresholdS} s, margin ${lease.marginS} s)`;
+  stopping = true;
+  record({ status: "Stopping", fenced: true, reason });
+  note(`${reason}: SIGKILL`);
+  killGroup("SIGKILL");
+}
+
+if (spec.fenceFile) {
+  setInterval(() => {
+    const lease = readLease();
+    if (state.pid !== undefined && fenceDue(lease, spec.instance, monotonicMs(), state.bootId)) fence(lease!);
+  }, FENCE_CHECK_MS).unref();
 }
 
 // A session of its own has no terminal; these could only come from a stray kill. Only SIGTERM stops.

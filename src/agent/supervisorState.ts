@@ -18,6 +18,8 @@ export interface SupervisorSpec {
   env: Record<string, string>;
   /** Seconds from SIGTERM to SIGKILL when no stop.json says otherwise. */
   stopTimeoutS: number;
+  /** The agent's fence lease (fence.json): past its deadline this run is force-stopped. */
+  fenceFile?: string;
 }
 
 export type SupervisedStatus = "Starting" | "Running" | "Stopping" | "Stopped" | "Error";
@@ -33,6 +35,8 @@ export interface SupervisorState {
   endedAt?: number;
   /** The kernel's boot id when it started: after a reboot nothing of it runs, whatever the file says. */
   bootId?: string;
+  /** Set when the supervisor force-stopped it at the fence deadline (docs/healing.md). */
+  fenced?: boolean;
 }
 
 export const specPath = (dir: string) => join(dir, "spec.json");
@@ -51,4 +55,33 @@ export function bootId(): string | undefined {
 /** How a process ended, as the instance's reason shows it. */
 export function exitReason(code: number | null, signal: NodeJS.Signals | null): string {
   return signal ? `killed by ${signal}` : `exited with code ${code ?? "unknown"}`;
+}
+
+/**
+ * The fence lease (docs/healing.md), written by the agent at <data>/fence.json on every
+ * acknowledged heartbeat and read by every supervisor: past `deadline` (this boot's monotonic
+ * clock, ms) the supervisor of an instance listed in `instances` force-stops it, whether or not
+ * the agent still lives. `deadline: null` means healing is off: nothing is fenced.
+ */
+export interface FenceLease {
+  bootId?: string;
+  deadline: number | null;
+  /** The threshold and margin (s) the deadline was computed from, for people and logs. */
+  thresholdS: number;
+  marginS: number;
+  /** "project/name" of every instance healing would move. */
+  instances: string[];
+}
+
+export const fencePath = (data: string) => join(data, "fence.json");
+
+/** CLOCK_MONOTONIC in ms: the same clock in every process of this boot, and never set back. */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint() / 1_000_000n);
+}
+
+/** Whether the lease says this instance must be fenced now. A lease of another boot fences nothing. */
+export function fenceDue(lease: FenceLease | undefined, instance: string, now: number, boot: string | undefined): boolean {
+  if (!lease || lease.deadline === null || lease.bootId !== boot) return false;
+  return now >= lease.deadline && lease.instances.includes(instance);
 }

@@ -6,6 +6,7 @@ import { authenticate, type AuthEnv } from "./auth.ts";
 import { errorBody, errorResponse, sync } from "./envelope.ts";
 import { createMetrics } from "./metrics.ts";
 import { catalogRoutes } from "./routes/catalog.ts";
+import { certificateRoutes } from "./routes/certificates.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { groupRoutes } from "./routes/groups.ts";
 import { instanceRoutes } from "./routes/instances.ts";
@@ -18,6 +19,7 @@ import { uiRoutes } from "./routes/ui.ts";
 import type { Services } from "./services.ts";
 import type { ServiceEndpoints } from "../domain/endpoints.ts";
 import { MAX_BODY_BYTES } from "./validation.ts";
+import { methodIndex } from "./methods.ts";
 
 export interface AppInfo {
   version: string;
@@ -43,8 +45,8 @@ export function createApp(s: Services, info: AppInfo, extra: RouteModule[] = [])
 
   app.use("*", metrics.middleware);
   app.get("/", (c) => sync(c, ["/1.0"]));
-  app.use("/1.0", authenticate(s.tokens));
-  app.use("/1.0/*", authenticate(s.tokens));
+  app.use("/1.0", authenticate(s.tokens, s.trust));
+  app.use("/1.0/*", authenticate(s.tokens, s.trust));
   // Body size cap. A declared Content-Length is checked up front (readBody checks what arrives);
   // only a chunked body without a length goes through hono's streaming limiter, which builds a full
   // Request object and so costs more than the rest of a small request together.
@@ -78,12 +80,19 @@ export function createApp(s: Services, info: AppInfo, extra: RouteModule[] = [])
   groupRoutes(app, s);
   catalogRoutes(app, s);
   instanceRoutes(app, s);
-  operationRoutes(app, s);
+  operationRoutes(app, s, info.serverName);
   tokenRoutes(app, s);
   joinRoutes(app, s);
+  certificateRoutes(app, s, info.serverName);
   eventRoutes(app, s, info.serverName);
   uiRoutes(app, info.uiDir);
   for (const module of extra) module(app, s);
-  app.all("/1.0/*", (c) => { throw notFound(`Not found: ${c.req.method} ${c.req.path}`); });
+  const methodsOf = methodIndex(app);
+  app.all("/1.0/*", (c) => {
+    const allowed = methodsOf(c.req.path);
+    if (allowed.length === 0) throw notFound(`Not found: ${c.req.method} ${c.req.path}`);
+    c.header("Allow", allowed.join(", "));
+    throw new BerthError(405, `Method ${c.req.method} is not allowed on ${c.req.path} (allowed: ${allowed.join(", ")})`);
+  });
   return app;
 }

@@ -1,8 +1,14 @@
-/** Bearer-token authentication and role checks: admin (all), viewer (reads), agent (its own member). */
+/**
+ * Authentication and role checks: bearer tokens (admin: all, viewer: reads, agent: its own member),
+ * the local unix socket (admin), and over HTTPS a trusted client certificate (admin, as LXD).
+ */
 import type { MiddlewareHandler } from "hono";
+import type { TLSSocket } from "node:tls";
 import { badRequest, forbidden, unauthorized } from "../domain/errors.ts";
+import type { CertificateInfo } from "../domain/trustToken.ts";
 import type { TokenInfo } from "../domain/types.ts";
 import type { TokenService } from "../cluster/tokenService.ts";
+import { derFingerprint, type TrustService } from "../cluster/trustService.ts";
 
 /**
  * The adapter's per-request bindings. The unix-socket listener sets LOCAL_SOCKET on them: whoever
@@ -10,7 +16,26 @@ import type { TokenService } from "../cluster/tokenService.ts";
  * control). Nothing a TCP client sends can set it.
  */
 export const LOCAL_SOCKET = "berthLocalSocket";
-export type AuthEnv = { Variables: { token: TokenInfo }; Bindings: { [LOCAL_SOCKET]?: boolean } };
+
+/**
+ * Set by the HTTPS listeners (tlsPeerFetch): the request came over TLS, with the client
+ * certificate it presented (its DER), or null for none. Nothing a client sends can set it.
+ */
+export const TLS_PEER = "berthTlsPeer";
+export interface TlsPeer {
+  certificate: Uint8Array | null;
+  /** SHA-256 of its DER, lowercase hex; null with no certificate. */
+  fingerprint: string | null;
+}
+
+export type AuthEnv = {
+  /**
+   * `token`: who the request acts as. Unset only on the routes an untrusted client may use
+   * (UNTRUSTED_ROUTES, PUBLIC_ROUTES). `certificate`: the trusted client certificate it came with.
+   */
+  Variables: { token: TokenInfo; certificate?: CertificateInfo };
+  Bindings: { [LOCAL_SOCKET]?: boolean; [TLS_PEER]?: TlsPeer };
+};
 
 /** Who a request over the unix socket acts as. */
 export const LOCAL_SOCKET_USER: TokenInfo = {
@@ -25,6 +50,30 @@ export function localSocketFetch<E>(fetch: (request: Request, env: E) => unknown
   };
 }
 
+/** Each TLS connection's client certificate, read and hashed once for all the requests it carries (keep-alive). */
+const peers = new WeakMap<object, TlsPeer>();
+
+/** The client certificate a TLS connection presented (none: both null). */
+export function tlsPeerOf(socket: Partial<TLSSocket>): TlsPeer {
+  let peer = peers.get(socket);
+  if (!peer) {
+    const presented = socket.getPeerCertificate?.(false);
+    const certificate = presented && presented.raw ? new Uint8Array(presented.raw) : null;
+    peer = { certificate, fingerprint: certificate ? derFingerprint(certificate) : null };
+    peers.set(socket, peer);
+  }
+  return peer;
+}
+
+/** Wraps the app's fetch for an HTTPS listener: hands the route the client certificate of the request's TLS connection. */
+export function tlsPeerFetch<E>(fetch: (request: Request, env: E) => unknown): (request: Request, env: E) => unknown {
+  return (request, env) => {
+    const socket = (env as { incoming?: { socket?: Partial<TLSSocket> } }).incoming?.socket;
+    (env as Record<string, unknown>)[TLS_PEER] = socket ? tlsPeerOf(socket) : { certificate: null, fingerprint: null };
+    return fetch(request, env);
+  };
+}
+
 const READ_METHODS = new Set(["GET", "HEAD"]);
 
 /**
@@ -34,6 +83,16 @@ const READ_METHODS = new Set(["GET", "HEAD"]);
  */
 export const PUBLIC_ROUTES: readonly { method: string; path: string }[] = [
   { method: "POST", path: "/1.0/cluster/join" },
+  // A trust token is the proof: the route registers the client certificate presented with it.
+  { method: "POST", path: "/1.0/certificates" },
+];
+
+/**
+ * Requests an untrusted client may make over HTTPS, as LXD: GET /1.0 answers `auth: "untrusted"`
+ * (lxc reads it before adding a remote). Over plain HTTP they need a token like every other.
+ */
+export const UNTRUSTED_ROUTES: readonly { method: string; path: string }[] = [
+  { method: "GET", path: "/1.0" },
 ];
 
 /**
@@ -67,16 +126,49 @@ function decodePathSegment(segment: string): string {
   }
 }
 
-export function authenticate(tokens: TokenService): MiddlewareHandler<AuthEnv> {
+/** Who a request presenting a trusted client certificate acts as: admin, as in LXD. */
+export function certificateUser(cert: CertificateInfo): TokenInfo {
+  return {
+    id: cert.fingerprint, role: "admin", member: null, description: `Client certificate "${cert.name}"`, created_at: cert.created_at, last_used_at: null,
+  };
+}
+
+const matches = (routes: readonly { method: string; path: string }[], method: string, path: string) =>
+  routes.some((route) => route.method === method && route.path === path);
+
+export function authenticate(tokens: TokenService, trust: TrustService): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
     if (c.env?.[LOCAL_SOCKET] === true) {
       c.set("token", LOCAL_SOCKET_USER);
       return next();
     }
-    if (PUBLIC_ROUTES.some((route) => route.method === c.req.method && route.path === c.req.path)) return next();
-    const header = c.req.header("authorization") ?? "";
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) throw unauthorized("Missing bearer token: send Authorization: Bearer <token>");
+    const header = c.req.header("authorization");
+    const tls = c.env?.[TLS_PEER];
+    // A bearer token, when sent, decides; otherwise a trusted client certificate over HTTPS.
+    if (header === undefined && tls?.fingerprint) {
+      const cert = await trust.trusted(tls.fingerprint);
+      if (cert) {
+        c.set("token", certificateUser(cert));
+        c.set("certificate", cert);
+        return next();
+      }
+    }
+    // Without a header a public route is answered as it is; with one, the token is checked (an
+    // admin makes a trust token with POST /1.0/certificates).
+    if (header === undefined && matches(PUBLIC_ROUTES, c.req.method, c.req.path)) return next();
+    if (header === undefined && tls && matches(UNTRUSTED_ROUTES, c.req.method, c.req.path)) return next();
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
+    if (!match) {
+      if (tls?.fingerprint) {
+        throw unauthorized(
+          `This client certificate (fingerprint ${tls.fingerprint}) is not trusted: add it with a trust token (berth trust add NAME, then lxc remote add REMOTE TOKEN), or send Authorization: Bearer <token>`,
+        );
+      }
+      if (tls) {
+        throw unauthorized("Not trusted: present a trusted client certificate (berth trust add NAME makes a token for lxc remote add REMOTE TOKEN), or send Authorization: Bearer <token>");
+      }
+      throw unauthorized("Missing bearer token: send Authorization: Bearer <token>");
+    }
     const token = await tokens.authenticate(match[1]);
     if (!token) throw unauthorized("Invalid or revoked token");
     const method = c.req.method;

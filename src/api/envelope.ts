@@ -8,7 +8,7 @@ import type { Operation } from "../domain/types.ts";
 type Settled<T> = T extends PromiseLike<unknown> ? never : T;
 
 export function sync<T>(c: Context, metadata: Settled<T>, status: ContentfulStatusCode = 200) {
-  return c.json({ type: "sync", status: "Success", status_code: 200, operation: "", error_code: 0, error: "", metadata }, status);
+  return c.json({ type: "sync", status: "Success", status_code: status, operation: "", error_code: 0, error: "", metadata }, status);
 }
 
 export function async(c: Context, op: Operation) {

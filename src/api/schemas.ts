@@ -1,6 +1,7 @@
 /** zod schemas for every request body: strict (unknown fields are a 400), bounded sizes. */
 import { z } from "zod";
 import { EVACUATE_MODES } from "../domain/instanceConfig.ts";
+import type { InstanceSource } from "../domain/types.ts";
 import { devicesSchema, nameList, stringMap } from "./validation.ts";
 
 /** LXD clients (Go) send an empty map or list as null: null reads as "not given". */
@@ -12,12 +13,14 @@ const bytes = z.number().int().nonnegative().max(2 ** 62);
 const count = z.number().nonnegative().max(1e9);
 
 const poolSpace = z.strictObject({ total: bytes, used: bytes.default(0) });
+/** A reported pool: its space and, from an lxd agent, its LXD storage driver. */
+const reportedPool = poolSpace.extend({ driver: z.string().regex(/^[a-z0-9_-]{1,32}$/, "must be a storage driver name such as dir or ceph").optional() });
 
 /** Resources as reported or declared; parts left out take empty defaults. */
 export const resourcesSchema = z.strictObject({
   cpu: z.strictObject({ architecture: z.string().max(64).optional(), total: count }).optional(),
   memory: z.strictObject({ total: bytes, used: bytes.default(0) }).optional(),
-  storage: z.strictObject({ pools: z.record(z.string().max(64), poolSpace) }).optional(),
+  storage: z.strictObject({ pools: z.record(z.string().max(64), reportedPool) }).optional(),
   gpu: z.strictObject({
     total: z.number().int().nonnegative().max(1024).optional(),
     cards: z.array(z.strictObject({ vendor: z.string().max(256).default(""), model: z.string().max(256).default(""), memory: bytes.default(0) })).max(1024).optional(),
@@ -78,9 +81,22 @@ export const heartbeatSchema = z.strictObject({
     name: z.string().max(256), project: z.string().max(256).default("default"), status: z.enum(["Running", "Stopped", "Error"]),
     pid: z.number().int().min(0).max(2 ** 31).optional(), reason: z.string().max(4096).optional(),
   })).max(100_000).optional(),
+  /** The healing threshold (s) the agent's fence lease is in force with (docs/healing.md). */
+  healing_threshold: z.number().min(0).max(10 * 365 * 86400).optional(),
 });
 
-export const agentAnswerSchema = z.strictObject({ log: z.string().max(1024 * 1024) });
+export const agentAnswerSchema = z.strictObject({
+  log: z.string().max(1024 * 1024).optional(),
+  /** migrate-out: where the target's LXD pulls the instance from. */
+  offer: z.strictObject({
+    operation: z.string().regex(/^https:\/\/[^\s]+\/1\.0\/operations\/[^\s]+$/, "must be https://ADDRESS/1.0/operations/ID").max(2048),
+    certificate: z.string().max(64 * 1024),
+    secrets: z.record(z.string().max(64), z.string().max(1024)),
+    architecture: z.string().max(64),
+  }).optional(),
+  /** The request failed on the agent: why. */
+  error: z.string().max(64 * 1024).optional(),
+});
 
 export const memberStateActionSchema = z.strictObject({
   action: z.enum(["evacuate", "restore"]),
@@ -123,6 +139,18 @@ export const projectUpdateSchema = projectCreateSchema.omit({ name: true }).exte
   used_by: z.array(z.string().max(4096)).max(1_000_000).nullish(),
 });
 
+const sourceText = z.string().max(1024);
+
+/** The part of LXD's create source Berth keeps: none for an empty instance, else the image's ways of naming it. */
+function keptSource(source: { type?: string; alias?: string; fingerprint?: string; server?: string; protocol?: string; properties?: Record<string, string> } | undefined): InstanceSource | undefined {
+  if (!source) return undefined;
+  const kept: InstanceSource = { type: source.type === "image" || source.alias || source.fingerprint || source.properties ? "image" : "none" };
+  if (kept.type === "none") return undefined;
+  for (const key of ["alias", "fingerprint", "server", "protocol"] as const) if (source[key]) kept[key] = source[key];
+  if (source.properties && Object.keys(source.properties).length > 0) kept.properties = source.properties;
+  return kept;
+}
+
 /** LXD clients always send these; Berth has neither ephemeral nor stateful instances, so only false. */
 const notSupported = (what: string) => z.boolean().optional().refine((v) => v !== true, `Berth has no ${what} instances (only false)`);
 const instanceType = z.enum(["container", "virtual-machine", ""]).optional().transform((t) => t || undefined);
@@ -142,11 +170,18 @@ export const instanceCreateSchema = z.strictObject({
   stateful: notSupported("stateful"),
   // LXD's cloud instance types (t2.micro, c2-m4) are not mapped: ask with limits.cpu and limits.memory.
   instance_type: z.literal("", { error: "instance types are not supported; set config limits.cpu and limits.memory" }).optional(),
-  // Berth places instances and fetches no image: an empty instance (`lxc init --empty`) or an
-  // image source (recorded nowhere) is fine; copying or migrating from another server is not.
+  // An empty instance (`lxc init --empty`) or an image source is fine: the image's alias,
+  // fingerprint, server, protocol and properties are kept with the instance (an lxd agent creates
+  // it from them); other fields LXD clients send are ignored. Copying or migrating from another
+  // server is not Berth's.
   source: z.looseObject({
     type: z.enum(["none", "image", ""], { error: 'source.type must be "none" or "image" (Berth does not copy or migrate instances between servers)' }).optional(),
-  }).optional(),
+    alias: sourceText.optional(),
+    fingerprint: z.string().regex(/^[0-9a-f]{1,64}$/, "must be an image fingerprint (hex), or a prefix of one").optional(),
+    server: sourceText.optional(),
+    protocol: z.enum(["lxd", "simplestreams", ""], { error: 'source.protocol must be "lxd" or "simplestreams"' }).optional(),
+    properties: z.record(z.string().max(256), z.string().max(1024)).refine((p) => Object.keys(p).length <= 64, "at most 64 properties").optional(),
+  }).optional().transform(keptSource),
 });
 
 export const instanceUpdateSchema = z.strictObject({
@@ -201,6 +236,23 @@ export const tokenCreateSchema = z.strictObject({
 
 export const joinTokenCreateSchema = z.strictObject({
   server_name: z.string().max(256),
+  expiry: z.string().max(32).optional(),
+});
+
+/**
+ * POST /1.0/certificates, LXD's api.CertificatesPost: with token: true (admin) a trust token for
+ * `name`; with certificate (admin) that certificate; with password (LXD 5.0's field) or trust_token
+ * (later LXD's) the certificate the client presents over TLS. expiry is Berth's (the token's life).
+ */
+export const certificatePostSchema = z.strictObject({
+  name: z.string().max(256).optional(),
+  type: z.string().max(32).optional(),
+  restricted: z.boolean().optional(),
+  projects: z.array(z.string().max(64)).max(1000).nullable().optional(),
+  certificate: z.string().max(64 * 1024).optional(),
+  password: z.string().max(16 * 1024).optional(),
+  trust_token: z.string().max(16 * 1024).optional(),
+  token: z.boolean().optional(),
   expiry: z.string().max(32).optional(),
 });
 

@@ -10,6 +10,7 @@ import type { PoolService } from "../cluster/poolService.ts";
 import type { ProjectService } from "../cluster/projectService.ts";
 import type { TokenService } from "../cluster/tokenService.ts";
 import type { ReplicaStatus } from "../cluster/replicas.ts";
+import type { TrustService } from "../cluster/trustService.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { AgentRegistry } from "../members/agents.ts";
 import type { DesiredState } from "../members/desiredState.ts";
@@ -30,6 +31,8 @@ export interface Services {
   records: InstanceRecords;
   tokens: TokenService;
   join: JoinService;
+  /** Trusted client certificates and the trust tokens that add them. */
+  trust: TrustService;
   operations: OperationManager;
   /** What members' agents report. */
   agents: AgentRegistry;
@@ -38,7 +41,7 @@ export interface Services {
   /** This replica and the others sharing its database (GET /1.0, metrics). */
   replicas?: ReplicaStatus;
   /** Healing: what a heartbeat answer carries, and what the metrics show. */
-  healing: { acknowledge(member: string): { healing_threshold: number; fence_margin: number }; stats(): HealingStats };
+  healing: { acknowledge(member: string, inForce?: number): { healing_threshold: number; fence_margin: number }; stats(): HealingStats };
   logger: Logger;
   now: () => number;
 }

@@ -88,6 +88,9 @@ export interface Query {
 const FINAL_STATUSES = new Set(["Success", "Failure", "Cancelled"]);
 
 export class BerthClient {
+  /** The Berth-Notice header of the last answer (what a change had to say, e.g. a scriptlet's trial placement), decoded. */
+  lastNotice: string | null = null;
+
   constructor(readonly connection: Connection) {}
 
   get<T = unknown>(path: string, query?: Query): Promise<T> {
@@ -165,6 +168,8 @@ export class BerthClient {
   private async send(method: string, path: string, opts: { body?: unknown; query?: Query }): Promise<Envelope> {
     const response = await this.fetch(method, path, opts);
     if (!isOk(response)) throw await this.errorFrom(response);
+    const notice = response.headers["berth-notice"];
+    this.lastNotice = typeof notice === "string" ? decodeURIComponent(notice) : null;
     const envelope = await readEnvelope(response);
     if (!envelope) throw new CliError(`Unexpected response from ${this.connection.url}${path}: HTTP ${response.statusCode} without a Berth envelope`);
     return envelope;

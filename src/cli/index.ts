@@ -3,6 +3,7 @@ import type { Command as CommandType } from "commander";
 import { Command, CommanderError, Option } from "./commander.ts";
 import { CliError } from "./client.ts";
 import { FORMATS } from "./output.ts";
+import { VERSION } from "../domain/version.ts";
 
 type Register = (program: CommandType) => void;
 
@@ -22,6 +23,7 @@ const GROUPS: [name: string, load: () => Promise<Register>][] = [
   ["operation", async () => (await import("./commands/operation.ts")).registerOperationCommands],
   ["monitor", async () => (await import("./commands/monitor.ts")).registerMonitorCommand],
   ["token", async () => (await import("./commands/token.ts")).registerTokenCommands],
+  ["trust", async () => (await import("./commands/trust.ts")).registerTrustCommands],
   ["agent", async () => (await import("./commands/agent.ts")).registerAgentCommand],
 ];
 
@@ -53,6 +55,7 @@ export async function buildProgram(args: string[]): Promise<CommandType> {
   const program = new Command("berth").description("Berth: placement scheduler for clusters").showHelpAfterError("(add --help for usage)");
   // Errors become exceptions that main() turns into an exit code (no process.exit mid-flight); subcommands inherit this.
   program.exitOverride();
+  program.version(VERSION, "-V, --version", "print Berth's version");
   program
     .option("--url <url>", "Berth service URL (BERTH_URL, default http://127.0.0.1:8443)")
     .option("--token <token>", "API token (BERTH_TOKEN, default: the one in ./data/admin.token)")

@@ -12,7 +12,7 @@ import { createServer as createHttpServer } from "node:http";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { WebSocketServer } from "ws";
-import { localSocketFetch } from "../api/auth.ts";
+import { localSocketFetch, tlsPeerFetch } from "../api/auth.ts";
 import { isLoopbackHost } from "../domain/addresses.ts";
 import { NO_ENDPOINTS, type ServiceEndpoints } from "../domain/endpoints.ts";
 import { createBerth, type Berth, type BerthOptions } from "../main.ts";
@@ -107,11 +107,19 @@ interface Bound {
   websockets: WebSocketServer;
 }
 
-/** A server for the app (HTTPS with the certificate when given) whose GET /1.0/events can upgrade to a websocket. */
+/**
+ * A server for the app (HTTPS with the certificate when given) whose GET /1.0/events can upgrade to
+ * a websocket. HTTPS asks every client for its certificate without requiring one or checking it
+ * against a CA (requestCert, rejectUnauthorized: false), as LXD: a trusted one (by fingerprint,
+ * the trust store) makes the request admin; an absent or unknown one leaves it untrusted.
+ */
 function appServer(fetch: Fetch, certificate?: { cert: string; key: string }): Bound {
   const websockets = new WebSocketServer({ noServer: true });
   const server = certificate
-    ? createAdaptorServer({ fetch, websocket: { server: websockets }, createServer: createHttpsServer, serverOptions: { cert: certificate.cert, key: certificate.key } })
+    ? createAdaptorServer({
+      fetch: tlsPeerFetch(fetch) as Fetch, websocket: { server: websockets }, createServer: createHttpsServer,
+      serverOptions: { cert: certificate.cert, key: certificate.key, requestCert: true, rejectUnauthorized: false },
+    })
     : createAdaptorServer({ fetch, websocket: { server: websockets }, createServer: createHttpServer });
   return { server, websockets };
 }

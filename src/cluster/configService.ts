@@ -6,8 +6,21 @@ import {
 import type { EventBus } from "../events/bus.ts";
 import type { Store } from "../store/store.ts";
 
+/** What a guard is told about the change beyond the values, and how it tells the caller something. */
+export interface GuardContext {
+  /** The caller asked to skip checks that only advise (e.g. the scriptlet's trial placement). */
+  force: boolean;
+  /** A sentence the answer to the change carries (e.g. that the trial placement was skipped). */
+  note(message: string): void;
+}
+
+export interface UpdateOptions {
+  force?: boolean;
+  onNote?: (message: string) => void;
+}
+
 /** Vets the new config before it is stored (e.g. compiles a scriptlet); throwing rejects the whole change. */
-export type ConfigGuard = (next: ServerConfig, previous: ServerConfig, changed: ServerConfigKey[]) => Promise<void> | void;
+export type ConfigGuard = (next: ServerConfig, previous: ServerConfig, changed: ServerConfigKey[], context: GuardContext) => Promise<void> | void;
 
 export class ConfigService {
   private current: ServerConfig;
@@ -56,13 +69,13 @@ export class ConfigService {
    * PATCH semantics: the given keys change, others stay. A null or "" value resets a key to its
    * default. With replace=true (PUT), keys not given are reset. Serialised so two changes never interleave.
    */
-  update(changes: Record<string, unknown>, replace = false): Promise<ServerConfig> {
-    const run = this.queue.then(() => this.apply(changes, replace));
+  update(changes: Record<string, unknown>, replace = false, options: UpdateOptions = {}): Promise<ServerConfig> {
+    const run = this.queue.then(() => this.apply(changes, replace, options));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async apply(changes: Record<string, unknown>, replace: boolean): Promise<ServerConfig> {
+  private async apply(changes: Record<string, unknown>, replace: boolean, options: UpdateOptions): Promise<ServerConfig> {
     if (changes === null || typeof changes !== "object" || Array.isArray(changes)) {
       throw badRequest("config must be an object of key: value");
     }
@@ -85,7 +98,8 @@ export class ConfigService {
     const nextConfig = next as unknown as ServerConfig;
     const changed = (Object.keys(SERVER_CONFIG_KEYS) as ServerConfigKey[]).filter((k) => nextConfig[k] !== this.current[k]);
     const previous = this.current;
-    for (const guard of this.guards) await guard(nextConfig, previous, changed);
+    const context: GuardContext = { force: options.force ?? false, note: (message) => options.onNote?.(message) };
+    for (const guard of this.guards) await guard(nextConfig, previous, changed, context);
     await this.store.writeConfig(writes);
     this.storedKeys = new Set(Object.keys(await this.store.readConfig()));
     this.current = nextConfig;

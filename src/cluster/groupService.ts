@@ -25,6 +25,10 @@ export class GroupService {
     return this.cache.get(name);
   }
 
+  exists(name: string): boolean {
+    return this.cache.exists(name);
+  }
+
   /** Creates "default" when it is missing (first start). */
   async ensureDefault(): Promise<void> {
     if (!(await this.store.getGroup("default"))) await this.store.insertGroup("default", "Default cluster group", []);

@@ -4,9 +4,9 @@
  */
 import { badRequest, conflict, notFound } from "../domain/errors.ts";
 import type { InstanceExecutor } from "../domain/executor.ts";
-import { validateDevices, validateInstanceConfig, VOLATILE_KEYS } from "../domain/instanceConfig.ts";
+import { CLUSTER_GROUP_KEY, validateDevices, validateInstanceConfig, VOLATILE_KEYS } from "../domain/instanceConfig.ts";
 import { checkName } from "../domain/names.ts";
-import type { Devices, Instance, InstanceType, MemberLifecycle, StoragePool } from "../domain/types.ts";
+import type { Devices, Instance, InstanceSource, InstanceType, MemberLifecycle, StoragePool } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
 import { DuplicateKey, type Store } from "../store/store.ts";
 import type { ClusterChanges } from "./changes.ts";
@@ -24,6 +24,8 @@ export interface InstanceInput {
   devices?: Devices;
   profiles?: string[];
   start?: boolean;
+  /** LXD's create source (an image), kept with the instance. */
+  source?: InstanceSource;
 }
 
 export type InstanceUpdate = Partial<Pick<Instance, "description" | "config" | "devices" | "profiles">>;
@@ -75,21 +77,9 @@ export class InstanceService {
    */
   async create(project: string, input: InstanceInput, target: string | undefined): Promise<Instance> {
     const { store, placement, locks } = this.deps;
-    const name = checkName("name", input.name);
-    if (!this.deps.projectExists(project)) throw notFound(`Project "${project}" not found`);
-    const config = withoutUnset(input.config ?? {});
-    validateInstanceConfig(config);
-    for (const key of Object.keys(config)) {
-      if (VOLATILE.has(key)) throw badRequest(`config["${key}"] is written by Berth and cannot be set`);
-    }
-    const devices = input.devices ?? {};
-    this.checkDevices(devices);
+    const draft = this.draft(project, input, target);
+    const name = draft.name;
     if (await store.getInstance(project, name)) throw conflict(`Instance "${name}" already exists in project "${project}"`);
-    const draft: Instance = {
-      name, project, type: input.type ?? "container", architecture: input.architecture ?? "",
-      location: "", status: "Stopped", description: input.description ?? "", config, devices,
-      profiles: input.profiles ?? ["default"], created_at: new Date(this.deps.now()).toISOString(),
-    };
     const ticket = await placement.place({ instance: draft, reason: "new", target });
     const instance: Instance = { ...draft, location: ticket.location };
     if (!instance.architecture) instance.architecture = ticket.architecture;
@@ -116,6 +106,32 @@ export class InstanceService {
       this.deps.bus.lifecycle("instance-created", instanceUrl(instance), { location: instance.location }, project);
       return instance;
     });
+  }
+
+  /**
+   * A new instance as create would place it, not yet placed or stored: every check of the input
+   * (name, project, config keys and values, Berth's volatile keys, devices, pools) throws the 4xx a
+   * create answers. The placement query (POST /1.0/scheduler/placement) checks its request with
+   * this too, so it refuses exactly what create refuses.
+   */
+  draft(project: string, input: InstanceInput, target: string | undefined): Instance {
+    const name = checkName("name", input.name);
+    if (!this.deps.projectExists(project)) throw notFound(`Project "${project}" not found`);
+    const config = withoutUnset(input.config ?? {});
+    validateInstanceConfig(config);
+    for (const key of Object.keys(config)) {
+      if (VOLATILE.has(key)) throw badRequest(`config["${key}"] is written by Berth and cannot be set`);
+    }
+    const devices = input.devices ?? {};
+    this.checkDevices(devices);
+    // Placed through a group: recorded, so every later move Berth chooses stays in it (as LXD).
+    if (target?.startsWith("@")) config[CLUSTER_GROUP_KEY] = target.slice(1);
+    return {
+      name, project, type: input.type ?? "container", architecture: input.architecture ?? "",
+      location: "", status: "Stopped", description: input.description ?? "", config, devices,
+      profiles: input.profiles ?? ["default"], created_at: new Date(this.deps.now()).toISOString(),
+      ...(input.source ? { source: input.source } : {}),
+    };
   }
 
   /**

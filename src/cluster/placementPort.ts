@@ -49,9 +49,11 @@ export interface InstancePlacement {
   /**
    * Reserves all of `instance` on `member` without a decision (a restore moving an instance home, a
    * resumed move): checks it fits what the member has free and reserves it. Throws 409 with the
-   * reason when it does not fit, or when another move of the instance holds a reservation.
+   * reason when it does not fit, or when another move of the instance holds a reservation. With
+   * `confine` (a move Berth chose, such as a restore), also 409 when the member is outside the
+   * instance's placement group (volatile.cluster.group) or its project's restricted.cluster.groups.
    */
-  reserveAt(instance: Instance, member: string): PlacementTicket;
+  reserveAt(instance: Instance, member: string, confine?: boolean): PlacementTicket;
   /** Resolves once no reservation on `member` is outstanding (placements and moves towards it). */
   settled(member: string): Promise<void>;
   /** Reservations outstanding on a member. */

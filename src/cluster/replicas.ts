@@ -51,7 +51,7 @@ export interface ReplicaDeps {
   /** This replica's URLs (known once it listens). */
   urls: () => string[];
   /** Re-reads what the services keep in memory after another replica changed it (by the event's action). */
-  reload: (what: "config" | "groups" | "projects" | "pools" | "tokens") => Promise<void>;
+  reload: (what: Reloaded) => Promise<void>;
   /** Another replica finished an operation: wake who waits for it here. */
   operationEnded: (id: string) => void;
   onLead: (epoch: number) => Promise<void>;
@@ -61,12 +61,16 @@ export interface ReplicaDeps {
   tickMs?: number;
 }
 
-const RELOAD_BY_ACTION: [RegExp, "config" | "groups" | "projects" | "pools" | "tokens"][] = [
+type Reloaded = "config" | "groups" | "projects" | "pools" | "tokens" | "certificates";
+
+const RELOAD_BY_ACTION: [RegExp, Reloaded][] = [
   [/^config-updated$/, "config"],
   [/^cluster-group-/, "groups"],
   [/^project-/, "projects"],
   [/^storage-pool-/, "pools"],
   [/^token-/, "tokens"],
+  // Trusted client certificates added or removed (the trust service caches them).
+  [/^certificate-(created|deleted)$/, "certificates"],
 ];
 
 export class Replicas implements ReplicaStatus {

@@ -74,6 +74,13 @@ export class TokenService {
     return this.store.listTokens();
   }
 
+  /** One token (without its secret: only its hash is stored); 404 when there is none with that id. */
+  async get(id: string): Promise<TokenInfo> {
+    const token = (await this.list()).find((t) => t.id === id);
+    if (!token) throw notFound(`Token "${id}" not found`);
+    return token;
+  }
+
   async revoke(id: string): Promise<void> {
     if (!(await this.store.deleteToken(id))) throw notFound(`Token "${id}" not found`);
     this.bySecret.clear();

@@ -19,7 +19,15 @@ export interface InstanceExecutor {
   stop(instance: Instance, options: StopOptions): Promise<void>;
   /** Moves the instance to the target member. Its running state is the caller's business. */
   move(instance: Instance, target: string, options: { live: boolean }): Promise<void>;
+  /**
+   * How a move of the instance from one member to another would carry it, where the executor
+   * makes a difference (lxd agents): "migrate" (its root filesystem travels, LXD's migration API)
+   * or "recreate" (created afresh from its image on the target). Undefined: nothing to say.
+   */
+  moveMethod?(instance: Instance, from: string, to: string): MoveMethod | undefined;
 }
+
+export type MoveMethod = "migrate" | "recreate";
 
 /** Where an executor records what it did. */
 export interface InstanceRecorder {

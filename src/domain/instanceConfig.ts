@@ -9,6 +9,9 @@ export const EVACUATE_MODES: readonly EvacuateMode[] = ["auto", "migrate", "live
 /** Keys only Berth writes; users may read them but an instance create/update may not set them unless they already hold that value. */
 export const VOLATILE_KEYS = ["volatile.evacuate.origin", "volatile.last_state.power", "volatile.cluster.group"] as const;
 
+/** The group an instance was placed through (`?target=@group`): every move Berth chooses stays in it. */
+export const CLUSTER_GROUP_KEY = "volatile.cluster.group";
+
 type Check = (value: string) => string | null; // returns an error message or null
 
 /** Upper bounds of numeric keys: finite, and far above any real machine, so sums stay finite too. */

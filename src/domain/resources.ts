@@ -4,7 +4,7 @@ import type { MemberResources } from "./types.ts";
 export interface PartialResources {
   cpu?: { architecture?: string; total: number };
   memory?: { total: number; used?: number };
-  storage?: { pools: Record<string, { total: number; used?: number }> };
+  storage?: { pools: Record<string, { total: number; used?: number; driver?: string }> };
   gpu?: { total?: number; cards?: { vendor?: string; model?: string; memory?: number }[] };
   load?: { average_1m?: number; average_5m?: number; average_15m?: number; processes?: number };
 }
@@ -12,7 +12,7 @@ export interface PartialResources {
 export function completeResources(input: PartialResources, architecture: string): MemberResources {
   const cards = (input.gpu?.cards ?? []).map((c) => ({ vendor: c.vendor ?? "", model: c.model ?? "", memory: c.memory ?? 0 }));
   const pools: MemberResources["storage"]["pools"] = {};
-  for (const [name, space] of Object.entries(input.storage?.pools ?? {})) pools[name] = { total: space.total, used: space.used ?? 0 };
+  for (const [name, space] of Object.entries(input.storage?.pools ?? {})) pools[name] = space.driver ? { total: space.total, used: space.used ?? 0, driver: space.driver } : { total: space.total, used: space.used ?? 0 };
   return {
     cpu: { architecture: input.cpu?.architecture ?? architecture, total: input.cpu?.total ?? 0 },
     memory: { total: input.memory?.total ?? 0, used: input.memory?.used ?? 0 },

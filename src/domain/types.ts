@@ -13,6 +13,8 @@ export interface MemoryResources {
 export interface PoolSpace {
   total: number;
   used: number;
+  /** The pool's storage driver, where the member knows it (an lxd agent reports LXD's): says whether it is remote. */
+  driver?: string;
 }
 export interface GpuCard {
   vendor: string;
@@ -119,6 +121,18 @@ export interface Instance {
   devices: Devices;
   profiles: string[];
   created_at: string;
+  /** What it was created from (LXD's create `source`), kept so that a driver can create it on a member: an lxd agent does. */
+  source?: InstanceSource;
+}
+
+/** LXD's instance source as Berth keeps it: an image by alias or fingerprint (and where to find it), or none (empty). */
+export interface InstanceSource {
+  type: "image" | "none";
+  alias?: string;
+  fingerprint?: string;
+  server?: string;
+  protocol?: string;
+  properties?: Record<string, string>;
 }
 
 export interface ClusterGroup {
@@ -176,7 +190,8 @@ export const OPERATION_STATUS_CODES: Record<OperationStatus, number> = {
 /** An async operation (LXD api.Operation shape). */
 export interface Operation {
   id: string;
-  class: "task";
+  /** "token": a trust token (POST /1.0/certificates with token: true), as LXD's certificate add token operation. */
+  class: "task" | "token";
   description: string;
   created_at: string;
   updated_at: string;

@@ -4,13 +4,23 @@
  * completes only when the agent reports the result — the instance running, stopped, gone from
  * the source, known on the target — or fails with the agent's reason, or after
  * cluster.agent_step_timeout. Members without an agent behave as with the store executor alone.
+ *
+ * A move between two lxd agents of an instance that must keep its root filesystem (not stateless,
+ * root disk not on a remote pool) first runs LXD's migration API between the two daemons, pull
+ * mode: the source agent prepares the migration and answers with the operation URL, its LXD's
+ * certificate and the secrets; the service hands those to the target agent, whose LXD pulls the
+ * container straight from the source's LXD. Both requests ride the agents' desired-state answers
+ * (agents open no port). Only once the target has it is the move recorded, so the source agent,
+ * which no longer sees it listed, deletes its copy. Other moves are recorded at once: the target
+ * creates the instance afresh (recreate).
  */
-import type { InstanceExecutor, StopOptions } from "../domain/executor.ts";
+import type { InstanceExecutor, MoveMethod, StopOptions } from "../domain/executor.ts";
 import type { Instance } from "../domain/types.ts";
 import type { AgentRegistry } from "./agents.ts";
+import { DesiredState } from "./desiredState.ts";
 
 export class AgentExecutor implements InstanceExecutor {
-  /** The process driver cannot carry a running process across machines: moves stop, move, start. */
+  /** The process driver cannot carry a running process across machines, nor LXD here (no CRIU): moves stop, move, start. */
   readonly canLiveMigrate = false;
 
   constructor(
@@ -18,7 +28,19 @@ export class AgentExecutor implements InstanceExecutor {
     private readonly agents: AgentRegistry,
     /** cluster.agent_step_timeout, in ms. */
     private readonly timeoutMs: () => number,
+    private readonly desired: DesiredState,
+    /** Why the instance may be recreated from its image rather than migrated (evacuationRules.recreatable), or null. */
+    private readonly recreatable: (instance: Instance) => string | null,
   ) {}
+
+  private isLxd(member: string): boolean {
+    return this.agents.view(member)?.driver === "lxd";
+  }
+
+  moveMethod(instance: Instance, from: string, to: string): MoveMethod | undefined {
+    if (!this.isLxd(from) && !this.isLxd(to)) return undefined;
+    return this.isLxd(from) && this.isLxd(to) && this.recreatable(instance) === null ? "migrate" : "recreate";
+  }
 
   async start(instance: Instance): Promise<void> {
     await this.inner.start(instance);
@@ -42,8 +64,9 @@ export class AgentExecutor implements InstanceExecutor {
   }
 
   async move(instance: Instance, target: string, options: { live: boolean }): Promise<void> {
-    await this.inner.move(instance, target, options);
     const { location: source, project, name } = instance;
+    if (this.moveMethod(instance, source, target) === "migrate") await this.migrate(instance, target);
+    await this.inner.move(instance, target, options);
     const seenOn = (member: string) => this.agents.observed(member, project, name);
     if (this.agents.hasAgent(source)) {
       await this.agents.waitFor(source, () => seenOn(source)?.status !== "Running", () => null,
@@ -53,5 +76,17 @@ export class AgentExecutor implements InstanceExecutor {
       await this.agents.waitFor(target, () => seenOn(target) !== undefined, () => null,
         this.timeoutMs(), `instance "${name}" in project "${project}" taken over`);
     }
+  }
+
+  /** LXD's migration API between the two members' daemons (pull mode), relayed through the agents' long-polls. */
+  private async migrate(instance: Instance, target: string): Promise<void> {
+    const { location: source, project, name } = instance;
+    const out = await this.desired.ask(source, { kind: "migrate-out", project, name }, this.timeoutMs());
+    if (out.error || !out.offer) {
+      throw new Error(`Cannot migrate "${name}" off cluster member "${source}": ${out.error ?? "its agent offered nothing"}`);
+    }
+    const wanted = { ...DesiredState.desiredOf(instance), desired: "Stopped" as const };
+    const into = await this.desired.ask(target, { kind: "migrate-in", project, name, instance: wanted, offer: out.offer }, this.timeoutMs());
+    if (into.error) throw new Error(`Cannot migrate "${name}" to cluster member "${target}": ${into.error}`);
   }
 }

@@ -11,15 +11,36 @@ import type { InstanceRecords } from "../cluster/instanceRecords.ts";
 import { BerthError } from "../domain/errors.ts";
 import type { Instance } from "../domain/types.ts";
 
-export interface DesiredInstance extends Pick<Instance, "project" | "name" | "type" | "config" | "devices" | "profiles" | "description"> {
+export interface DesiredInstance extends Pick<Instance, "project" | "name" | "type" | "config" | "devices" | "profiles" | "description" | "source"> {
   desired: "Running" | "Stopped";
+  /** Healing would start it elsewhere were this member lost: its agent fences it by the fence deadline (docs/healing.md). */
+  fence: boolean;
 }
 
 export interface AgentRequest {
   id: string;
-  kind: "log";
+  /** log: recent output; migrate-out / migrate-in: the LXD migration handshake between two lxd agents. */
+  kind: "log" | "migrate-out" | "migrate-in";
   project: string;
   name: string;
+  /** migrate-in: the instance to create on the target, and where to pull it from. */
+  instance?: DesiredInstance;
+  offer?: MigrationOffer;
+}
+
+/** Where a target's LXD pulls an instance from (the source agent's answer to migrate-out). */
+export interface MigrationOffer {
+  operation: string;
+  certificate: string;
+  secrets: Record<string, string>;
+  architecture: string;
+}
+
+/** An agent's answer to a request. */
+export interface AgentAnswer {
+  log?: string;
+  offer?: MigrationOffer;
+  error?: string;
 }
 
 export interface Desired {
@@ -30,10 +51,13 @@ export interface Desired {
 
 interface Pending {
   request: AgentRequest;
-  resolve: (answer: string) => void;
+  resolve: (answer: AgentAnswer) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
 }
+
+/** How long a held long-poll waits after the first change before it answers (ms). */
+const BURST_MS = 25;
 
 /** Revisions start at the service's start time, so an agent's `since` from before a restart never matches. */
 const FIRST_REVISION = Date.now();
@@ -43,7 +67,8 @@ export class DesiredState {
   private readonly wakers = new Map<string, Set<() => void>>();
   private readonly pending = new Map<string, Map<string, Pending>>();
 
-  constructor(private readonly records: InstanceRecords, changes: ClusterChanges) {
+  /** healsElsewhere: whether mode heal would move the instance (evacuationRules.chooseHealAction). */
+  constructor(private readonly records: InstanceRecords, changes: ClusterChanges, private readonly healsElsewhere: (instance: Instance) => boolean) {
     changes.subscribe((change) => {
       if (change.kind === "instance") {
         this.bump(change.instance.location);
@@ -76,18 +101,26 @@ export class DesiredState {
         timer.unref();
         set.add(wake);
       });
+      // Changes come in bursts (an evacuation or a heal moves many instances at once): answer once
+      // for the burst rather than once per change, each answer carrying the member's whole list.
+      await new Promise((resolve) => setTimeout(resolve, BURST_MS).unref());
     }
     const revision = this.revision(member);
-    const instances = (await this.records.list({ location: member })).map((i): DesiredInstance => ({
-      project: i.project, name: i.name, type: i.type, config: i.config, devices: i.devices, profiles: i.profiles,
-      description: i.description, desired: i.status === "Running" ? "Running" : "Stopped",
-    }));
+    const instances = (await this.records.list({ location: member })).map((i) => DesiredState.desiredOf(i, this.healsElsewhere(i)));
     return { revision, instances, requests: this.requestsFor(member) };
   }
 
+  /** The instance as the member's agent is handed it. */
+  static desiredOf(i: Instance, fence = false): DesiredInstance {
+    return {
+      project: i.project, name: i.name, type: i.type, config: i.config, devices: i.devices, profiles: i.profiles,
+      description: i.description, ...(i.source ? { source: i.source } : {}), desired: i.status === "Running" ? "Running" : "Stopped", fence,
+    };
+  }
+
   /** Asks the member's agent for something; resolves with its answer, or 504 after timeoutMs. */
-  ask(member: string, kind: AgentRequest["kind"], project: string, name: string, timeoutMs: number): Promise<string> {
-    const request: AgentRequest = { id: randomUUID(), kind, project, name };
+  ask(member: string, asked: Omit<AgentRequest, "id">, timeoutMs: number): Promise<AgentAnswer> {
+    const request: AgentRequest = { id: randomUUID(), ...asked };
     const forMember = this.pending.get(member) ?? new Map<string, Pending>();
     this.pending.set(member, forMember);
     return new Promise((resolve, reject) => {
@@ -102,7 +135,7 @@ export class DesiredState {
   }
 
   /** An agent's answer to a request; false when there is no such request (answered, or timed out). */
-  answer(member: string, id: string, answer: string): boolean {
+  answer(member: string, id: string, answer: AgentAnswer): boolean {
     const entry = this.pending.get(member)?.get(id);
     if (!entry) return false;
     clearTimeout(entry.timer);

@@ -15,7 +15,7 @@ import type { MemberService } from "../cluster/memberService.ts";
 import type { InstancePlacement, PlacementTicket } from "../cluster/placementPort.ts";
 import type { PoolService } from "../cluster/poolService.ts";
 import { BerthError, toError } from "../domain/errors.ts";
-import type { InstanceExecutor } from "../domain/executor.ts";
+import type { InstanceExecutor, MoveMethod } from "../domain/executor.ts";
 import { progress } from "../domain/progress.ts";
 import type { Instance, StorageDriver } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
@@ -43,12 +43,23 @@ export interface PlanEntry {
   action: EvacuationAction;
   /** Where it goes (migrate), or null: it stays on the member. */
   target: string | null;
+  /**
+   * How it travels where that depends on the members' agents (lxd): "migrate" (LXD's migration
+   * API carries its root filesystem) or "recreate" (created afresh from its image on the target).
+   */
+  method?: MoveMethod;
   why: string;
+  /** It was to move, but no member can take it: it is stopped in place instead (not what its rules asked for). */
+  no_target?: true;
 }
 
 export interface InstanceOutcome extends PlanEntry {
-  /** moved; stopped (in place); stayed (heal: left on the dead member); failed (left where it was, with the error); gone (deleted or moved away meanwhile). */
-  outcome: "moved" | "stopped" | "stayed" | "failed" | "gone";
+  /**
+   * moved; stopped (in place); stayed (heal: left on the dead member); failed (left where it was,
+   * with the error); gone (deleted or moved away meanwhile); cancelled (the operation was cancelled
+   * before its step began: left as it was).
+   */
+  outcome: "moved" | "stopped" | "stayed" | "failed" | "gone" | "cancelled";
   error?: string;
 }
 
@@ -94,6 +105,9 @@ export class Evacuator {
           try {
             ticket = await this.placeElsewhere(instance, member);
             entry.target = ticket.location;
+            const method = this.deps.executor.moveMethod?.(instance, member, ticket.location);
+            // A heal asks nothing of the dead member: the target always starts it afresh.
+            if (method) entry.method = choice.action === "heal" ? "recreate" : method;
           } catch (err) {
             if (!(err instanceof BerthError)) throw err;
             if (err.status === 409 && choice.action === "heal") {
@@ -101,6 +115,7 @@ export class Evacuator {
               entry.why = `${choice.why}; no member can take it (${err.message}), so it stays`;
             } else if (err.status === 409) {
               entry.action = "stop";
+              entry.no_target = true;
               entry.why = `${choice.why}; no member can take it (${err.message}), so it is stopped in place`;
             } else {
               // The scriptlet refused, threw or timed out: never stop an instance for that.
@@ -144,13 +159,19 @@ export class Evacuator {
         report(round === 0 ? `Evacuating ${total} instance(s) from "${member}"` : `Evacuating ${steps.length} more instance(s) that arrived on "${member}"`);
         if (steps.length === 0) break;
         await runLimited(steps, config.get()["cluster.evacuate.max_parallel"], async (step) => {
-          const outcome = ctx.signal.aborted ? { ...step.entry, outcome: "failed" as const, error: "not started: the operation was cancelled" } : await this.carryOut(step, member, report);
-          if (ctx.signal.aborted) step.ticket?.release();
+          // Cancelled: no new step begins (the ones in flight finish); the rest is left as it is.
+          const cancelled = ctx.signal.aborted;
+          if (cancelled) step.ticket?.release();
+          const outcome: InstanceOutcome = cancelled
+            ? { ...step.entry, outcome: "cancelled", why: `${step.entry.why}; the operation was cancelled before this step began, so it was left as it was` }
+            : await this.carryOut(step, member, report);
           outcomes.set(key(outcome), outcome);
           done++;
-          report(outcome.outcome === "failed"
-            ? `Failed on "${step.instance.name}" in project "${step.instance.project}": ${outcome.error}`
-            : `Done with "${step.instance.name}" in project "${step.instance.project}"`);
+          if (!cancelled) {
+            report(outcome.outcome === "failed"
+              ? `Failed on "${step.instance.name}" in project "${step.instance.project}": ${outcome.error}`
+              : `Done with "${step.instance.name}" in project "${step.instance.project}"`);
+          }
         });
       }
     } finally {
@@ -159,9 +180,13 @@ export class Evacuator {
     const list = [...outcomes.values()].sort((a, b) => key(a).localeCompare(key(b)));
     const count = (o: InstanceOutcome["outcome"]) => list.filter((x) => x.outcome === o).length;
     const failed = list.filter((o) => o.outcome === "failed");
+    const unplaced = list.filter((o) => o.outcome === "stopped" && o.no_target);
     const result = {
       instances: list, done, total, moved: count("moved"), stopped: count("stopped"), stayed: count("stayed"), gone: count("gone"), failed: failed.length,
-      evacuation_progress: `${mode === "heal" ? "Healed" : "Evacuated"} "${member}"`,
+      cancelled: count("cancelled"), stopped_instead_of_moved: unplaced.length,
+      evacuation_progress: ctx.signal.aborted
+        ? `Cancelled ${mode === "heal" ? "the heal" : "the evacuation"} of "${member}" (${count("cancelled")} instance(s) left as they were)`
+        : `${mode === "heal" ? "Healed" : "Evacuated"} "${member}"${unplaced.length === 0 ? "" : `: ${unplaced.length} instance(s) stopped instead of moved, as no member could take them (${unplaced.map(key).join(", ")})`}`,
     };
     if (mode === "heal") {
       bus.lifecycle("cluster-member-healed", `/1.0/cluster/members/${member}`, { moved: result.moved, stayed: result.stayed, failed: result.failed });
@@ -215,7 +240,7 @@ export class Evacuator {
       if (result.outcome === "moved") return { ...entry, target: result.to, outcome: "moved" };
       if (result.outcome === "gone") return { ...entry, outcome: "gone", why: `${entry.why}; ${result.why}` };
       if (entry.action === "heal") return { ...entry, action: "stay", target: null, outcome: "stayed", why: `${entry.why}; ${result.why}, so it stays` };
-      return this.stopInPlace({ ...entry, action: "stop", target: null, why: `${entry.why}; ${result.why}, so it is stopped in place` }, member, report);
+      return this.stopInPlace({ ...entry, action: "stop", target: null, no_target: true, why: `${entry.why}; ${result.why}, so it is stopped in place` }, member, report);
     } catch (thrown) {
       step.ticket?.release();
       return { ...entry, outcome: "failed", error: toError(thrown).message };

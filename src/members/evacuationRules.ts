@@ -12,19 +12,36 @@ const LOCAL_DEVICE_TYPES = new Set(["gpu", "usb", "unix-char", "unix-block", "pc
 
 /**
  * The local dependencies that pin an instance to its member: devices of type gpu, usb,
- * unix-char, unix-block or pci; a disk with a host `source`; a non-root disk on a local pool.
- * Returns a readable reason for the first one found, or null.
+ * unix-char, unix-block or pci; a disk with a host path (`source` without a pool); a non-root disk
+ * or a custom volume (`source` with a pool) on a local pool. A disk on a remote pool (ceph,
+ * cephfs, powerflex, pure, nfs), custom volumes included, is reachable from every member and
+ * moves with the instance. Returns a readable reason for the first one found, or null.
  */
 export function localDependency(instance: Instance, poolDriver: (pool: string) => StorageDriver | undefined): string | null {
   for (const [name, device] of Object.entries(instance.devices)) {
     if (LOCAL_DEVICE_TYPES.has(device.type)) return `device "${name}" is of type ${device.type}`;
     if (device.type !== "disk") continue;
-    if (device.source) return `disk "${name}" uses host path ${device.source}`;
-    if (device.path !== "/" && device.pool) {
-      const driver = poolDriver(device.pool);
-      if (driver && !REMOTE_DRIVERS.has(driver)) return `disk "${name}" is on local pool "${device.pool}" (${driver})`;
+    if (!device.pool) {
+      if (device.source) return `disk "${name}" uses host path ${device.source}`;
+      continue;
     }
+    const driver = poolDriver(device.pool);
+    if (driver && REMOTE_DRIVERS.has(driver)) continue;
+    if (device.path !== "/" || device.source) return `disk "${name}" is on local pool "${device.pool}" (${driver ?? "unknown"})`;
   }
+  return null;
+}
+
+/**
+ * Whether a move may recreate the instance from its image on the target instead of carrying its
+ * root filesystem: it is declared stateless (berth.stateless=true), or its root disk is on a remote
+ * (shared) pool. A root disk that comes from a profile (not in the instance's devices) is local.
+ */
+export function recreatable(instance: Instance, poolDriver: (pool: string) => StorageDriver | undefined): string | null {
+  if (["true", "1"].includes(instance.config["berth.stateless"] ?? "")) return "declared stateless (berth.stateless=true)";
+  const root = Object.values(instance.devices).find((d) => d.type === "disk" && d.path === "/");
+  const driver = root?.pool ? poolDriver(root.pool) : undefined;
+  if (driver && REMOTE_DRIVERS.has(driver)) return `its root disk is on remote pool "${root!.pool}" (${driver})`;
   return null;
 }
 
@@ -48,7 +65,7 @@ export function chooseHealAction(instance: Instance, poolDriver: (pool: string) 
   for (const [name, device] of Object.entries(instance.devices)) {
     if (LOCAL_DEVICE_TYPES.has(device.type)) return { action: "stay", why: `mode heal: device "${name}" is of type ${device.type}, which only that host has` };
     if (device.type !== "disk" || stateless) continue;
-    if (device.source) return { action: "stay", why: `mode heal: disk "${name}" uses host path ${device.source}` };
+    if (device.source && !device.pool) return { action: "stay", why: `mode heal: disk "${name}" uses host path ${device.source}` };
     if (device.pool) {
       const driver = poolDriver(device.pool);
       if (!driver || !REMOTE_DRIVERS.has(driver)) {

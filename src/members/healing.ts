@@ -52,10 +52,14 @@ export class HealingMonitor {
 
   constructor(private readonly deps: HealingDeps) {}
 
-  /** A heartbeat: what the answer carries, and what this member is judged by from now on. */
-  acknowledge(member: string): { healing_threshold: number; fence_margin: number } {
+  /**
+   * A heartbeat: what the answer carries, and what this member is judged by from now on. The agent
+   * may never get this answer, so the member is judged by the larger of the threshold offered now
+   * and `inForce`, the one its heartbeat says its fence lease runs on (docs/healing.md).
+   */
+  acknowledge(member: string, inForce?: number): { healing_threshold: number; fence_margin: number } {
     const threshold = effectiveHealingThreshold(this.deps.config.get());
-    this.acknowledged.set(member, threshold);
+    this.acknowledged.set(member, Math.max(threshold, inForce ?? 0));
     return { healing_threshold: threshold, fence_margin: threshold > 0 ? fenceMargin(threshold) : 0 };
   }
 

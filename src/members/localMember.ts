@@ -1,7 +1,7 @@
 /** The embedded local member: this machine's real resources via systeminformation, heartbeating in-process. */
-import { readFile } from "node:fs/promises";
+import { readFile, statfs } from "node:fs/promises";
 import { loadavg, uptime } from "node:os";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import type si from "systeminformation";
 import type { MemberResources, MemberStateReport } from "../domain/types.ts";
 
@@ -58,17 +58,13 @@ export class LocalProbe {
   async read(): Promise<{ resources: MemberResources; state: MemberStateReport }> {
     const info = await this.static();
     const si = await loadSi();
-    const [mem, disks, processes] = await Promise.all([
+    const [mem, spaces, processes] = await Promise.all([
       si.mem(),
-      si.fsSize().catch(() => [] as si.Systeminformation.FsSizeData[]),
+      Promise.all(Object.entries(this.pools).map(async ([name, dir]) => [name, await space(resolve(dir))] as const)),
       countProcesses(),
     ]);
     const [l1, l5, l15] = loadavg();
-    const pools: Record<string, { total: number; used: number }> = {};
-    for (const [name, dir] of Object.entries(this.pools)) {
-      const disk = pickDisk(disks, resolve(dir));
-      pools[name] = { total: disk?.size ?? 0, used: disk?.used ?? 0 };
-    }
+    const pools: Record<string, { total: number; used: number }> = Object.fromEntries(spaces);
     const resources: MemberResources = {
       cpu: { architecture: info.architecture, total: info.cpus },
       memory: { total: mem.total, used: mem.active },
@@ -91,11 +87,21 @@ export class LocalProbe {
   }
 }
 
-/** The filesystem holding the data dir: the longest mount point that prefixes it. */
-function pickDisk(disks: { mount: string; size: number; used: number }[], dir: string) {
-  return disks
-    .filter((d) => dir === d.mount || dir.startsWith(d.mount.endsWith("/") ? d.mount : `${d.mount}/`))
-    .sort((a, b) => b.mount.length - a.mount.length)[0] ?? disks[0];
+/**
+ * The size and use of the filesystem holding dir, from statfs(2): no child process (systeminformation's
+ * fsSize runs `df` synchronously, which blocked the agent's event loop at every heartbeat). A pool
+ * directory that does not exist yet is on its nearest existing parent's filesystem; zero where none
+ * can be read.
+ */
+async function space(dir: string): Promise<{ total: number; used: number }> {
+  for (let at = dir; ; at = dirname(at)) {
+    try {
+      const fs = await statfs(at);
+      return { total: fs.blocks * fs.bsize, used: (fs.blocks - fs.bfree) * fs.bsize };
+    } catch {
+      if (dirname(at) === at) return { total: 0, used: 0 };
+    }
+  }
 }
 
 /** Total processes from /proc/loadavg ("0.1 0.2 0.3 1/234 5678"); 0 where there is no /proc. */

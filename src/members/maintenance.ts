@@ -72,11 +72,12 @@ export class Maintenance {
       const mode = req.mode as EvacuationMode | undefined;
       if (req.dry_run) return { dryRun: true, plan: { action: "evacuate", member, instances: await this.evacuator.dryRun(member, mode) } };
       await this.deps.members.setLifecycle(member, "EVACUATING");
-      return { dryRun: false, operation: await this.start("evacuate", member, req.mode, `Evacuating cluster member "${member}"`) };
+      const description = mode === "heal" ? `Healing cluster member "${member}"` : `Evacuating cluster member "${member}"`;
+      return { dryRun: false, operation: await this.start("evacuate", member, req.mode, description) };
     }
     if (req.mode !== undefined && req.mode !== "skip") throw badRequest(`mode "${req.mode}" is not valid for restore (only "skip")`);
     if (record.state === "EVACUATING") throw conflict(`Cluster member "${member}" is being evacuated; restore it once the evacuation is done`);
-    if (record.state === "CREATED" && (req.mode === "skip" || (await this.restorer.plan(member)).moveBack.length === 0)) {
+    if (record.state === "CREATED" && (req.mode === "skip" || isEmpty(await this.restorer.plan(member)))) {
       throw conflict(`Cluster member "${member}" is not evacuated, nothing to restore`);
     }
     if (req.dry_run) {
@@ -90,7 +91,8 @@ export class Maintenance {
 
   private async start(kind: "evacuate" | "restore", member: string, mode: string | undefined, description: string): Promise<Operation> {
     const input: MaintenanceInput = mode === undefined ? { member } : { member, mode };
-    return this.operations.start({ kind, description, resources: { cluster: [`/1.0/cluster/members/${member}`] }, input });
+    // Cancellable (DELETE /1.0/operations/{id}): no new step begins, the ones in flight finish.
+    return this.operations.start({ kind, description, resources: { cluster: [`/1.0/cluster/members/${member}`] }, input, mayCancel: true });
   }
 
   private async track<T>(member: string, action: "evacuate" | "restore", operation: string, fn: () => Promise<T>): Promise<T> {
@@ -102,5 +104,8 @@ export class Maintenance {
     }
   }
 }
+
+/** Nothing for a restore of a member in service to do: nothing of its own to start, nothing elsewhere to bring home. */
+const isEmpty = (plan: { start: unknown[]; moveBack: unknown[] }) => plan.start.length === 0 && plan.moveBack.length === 0;
 
 export type { PlanEntry };

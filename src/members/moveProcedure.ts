@@ -54,8 +54,11 @@ export interface MoveDeps {
   executor: InstanceExecutor;
   /** A member's stored lifecycle, or undefined when it does not exist. */
   memberLifecycle: (name: string) => Promise<MemberLifecycle | undefined>;
-  /** InstancePlacement.reserveAt: reserves all of an instance on a member (409 when it does not fit). */
-  reserveAt: (instance: Instance, member: string) => PlacementTicket;
+  /**
+   * InstancePlacement.reserveAt: reserves all of an instance on a member (409 when it does not fit;
+   * with `confine`, also when the member is outside the instance's group or its project's groups).
+   */
+  reserveAt: (instance: Instance, member: string, confine: boolean) => PlacementTicket;
 }
 
 const POWER = "volatile.last_state.power";
@@ -119,7 +122,8 @@ export class MoveProcedure {
         // lock): the reservation must hold the instance as it is now, or the move over-commits.
         try {
           if (ticket) ticket.refit(instance);
-          else ticket = this.deps.reserveAt(instance, target);
+          // Only a move to a member the user named may leave the instance's groups.
+          else ticket = this.deps.reserveAt(instance, target, purpose !== "relocation");
         } catch (err) {
           if (!(err instanceof BerthError && err.status === 409)) {
             release();

@@ -8,7 +8,8 @@ import type { InstancePlacement, PlacementTicket } from "../cluster/placementPor
 import { badRequest, conflict } from "../domain/errors.ts";
 import type { MoveProcedure } from "./moveProcedure.ts";
 import type { OperationManager } from "../operations/manager.ts";
-import type { Operation } from "../domain/types.ts";
+import type { Instance, Operation } from "../domain/types.ts";
+import { CLUSTER_GROUP_KEY } from "../domain/instanceConfig.ts";
 
 interface RelocateInput {
   project: string;
@@ -18,6 +19,8 @@ interface RelocateInput {
   /** What the user asked for: a member, a @group, or nothing (Berth chooses). */
   requested?: string;
   live: boolean;
+  /** volatile.cluster.group once it lands: a group (moved through @group), null (moved out of its group to a named member), absent: unchanged. */
+  group?: string | null;
 }
 
 export class Relocation {
@@ -26,6 +29,8 @@ export class Relocation {
     private readonly placement: InstancePlacement,
     private readonly moves: MoveProcedure,
     private readonly operations: OperationManager,
+    /** The groups a member is in. */
+    private readonly memberGroups: (member: string) => string[],
   ) {
     operations.register("relocate", async (ctx, input) => {
       // The reservation on the target, handed over in memory (none in a run resumed after a restart).
@@ -41,7 +46,11 @@ export class Relocation {
     }
     const ticket = await this.placement.place({ instance, reason: "relocation", target, exclude: [instance.location] });
     try {
-      const input: RelocateInput = { project, name, from: instance.location, target: ticket.location, live, ...(target ? { requested: target } : {}) };
+      const group = this.groupAfter(instance, target, ticket.location);
+      const input: RelocateInput = {
+        project, name, from: instance.location, target: ticket.location, live,
+        ...(target ? { requested: target } : {}), ...(group !== undefined ? { group } : {}),
+      };
       return await this.operations.start({
         kind: "relocate",
         description: `Moving instance "${name}" to "${ticket.location}"`,
@@ -53,6 +62,18 @@ export class Relocation {
       ticket.release();
       throw err;
     }
+  }
+
+  /**
+   * The instance's placement group after the move: a move through @group records that group (as a
+   * create does); a move to a named member outside the recorded group drops it (the operator took
+   * it out); otherwise it is unchanged (undefined).
+   */
+  private groupAfter(instance: Instance, target: string | undefined, landing: string): string | null | undefined {
+    if (target?.startsWith("@")) return target.slice(1);
+    const recorded = instance.config[CLUSTER_GROUP_KEY];
+    if (target && recorded && !this.memberGroups(landing).includes(recorded)) return null;
+    return undefined;
   }
 
   private async run(input: RelocateInput, ticket: PlacementTicket | null, report: (m: string) => void): Promise<Record<string, unknown>> {
@@ -67,6 +88,7 @@ export class Relocation {
     });
     if (result.outcome === "no-target") throw conflict(`Instance "${name}" could not be moved: ${result.why}`);
     if (result.outcome === "gone") return { from, to: null, status: null, note: result.why };
+    if (input.group !== undefined) await this.records.setVolatile(project, name, { [CLUSTER_GROUP_KEY]: input.group });
     return { from, to: result.to, status: (await this.records.get(project, name)).status };
   }
 }

@@ -23,7 +23,8 @@ export interface RestoreOutcome {
   name: string;
   action: "start" | "move-back";
   from: string;
-  outcome: "started" | "moved" | "failed" | "gone";
+  /** cancelled: the operation was cancelled before this instance's step began; it was left where it was. */
+  outcome: "started" | "moved" | "failed" | "gone" | "cancelled";
   error?: string;
 }
 
@@ -67,11 +68,12 @@ export class Restorer {
   }
 
   /**
-   * A restore of a member in service that a partial restore left with instances elsewhere: moves
-   * them back; the member stays in service whatever happens.
+   * A restore of a member in service that a partial (failed or cancelled) restore left with
+   * instances elsewhere, or with instances of its own still to start: finishes that; the member
+   * stays in service whatever happens.
    */
   private async moveBackOnly(ctx: OperationContext, member: string): Promise<Record<string, unknown>> {
-    return this.restore(ctx, member, true);
+    return this.restore(ctx, member);
   }
 
   /** Nothing is started or moved; the marks the evacuation left would otherwise make a later evacuation start instances the operator chose to leave stopped. */
@@ -85,11 +87,10 @@ export class Restorer {
     return { instances: [], done: 0, total: 0 };
   }
 
-  private async restore(ctx: OperationContext, member: string, moveBackOnly = false): Promise<Record<string, unknown>> {
+  private async restore(ctx: OperationContext, member: string): Promise<Record<string, unknown>> {
     const { members, config, bus, moves } = this.deps;
     const planned = await this.plan(member);
-    const start = moveBackOnly ? [] : planned.start;
-    const moveBack = planned.moveBack;
+    const { start, moveBack } = planned;
     const total = start.length + moveBack.length;
     let done = 0;
     const outcomes: RestoreOutcome[] = [];
@@ -99,10 +100,17 @@ export class Restorer {
     const outcome = (i: Instance, action: RestoreOutcome["action"], from: string, o: RestoreOutcome["outcome"], error?: string) => {
       outcomes.push({ project: i.project, name: i.name, action, from, outcome: o, ...(error ? { error } : {}) });
       done++;
-      report(o === "failed" ? `Failed on "${i.name}" in project "${i.project}": ${error}` : `Done with "${i.name}" in project "${i.project}"`);
+      if (o !== "cancelled") report(o === "failed" ? `Failed on "${i.name}" in project "${i.project}": ${error}` : `Done with "${i.name}" in project "${i.project}"`);
+    };
+    // Cancelled (DELETE /1.0/operations/{id}): no new step begins; the ones in flight finish.
+    const cancelled = (i: Instance, action: RestoreOutcome["action"]) => {
+      if (!ctx.signal.aborted) return false;
+      outcome(i, action, i.location, "cancelled");
+      return true;
     };
 
     await runLimited(start, parallel, async (instance) => {
+      if (cancelled(instance, "start")) return;
       try {
         outcome(instance, "start", member, await this.startHere(instance, member, report));
       } catch (err) {
@@ -110,6 +118,7 @@ export class Restorer {
       }
     });
     await runLimited(moveBack, parallel, async (instance) => {
+      if (cancelled(instance, "move-back")) return;
       try {
         const result = await moves.run({
           project: instance.project, name: instance.name, from: instance.location, target: member, ticket: null,
@@ -123,17 +132,19 @@ export class Restorer {
 
     outcomes.sort((a, b) => `${a.project}/${a.name}`.localeCompare(`${b.project}/${b.name}`));
     const failed = outcomes.filter((o) => o.outcome === "failed");
-    const result = { instances: outcomes, done, total, failed: failed.length };
-    if (failed.length > 0) {
+    const result = { instances: outcomes, done, total, failed: failed.length, cancelled: outcomes.filter((o) => o.outcome === "cancelled").length };
+    if (failed.length > 0 || ctx.signal.aborted) {
       const message = `${failed.length} of ${total} instance(s) could not be restored: ${failed.map((f) => `${f.project}/${f.name}: ${f.error}`).join("; ")}`;
       // Something came back and runs here: the member is in service again (an evacuated member runs
       // nothing). What failed stays where it is, still marked with its origin, and a later restore
       // of this member brings it home. When nothing came back, run() puts it back to EVACUATED.
+      // A cancelled restore is the same: only what came back puts the member in service.
       if (outcomes.some((o) => o.outcome === "started" || o.outcome === "moved")) {
         await members.setLifecycle(member, "CREATED");
-        bus.lifecycle("cluster-member-restored", `/1.0/cluster/members/${member}`, { instances: total, failed: failed.length });
+        bus.lifecycle("cluster-member-restored", `/1.0/cluster/members/${member}`, { instances: total, failed: failed.length, cancelled: result.cancelled });
       }
-      throw new BerthError(500, message, result);
+      if (failed.length > 0) throw new BerthError(500, message, result);
+      return { ...result, evacuation_progress: `Cancelled the restore of "${member}" (${result.cancelled} instance(s) left where they were)` };
     }
     await members.setLifecycle(member, "CREATED");
     bus.lifecycle("cluster-member-restored", `/1.0/cluster/members/${member}`, { instances: total });

@@ -11,7 +11,7 @@ import type { MemberService } from "../cluster/memberService.ts";
 import type { PoolService } from "../cluster/poolService.ts";
 import { restrictedGroups, type ProjectService } from "../cluster/projectService.ts";
 import { badRequest, BerthError, conflict, forbidden } from "../domain/errors.ts";
-import { resourceRequest, rootDisk } from "../domain/instanceConfig.ts";
+import { CLUSTER_GROUP_KEY, resourceRequest, rootDisk } from "../domain/instanceConfig.ts";
 import type { Instance, PlacementReason } from "../domain/types.ts";
 import {
   checkGrowth, growthOf, Placer, seedFor, type ChooseHook, type InsufficientResource, type PlacedRequest, type PlacementRequest,
@@ -30,6 +30,8 @@ export interface PlacementDeps {
   pools: PoolService;
   /** The scriptlet hook provider (null: built-in placement only). */
   hooks: HookProvider | null;
+  /** Hears of every placement refused (nothing fits, the scriptlet said no): the service log. */
+  onRefused?: (instance: Instance, reason: PlacementReason, error: BerthError) => void;
 }
 
 /** Supplies the scriptlet hook for a placement, and hears about placements in flight. */
@@ -50,8 +52,13 @@ export class SchedulerPlacement implements InstancePlacement {
     this.hooks = deps.hooks;
   }
 
-  /** A placer for one decision: with the scriptlet's hook bound to this instance when one is installed. */
-  private placerFor(instance: Instance, hook?: ChooseHook): Placer {
+  /**
+   * A placer for one decision: with the scriptlet's hook bound to this instance when one is
+   * installed — unless the request names a member: then Berth does not choose, and as in LXD the
+   * scriptlet is not called (the member still goes through the filters).
+   */
+  private placerFor(instance: Instance, request: PlacementRequest, hook?: ChooseHook): Placer {
+    if (request.target && "member" in request.target) return this.builtIn;
     const chosen = hook ?? this.hooks?.hookFor(instance);
     return chosen ? new Placer(this.deps.index.view, chosen) : this.builtIn;
   }
@@ -65,7 +72,11 @@ export class SchedulerPlacement implements InstancePlacement {
     };
   }
 
-  /** Builds the scheduler's request; checks the target exists (404) and the project allows it (403). */
+  /**
+   * Builds the scheduler's request; checks the target exists (404) and the project allows it (403).
+   * Without a target, an instance placed through a group (volatile.cluster.group) is placed in that
+   * group again, as LXD does (a group deleted since is no constraint any more).
+   */
   async request(instance: Instance, reason: PlacementReason, target: string | undefined, exclude: string[] = []): Promise<PlacementRequest> {
     const project = this.deps.projects.get(instance.project);
     const allowed = restrictedGroups(project);
@@ -97,6 +108,9 @@ export class SchedulerPlacement implements InstancePlacement {
         throw forbidden(`Project "${instance.project}" may only use cluster groups ${allowed.join(", ")}; member "${target}" is in none of them`);
       }
       request.target = { member: target };
+    } else {
+      const recorded = instance.config[CLUSTER_GROUP_KEY];
+      if (recorded && this.deps.groups.exists(recorded)) request.target = { group: recorded };
     }
     return request;
   }
@@ -106,8 +120,12 @@ export class SchedulerPlacement implements InstancePlacement {
     const { instance, reason, target, exclude } = input;
     const request = await this.request(instance, reason, target, exclude);
     const key = instanceKey(instance.project, instance.name);
-    const outcome = await this.placerFor(instance).place(request, this.schedulerConfig(), seedFor(instance.project, instance.name), key);
-    if (!outcome.ok) throw outcomeError(outcome);
+    const outcome = await this.placerFor(instance, request).place(request, this.schedulerConfig(), seedFor(instance.project, instance.name), key);
+    if (!outcome.ok) {
+      const error = outcomeError(outcome);
+      this.deps.onRefused?.(instance, reason, error);
+      throw error;
+    }
     const view = this.deps.index.view;
     const hooks = this.hooks;
     hooks?.pending(key, instance, outcome.member);
@@ -119,11 +137,15 @@ export class SchedulerPlacement implements InstancePlacement {
     });
   }
 
-  reserveAt(instance: Instance, member: string): PlacementTicket {
+  reserveAt(instance: Instance, member: string, confine = false): PlacementTicket {
     const view = this.deps.index.view;
     const key = instanceKey(instance.project, instance.name);
     if (view.reservationOf(key) !== undefined) {
       throw conflict(`Instance "${instance.name}" in project "${instance.project}" is being placed by another operation`);
+    }
+    if (confine) {
+      const outside = this.outsideGroups(instance, member);
+      if (outside !== null) throw conflict(`Instance "${instance.name}" in project "${instance.project}" cannot go to cluster member "${member}": ${outside}`);
     }
     const request = placedRequest(instance);
     const problem = checkGrowth(view, member, request, this.schedulerConfig());
@@ -136,6 +158,20 @@ export class SchedulerPlacement implements InstancePlacement {
       if (commit) view.commit(key);
       else view.release(key);
     });
+  }
+
+  /** Why `member` is outside the groups the instance must stay in (its placement group, its project's groups), or null. */
+  private outsideGroups(instance: Instance, member: string): string | null {
+    const groups = this.deps.index.view.info(member)?.groups ?? [];
+    const recorded = instance.config[CLUSTER_GROUP_KEY];
+    if (recorded && this.deps.groups.exists(recorded) && !groups.includes(recorded)) {
+      return `it was placed through group "${recorded}" (volatile.cluster.group) and the member is not in that group (it is in ${groups.join(", ") || "none"})`;
+    }
+    const allowed = restrictedGroups(this.deps.projects.get(instance.project));
+    if (allowed && !groups.some((g) => allowed.includes(g))) {
+      return `project "${instance.project}" may only use cluster groups ${allowed.join(", ") || "(none)"} (restricted.cluster.groups) and the member is in ${groups.join(", ") || "none"}`;
+    }
+    return null;
   }
 
   reserveResize(current: Instance, next: Instance): PlacementTicket | null {
@@ -210,7 +246,7 @@ export class SchedulerPlacement implements InstancePlacement {
   async query(instance: Instance, reason: PlacementReason, target: string | undefined, exclude: string[] = [], hook?: ChooseHook): Promise<QueryOutcome> {
     if (!this.deps.index.loaded) await this.deps.index.ready;
     const request = await this.request(instance, reason, target, exclude);
-    return this.placerFor(instance, hook).query(request, this.schedulerConfig(), seedFor(instance.project, instance.name));
+    return this.placerFor(instance, request, hook).query(request, this.schedulerConfig(), seedFor(instance.project, instance.name));
   }
 }
 

@@ -9,6 +9,7 @@ import type { ConfigService } from "../cluster/configService.ts";
 import type { InstanceRecords } from "../cluster/instanceRecords.ts";
 import type { MemberService } from "../cluster/memberService.ts";
 import type { ProjectService } from "../cluster/projectService.ts";
+import { badRequest } from "../domain/errors.ts";
 import { resourceRequest } from "../domain/instanceConfig.ts";
 import type { ServerConfig } from "../domain/serverConfig.ts";
 import type { Instance, PlacementReason } from "../domain/types.ts";
@@ -43,6 +44,12 @@ export function scriptletRequest(instance: Instance, reason: PlacementReason): S
   };
 }
 
+/** The instance a trial placement places: no limits, no devices, in the default project. */
+const TRIAL_INSTANCE: Instance = {
+  name: "scriptlet-trial", project: "default", type: "container", architecture: "", location: "", status: "Stopped",
+  description: "", config: {}, devices: {}, profiles: ["default"], created_at: new Date(0).toISOString(),
+};
+
 function decisionOf(outcome: ScriptletOutcome): { target?: string } | { reject: string } {
   if (outcome.rejected !== null) return { reject: outcome.rejected };
   return outcome.target ? { target: outcome.target } : {};
@@ -59,12 +66,18 @@ export class Scriptlets {
   private subscribed = false;
 
   constructor(private readonly deps: ScriptletDeps) {
-    // Installing a scriptlet is a config change that must pass validation first: a guard on the config.
-    deps.config.addGuard(async (next, previous, changed) => {
+    // Installing a scriptlet is a config change that must pass validation and a trial placement
+    // first: a guard on the config.
+    deps.config.addGuard(async (next, previous, changed, context) => {
       if (changed.includes("scriptlet.timeout_ms") || changed.includes("scriptlet.memory_mb")) this.setLimits(limitsOf(next));
       if (!changed.includes("instances.placement.scriptlet")) return;
+      const source = next["instances.placement.scriptlet"];
       try {
-        await this.install(next["instances.placement.scriptlet"]);
+        if (source.trim() !== "") {
+          if (context.force) context.note("Trial placement not run (force): the scriptlet is installed untried.");
+          else context.note(await this.trial(source));
+        }
+        await this.install(source);
       } catch (err) {
         this.setLimits(limitsOf(previous)); // the whole change is refused: limits go back too
         throw err;
@@ -163,6 +176,28 @@ export class Scriptlets {
     });
   }
 
+  /**
+   * Runs `source` once against the live cluster, as `scriptlet test` would, before it is installed:
+   * reason `new`, an instance without limits, every Online member a candidate. Throws (400) when it
+   * is invalid or when the call throws, times out or runs out of memory: such a scriptlet would
+   * break every placement. A refusal (a returned message or fail()) is policy, not breakage: it
+   * passes. Returns what the trial did, for the answer.
+   */
+  async trial(source: string): Promise<string> {
+    const online = (await this.deps.members.list()).filter((m) => m.status === "Online").map((m) => m.server_name).sort();
+    if (online.length === 0) return "Trial placement skipped: no Online member to offer the scriptlet as a candidate.";
+    const sandbox = await this.ensure();
+    const outcome = await sandbox.test(source, scriptletRequest(TRIAL_INSTANCE, "new"), online);
+    const what = `a trial placement (reason new, instance "${TRIAL_INSTANCE.name}" without limits, ${online.length} Online member(s) as candidates)`;
+    if (outcome.error !== null) {
+      throw badRequest(`The scriptlet failed ${what}: ${outcome.error}. It was not installed; fix it, or install it anyway with --force (berth scriptlet set --force; over the API ?force=true).`);
+    }
+    const result = outcome.rejected !== null
+      ? `refused it (${outcome.rejected})`
+      : outcome.target ? `chose "${outcome.target}"` : "kept the built-in choice";
+    return `Trial placement passed: the scriptlet ${result} in ${Math.round(outcome.duration_ms * 10) / 10} ms.`;
+  }
+
   installed(): boolean {
     return this.sandbox?.installed() ?? false;
   }
@@ -191,6 +226,13 @@ export class Scriptlets {
     return async (request, candidates) => {
       const outcome = await sandbox.place(scriptletRequest(instance, request.reason), candidates.map((c) => c.member));
       sink?.(outcome);
+      // A real placement (a query has a sink and reports it itself): the operator hears of a broken scriptlet.
+      if (!sink && outcome.error !== null) {
+        this.deps.logger.warn(
+          { instance: instance.name, project: instance.project, reason: request.reason, error: outcome.error, duration_ms: outcome.duration_ms },
+          "the placement scriptlet failed",
+        );
+      }
       return decisionOf(outcome);
     };
   }

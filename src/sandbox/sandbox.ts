@@ -19,7 +19,12 @@ export interface ScriptletSandboxOptions extends SandboxLimits {
   poolSize?: number;
   /** Every log line of an installed-scriptlet placement, for the service log and event stream. */
   onLog?: (event: ScriptletLogEvent) => void;
-  /** Extra wall-clock time before the watchdog kills a worker that overran timeoutMs (default 15). */
+  /**
+   * Extra wall-clock time before the watchdog kills a worker that overran timeoutMs (default: half
+   * the limit, at least 100 ms). The worker's own interrupt ends a runaway at the limit; the watchdog
+   * is for what the interrupt cannot stop, and a tight margin made it kill healthy workers that a
+   * loaded machine had merely descheduled (or that were still rebuilding after a runaway).
+   */
   watchdogMarginMs?: number;
   /** Spend a little CPU on latency when a core is free for it (default true; see workerHandle.ts). */
   eager?: boolean;
@@ -58,7 +63,7 @@ export class ScriptletSandbox {
 
   constructor(private readonly opts: ScriptletSandboxOptions) {
     this.limits = { timeoutMs: opts.timeoutMs, memoryMb: opts.memoryMb };
-    this.margin = opts.watchdogMarginMs ?? 15;
+    this.margin = opts.watchdogMarginMs ?? -1;
     const size = Math.max(1, opts.poolSize ?? defaultPoolSize());
     for (let slot = 0; slot < size; slot++) this.workers.push(this.spawn());
   }
@@ -178,7 +183,8 @@ export class ScriptletSandbox {
   }
 
   private get callGuardMs(): number {
-    return this.limits.timeoutMs + this.margin;
+    const margin = this.margin >= 0 ? this.margin : Math.max(100, this.limits.timeoutMs / 2);
+    return this.limits.timeoutMs + margin;
   }
   private get loadGuardMs(): number {
     return 2 * this.limits.timeoutMs + 1000; // bootstrap + top-level + lockdown (+ one call for test)

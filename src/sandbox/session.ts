@@ -17,6 +17,7 @@ import type { GuestError } from "./guestErrors.ts";
 import { memberUpdates, newHostObject } from "./hostBindings.ts";
 import type { BindingEnv } from "./hostBindings.ts";
 import { InstanceSync } from "./instanceSync.ts";
+import { markLoops, MARK_FUNCTION, type MarkedSource } from "./loopMarks.ts";
 import type { InvalidScriptlet } from "./protocol.ts";
 import type { Replica } from "./replica.ts";
 import type { SandboxLimits, ScriptletLog } from "./types.ts";
@@ -86,6 +87,8 @@ export class VmSession {
   private internals!: { run: QuickJSHandle; state: QuickJSHandle; describe: QuickJSHandle; lockdown: QuickJSHandle; update: QuickJSHandle };
   private entry!: QuickJSHandle;
   readonly env: BindingEnv;
+  /** The loaded source with its loop marks, and how its positions map back to the user's source. */
+  private marks: MarkedSource | null = null;
   /** Set when a host function hit an unexpected error: the session must not be trusted again. */
   broken: unknown = null;
 
@@ -133,8 +136,16 @@ export class VmSession {
     const get = (name: string) => this.scope.manage(ctx.getProp(internals, name));
     this.internals = { run: get("run"), state: get("state"), describe: get("describe"), lockdown: get("lockdown"), update: get("update") };
 
+    // Loops get a call at the top of their body, so a time-out in one names its line (loopMarks.ts).
+    const marked = markLoops(source);
+    this.marks = marked;
+    if (marked.source !== source) {
+      const defined = ctx.evalCode(`Object.defineProperty(globalThis, "${MARK_FUNCTION}", { value: Math.abs, writable: false, enumerable: false, configurable: false })`, BOOTSTRAP_FILENAME, { type: "global" });
+      if (defined.error) return this.cannotStart(defined.error);
+      defined.value.dispose();
+    }
     this.startClock(this.limits.timeoutMs);
-    const top = ctx.evalCode(source, SCRIPTLET_FILENAME, { type: "global" });
+    const top = ctx.evalCode(marked.source, SCRIPTLET_FILENAME, { type: "global" });
     if (top.error) return this.invalid(top.error, "");
     top.value.dispose();
 
@@ -242,7 +253,15 @@ export class VmSession {
     let thrown: [string, string, string] = ["", "a value that could not be inspected", ""];
     if (r.error) r.error.dispose();
     else thrown = JSON.parse(r.value.consume((h) => ctx.getString(h))) as [string, string, string];
-    return classify(thrown, { timedOut, exhausted }, this.limits);
+    return this.inUserSource(classify(thrown, { timedOut, exhausted }, this.limits));
+  }
+
+  /** A position in the marked source, told in the user's source. */
+  private inUserSource(e: GuestError): GuestError {
+    if (!this.marks || e.line === null || e.column === null) return e;
+    const { line, column } = this.marks.original(e.line, e.column);
+    if (line === e.line && column === e.column) return e;
+    return { ...e, line, column, text: e.text.replace(` (line ${e.line}:${e.column})`, ` (line ${line}:${column})`) };
   }
 
   /** Bytes the runtime uses (QuickJS's own accounting; walks the heap, so for stats only). */

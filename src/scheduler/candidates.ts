@@ -19,6 +19,7 @@ export function candidateOf(p: PreparedRequest, slot: number, rank: number): Ran
       disk: hasPool ? p.poolFree[slot] : null,
       gpu: c.gpuFree[slot],
     },
+    requestedMemory: c.memoryRequested[slot],
     reportedFreeMemory: c.reportedFreeMemory[slot],
     allocated: allocatedAfter(p, slot),
     tieBreak: tieBreakOf(p.seed, c.nameHash[slot]),

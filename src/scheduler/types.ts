@@ -69,7 +69,9 @@ export interface RankedCandidate {
   /** What is left for new requests before this one: cpu in cores and memory in bytes after the
    *  allocation ratios, disk in bytes on the requested pool (null when no pool was asked for), gpu in cards. */
   free: { cpu: number; memory: number; disk: number | null; gpu: number };
-  /** memoryTotal − memoryUsed as the member reports it: the first tie-break. */
+  /** Memory its instances and placements in flight request (bytes): the tie-break after the instance count. */
+  requestedMemory: number;
+  /** memoryTotal − memoryUsed as the member reports it (shown, not ranked on). */
   reportedFreeMemory: number;
   /** Mean of the cpu and memory allocated fractions once this request is placed (spread / pack key). */
   allocated: number;

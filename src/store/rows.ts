@@ -1,10 +1,11 @@
 /** Conversions between table rows and domain objects. */
 import type {
-  ClusterGroup, Instance, InstanceStatus, InstanceType, MemberLifecycle, MemberRecord, MemberResources,
+  ClusterGroup, Instance, InstanceSource, InstanceStatus, InstanceType, MemberLifecycle, MemberRecord, MemberResources,
   MemberStateReport, Operation, OperationStatus, Project, PoolStatus, StorageDriver, StoragePool, TokenInfo, TokenRole,
 } from "../domain/types.ts";
 import { OPERATION_STATUS_CODES } from "../domain/types.ts";
 import type { JoinTokenInfo } from "../domain/joinToken.ts";
+import type { CertificateInfo, CertificateType, TrustTokenInfo } from "../domain/trustToken.ts";
 import type * as schema from "./schema.ts";
 
 type Row<T extends { $inferSelect: unknown }> = T["$inferSelect"];
@@ -41,6 +42,7 @@ export function instanceFromRow(row: Row<typeof schema.instances>): Instance {
     devices: row.devices,
     profiles: row.profiles,
     created_at: iso(row.createdAt),
+    ...(row.source ? { source: row.source as unknown as InstanceSource } : {}),
   };
 }
 
@@ -80,6 +82,31 @@ export function joinTokenFromRow(row: Row<typeof schema.joinTokens>): JoinTokenI
     credential_id: row.credentialId,
     revoked_at: row.revokedAt === null ? null : iso(row.revokedAt),
     revoked_reason: row.revokedReason,
+  };
+}
+
+export function certificateFromRow(row: Row<typeof schema.certificates>): CertificateInfo {
+  return {
+    fingerprint: row.fingerprint,
+    name: row.name,
+    type: row.type as CertificateType,
+    certificate: row.certificate,
+    restricted: false,
+    projects: [],
+    created_at: iso(row.createdAt),
+  };
+}
+
+export function trustTokenFromRow(row: Row<typeof schema.trustTokens>): TrustTokenInfo {
+  return {
+    id: row.id,
+    name: row.name,
+    type: row.type as CertificateType,
+    created_at: iso(row.createdAt),
+    expires_at: iso(row.expiresAt),
+    used_at: row.usedAt === null ? null : iso(row.usedAt),
+    fingerprint: row.fingerprint,
+    revoked_at: row.revokedAt === null ? null : iso(row.revokedAt),
   };
 }
 

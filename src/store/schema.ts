@@ -62,6 +62,8 @@ export const instances = sqliteTable(
     devices: json<Record<string, Record<string, string>>>("devices").notNull(),
     profiles: json<string[]>("profiles").notNull(),
     createdAt: integer("created_at").notNull(),
+    /** LXD's create `source` (image alias or fingerprint), null when none was given. */
+    source: json<Record<string, unknown>>("source"),
   },
   (t) => [uniqueIndex("instances_project_name").on(t.project, t.name), index("instances_location").on(t.location)],
 );
@@ -121,3 +123,33 @@ export const joinTokens = sqliteTable(
   },
   (t) => [index("join_tokens_member").on(t.member)],
 );
+
+/**
+ * Trusted client certificates (LXD's trust store): a request over HTTPS presenting one of these
+ * acts as admin. Added by a trust token exchange (`lxc remote add`) or by an admin directly.
+ */
+export const certificates = sqliteTable("certificates", {
+  fingerprint: text("fingerprint").primaryKey(), // SHA-256 of the DER, lowercase hex
+  name: text("name").notNull(),
+  type: text("type").notNull(),
+  certificate: text("certificate").notNull(), // PEM
+  createdAt: integer("created_at").notNull(),
+});
+
+/**
+ * Trust tokens (`berth trust add`, `lxc config trust add`): single-use secrets, stored as SHA-256
+ * hashes, that register the client certificate they are presented with. Rows stay after use,
+ * expiry or revocation, so that a second try is told which.
+ */
+export const trustTokens = sqliteTable("trust_tokens", {
+  id: text("id").primaryKey(),
+  hash: text("hash").notNull().unique(),
+  name: text("name").notNull(),
+  type: text("type").notNull(),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+  usedAt: integer("used_at"),
+  /** The certificate it registered. */
+  fingerprint: text("fingerprint"),
+  revokedAt: integer("revoked_at"),
+});

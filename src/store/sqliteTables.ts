@@ -13,11 +13,12 @@ import { RESOURCE_CONFIG_KEYS } from "../domain/instanceConfig.ts";
 import { openDatabase, type Db } from "./db.ts";
 import * as t from "./schema.ts";
 import {
-  groupFromRows, instanceFromRow, joinTokenFromRow, memberFromRow, operationFromRow, poolFromRow, projectFromRow, tokenFromRow,
+  certificateFromRow, groupFromRows, instanceFromRow, joinTokenFromRow, memberFromRow, operationFromRow, poolFromRow, projectFromRow, tokenFromRow, trustTokenFromRow,
   type OperationRecord,
 } from "./rows.ts";
 import type { JoinTokenInfo } from "../domain/joinToken.ts";
-import type { InstancePatch, InstanceResources, MemberPatch, NewMember, NewOperation, PoolPatch, StoreTable } from "./store.ts";
+import type { CertificateInfo, TrustTokenInfo } from "../domain/trustToken.ts";
+import type { InstancePatch, InstanceResources, MemberPatch, NewCertificate, NewMember, NewOperation, NewTrustToken, PoolPatch, StoreTable } from "./store.ts";
 import { TABLES } from "./store.ts";
 
 /** listInstanceResources' two statements: from the start, and after a (project, name) (keyset paging on the unique index). */
@@ -54,7 +55,7 @@ export class SqliteTables {
       insertInstance: db.insert(t.instances).values({
         project: p("project"), name: p("name"), type: p("type"), architecture: p("architecture"), location: p("location"),
         status: p("status"), description: p("description"), config: p("config"), devices: p("devices"),
-        profiles: p("profiles"), createdAt: p("createdAt"),
+        profiles: p("profiles"), createdAt: p("createdAt"), source: p("source"),
       }).prepare(),
       instanceStatus: db.update(t.instances).set({ status: sql`${p("status")}` })
         .where(and(eq(t.instances.project, p("project")), eq(t.instances.name, p("name")))).prepare(),
@@ -314,7 +315,7 @@ export class SqliteTables {
       project: instance.project, name: instance.name, type: instance.type, architecture: instance.architecture,
       location: instance.location, status: instance.status, description: instance.description,
       config: instance.config, devices: instance.devices, profiles: instance.profiles,
-      createdAt: Date.parse(instance.created_at),
+      createdAt: Date.parse(instance.created_at), source: instance.source ?? null,
     });
   }
 
@@ -427,6 +428,55 @@ export class SqliteTables {
     const named = "id" in which ? eq(t.joinTokens.id, which.id) : eq(t.joinTokens.member, which.member);
     return this.db.update(t.joinTokens).set({ revokedAt: now, revokedReason: reason })
       .where(and(named, isNull(t.joinTokens.usedAt), isNull(t.joinTokens.revokedAt))).run().changes;
+  }
+
+  // ---- trusted certificates and trust tokens ---------------------------------------------------
+
+  insertCertificate(cert: NewCertificate, now: number): void {
+    this.db.insert(t.certificates).values({ ...cert, createdAt: now }).run();
+  }
+
+  getCertificate(fingerprint: string): CertificateInfo | undefined {
+    const row = this.db.select().from(t.certificates).where(eq(t.certificates.fingerprint, fingerprint)).get();
+    return row ? certificateFromRow(row) : undefined;
+  }
+
+  listCertificates(): CertificateInfo[] {
+    return this.db.select().from(t.certificates).orderBy(asc(t.certificates.createdAt), asc(t.certificates.fingerprint)).all().map(certificateFromRow);
+  }
+
+  deleteCertificate(fingerprint: string): boolean {
+    return this.db.delete(t.certificates).where(eq(t.certificates.fingerprint, fingerprint)).run().changes > 0;
+  }
+
+  insertTrustToken(token: NewTrustToken, now: number): void {
+    this.db.insert(t.trustTokens).values({ ...token, createdAt: now }).run();
+  }
+
+  findTrustTokenByHash(hash: string): TrustTokenInfo | undefined {
+    const row = this.db.select().from(t.trustTokens).where(eq(t.trustTokens.hash, hash)).get();
+    return row ? trustTokenFromRow(row) : undefined;
+  }
+
+  getTrustToken(id: string): TrustTokenInfo | undefined {
+    const row = this.db.select().from(t.trustTokens).where(eq(t.trustTokens.id, id)).get();
+    return row ? trustTokenFromRow(row) : undefined;
+  }
+
+  listTrustTokens(): TrustTokenInfo[] {
+    return this.db.select().from(t.trustTokens).orderBy(asc(t.trustTokens.createdAt), sql`rowid`).all().map(trustTokenFromRow);
+  }
+
+  /** One conditional update, as useJoinToken: of two concurrent uses exactly one changes the row. */
+  useTrustToken(id: string, fingerprint: string, now: number): boolean {
+    return this.db.update(t.trustTokens).set({ usedAt: now, fingerprint })
+      .where(and(eq(t.trustTokens.id, id), isNull(t.trustTokens.usedAt), isNull(t.trustTokens.revokedAt), gt(t.trustTokens.expiresAt, now)))
+      .run().changes === 1;
+  }
+
+  revokeTrustToken(id: string, now: number): boolean {
+    return this.db.update(t.trustTokens).set({ revokedAt: now })
+      .where(and(eq(t.trustTokens.id, id), isNull(t.trustTokens.usedAt), isNull(t.trustTokens.revokedAt))).run().changes === 1;
   }
 
   // ---- operations ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import type {
   OperationStatus, Project, StoragePool, TokenInfo, TokenRole,
 } from "../domain/types.ts";
 import type { JoinTokenInfo } from "../domain/joinToken.ts";
+import type { CertificateInfo, CertificateType, TrustTokenInfo } from "../domain/trustToken.ts";
 import type { OperationRecord } from "./rows.ts";
 
 export type { OperationRecord } from "./rows.ts";
@@ -33,7 +34,7 @@ export class DuplicateKey extends Error {
 }
 
 export const TABLES = [
-  "members", "cluster_groups", "group_members", "storage_pools", "projects", "instances", "server_config", "tokens", "operations", "join_tokens",
+  "members", "cluster_groups", "group_members", "storage_pools", "projects", "instances", "server_config", "tokens", "operations", "join_tokens", "certificates", "trust_tokens",
 ] as const;
 export type StoreTable = (typeof TABLES)[number];
 
@@ -75,6 +76,23 @@ export interface OperationPatch {
   metadata?: Record<string, unknown>;
   err?: string;
   mayCancel?: boolean;
+}
+
+export interface NewCertificate {
+  fingerprint: string;
+  name: string;
+  type: CertificateType;
+  /** PEM. */
+  certificate: string;
+}
+
+export interface NewTrustToken {
+  id: string;
+  /** SHA-256 of the secret. */
+  hash: string;
+  name: string;
+  type: CertificateType;
+  expiresAt: number;
 }
 
 export interface Store {
@@ -170,6 +188,29 @@ export interface Store {
   useJoinToken(id: string, credentialId: string, now: number): Promise<boolean>;
   /** Revokes the join tokens named (by id, or every one of a member) that are neither used nor revoked yet; returns how many. */
   revokeJoinTokens(which: { id: string } | { member: string }, reason: string, now: number): Promise<number>;
+
+  // trusted client certificates (a request presenting one acts as admin)
+  /** DuplicateKey when the fingerprint is trusted already. */
+  insertCertificate(cert: NewCertificate, now: number): Promise<void>;
+  getCertificate(fingerprint: string): Promise<CertificateInfo | undefined>;
+  /** In the order they were added. */
+  listCertificates(): Promise<CertificateInfo[]>;
+  /** false when there was no such certificate. */
+  deleteCertificate(fingerprint: string): Promise<boolean>;
+
+  // trust tokens: single-use secrets that register the client certificate presented with them
+  insertTrustToken(token: NewTrustToken, now: number): Promise<void>;
+  findTrustTokenByHash(hash: string): Promise<TrustTokenInfo | undefined>;
+  getTrustToken(id: string): Promise<TrustTokenInfo | undefined>;
+  /** In the order they were made. */
+  listTrustTokens(): Promise<TrustTokenInfo[]>;
+  /**
+   * Marks a trust token used (it registered the certificate `fingerprint`) if, at `now`, it is
+   * unused, not revoked and not expired; false otherwise. Of two concurrent uses exactly one gets true.
+   */
+  useTrustToken(id: string, fingerprint: string, now: number): Promise<boolean>;
+  /** Revokes an unused, unrevoked trust token; false when there was nothing to revoke. */
+  revokeTrustToken(id: string, now: number): Promise<boolean>;
 
   // operations
   insertOperation(op: NewOperation, now: number): Promise<void>;

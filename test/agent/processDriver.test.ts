@@ -175,3 +175,48 @@ describe("process driver", () => {
     expect(await driver.status(instance)).toEqual({ status: "Stopped" });
   });
 });
+
+describe("the fence deadline (docs/healing.md)", () => {
+  const lease = (deadline: number | null, instances: string[], bootId = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()) =>
+    writeFileSync(join(data, "fence.json"), JSON.stringify({ bootId, deadline, thresholdS: 10, marginS: 2, instances }));
+  const now = () => Number(process.hrtime.bigint() / 1_000_000n);
+
+  it("the supervisor force-stops a listed instance once the lease's deadline has passed, with no agent around", async () => {
+    const driver = new ProcessDriver(driverContext(data));
+    const web = ticker("web");
+    const other = desiredInstance("local", "Running", { "exec.command": "sleep 1000" });
+    lease(now() + 3_600_000, ["default/web"]);
+    await driver.start(web);
+    await driver.start(other);
+    const { pid } = await driver.status(web);
+    const otherPid = (await driver.status(other)).pid!;
+    await waitUntil(() => ticks(out).length >= 2, "it ticks");
+    expect(groupAlive(pid!)).toBe(true);
+
+    lease(now() - 1, ["default/web"]); // what the agent would have renewed, had a heartbeat been answered
+    await waitUntil(() => !groupAlive(pid!), "the supervisor fences web");
+    const state = JSON.parse(readFileSync(join(data, "instances", "default", "web", "state.json"), "utf8"));
+    expect(state).toMatchObject({ status: "Stopped", fenced: true });
+    expect(state.reason).toMatch(/fenced: no acknowledged heartbeat for 8 s/);
+    expect(await driver.status(web)).toEqual({ status: "Stopped" });
+    expect(readFileSync(join(data, "logs", "default", "web.log"), "utf8")).toMatch(/fenced.*SIGKILL/);
+    // An instance healing would not move (not listed) runs on.
+    expect(groupAlive(otherPid)).toBe(true);
+    expect((await driver.status(other)).status).toBe("Running");
+  });
+
+  it("fences nothing while healing is off (deadline null) or the lease is of another boot", async () => {
+    const driver = new ProcessDriver(driverContext(data));
+    const a = ticker("a");
+    const b = desiredInstance("b", "Running", { "exec.command": "sleep 1000" });
+    lease(null, ["default/a", "default/b"]);
+    await driver.start(a);
+    const { pid } = await driver.status(a);
+    lease(now() - 1, ["default/a", "default/b"], "another-boot");
+    await driver.start(b);
+    const seen = ticks(out).length;
+    await waitUntil(() => ticks(out).length >= seen + 5, "a ticks on past a lease of another boot");
+    expect(groupAlive(pid!)).toBe(true);
+    expect((await driver.status(b)).status).toBe("Running");
+  });
+});

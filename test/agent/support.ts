@@ -135,10 +135,12 @@ export class AgentProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   readonly child: ChildProcess;
 
-  constructor(args: string[], env: Record<string, string> = {}) {
+  /** wrap: a command that execs the agent (e.g. `ip netns exec NS`), so the pid stays the agent's. */
+  constructor(args: string[], env: Record<string, string> = {}, wrap: string[] = []) {
     const clean: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("BERTH_")) clean[k] = v;
-    this.child = spawn(process.execPath, [BIN, "agent", ...args], { env: { ...clean, BERTH_LOG_LEVEL: "debug", ...env }, stdio: ["ignore", "ignore", "pipe"] });
+    const argv = [...wrap, process.execPath, BIN, "agent", ...args];
+    this.child = spawn(argv[0], argv.slice(1), { env: { ...clean, BERTH_LOG_LEVEL: "debug", ...env }, stdio: ["ignore", "ignore", "pipe"] });
     this.child.stderr!.on("data", (c: Buffer) => { this.stderr += c.toString(); });
     this.exited = new Promise((resolve) => this.child.once("exit", (code, signal) => resolve({ code, signal })));
   }

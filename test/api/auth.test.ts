@@ -52,7 +52,7 @@ describe("auth", () => {
   });
 
   it("tokens are listed without secrets and can be revoked", async () => {
-    const list = await h.request("GET", "/1.0/tokens");
+    const list = await h.request("GET", "/1.0/tokens?recursion=1");
     expect(list.body.metadata.map((t: any) => t.role).sort()).toEqual(["admin", "agent", "viewer"]);
     expect(JSON.stringify(list.body.metadata)).not.toContain(viewer);
     expect(list.body.metadata.find((t: any) => t.role === "agent").member).toBe("n1");

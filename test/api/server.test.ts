@@ -21,26 +21,26 @@ describe("what LXD clients check", () => {
 });
 
 describe("GET/PATCH/PUT /1.0", () => {
-  it("shows defaults in effective_config and only explicit keys in config", async () => {
+  it("shows defaults in effective_config and only explicit keys in config, every value a string (as LXD)", async () => {
     const r = await h.request("GET", "/1.0");
     expect(r.body.metadata.config).toEqual({});
     expect(r.body.metadata.effective_config).toMatchObject({
-      "cluster.offline_threshold": 20, "cluster.healing_threshold": 0, "cluster.evacuate.max_parallel": 4,
-      "scheduler.strategy": "count", "scheduler.cpu_allocation_ratio": 4, "scheduler.memory_allocation_ratio": 1,
-      "scriptlet.timeout_ms": 200, "scriptlet.memory_mb": 32, "instances.placement.scriptlet": "",
+      "cluster.offline_threshold": "20", "cluster.healing_threshold": "0", "cluster.evacuate.max_parallel": "4",
+      "scheduler.strategy": "count", "scheduler.cpu_allocation_ratio": "4", "scheduler.memory_allocation_ratio": "1",
+      "scriptlet.timeout_ms": "200", "scriptlet.memory_mb": "32", "instances.placement.scriptlet": "",
     });
   });
 
   it("PATCH sets keys (strings accepted for numbers), null resets; PUT replaces", async () => {
     const p = await h.request("PATCH", "/1.0", { config: { "cluster.offline_threshold": "30", "scheduler.strategy": "pack" } });
     expect(p.status).toBe(200);
-    expect(p.body.metadata).toEqual({ "cluster.offline_threshold": 30, "scheduler.strategy": "pack" });
+    expect(p.body.metadata).toEqual({ "cluster.offline_threshold": "30", "scheduler.strategy": "pack" });
     await h.request("PATCH", "/1.0", { config: { "scheduler.strategy": null } });
-    expect((await h.request("GET", "/1.0")).body.metadata.config).toEqual({ "cluster.offline_threshold": 30 });
+    expect((await h.request("GET", "/1.0")).body.metadata.config).toEqual({ "cluster.offline_threshold": "30" });
     await h.request("PUT", "/1.0", { config: { "scheduler.cpu_allocation_ratio": 2.5 } });
     const after = (await h.request("GET", "/1.0")).body.metadata;
-    expect(after.config).toEqual({ "scheduler.cpu_allocation_ratio": 2.5 });
-    expect(after.effective_config["cluster.offline_threshold"]).toBe(20);
+    expect(after.config).toEqual({ "scheduler.cpu_allocation_ratio": "2.5" });
+    expect(after.effective_config["cluster.offline_threshold"]).toBe("20");
   });
 
   it.each([

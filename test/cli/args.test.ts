@@ -38,6 +38,8 @@ describe("CLI argument parsing", () => {
       devices: { root: { type: "disk", path: "/", pool: "p" } },
       start: true,
     });
+    expect(instanceCreateBody("i", { image: "alpine" }).source).toEqual({ type: "image", alias: "alpine" });
+    expect(instanceCreateBody("i", { image: "ee2b1a40e6b8" }).source).toEqual({ type: "image", fingerprint: "ee2b1a40e6b8" });
     expect(() => instanceCreateBody("i", { disk: "10GiB" })).toThrow("--disk needs --pool");
     expect(() => instanceCreateBody("i", { device: ["gpu0"] })).toThrow("--device gpu0 needs a type");
     expect(() => instanceCreateBody("i", { type: "vm" })).toThrow('--type must be container or virtual-machine, got "vm"');
@@ -142,7 +144,7 @@ describe("the program a call builds", () => {
     const names = async (args: string[]) => (await buildProgram(args)).commands.map((c) => c.name());
     expect(await names(["cluster", "list"])).toEqual(["serve", "cluster"]);
     expect(await names(["serve"])).toEqual(["serve"]);
-    const all = ["serve", "cluster", "storage", "project", "instance", "placement", "scriptlet", "config", "operation", "monitor", "token", "agent"];
+    const all = ["serve", "cluster", "storage", "project", "instance", "placement", "scriptlet", "config", "operation", "monitor", "token", "trust", "agent"];
     expect(await names([])).toEqual(all);
     expect(await names(["--help"])).toEqual(all);
     expect(await names(["clustr", "list"])).toEqual(all); // a typo: commander suggests from every command

@@ -166,6 +166,73 @@ describe("berth cluster evacuate / restore", () => {
     expect(["t1", "t2"]).toContain((await where("fragile")).location);
   });
 
+  it("exits 1 when it stopped an instance because no member could take it, and says so", async () => {
+    await h.api("POST", "/1.0/cluster/members", { server_name: "bigsrc", resources: { cpu: { total: 8 }, memory: { total: 64 * 1024 ** 3 } } });
+    await h.api("POST", "/1.0/cluster/members/bigsrc/heartbeat", {});
+    await instance("big", "bigsrc", { start: true, config: { "limits.memory": "20GiB" } }); // t1 and t2 have 16GiB
+    await instance("little", "bigsrc", { start: true });
+    await h.api("PATCH", "/1.0/cluster/members/bigsrc", { config: { "scheduler.instance": "manual" } });
+    const evac = await h.run(["cluster", "evacuate", "bigsrc", "--force"]);
+    expect(evac.code, evac.stderr).toBe(1);
+    expect(evac.stdout).toMatch(/big\s*│\s*default\s*│\s*stop\s*│\s*│\s*stopped \(no member could take it\)\s*│/);
+    expect(evac.stdout).toContain("Evacuated bigsrc: 1 moved, 1 stopped (1 because no member could take it), 0 failed\n");
+    expect(evac.stderr.trimEnd().split("\n").at(-1)).toBe("Error: 1 instance(s) stopped instead of moved, as no member could take them: default/big");
+    expect(await where("big")).toMatchObject({ location: "bigsrc", status: "Stopped" });
+    expect(await statusOf("bigsrc")).toBe("Evacuated");
+  });
+
+  it("berth operation cancel stops an evacuation: the steps in flight finish, the rest stays, the evacuate command exits 1", async () => {
+    await member("csrc");
+    for (let i = 1; i <= 5; i++) await instance(`c${i}`, "csrc", { start: true });
+    await h.api("PATCH", "/1.0/cluster/members/csrc", { config: { "scheduler.instance": "manual" } });
+    h.executor.hold((a) => a.kind === "stop" && a.location === "csrc");
+    const evac = h.spawn(["cluster", "evacuate", "csrc", "--force"]);
+    try {
+      const held = await Promise.all([1, 2, 3, 4].map((i) => h.executor.next((a) => a.name === `c${i}`))); // max_parallel 4
+      const running = (await h.api("GET", "/1.0/operations?recursion=1")).running as Operation[];
+      const op = running.find((o) => o.description.includes('"csrc"'))!;
+      expect(await h.ok(["operation", "cancel", op.id])).toContain(`Cancellation of operation ${op.id} requested`);
+      for (const action of held) action.release();
+      const exited = await evac.exited;
+      expect(exited.code, evac.stderr).toBe(1);
+      expect(evac.stdout).toMatch(/c5\s*│\s*default\s*│\s*migrate\s*│\s*t[12]\s*│\s*cancelled\s*│/);
+      expect(evac.stdout).toContain("Evacuated csrc: 4 moved, 0 stopped, 0 failed, 1 cancelled\n");
+      expect(evac.stderr.trimEnd().split("\n").at(-1)).toBe(`Error: Operation ${op.id} was cancelled: Cancelled by request`);
+      expect(await where("c5")).toMatchObject({ location: "csrc", status: "Running" });
+      expect(await statusOf("csrc")).toBe("Evacuated");
+    } finally {
+      h.executor.releaseAll();
+      if (evac.child.exitCode === null) await evac.stop();
+    }
+    const again = JSON.parse(await h.ok(["cluster", "evacuate", "csrc", "--force", "--format", "json"]));
+    expect(again).toMatchObject({ moved: 1, instances: [{ name: "c5", outcome: "moved" }] });
+  });
+
+  it("Ctrl-C on a terminal asks whether to cancel; yes cancels the evacuation and it exits 1", async () => {
+    await member("intsrc");
+    for (let i = 1; i <= 5; i++) await instance(`int${i}`, "intsrc", { start: true });
+    await h.api("PATCH", "/1.0/cluster/members/intsrc", { config: { "scheduler.instance": "manual" } });
+    h.executor.hold((a) => a.kind === "stop" && a.location === "intsrc");
+    const evac = h.spawnInTerminal(["cluster", "evacuate", "intsrc", "--force"]);
+    try {
+      const held = await Promise.all([1, 2, 3, 4].map((i) => h.executor.next((a) => a.name === `int${i}`)));
+      evac.child.stdin.write("\x03"); // Ctrl-C, as typed on the terminal
+      await evac.waitFor("stdout", (t) => /Cancel the evacuation of cluster member "intsrc" \(operation [0-9a-f-]+\)\?.*\(yes\/no\) \[default=no\]:/s.test(t));
+      evac.child.stdin.write("yes\n");
+      await evac.waitFor("stdout", (t) => t.includes("Cancelling operation"));
+      for (const action of held) action.release();
+      const exited = await evac.exited;
+      expect(exited.code, evac.stdout).toBe(1);
+      expect(evac.stdout).toContain("Evacuated intsrc: 4 moved, 0 stopped, 0 failed, 1 cancelled");
+      expect(evac.stdout).toMatch(/Error: Operation [0-9a-f-]+ was cancelled/);
+      expect(await where("int5")).toMatchObject({ location: "intsrc", status: "Running" });
+    } finally {
+      h.executor.releaseAll();
+      evac.child.stdin.end();
+      if (evac.child.exitCode === null) await evac.stop();
+    }
+  });
+
   it("follows progress by polling when the event stream is unavailable", async () => {
     await h.api("POST", "/1.0/cluster/members", { server_name: "poll1" });
     // A client whose event stream always fails, as behind a proxy that does not pass SSE.

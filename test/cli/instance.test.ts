@@ -71,7 +71,8 @@ describe("berth instance", () => {
     expect(unknownKey.code).toBe(1);
     expect(unknownKey.stderr).toContain('Error: Unknown instance configuration key config["colour"]');
     expect(running.code).toBe(1);
-    expect(running.stderr).toContain('Instance "web2" is running');
+    // The CLI's flag, not the API's parameter (force=true).
+    expect(running.stderr).toBe("Error: Instance web2 is running; stop it first (berth instance stop web2 --project p1) or delete it with --force\n");
     expect(await h.ok(["instance", "delete", "web2", "--project", "p1", "--force"])).toContain("Instance web2 deleted");
     await h.ok(["instance", "delete", "web1"]);
     expect(await h.api("GET", "/1.0/instances?all-projects=true")).toEqual([]);

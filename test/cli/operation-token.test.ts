@@ -85,7 +85,7 @@ describe("berth token", () => {
     expect(table).toMatch(new RegExp(`${id}\\s*│\\s*viewer\\s*│\\s*│\\s*dashboard`));
     expect(table).toMatch(new RegExp(`${agent.id}\\s*│\\s*agent\\s*│\\s*n1`));
     expect(table).not.toContain(secret);
-    expect(JSON.parse(listed)).toEqual(await h.api("GET", "/1.0/tokens"));
+    expect(JSON.parse(listed)).toEqual(await h.api("GET", "/1.0/tokens?recursion=1"));
 
     expect(await h.ok(["token", "revoke", id])).toContain(`Token ${id} revoked`);
     const revoked = await h.run(["project", "list"], { env: { BERTH_URL: h.url, BERTH_TOKEN: secret } });

@@ -7,7 +7,8 @@ const GiB = 1024 ** 3;
 beforeAll(async () => {
   h = await startCliHarness();
   // Set up through the API; members stay Online for the whole file.
-  await h.api("PATCH", "/1.0", { config: { "cluster.offline_threshold": 3600 } });
+  // A generous scriptlet limit: no test here is about it, and a loaded machine must not fail them on time.
+  await h.api("PATCH", "/1.0", { config: { "cluster.offline_threshold": 3600, "scriptlet.timeout_ms": 10_000 } });
   await h.api("POST", "/1.0/storage-pools", { name: "default", driver: "dir" });
   await h.api("POST", "/1.0/projects", { name: "p1" });
   const resources = (cpu: number, memory: number) => ({ cpu: { total: cpu }, memory: { total: memory }, storage: { pools: { default: { total: 100 * GiB } } } });
@@ -25,7 +26,7 @@ describe("berth placement query", () => {
     const [table, json, none, badReason] = await Promise.all([
       h.ok(["placement", "query", ...request, "--name", "q1"]),
       h.ok(["placement", "query", "--cpu", "1", "--format", "json"]),
-      h.ok(["placement", "query", "--gpus", "1", "--target", "@default", "--reason", "relocation"]),
+      h.run(["placement", "query", "--gpus", "1", "--target", "@default", "--reason", "relocation"]),
       h.run(["placement", "query", "--reason", "whim"]),
     ]);
 
@@ -45,10 +46,13 @@ describe("berth placement query", () => {
     expect(answer.candidates.map((c: { server_name: string }) => c.server_name)).toEqual(["big", "small"]);
     expect(Object.keys(answer.rejected)).toEqual(["pend"]);
 
-    expect(none).toMatch(/^No member can take it: No cluster member can take instance "placement-query" in project "default"/);
-    expect(none).not.toContain("RANK");
-    expect(none).toMatch(/big\s*│\s*resources: needs 1 gpu/);
-    expect(none).toMatch(/small\s*│\s*resources: needs 1 gpu/);
+    // No target: the answer is printed, and the command fails as the create would (issue 13, point 8).
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain("Error: no target: a create would be refused (409)");
+    expect(none.stdout).toMatch(/^No member can take it: No cluster member can take instance "placement-query" in project "default"/);
+    expect(none.stdout).not.toContain("RANK");
+    expect(none.stdout).toMatch(/big\s*│\s*resources: needs 1 gpu/);
+    expect(none.stdout).toMatch(/small\s*│\s*resources: needs 1 gpu/);
 
     expect(badReason.code).toBe(1);
     expect(badReason.stderr).toContain("Allowed choices are new, evacuation, relocation");
@@ -94,7 +98,7 @@ describe("berth placement query with a scriptlet", () => {
     try {
       const [chosen, refused] = await Promise.all([
         h.ok(["placement", "query", "--name", "web9", "--reason", "evacuation"]),
-        h.ok(["placement", "query", "--name", "refused"]),
+        h.run(["placement", "query", "--name", "refused"]),
       ]);
       const lines = chosen.trimEnd().split("\n");
       expect(lines[0]).toBe("Target: small");
@@ -104,8 +108,11 @@ describe("berth placement query with a scriptlet", () => {
       expect(chosen).toMatch(/│ [12]\s*│ big\s*│/);
       expect(chosen).toMatch(/│ [12]\s*│ small\s*│/);
 
-      expect(refused).toMatch(/^No member can take it: Placement rejected by the scriptlet: not on a Sunday\n/);
-      expect(refused).toMatch(/\nScriptlet: rejected the placement in \d+(\.\d)? ms: not on a Sunday\n {2}info: placing refused reason=new\n$/);
+      // Refused: the answer is printed, and the command fails as a create would (400).
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain("a create would be refused (400)");
+      expect(refused.stdout).toMatch(/^No member can take it: Placement rejected by the scriptlet: not on a Sunday\n/);
+      expect(refused.stdout).toMatch(/\nScriptlet: rejected the placement in \d+(\.\d)? ms: not on a Sunday\n {2}info: placing refused reason=new\n$/);
     } finally {
       await h.api("PATCH", "/1.0", { config: { "instances.placement.scriptlet": "" } });
     }

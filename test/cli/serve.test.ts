@@ -95,7 +95,7 @@ describe("berth serve's flags", () => {
    * Runs `berth serve ARGS` until it says it is listening, calls `whileRunning`, stops it; returns
    * the socket path it reported (null: none).
    */
-  async function serveOnce(dataDir: string, args: string[], whileRunning: () => Promise<void>): Promise<string | null> {
+  async function serveOnce(dataDir: string, args: string[], whileRunning: () => Promise<void>, logged: (log: string) => void = () => {}): Promise<string | null> {
     const child = spawn(process.execPath, [BIN, "serve", "--listen", "127.0.0.1:0", "--data", dataDir, "--no-local-member", ...args], {
       env: { ...process.env, BERTH_LOG_LEVEL: "info" }, stdio: ["ignore", "ignore", "pipe"],
     });
@@ -113,6 +113,7 @@ describe("berth serve's flags", () => {
     } finally {
       child.kill("SIGTERM");
       await exited;
+      logged(log);
     }
   }
 
@@ -131,5 +132,18 @@ describe("berth serve's flags", () => {
     expect(await serveOnce(dir, [], async () => {
       expect(statSync(join(dir, "unix.socket")).isSocket()).toBe(true);
     })).toBe(join(dir, "unix.socket"));
+  });
+
+  it("logs a refused placement as a warning, and one line when it stops", async () => {
+    const dir = tempDir();
+    let log = "";
+    await serveOnce(dir, [], async () => {
+      // No member at all: nothing can take it (the socket's user is admin).
+      const refused = await unixRequest(join(dir, "unix.socket"), "POST", "/1.0/instances", { name: "web1" });
+      expect(refused.status).toBe(409);
+    }, (text) => { log = text; });
+    const lines = log.trimEnd().split("\n").map((l) => JSON.parse(l) as { level: number; msg: string; instance?: string });
+    expect(lines).toContainEqual(expect.objectContaining({ level: 40, msg: "placement refused", instance: "web1" }));
+    expect(lines.at(-1)).toMatchObject({ level: 30, msg: "berth stopped" });
   });
 });

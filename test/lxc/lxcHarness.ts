@@ -54,12 +54,18 @@ export interface LxcResult {
 
 export interface LxcHarness {
   socket: string;
-  /** Runs `lxc ARGS` against Berth's socket. */
-  lxc(args: string[], input?: string): Promise<LxcResult>;
+  /** The service's data directory. */
+  data: string;
+  /** The temporary directory everything lives in (lxc's config dirs included). */
+  dir: string;
+  /** host:port of the service's listener (HTTPS with startLxcHarness({tls: true})). */
+  address: string;
+  /** Runs `lxc ARGS` against Berth's socket (or a remote named in ARGS), with lxc's config in `conf` (default: the harness's own). */
+  lxc(args: string[], input?: string, conf?: string): Promise<LxcResult>;
   /** Runs lxc and fails (with its output) unless it exits 0; returns stdout. */
-  ok(args: string[], input?: string): Promise<string>;
+  ok(args: string[], input?: string, conf?: string): Promise<string>;
   /** Runs lxc and fails unless it exits non-zero; returns stderr. */
-  fails(args: string[]): Promise<string>;
+  fails(args: string[], conf?: string): Promise<string>;
   /** Starts `lxc ARGS` without waiting (lxc monitor). */
   spawn(args: string[]): RunningLxc;
   /** Berth's API over the socket, as its admin: the envelope's metadata; throws on an error. */
@@ -69,11 +75,13 @@ export interface LxcHarness {
   close(): Promise<void>;
 }
 
-export async function startLxcHarness(): Promise<LxcHarness> {
+/** tls: serve HTTPS on the loopback listener (--tls), for lxc remote add. */
+export async function startLxcHarness(opts: { tls?: boolean } = {}): Promise<LxcHarness> {
   const dir = mkdtempSync(join(tmpdir(), "berth-lxc-"));
   const data = join(dir, "data");
   const socket = join(data, "unix.socket");
-  const server: ChildProcess = spawn(process.execPath, [BIN, "serve", "--listen", "127.0.0.1:0", "--data", data, "--no-local-member"], {
+  const serveArgs = [BIN, "serve", "--listen", "127.0.0.1:0", "--data", data, "--no-local-member", ...(opts.tls ? ["--tls"] : [])];
+  const server: ChildProcess = spawn(process.execPath, serveArgs, {
     env: { ...process.env, BERTH_ADMIN_TOKEN: "lxc-suite-token", BERTH_LOG_LEVEL: "warn" },
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -91,8 +99,8 @@ export async function startLxcHarness(): Promise<LxcHarness> {
     PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8",
     HOME: join(dir, "home"), LXD_CONF: join(dir, "lxd-conf"), LXD_SOCKET: socket,
   };
-  const lxc = (args: string[], input = ""): Promise<LxcResult> => new Promise((resolve) => {
-    const child = execFile(LXC!, args, { env, timeout: 30_000 }, (err, stdout, stderr) => {
+  const lxc = (args: string[], input = "", conf = env.LXD_CONF): Promise<LxcResult> => new Promise((resolve) => {
+    const child = execFile(LXC!, args, { env: { ...env, LXD_CONF: conf }, timeout: 60_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
     });
     child.stdin!.end(input);
@@ -103,16 +111,21 @@ export async function startLxcHarness(): Promise<LxcHarness> {
     return r.body.metadata;
   };
 
+  const address = ((await unixRequest(socket, "GET", "/1.0")).body.metadata.environment.addresses as string[])[0];
+
   return {
     socket,
+    data,
+    dir,
+    address,
     lxc,
-    async ok(args, input) {
-      const r = await lxc(args, input);
+    async ok(args, input, conf) {
+      const r = await lxc(args, input, conf);
       if (r.code !== 0) throw new Error(`lxc ${args.join(" ")} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}\nberth: ${serverLog}`);
       return r.stdout;
     },
-    async fails(args) {
-      const r = await lxc(args);
+    async fails(args, conf) {
+      const r = await lxc(args, "", conf);
       if (r.code === 0) throw new Error(`lxc ${args.join(" ")} succeeded, expected a failure\nstdout: ${r.stdout}`);
       return r.stderr;
     },

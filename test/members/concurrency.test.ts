@@ -227,11 +227,19 @@ describe("an evacuated member runs nothing", () => {
     await create("pinned", "p", { devices: { u: { type: "usb" } } });
     await finish(await act("p", { action: "evacuate" }));
     expect((await get("pinned")).status).toBe("Stopped");
-    const start = await h.request("PUT", "/1.0/instances/pinned/state", { action: "start" });
-    const op = (await h.request("GET", `${start.body.operation}/wait?timeout=10`)).body.metadata;
-    expect(op.status).toBe("Failure");
-    expect(op.err).toContain(`cluster member "p" is evacuated (EVACUATED)`);
+    // Issue 13, point 6: refused at once (409), before any operation, as Nova's maintenance mode.
+    for (const action of ["start", "restart"]) {
+      const start = await h.request("PUT", "/1.0/instances/pinned/state", { action });
+      expect(start.status).toBe(409);
+      expect(start.body.error).toContain(`cluster member "p" is evacuated (EVACUATED)`);
+      expect(start.body.operation ?? "").toBe("");
+    }
     expect((await get("pinned")).status).toBe("Stopped");
+    expect((await h.request("PUT", "/1.0/instances/pinned/state", { action: "stop" })).status).toBe(202);
+    // Nor is anything created there, even when named.
+    const late = await h.request("POST", "/1.0/instances?target=p", { name: "late" });
+    expect(late.status).toBe(409);
+    expect(late.body.error).toContain("p: status: member is Evacuated");
   });
 });
 
@@ -258,7 +266,7 @@ describe("members", () => {
     expect((await h.request("DELETE", "/1.0/cluster/members/a1")).status).toBe(200);
     await member("a1");
     expect((await h.request("POST", "/1.0/cluster/members/a1/heartbeat", {}, token)).status).toBe(401);
-    const tokens = (await h.request("GET", "/1.0/tokens")).body.metadata;
+    const tokens = (await h.request("GET", "/1.0/tokens?recursion=1")).body.metadata;
     expect(JSON.stringify(tokens)).not.toContain(`"a1"`);
   });
 

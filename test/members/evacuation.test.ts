@@ -90,6 +90,27 @@ describe("evacuate", () => {
     if (action === "stop") expect(plan.body.metadata.instances[0].why).toContain("default mode auto");
   });
 
+  // Issue 13, point 2: a disk whose `source` is on a remote pool is a custom volume the migration
+  // takes along (LXD's `lxc storage volume attach`), not a host path.
+  it.each(["ceph", "cephfs", "powerflex", "pure", "nfs"])("auto: a custom volume on a remote %s pool migrates; on a local pool it pins", async (driver) => {
+    if (driver !== "ceph") expect((await h.request("POST", "/1.0/storage-pools", { name: "shared", driver })).status).toBe(201);
+    const pool = driver === "ceph" ? "ceph" : "shared";
+    await create("vol", { devices: { data: { type: "disk", pool, source: "data-vol", path: "/data" } } });
+    await create("localvol", { devices: { data: { type: "disk", pool: "local", source: "data-vol", path: "/data" } } });
+    await create("hostpath", { devices: { data: { type: "disk", source: "/srv/data", path: "/data" } } });
+    const plan = (await act("src", { action: "evacuate", dry_run: true })).body.metadata.instances;
+    const by = Object.fromEntries(plan.map((p: any) => [p.name, p]));
+    expect(by.vol).toMatchObject({ action: "migrate", target: expect.stringMatching(/^[abc]$/) });
+    expect(by.localvol).toMatchObject({ action: "stop" });
+    expect(by.localvol.why).toContain(`disk "data" is on local pool "local" (zfs)`);
+    expect(by.hostpath).toMatchObject({ action: "stop" });
+    expect(by.hostpath.why).toContain("host path /srv/data");
+    const op = await finish(await act("src", { action: "evacuate" }));
+    expect(op.status, op.err).toBe("Success");
+    expect(await get("vol")).toMatchObject({ location: by.vol.target, status: "Running" });
+    expect(await get("localvol")).toMatchObject({ location: "src", status: "Stopped" });
+  });
+
   it("follows each instance's cluster.evacuate, and a request mode overrides it", async () => {
     await create("m", { config: { "cluster.evacuate": "migrate" } });
     await create("lm", { config: { "cluster.evacuate": "live-migrate" } });

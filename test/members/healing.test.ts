@@ -143,6 +143,31 @@ describe("thresholds and a member that comes back", () => {
     expect((await get("web")).location).not.toBe("n1");
   });
 
+  it("a member is judged by the threshold its heartbeat says its fence lease runs on, since the answer lowering it may be lost", async () => {
+    for (const name of ["n1", "n2", "n3"]) await h.addMember(name);
+    await create("web", "n1", { devices: shared });
+    expect((await h.request("PATCH", "/1.0", { config: { "cluster.healing_threshold": 20 } })).status).toBe(200);
+    // n1's agent still runs on 60 (it has not received an answer offering 20): this answer offers 20 and may be lost.
+    const answer = await h.request("POST", "/1.0/cluster/members/n1/heartbeat", { healing_threshold: 60 });
+    expect(answer.body.metadata).toMatchObject({ healing_threshold: 20, fence_margin: 4 });
+    await passWith(40, ["n2", "n3"]); // past 20, but its supervisors fence only at 48
+    await settle();
+    expect((await get("web")).location).toBe("n1");
+    await passWith(25, ["n2", "n3"]);
+    await settle();
+    expect((await get("web")).location).not.toBe("n1");
+  });
+
+  it("the desired state marks what healing would move, so the agent's supervisors fence exactly that", async () => {
+    for (const name of ["n1", "n2"]) await h.addMember(name);
+    await create("shared", "n1", { devices: shared });
+    await create("pinned", "n1", { devices: local });
+    await create("stateless", "n1", { devices: local, config: { "berth.stateless": "true" } });
+    const token = (await h.request("POST", "/1.0/tokens", { role: "agent", member: "n1" })).body.metadata.token;
+    const desired = (await h.request("GET", "/1.0/cluster/members/n1/desired", undefined, token)).body.metadata;
+    expect(Object.fromEntries(desired.instances.map((i: any) => [i.name, i.fence]))).toEqual({ shared: true, pinned: false, stateless: true });
+  });
+
   it("a member that comes back after its heal stays Evacuated and is no longer told to run what moved", async () => {
     for (const name of ["n1", "n2", "n3"]) await h.addMember(name);
     await create("web", "n1", { devices: shared });

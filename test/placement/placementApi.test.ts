@@ -31,6 +31,18 @@ describe("automatic placement over HTTP", () => {
     expect(r.op).toMatchObject({ status: "Success", resources: { instances: ["/1.0/instances/auto"] }, metadata: { location: "n2" } });
   });
 
+  // Issue 13, point 9: count ties break on what members' instances request, not on what they report free.
+  it("count: between members with as many instances, the one with less requested memory wins, whatever they report free", async () => {
+    await h.addMember("big", member(8, 64)); // reports 64GiB free
+    await h.addMember("small", member(8, 16)); // reports 16GiB free
+    await h.createInstance({ name: "heavy", config: { "limits.memory": "8GiB" } }, "target=big");
+    await h.createInstance({ name: "light", config: { "limits.memory": "1GiB" } }, "target=small");
+    const q = (await h.request("POST", "/1.0/scheduler/placement", { name: "next" })).body.metadata;
+    expect(q.candidates.map((c: any) => c.server_name)).toEqual(["small", "big"]);
+    expect(q.target).toBe("small");
+    expect(landed(await h.request("POST", "/1.0/instances", { name: "next" }))).toBe("small");
+  });
+
   it("lands 100 concurrent creates on 10 equal empty members 10 each", async () => {
     for (let i = 0; i < 10; i++) await h.addMember(`m${i}`, member(64, 256));
     const replies = await Promise.all(Array.from({ length: 100 }, (_, i) =>
@@ -194,6 +206,38 @@ describe("POST /1.0/scheduler/placement", () => {
     const none = await h.request("POST", "/1.0/scheduler/placement", { config: { "limits.cpu": "1000" } });
     expect(none.status).toBe(200);
     expect(none.body.metadata).toMatchObject({ target: null, rejected: { n1: expect.stringContaining("cpu") } });
+  });
+
+  // Issue 13, point 8: the query refuses what create refuses, with the same 400 (one validation).
+  it.each([
+    ["a volatile key", { config: { "volatile.cluster.group": "default" } }],
+    ["an unknown config key", { config: { "limits.cpus": "2" } }],
+    ["a bad value", { config: { "limits.memory": "lots" } }],
+    ["an unknown pool", { devices: { root: { type: "disk", path: "/", pool: "nowhere" } } }],
+    ["a pending pool", { devices: { root: { type: "disk", path: "/", pool: "half" } } }],
+    ["a bad device", { devices: { eth0: { type: "warp-drive" } } }],
+    ["a bad name", { name: "no spaces please" }],
+  ])("refuses %s exactly as create does", async (_label, body) => {
+    await h.addMember("n1", member(8, 16));
+    expect((await h.request("POST", "/1.0/storage-pools", { name: "default", driver: "dir" })).status).toBe(201);
+    expect((await h.request("POST", "/1.0/storage-pools?target=n1", { name: "half", driver: "dir" })).status).toBe(201);
+    const full = { name: "same", ...body };
+    const create = await h.request("POST", "/1.0/instances", full);
+    const query = await h.request("POST", "/1.0/scheduler/placement", full);
+    expect(create.status).toBe(400);
+    expect(query.status).toBe(400);
+    expect(query.body.error).toBe(create.body.error);
+  });
+
+  it("a query no member can take answers as a create would: target null, the create's 409 message and code in error and error_code", async () => {
+    await h.addMember("n1", member(8, 16));
+    const body = { name: "huge", config: { "limits.cpu": "1000" } };
+    const create = await h.request("POST", "/1.0/instances", body);
+    expect(create.status).toBe(409);
+    const q = (await h.request("POST", "/1.0/scheduler/placement", body)).body.metadata;
+    expect(q).toMatchObject({ target: null, error: create.body.error, error_code: 409 });
+    const fits = (await h.request("POST", "/1.0/scheduler/placement", { name: "small" })).body.metadata;
+    expect(fits).toMatchObject({ target: "n1", error: null, error_code: null });
   });
 });
 

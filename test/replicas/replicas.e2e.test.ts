@@ -98,7 +98,7 @@ describeWithPostgres("three replicas on one PostgreSQL", () => {
     // Each replica's view follows the feed: all three see the members (and the config) before creating.
     for (const r of replicas) {
       await until(`${r.name} to see three members`, async () => (await call(r.url, "GET", "/1.0/cluster/members?recursion=1")).body.metadata.length === 3);
-      await until(`${r.name} to see the config`, async () => (await call(r.url, "GET", "/1.0")).body.metadata.config["scheduler.cpu_allocation_ratio"] === 1);
+      await until(`${r.name} to see the config`, async () => (await call(r.url, "GET", "/1.0")).body.metadata.config["scheduler.cpu_allocation_ratio"] === "1");
     }
     // Listening to events on r3 while r1 and r2 create.
     const events: any[] = [];

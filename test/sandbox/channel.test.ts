@@ -11,7 +11,7 @@ import { scriptlet } from "./support.ts";
 
 let sb: ScriptletSandbox;
 beforeAll(async () => {
-  sb = new ScriptletSandbox({ timeoutMs: 1000, memoryMb: 32, poolSize: 1 });
+  sb = new ScriptletSandbox({ timeoutMs: 5000, memoryMb: 32, poolSize: 1 }); // no test here is about the limit: room for a loaded machine
   sb.reset(snapshot({ members: [member("n1").build(), member("n2").build()] }));
   await sb.ready();
 });

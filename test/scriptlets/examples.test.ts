@@ -9,7 +9,7 @@ const example = (name: string): string => readFileSync(new URL(`../../scriptlets
 
 let sb: ScriptletSandbox;
 beforeAll(async () => {
-  sb = new ScriptletSandbox({ timeoutMs: 500, memoryMb: 32, poolSize: 1 });
+  sb = new ScriptletSandbox({ timeoutMs: 5000, memoryMb: 32, poolSize: 1 }); // room for a loaded machine
   await sb.ready();
 });
 afterAll(() => sb.close());

@@ -161,6 +161,12 @@ export function storeConformance(label: string, setup: () => Promise<StoreFixtur
       await s.deleteInstance("default", "a");
       expect(await s.getInstance("default", "a")).toBeUndefined();
       expect(await s.getInstance("p", "a")).toBeDefined(); // same name, other project: untouched
+
+      // LXD's create source is kept as given; an instance made without one has none.
+      const source = { type: "image" as const, alias: "alpine/3.20", server: "https://images.example", protocol: "simplestreams", properties: { os: "alpine" } };
+      await s.insertInstance(instance("c", "n2", { source }));
+      expect((await s.getInstance("default", "c"))?.source).toEqual(source);
+      expect(await s.getInstance("default", "b")).not.toHaveProperty("source");
     });
 
     it("instance resources: only what a request is read from, paged in (project, name) order", async () => {
@@ -246,6 +252,69 @@ export function storeConformance(label: string, setup: () => Promise<StoreFixtur
       await s.insertJoinToken({ id: "j1", hash: "h1", member: "n1", expiresAt: 10_000 }, 1_000);
       const results = await Promise.all(Array.from({ length: 8 }, (_, i) => s.useJoinToken("j1", `cred${i}`, 2_000)));
       expect(results.filter(Boolean)).toHaveLength(1);
+    });
+
+    it("certificates: insert, get, list in the order added, a repeated fingerprint is DuplicateKey, delete once", async () => {
+      const cert = (fingerprint: string, name: string) => ({ fingerprint, name, type: "client" as const, certificate: `PEM of ${name}` });
+      await s.insertCertificate(cert("bb".repeat(32), "laptop"), 1_000);
+      await s.insertCertificate(cert("aa".repeat(32), "ci"), 2_000);
+      const laptop = {
+        fingerprint: "bb".repeat(32), name: "laptop", type: "client", certificate: "PEM of laptop", restricted: false, projects: [],
+        created_at: new Date(1_000).toISOString(),
+      };
+      expect(await s.getCertificate("bb".repeat(32))).toEqual(laptop);
+      expect(await s.getCertificate("cc".repeat(32))).toBeUndefined();
+      expect((await s.listCertificates()).map((c) => c.name)).toEqual(["laptop", "ci"]);
+      await expect(s.insertCertificate(cert("bb".repeat(32), "again"), 3_000)).rejects.toBeInstanceOf(DuplicateKey);
+      expect(await s.getCertificate("bb".repeat(32))).toEqual(laptop); // the failed insert changed nothing
+      expect(await s.deleteCertificate("bb".repeat(32))).toBe(true);
+      expect(await s.deleteCertificate("bb".repeat(32))).toBe(false);
+      expect((await s.listCertificates()).map((c) => c.name)).toEqual(["ci"]);
+    });
+
+    it("trust tokens: insert, find by hash, get, list, used once (not after expiry), revoked once, kept after both", async () => {
+      await s.insertTrustToken({ id: "t1", hash: "h1", name: "laptop", type: "client", expiresAt: 10_000 }, 1_000);
+      await s.insertTrustToken({ id: "t2", hash: "h2", name: "ci", type: "client", expiresAt: 10_000 }, 2_000);
+      await s.insertTrustToken({ id: "t0", hash: "h3", name: "ci", type: "client", expiresAt: 10_000 }, 2_000); // listed after t2
+      const fresh = {
+        id: "t1", name: "laptop", type: "client", created_at: new Date(1_000).toISOString(), expires_at: new Date(10_000).toISOString(),
+        used_at: null, fingerprint: null, revoked_at: null,
+      };
+      expect(await s.findTrustTokenByHash("h1")).toEqual(fresh);
+      expect(await s.getTrustToken("t1")).toEqual(fresh);
+      expect(await s.findTrustTokenByHash("nope")).toBeUndefined();
+      expect((await s.listTrustTokens()).map((t) => t.id)).toEqual(["t1", "t2", "t0"]);
+      await expect(s.insertTrustToken({ id: "t4", hash: "h1", name: "x", type: "client", expiresAt: 1 }, 1)).rejects.toBeInstanceOf(DuplicateKey);
+
+      expect(await s.useTrustToken("t1", "ff".repeat(32), 5_000)).toBe(true);
+      expect(await s.useTrustToken("t1", "ee".repeat(32), 5_001)).toBe(false);
+      expect(await s.getTrustToken("t1")).toMatchObject({ used_at: new Date(5_000).toISOString(), fingerprint: "ff".repeat(32) });
+      expect(await s.useTrustToken("t2", "ee".repeat(32), 10_000)).toBe(false); // expired at 10_000
+      expect(await s.revokeTrustToken("t1", 6_000)).toBe(false); // used: nothing to revoke
+      expect(await s.revokeTrustToken("t0", 6_000)).toBe(true);
+      expect(await s.revokeTrustToken("t0", 7_000)).toBe(false);
+      expect(await s.getTrustToken("t0")).toMatchObject({ revoked_at: new Date(6_000).toISOString() });
+      expect(await s.useTrustToken("t0", "ee".repeat(32), 6_001)).toBe(false);
+      expect(await s.dumpTable("trust_tokens")).toHaveLength(3);
+    });
+
+    it("of concurrent uses of one trust token exactly one wins", async () => {
+      await s.insertTrustToken({ id: "t1", hash: "h1", name: "laptop", type: "client", expiresAt: 10_000 }, 1_000);
+      const results = await Promise.all(Array.from({ length: 8 }, (_, i) => s.useTrustToken("t1", String(i).repeat(64), 2_000)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+
+    it("of concurrent transactions that each trust a certificate with the same trust token, exactly one commits", async () => {
+      await s.insertTrustToken({ id: "t1", hash: "h1", name: "laptop", type: "client", expiresAt: 10_000 }, 1_000);
+      const results = await Promise.allSettled(Array.from({ length: 4 }, (_, i) => s.transaction(async (tx) => {
+        const fingerprint = String(i).repeat(64);
+        await tx.insertCertificate({ fingerprint, name: "laptop", type: "client", certificate: `PEM ${i}` }, 2_000);
+        if (!(await tx.useTrustToken("t1", fingerprint, 2_000))) throw new Error("lost the race");
+      })));
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+      const kept = await s.listCertificates();
+      expect(kept).toHaveLength(1);
+      expect((await s.getTrustToken("t1"))?.fingerprint).toBe(kept[0].fingerprint);
     });
 
     it("operations: insert, update, get, list by status, count, prune only finished ones older than the cutoff", async () => {

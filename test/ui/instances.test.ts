@@ -55,15 +55,13 @@ describeInBrowser("dashboard: instances", () => {
     const result = page.getByRole("dialog", { name: "Created app1" });
     const decision = result.getByRole("status", { name: "Placement decision" });
     await decision.waitFor();
-    // "small" (2GiB) cannot take 4GiB; node1 and node2 hold one instance each and report the same free
-    // memory, so the placement seed decides between them.
+    // "small" (2GiB) cannot take 4GiB; node1 and node2 hold one instance each, and the tie goes to
+    // the one whose instances request less memory: node1 (web1, 1GiB) before node2 (db1, 2GiB).
     const where = (await server.api("GET", "/1.0/instances/app1")).location;
-    const other = where === "node1" ? "node2" : "node1";
-    expect(["node1", "node2"]).toContain(where);
+    expect(where).toBe("node1");
     expect(await decision.locator(".decision-target").textContent()).toBe(`app1 was placed on ${where}`);
     expect(await decision.locator(".decision-why").textContent()).toBe(
-      `${where} ranked first of 2 candidates by scheduler.strategy=count: fewest instances first (1 instance, 16GiB reported free memory).`
-      + ` It tied with ${other}; the placement seed (from the project and name) broke the tie.`);
+      `${where} ranked first of 2 candidates by scheduler.strategy=count: fewest instances first (1 instance, 1GiB memory requested).`);
     const rejected = result.getByRole("table", { name: "Rejected members" });
     expect(await rejected.locator("tbody td").first().textContent()).toBe("small");
     expect(await rejected.locator("tbody td").nth(1).textContent()).toMatch(/memory/i);

@@ -157,7 +157,7 @@ export class Cluster {
           api.get<ClusterGroup[]>("/1.0/cluster/groups?recursion=1"),
           api.get<Project[]>("/1.0/projects?recursion=1"),
           api.get<StoragePool[]>("/1.0/storage-pools?recursion=1"),
-          api.get<TokenInfo[]>("/1.0/tokens").catch(() => [] as TokenInfo[]),
+          api.get<TokenInfo[]>("/1.0/tokens?recursion=1").catch(() => [] as TokenInfo[]),
         ])),
         // As LXD: the operations grouped by status ({running: [...], success: [...]}).
         read("operations", async () => Object.values(await api.get<Record<string, Operation[]> | Operation[]>("/1.0/operations?recursion=1")).flat()),

@@ -4,7 +4,8 @@
  * ordered, so the agent can reconcile level-triggered (reconcile.ts).
  */
 import type { Logger } from "pino";
-import type { DesiredInstance, DriverName, ObservedStatus } from "../protocol.ts";
+import type { MemberResources } from "../../domain/types.ts";
+import type { DesiredInstance, DriverName, MigrationOffer, ObservedStatus } from "../protocol.ts";
 
 /** One look at an instance. */
 export interface Observation {
@@ -28,6 +29,16 @@ export interface Driver {
   status(instance: DesiredInstance): Promise<Observation>;
   /** The instance's recent output, at most 64 KiB ("" where the driver keeps none). */
   log(instance: { project: string; name: string }): Promise<string>;
+  /** After a stop, when the instance is no longer listed here (moved away, deleted): removes what the driver keeps of it. */
+  remove?(instance: DesiredInstance): Promise<void>;
+  /** Instances the driver finds that this member owns, whether or not the agent has a record of them (lxd: the user.berth.* key). */
+  owned?(): Promise<DesiredInstance[]>;
+  /** What the driver knows better than systeminformation (lxd: LXD's own resources and pools). */
+  resources?(): Promise<Partial<MemberResources>>;
+  /** The source side of a move that carries the root filesystem: prepares it and says where to pull it from. */
+  migrateOut?(instance: { project: string; name: string }): Promise<MigrationOffer>;
+  /** The target side: creates the instance here by pulling it from the source's offer. */
+  migrateIn?(instance: DesiredInstance, offer: MigrationOffer): Promise<void>;
 }
 
 /** What every driver is given. */

@@ -12,7 +12,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { instanceDir, logFile, readJson, writeJsonAtomic } from "../files.ts";
 import { instanceKey, shutdownTimeoutS, type DesiredInstance } from "../protocol.ts";
 import { sleep } from "../sleep.ts";
-import { bootId, specPath, statePath, stopPath, type SupervisorSpec, type SupervisorState } from "../supervisorState.ts";
+import { bootId, fencePath, specPath, statePath, stopPath, type SupervisorSpec, type SupervisorState } from "../supervisorState.ts";
 import { baseEnv, instanceEnv, type Driver, type DriverContext, type Observation } from "./driver.ts";
 
 /** The answer to a log request: the end of the log file. */
@@ -69,6 +69,7 @@ export class ProcessDriver implements Driver {
       log: logFile(this.ctx.data, instance),
       env: { ...baseEnv(), ...instanceEnv(this.ctx, instance) },
       stopTimeoutS: shutdownTimeoutS(instance.config),
+      fenceFile: fencePath(this.ctx.data),
     };
     await mkdir(look.dir, { recursive: true });
     await mkdir(dirname(spec.log), { recursive: true });

@@ -46,10 +46,10 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
   app.post("/1.0/instances", async (c) => {
     const project = projectOf(c);
     const target = targetOf(c);
-    const { name, type, architecture, description, config, devices, profiles, start } = await readBody(c, instanceCreateSchema);
+    const { name, type, architecture, description, config, devices, profiles, start, source } = await readBody(c, instanceCreateSchema);
     // Checked, placed and stored now: a refusal is this request's 4xx. The operation (as LXD's)
     // names the instance and where it landed, and starts it when asked.
-    const instance = await s.instances.create(project, { name, type, architecture, description, config, devices, profiles }, target);
+    const instance = await s.instances.create(project, { name, type, architecture, description, config, devices, profiles, source }, target);
     return async(c, await s.operations.start({
       kind: "instance-create",
       description: "Creating instance",
@@ -71,8 +71,8 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
     if (!s.agents.hasAgent(instance.location)) {
       throw badRequest(`Instance "${instance.name}" is on cluster member "${instance.location}", which has no agent: there is no output to show`);
     }
-    const log = await s.desired.ask(instance.location, "log", instance.project, instance.name, 10_000);
-    return sync(c, { log });
+    const answer = await s.desired.ask(instance.location, { kind: "log", project: instance.project, name: instance.name }, 10_000);
+    return sync(c, { log: answer.log ?? "" });
   });
 
   // Berth keeps no snapshots: an instance has none (LXD clients list them, e.g. `lxc list`).
@@ -121,6 +121,8 @@ export function instanceRoutes(app: Hono<AuthEnv>, s: Services): void {
     const name = c.req.param("name");
     const body = await readBody(c, instanceStateSchema);
     const instance = await s.instances.get(project, name);
+    // A member being evacuated or evacuated starts nothing: refused now (409), before any operation.
+    if (body.action !== "stop") await s.instances.refuseStartOn(instance);
     const op = await s.operations.start({
       kind: "instance-state",
       description: { start: "Starting instance", stop: "Stopping instance", restart: "Restarting instance" }[body.action],

@@ -74,7 +74,7 @@ export function memberRoutes(app: Hono<AuthEnv>, s: Services): void {
     const threshold = s.config.get()["cluster.offline_threshold"];
     return sync(c, {
       status: member.status, message: member.message, offline_threshold: threshold, heartbeat_interval: Math.max(1, Math.floor(threshold / 4)),
-      ...s.healing.acknowledge(name),
+      ...s.healing.acknowledge(name, body.healing_threshold),
     });
   });
 
@@ -89,7 +89,7 @@ export function memberRoutes(app: Hono<AuthEnv>, s: Services): void {
 
   app.post("/1.0/cluster/members/:name/answers/:id", async (c) => {
     const body = await readBody(c, agentAnswerSchema);
-    if (!s.desired.answer(c.req.param("name"), c.req.param("id"), body.log)) {
+    if (!s.desired.answer(c.req.param("name"), c.req.param("id"), body)) {
       throw notFound(`No request "${c.req.param("id")}" is waiting for an answer from cluster member "${c.req.param("name")}"`);
     }
     return sync(c, {});

@@ -1,9 +1,7 @@
 /** POST /1.0/scheduler/placement (dry-run placement query) and instance moves. */
 import type { Context, Hono } from "hono";
-import { validateDevices, validateInstanceConfig } from "../../domain/instanceConfig.ts";
 import { checkName } from "../../domain/names.ts";
 import { badRequest } from "../../domain/errors.ts";
-import type { Instance } from "../../domain/types.ts";
 import type { Relocation } from "../../members/relocation.ts";
 import { outcomeError, rejectionFields } from "../../placement/schedulerPlacement.ts";
 import type { PlacementQueryFn } from "../../placement/query.ts";
@@ -23,6 +21,7 @@ function candidateView(c: RankedCandidate) {
     pending: c.pending,
     free: { cpu: c.free.cpu, memory: c.free.memory, disk: c.free.disk, gpu: c.free.gpu, reported_memory: c.reportedFreeMemory },
     allocated: c.allocated,
+    requested_memory: c.requestedMemory,
   };
 }
 
@@ -33,26 +32,20 @@ export function schedulerRoutes(query: PlacementQueryFn, relocation: Relocation)
       const body = withSource ? await readBody(c, scriptletTestSchema) : await readBody(c, placementQuerySchema);
       const project = body.project ?? projectOf(c);
       checkName("project", project);
-      s.projects.get(project);
-      const name = checkName("name", body.name);
-      const config = body.config ?? {};
-      validateInstanceConfig(config);
-      const devices = body.devices ?? {};
-      validateDevices(devices);
       const target = body.target || undefined;
       if (target) checkName("target", target.startsWith("@") ? target.slice(1) : target);
-      const instance: Instance = {
-        name, project, type: body.type ?? "container", architecture: body.architecture ?? "", location: "", status: "Stopped",
-        description: body.description ?? "", config, devices, profiles: body.profiles ?? ["default"], created_at: new Date(s.now()).toISOString(),
-      };
+      // The create's own checks (one code path): the query refuses exactly what create refuses.
+      const { name, type, architecture, description, config, devices, profiles } = body;
+      const instance = s.instances.draft(project, { name, type, architecture, description, config, devices, profiles }, target);
       const source = "source" in body ? (body.source as string) : undefined;
       const { outcome, scriptlet } = await query(instance, body.reason ?? "new", target, body.exclude ?? [], source);
       const { rejected, insufficient } = rejectionFields(outcome.ok || outcome.code === "unschedulable" ? outcome.rejected : []);
       if (!outcome.ok) {
-        const error = outcome.code === "unschedulable" ? outcome.message : outcomeError(outcome).message;
-        return sync(c, { target: null, candidates: [], rejected, insufficient, scriptlet, error });
+        // What a create of this request would answer: its error message and HTTP status.
+        const error = outcomeError(outcome);
+        return sync(c, { target: null, candidates: [], rejected, insufficient, scriptlet, error: error.message, error_code: error.status });
       }
-      return sync(c, { target: outcome.member, candidates: outcome.candidates.map(candidateView), rejected, insufficient, scriptlet, error: null });
+      return sync(c, { target: outcome.member, candidates: outcome.candidates.map(candidateView), rejected, insufficient, scriptlet, error: null, error_code: null });
     };
     app.post("/1.0/scheduler/placement", (c) => dryRun(c, false));
     app.post("/1.0/scheduler/scriptlet/test", (c) => dryRun(c, true));

@@ -9,6 +9,7 @@ interface AgentCommandOptions {
   data: string;
   driver?: string;
   hooks?: string;
+  lxdSocket?: string;
   pool: string[];
 }
 
@@ -19,8 +20,9 @@ export function registerAgentCommand(program: Command): void {
     .option("--join <token>", "a join token from `berth cluster add NAME` (first start): trusts only its certificate and trades it for this member's credential")
     .option("--name <member>", "the member this machine is (first start)")
     .option("--data <dir>", "the agent's data directory (BERTH_AGENT_DATA)", process.env.BERTH_AGENT_DATA ?? "./agent-data")
-    .addOption(new Option("--driver <driver>", "how instances run (stored; default none)").choices(["none", "process", "hook"]))
+    .addOption(new Option("--driver <driver>", "how instances run (stored; default none)").choices(["none", "process", "hook", "lxd"]))
     .option("--hooks <dir>", "the hook driver's directory of executables start, stop, status")
+    .option("--lxd-socket <path>", "the lxd driver's LXD unix socket (stored; default LXD_SOCKET, $LXD_DIR/unix.socket, or LXD's usual places)")
     .addOption(
       new Option("--pool <name=path>", "a storage pool and a directory on its filesystem (repeatable; stored)")
         .argParser((value: string, all: string[]) => [...all, value])
@@ -31,7 +33,7 @@ export function registerAgentCommand(program: Command): void {
       // --url and --token are the program's own options, given before or after "agent".
       const globals = cmd.optsWithGlobals<{ url?: string; token?: string }>();
       const { runAgent, joinWithToken } = await import("../../agent/run.ts");
-      let flags: AgentFlags = { data: opts.data, url: globals.url, token: globals.token, name: opts.name, driver: opts.driver, hooks: opts.hooks, pool: opts.pool };
+      let flags: AgentFlags = { data: opts.data, url: globals.url, token: globals.token, name: opts.name, driver: opts.driver, hooks: opts.hooks, lxdSocket: opts.lxdSocket, pool: opts.pool };
       if (opts.join) flags = await joinWithToken(opts.join, flags);
       await runAgent(flags);
     });

@@ -24,6 +24,7 @@ interface CreateOptions extends InstanceResourceOptions {
   type?: string;
   description?: string;
   start?: boolean;
+  image?: string;
 }
 
 /** The POST /1.0/instances body for `instance create`. */
@@ -34,6 +35,8 @@ export function instanceCreateBody(name: string, opts: CreateOptions): Record<st
   if (opts.type) body.type = opts.type;
   if (opts.description !== undefined) body.description = opts.description;
   if (opts.start) body.start = true;
+  // As `lxc launch IMAGE`: a hex string is a fingerprint (or its prefix), anything else an alias.
+  if (opts.image) body.source = /^[0-9a-f]{12,64}$/.test(opts.image) ? { type: "image", fingerprint: opts.image } : { type: "image", alias: opts.image };
   return body;
 }
 
@@ -56,6 +59,7 @@ export function registerInstanceCommands(program: Command): void {
     .option("--type <type>", "container or virtual-machine (default container)")
     .option("--description <text>", "description"))
     .option("--start", "start it once created")
+    .option("--image <alias|fingerprint>", "the image it is created from on an lxd member (kept as its source)")
     .action(async (name: string, opts: CreateOptions, cmd: Command) => {
       const { client, out } = contextOf(cmd);
       // Placed and stored before the answer; its operation says where, and starts it when asked.
@@ -169,7 +173,16 @@ export function registerInstanceCommands(program: Command): void {
     .option("--force", "stop it first if it is running")
     .action(async (name: string, opts: { project?: string; force?: boolean }, cmd: Command) => {
       const { client, out } = contextOf(cmd);
-      await client.runOperation("DELETE", `/1.0/instances/${seg(name)}`, { query: projectQuery(opts, { force: opts.force ? true : undefined }) });
+      try {
+        await client.runOperation("DELETE", `/1.0/instances/${seg(name)}`, { query: projectQuery(opts, { force: opts.force ? true : undefined }) });
+      } catch (err) {
+        // The API's answer names its parameter (force=true); here the flag is what to add.
+        if (!opts.force && err instanceof CliError && /is running; stop it first/.test(err.message)) {
+          const stop = `berth instance stop ${name}${opts.project ? ` --project ${opts.project}` : ""}`;
+          throw new CliError(`Instance ${name} is running; stop it first (${stop}) or delete it with --force`);
+        }
+        throw err;
+      }
       out.done(`Instance ${name} deleted`);
     });
 }

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { Option } from "../commander.ts";
 import { PLACEMENT_REASONS } from "../../domain/types.ts";
 import { addResourceOptions, checkInstanceType, instanceResources, splitList, type InstanceResourceOptions } from "../args.ts";
+import { CliError } from "../client.ts";
 import { contextOf } from "../context.ts";
 import { size, type Column, type Output } from "../output.ts";
 
@@ -24,6 +25,8 @@ export interface PlacementCandidate {
   pending: number;
   free: { cpu: number; memory: number; disk: number | null; gpu: number; reported_memory: number };
   allocated: number;
+  /** What its instances and placements in flight request (bytes): the count strategy's tie-break. */
+  requested_memory: number;
 }
 
 export interface PlacementAnswer {
@@ -33,7 +36,10 @@ export interface PlacementAnswer {
   /** Members dropped for lack of resources: every resource short (cpu in cores, memory and disk in bytes, gpu in cards). */
   insufficient: Record<string, { resource: string; requested: number; allocated: number; capacity: number; pool?: string }[]>;
   scriptlet: ScriptletReport;
+  /** Why there is no target: the error a create of this request would answer. */
   error: string | null;
+  /** The HTTP status that create would answer (409 nothing fits, 400 the scriptlet refused or failed); null with a target. */
+  error_code: number | null;
 }
 
 export interface QueryOptions extends InstanceResourceOptions {
@@ -130,6 +136,9 @@ export function registerPlacementCommands(program: Command): void {
     .description("Where the scheduler would place an instance, the ranked candidates and why others are rejected (changes nothing)"))
     .action(async (opts: QueryOptions, cmd: Command) => {
       const { client, out } = contextOf(cmd);
-      printPlacement(out, await client.post<PlacementAnswer>("/1.0/scheduler/placement", placementQueryBody(opts)));
+      const answer = await client.post<PlacementAnswer>("/1.0/scheduler/placement", placementQueryBody(opts));
+      printPlacement(out, answer);
+      // As a create would fail, so does the query: scripts can test `berth placement query` directly.
+      if (!answer.target) throw new CliError(`no target: a create would be refused (${answer.error_code ?? "no candidate"})`);
     });
 }

@@ -37,14 +37,15 @@ export function registerScriptletCommands(program: Command): void {
 
   scriptlet
     .command("set")
-    .description("Validate and install a scriptlet from FILE (- for stdin); an invalid one is refused and the old one kept")
+    .description("Validate, try once against the live cluster and install a scriptlet from FILE (- for stdin); one that is invalid or fails its trial placement is refused and the old one kept")
     .argument("<file>", "JavaScript file defining instance_placement(request, candidate_members)")
-    .action(async (file: string, _opts: object, cmd: Command) => {
+    .option("--force", "install even if the trial placement throws, times out or runs out of memory (it is not run)")
+    .action(async (file: string, opts: { force?: boolean }, cmd: Command) => {
       const { client, out } = contextOf(cmd);
       const source = await readSource(file);
       if (source.trim() === "") throw new CliError(`${file} is empty; use "berth scriptlet unset" to go back to built-in placement`);
-      const explicit = await client.patch<Record<string, unknown>>("/1.0", { config: { [KEY]: source } });
-      out.done(`Placement scriptlet installed from ${file}`, explicit);
+      const explicit = await client.patch<Record<string, unknown>>("/1.0", { config: { [KEY]: source } }, opts.force ? { force: true } : undefined);
+      out.done(`Placement scriptlet installed from ${file}${client.lastNotice ? `. ${client.lastNotice}` : ""}`, explicit);
     });
 
   scriptlet
@@ -66,5 +67,15 @@ export function registerScriptletCommands(program: Command): void {
       const answer = await client.post<PlacementAnswer>("/1.0/scheduler/scriptlet/test", { ...placementQueryBody(opts), source });
       printPlacement(out, answer);
       if (out.format === "table" && !answer.scriptlet.called) out.line("Scriptlet: not called (no candidate to choose from)");
+      throwIfTestFailed(file, answer);
     });
+}
+
+/** A test whose scriptlet broke, refused, or could not be run at all exits 1 (the answer is printed first). */
+function throwIfTestFailed(file: string, answer: PlacementAnswer): void {
+  const { scriptlet } = answer;
+  file = file === "-" ? "The scriptlet from stdin" : `Scriptlet ${file}`;
+  if (!scriptlet.called) throw new CliError(`${file} was not called: no member can take the instance (${answer.error ?? "no candidate"})`);
+  if (scriptlet.error) throw new CliError(`${file} failed: ${scriptlet.error}`);
+  if (scriptlet.rejected) throw new CliError(`${file} refused the placement: ${scriptlet.rejected}`);
 }

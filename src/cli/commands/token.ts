@@ -41,7 +41,7 @@ export function registerTokenCommands(program: Command): void {
     .description("List tokens (without their secrets)")
     .action(async (_opts: object, cmd: Command) => {
       const { client, out } = contextOf(cmd);
-      out.list(await client.get<TokenInfo[]>("/1.0/tokens"), TOKEN_COLUMNS);
+      out.list(await client.get<TokenInfo[]>("/1.0/tokens", { recursion: 1 }), TOKEN_COLUMNS);
     });
 
   token

@@ -1,6 +1,6 @@
 /**
  * One ordering for every strategy: the strategy's score, then fewest instances (in-flight
- * included), then most reported free memory, then a seeded random, then the name. The scan
+ * included), then least requested (allocated) memory, then a seeded random, then the name. The scan
  * (chooseBest) and the sort (rank) both follow compareScored, so the best of one is the first of the other.
  */
 import { STRATEGY_CODES } from "../prepared.ts";
@@ -30,9 +30,12 @@ export function compareTies(p: PreparedRequest, a: number, b: number): number {
   const countA = c.instanceCount[a];
   const countB = c.instanceCount[b];
   if (countA !== countB) return countA - countB;
-  const freeA = c.reportedFreeMemory[a];
-  const freeB = c.reportedFreeMemory[b];
-  if (freeA !== freeB) return freeA > freeB ? -1 : 1;
+  // What the member's instances and placements in flight request, not what it reports free: a
+  // report lags (an instance just placed has not started) and differs between equal members by
+  // noise; requests are what the scheduler itself committed (DESIGN §3).
+  const requestedA = c.memoryRequested[a];
+  const requestedB = c.memoryRequested[b];
+  if (requestedA !== requestedB) return requestedA < requestedB ? -1 : 1;
   const tieA = tieBreakOf(p.seed, c.nameHash[a]);
   const tieB = tieBreakOf(p.seed, c.nameHash[b]);
   if (tieA !== tieB) return tieA < tieB ? -1 : 1;

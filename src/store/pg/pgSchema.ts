@@ -5,7 +5,7 @@
  *   database's locale (lists and keyset paging then agree between the two stores);
  * - epoch milliseconds are bigint (read as numbers), booleans are boolean;
  * - JSON columns are `json` (the text as written, key order kept, as SQLite keeps it);
- * - join_tokens has `seq`, the insertion order SQLite's rowid gives;
+ * - join_tokens and trust_tokens have `seq`, the insertion order SQLite's rowid gives;
  * - tables SQLite does not need: `changes` (the change feed other replicas follow), `leases`
  *   (which replica runs the background work, and its epoch), `replicas` (each replica's addresses)
  *   and `shared_values` (what every replica must agree on, such as the TLS certificate).
@@ -76,6 +76,8 @@ export const instances = pgTable(
     devices: jsonOf<Record<string, Record<string, string>>>("devices").notNull(),
     profiles: jsonOf<string[]>("profiles").notNull(),
     createdAt: ms("created_at").notNull(),
+    /** LXD's create `source` (image alias or fingerprint), null when none was given. */
+    source: jsonOf<Record<string, unknown>>("source"),
   },
   (t) => [uniqueIndex("instances_project_name").on(t.project, t.name), index("instances_location").on(t.location)],
 );
@@ -129,6 +131,37 @@ export const joinTokens = pgTable(
   },
   (t) => [index("join_tokens_member").on(t.member)],
 );
+
+/**
+ * Trusted client certificates (LXD's trust store): a request over HTTPS presenting one of these
+ * acts as admin. Added by a trust token exchange (`lxc remote add`) or by an admin directly.
+ */
+export const certificates = pgTable("certificates", {
+  fingerprint: key("fingerprint").primaryKey(), // SHA-256 of the DER, lowercase hex
+  name: text("name").notNull(),
+  type: text("type").notNull(),
+  certificate: text("certificate").notNull(), // PEM
+  createdAt: ms("created_at").notNull(),
+});
+
+/**
+ * Trust tokens (`berth trust add`, `lxc config trust add`): single-use secrets, stored as SHA-256
+ * hashes, that register the client certificate they are presented with. Rows stay after use,
+ * expiry or revocation, so that a second try is told which.
+ */
+export const trustTokens = pgTable("trust_tokens", {
+  id: key("id").primaryKey(),
+  seq: bigserial("seq", { mode: "number" }).notNull(),
+  hash: text("hash").notNull().unique(),
+  name: text("name").notNull(),
+  type: text("type").notNull(),
+  createdAt: ms("created_at").notNull(),
+  expiresAt: ms("expires_at").notNull(),
+  usedAt: ms("used_at"),
+  /** The certificate it registered. */
+  fingerprint: text("fingerprint"),
+  revokedAt: ms("revoked_at"),
+});
 
 /**
  * The change feed: one row per committed change of what replicas keep in memory (a member, an

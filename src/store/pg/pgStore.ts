@@ -35,6 +35,8 @@ const METHODS = [
   "readConfig", "writeConfig",
   "insertToken", "findTokenByHash", "listTokens", "touchToken", "deleteToken", "countTokens",
   "insertJoinToken", "findJoinTokenByHash", "getJoinToken", "listJoinTokens", "useJoinToken", "revokeJoinTokens",
+  "insertCertificate", "getCertificate", "listCertificates", "deleteCertificate",
+  "insertTrustToken", "findTrustTokenByHash", "getTrustToken", "listTrustTokens", "useTrustToken", "revokeTrustToken",
   "insertOperation", "updateOperation", "getOperation", "listOperations", "countOperationsByStatus", "pruneOperations",
 ] as const satisfies readonly Method[];
 

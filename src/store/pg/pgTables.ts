@@ -11,12 +11,15 @@ import type {
   OperationStatus, Project, StoragePool, TokenInfo, TokenRole,
 } from "../../domain/types.ts";
 import type { JoinTokenInfo } from "../../domain/joinToken.ts";
+import type { CertificateInfo, TrustTokenInfo } from "../../domain/trustToken.ts";
 import { RESOURCE_CONFIG_KEYS } from "../../domain/instanceConfig.ts";
 import {
-  groupFromRows, instanceFromRow, joinTokenFromRow, memberFromRow, operationFromRow, poolFromRow, projectFromRow, tokenFromRow,
-  type OperationRecord,
+  certificateFromRow, groupFromRows, instanceFromRow, joinTokenFromRow, memberFromRow, operationFromRow, poolFromRow, projectFromRow, tokenFromRow,
+  trustTokenFromRow, type OperationRecord,
 } from "../rows.ts";
-import type { InstancePatch, InstanceResources, MemberPatch, NewMember, NewOperation, PoolPatch, StoreTable } from "../store.ts";
+import type {
+  InstancePatch, InstanceResources, MemberPatch, NewCertificate, NewMember, NewOperation, NewTrustToken, PoolPatch, StoreTable,
+} from "../store.ts";
 import { TABLES } from "../store.ts";
 import * as t from "./pgSchema.ts";
 
@@ -270,7 +273,7 @@ export class PgTables {
       project: instance.project, name: instance.name, type: instance.type, architecture: instance.architecture,
       location: instance.location, status: instance.status, description: instance.description,
       config: instance.config, devices: instance.devices, profiles: instance.profiles,
-      createdAt: Date.parse(instance.created_at),
+      createdAt: Date.parse(instance.created_at), source: (instance.source ?? null) as Record<string, unknown> | null,
     });
   }
 
@@ -375,6 +378,60 @@ export class PgTables {
     const result = await this.db.update(t.joinTokens).set({ revokedAt: now, revokedReason: reason })
       .where(and(named, isNull(t.joinTokens.usedAt), isNull(t.joinTokens.revokedAt)));
     return result.rowCount ?? 0;
+  }
+
+  // ---- trusted certificates and trust tokens ---------------------------------------------------
+
+  async insertCertificate(cert: NewCertificate, now: number): Promise<void> {
+    await this.db.insert(t.certificates).values({ ...cert, createdAt: now });
+  }
+
+  async getCertificate(fingerprint: string): Promise<CertificateInfo | undefined> {
+    const [row] = await this.db.select().from(t.certificates).where(eq(t.certificates.fingerprint, fingerprint));
+    return row ? certificateFromRow(row) : undefined;
+  }
+
+  async listCertificates(): Promise<CertificateInfo[]> {
+    return (await this.db.select().from(t.certificates).orderBy(asc(t.certificates.createdAt), asc(t.certificates.fingerprint))).map(certificateFromRow);
+  }
+
+  async deleteCertificate(fingerprint: string): Promise<boolean> {
+    const result = await this.db.delete(t.certificates).where(eq(t.certificates.fingerprint, fingerprint));
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async insertTrustToken(token: NewTrustToken, now: number): Promise<void> {
+    await this.db.insert(t.trustTokens).values({ ...token, createdAt: now });
+  }
+
+  async findTrustTokenByHash(hash: string): Promise<TrustTokenInfo | undefined> {
+    const [row] = await this.db.select().from(t.trustTokens).where(eq(t.trustTokens.hash, hash));
+    return row ? trustTokenFromRow(row) : undefined;
+  }
+
+  async getTrustToken(id: string): Promise<TrustTokenInfo | undefined> {
+    const [row] = await this.db.select().from(t.trustTokens).where(eq(t.trustTokens.id, id));
+    return row ? trustTokenFromRow(row) : undefined;
+  }
+
+  async listTrustTokens(): Promise<TrustTokenInfo[]> {
+    return (await this.db.select().from(t.trustTokens).orderBy(asc(t.trustTokens.createdAt), asc(t.trustTokens.seq))).map(trustTokenFromRow);
+  }
+
+  /**
+   * One conditional update, as useJoinToken: a concurrent second use waits on the row lock, then
+   * re-checks the condition against the committed row (READ COMMITTED) and changes nothing.
+   */
+  async useTrustToken(id: string, fingerprint: string, now: number): Promise<boolean> {
+    const result = await this.db.update(t.trustTokens).set({ usedAt: now, fingerprint })
+      .where(and(eq(t.trustTokens.id, id), isNull(t.trustTokens.usedAt), isNull(t.trustTokens.revokedAt), gt(t.trustTokens.expiresAt, now)));
+    return result.rowCount === 1;
+  }
+
+  async revokeTrustToken(id: string, now: number): Promise<boolean> {
+    const result = await this.db.update(t.trustTokens).set({ revokedAt: now })
+      .where(and(eq(t.trustTokens.id, id), isNull(t.trustTokens.usedAt), isNull(t.trustTokens.revokedAt)));
+    return result.rowCount === 1;
   }
 
   // ---- operations ----------------------------------------------------------------------------

@@ -21,11 +21,14 @@ describe("count ranker (LXD default)", () => {
     expect(decide(view, request()).candidates).toEqual(["n1", "n2"]);
   });
 
-  it("breaks ties by most free memory as reported (total − used)", () => {
-    // All have 1 instance. Free: n1 16−12 = 4GiB, n2 32−4 = 28GiB, n3 16−2 = 14GiB → n2, n3, n1.
+  it("breaks ties by least requested (allocated) memory, not by what members report free", () => {
+    // All have 1 instance. Requested: n1 1GiB, n2 4GiB, n3 2GiB → n1, n3, n2, although reported
+    // free memory (n1 16−12 = 4GiB, n2 32−4 = 28GiB, n3 16−2 = 14GiB) would say n2, n3, n1.
     const view = cluster(member("n1").memory("16GiB", "12GiB"), member("n2").memory("32GiB", "4GiB"), member("n3").memory("16GiB", "2GiB"));
-    for (const m of ["n1", "n2", "n3"]) fill(view, m, 1);
-    expect(decide(view, request()).candidates).toEqual(["n2", "n3", "n1"]);
+    fill(view, "n1", 1, { memory: 1024 ** 3 });
+    fill(view, "n2", 1, { memory: 4 * 1024 ** 3 });
+    fill(view, "n3", 1, { memory: 2 * 1024 ** 3 });
+    expect(decide(view, request()).candidates).toEqual(["n1", "n3", "n2"]);
   });
 
   it("then by a seeded random: every member wins for some seed, and a seed always gives the same order", () => {
@@ -58,6 +61,7 @@ describe("count ranker (LXD default)", () => {
       member: "n1", rank: 1, instanceCount: 3, pending: 1,
       free: { cpu: 28, memory: 12 * 1024 ** 3, disk: 100 * 1024 ** 3, gpu: 0 },
       reportedFreeMemory: 10 * 1024 ** 3,
+      requestedMemory: 4 * 1024 ** 3, // the two instances of 2GiB
       // after placing: cpu (4 + 4) / 32 = 0.25, memory (4 + 4) / 16 = 0.5 → mean 0.375
       allocated: 0.375,
     });

@@ -34,7 +34,7 @@ describe("spread ranker (least allocated)", () => {
     expect([view.instanceCount("a"), view.instanceCount("b")]).toEqual([4, 8]);
   });
 
-  it("ties break like count: fewer instances, then more free memory", () => {
+  it("ties break like count: fewer instances, then less requested memory", () => {
     // Equal size and equal allocation (4 cores / 4GiB each) but n1 holds it in 2 instances, n2 in 1.
     const view = cluster(member("n1"), member("n2"));
     view.addInstance("p/a", "n1", { cpu: 2, memory: 2 * GiB, disk: 0, gpu: 0 });

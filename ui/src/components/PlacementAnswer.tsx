@@ -9,6 +9,8 @@ export interface PlacementCandidate {
   instance_count: number;
   pending: number;
   free: { cpu: number; memory: number; disk: number | null; gpu: number; reported_memory: number };
+  /** What its instances and placements in flight request (bytes): the tie-break after the instance count. */
+  requested_memory: number;
   allocated: number;
 }
 
@@ -38,7 +40,7 @@ const STRATEGY: Record<string, string> = {
 
 function factsOf(c: PlacementCandidate, strategy: string): string {
   return strategy === "count"
-    ? `${plural(c.instance_count, "instance")}, ${size(c.free.reported_memory)} reported free memory`
+    ? `${plural(c.instance_count, "instance")}, ${size(c.requested_memory)} memory requested`
     : `${percent(c.allocated)} allocated`;
 }
 
@@ -55,7 +57,7 @@ export function explain(answer: PlacementAnswer, strategy: string, target: strin
   if (!chosen) return `${answer.target} was chosen.`;
   const runnerUp = answer.candidates.find((c) => c.rank === 2);
   // Equal on the strategy's facts and the tie-breaks before the seed: the placement seed decided.
-  const tie = runnerUp && runnerUp.instance_count === chosen.instance_count && runnerUp.free.reported_memory === chosen.free.reported_memory
+  const tie = runnerUp && runnerUp.instance_count === chosen.instance_count && runnerUp.requested_memory === chosen.requested_memory
     && (strategy === "count" || runnerUp.allocated === chosen.allocated)
     ? ` It tied with ${runnerUp.server_name}; the placement seed (from the project and name) broke the tie.` : "";
   return `${answer.target} ranked first of ${of}${within} by scheduler.strategy=${strategy}: ${STRATEGY[strategy] ?? strategy} (${factsOf(chosen, strategy)}).${tie}`;

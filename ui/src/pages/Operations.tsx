@@ -65,7 +65,7 @@ function summary(op: Operation): string {
   const m = op.metadata ?? {};
   const parts: string[] = [];
   if (total > 0) parts.push(`${done} / ${total} instances`);
-  for (const key of ["moved", "stopped", "failed"]) if (typeof m[key] === "number" && m[key]) parts.push(`${m[key]} ${key}`);
+  for (const key of ["moved", "stopped", "failed", "cancelled"]) if (typeof m[key] === "number" && m[key]) parts.push(`${m[key]} ${key}`);
   if (step) parts.push(step);
   return parts.join(" · ");
 }

@@ -73,7 +73,7 @@ export function unavailableFor(member: Member, action: MaintenanceAction, busy: 
 /** The running (or just finished) evacuations and restores, optionally of one member. */
 export function maintenanceOperations(operations: Operation[], member?: string): Operation[] {
   return operations.filter((op) => {
-    const kind = op.description.startsWith("Evacuating cluster member") || op.description.startsWith("Restoring cluster member");
+    const kind = /^(Evacuating|Restoring|Healing) cluster member/.test(op.description);
     if (!kind) return false;
     if (member && !(op.resources?.cluster ?? []).includes(`/1.0/cluster/members/${member}`)) return false;
     return true;

@@ -1,0 +1,63 @@
+/**
+ * What a replica re-reads when another replica's event arrives through the feed (an in-memory
+ * ReplicaChannel here: the PostgreSQL one is exercised by replicas.e2e.test.ts).
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { ClusterChanges } from "../../src/cluster/changes.ts";
+import { Replicas } from "../../src/cluster/replicas.ts";
+import { EventBus } from "../../src/events/bus.ts";
+import type { FeedEntry, ReplicaChannel } from "../../src/store/store.ts";
+
+function memoryChannel(feed: FeedEntry[], listeners: ((id: number) => void)[]): ReplicaChannel {
+  return {
+    append: async (origin, kind, body) => {
+      const id = feed.length + 1;
+      feed.push({ id, origin, kind, body });
+      for (const l of listeners) l(id);
+      return id;
+    },
+    after: async (id, limit) => feed.filter((e) => e.id > id).slice(0, limit),
+    lastId: async () => feed.length,
+    pruneFeed: async () => 0,
+    listen: async (onId) => void listeners.push(onId),
+    tryLead: async () => null,
+    lease: async () => null,
+    claimOperation: async () => true,
+    releaseOperation: async () => {},
+    announce: async () => {},
+    listReplicas: async () => [],
+    sharedValue: async (_name, make) => make(),
+    close: async () => {},
+  };
+}
+
+describe("replicas: reloads by the feed's events", () => {
+  const started: Replicas[] = [];
+  afterEach(async () => {
+    for (const r of started.splice(0)) await r.stop();
+  });
+
+  it("a certificate added or removed on one replica makes the others drop their cached trust store", async () => {
+    const feed: FeedEntry[] = [];
+    const listeners: ((id: number) => void)[] = [];
+    const reloaded: string[] = [];
+    const make = (self: string, bus: EventBus) => new Replicas({
+      self, channel: memoryChannel(feed, listeners), changes: new ClusterChanges(), bus, urls: () => [],
+      reload: async (what) => void (self === "r2" && reloaded.push(what)),
+      operationEnded: () => {}, onLead: async () => {}, whileLeading: async () => {}, onFollow: () => {},
+      onError: (err) => { throw err; }, tickMs: 60_000,
+    });
+    const bus1 = new EventBus();
+    const r1 = make("r1", bus1);
+    const r2 = make("r2", new EventBus());
+    started.push(r1, r2);
+    await r1.start();
+    await r2.start();
+
+    bus1.lifecycle("certificate-created", "/1.0/certificates/ab", { name: "laptop" });
+    bus1.lifecycle("certificate-deleted", "/1.0/certificates/ab", { name: "laptop" });
+    bus1.lifecycle("certificate-token-created", "/1.0/trust-tokens/t1", { name: "laptop" });
+    bus1.lifecycle("token-created", "/1.0/tokens/x");
+    await expect.poll(() => reloaded, { timeout: 5_000 }).toEqual(["certificates", "certificates", "tokens"]);
+  });
+});
