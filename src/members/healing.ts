@@ -96,7 +96,10 @@ export class HealingMonitor {
     const all = await members.list();
     const offlineAfter = config.get()["cluster.offline_threshold"] * 1000;
     const silentFor = (m: Member) => (m.last_heartbeat === null ? Infinity : now() - Date.parse(m.last_heartbeat));
-    const online = all.filter((m) => silentFor(m) <= offlineAfter);
+    // For the partition guard a member counts as reachable when it heartbeated within half the
+    // offline threshold (two heartbeat periods): members cut off together fall silent a heartbeat
+    // period apart, and the first of them must not be healed while the others still look online.
+    const online = all.filter((m) => silentFor(m) <= offlineAfter / 2);
     for (const m of online) this.refused.delete(m.server_name);
     const due = all
       .filter((m) => m.last_heartbeat !== null && !["Evacuating", "Evacuated", "Restoring"].includes(m.status))

@@ -104,7 +104,7 @@ describe("healing with real agents", () => {
     const a = await ticker(c, "a", "m1", sharedDisk);
     const b = await ticker(c, "b", "m2", sharedDisk);
     for (const name of ["m1", "m2"]) c.agents.get(name)!.process.child.kill("SIGSTOP");
-    await waitUntil(async () => /healing held back/.test((await c.member("m1")).message ?? ""), "m1 says healing is held back", 90_000);
+    await waitUntil(async () => /healing held back/.test((await c.member("m1")).message ?? ""), "m1 says healing is held back", 90_000).catch(async (err) => { throw new Error(`${err.message}: m1 is ${JSON.stringify(await c.member("m1"))}`); });
     // Well past the threshold (10 s) and a few sweeps more: still nothing moved.
     await new Promise((r) => setTimeout(r, 5_000));
     expect((await c.instance("a")).location).toBe("m1");

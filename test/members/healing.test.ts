@@ -89,6 +89,16 @@ describe("the healing loop", () => {
     expect((await get("web")).location).not.toBe("n1");
   });
 
+  it("members cut off together fall silent a heartbeat apart: the first is not healed while the second still looks online", async () => {
+    for (const name of ["n1", "n2", "n3", "n4"]) await h.addMember(name);
+    await create("web", "n1", { devices: shared });
+    await passWith(16, ["n2", "n3", "n4"]); // n1 stopped first
+    await passWith(15, ["n3", "n4"]); // n1 silent 31 s (due at 30); n2 silent 15 s, under the offline threshold (20) but past half of it
+    await settle();
+    expect((await get("web")).location).toBe("n1");
+    expect((await member("n1")).message).toMatch(/healing held back/);
+  });
+
   it("heals one member at a time, the one silent longest first", async () => {
     for (const name of ["n1", "n2", "n3", "n4", "n5"]) await h.addMember(name);
     await create("a", "n1", { devices: shared });
