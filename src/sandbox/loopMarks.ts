@@ -38,8 +38,11 @@ export function markLoops(source: string): MarkedSource {
   const visit = (node: AnyNode) => {
     if (LOOPS.has(node.type)) {
       const body = node.body as AnyNode;
-      if (body.type === "BlockStatement") insertions.push({ at: body.start + 1, text: MARK });
-      else insertions.push({ at: body.start, text: `{${MARK}` }, { at: body.end, text: "}" });
+      // A mark at the end too: reading a string's length (and perhaps more) leaves QuickJS's frame
+      // position unset again, so an interrupt at the loop's back-edge after one named the
+      // function's first line. The end mark is the last call before that back-edge.
+      if (body.type === "BlockStatement") insertions.push({ at: body.start + 1, text: MARK }, { at: body.end - 1, text: `;${MARK}` });
+      else insertions.push({ at: body.start, text: `{${MARK}` }, { at: body.end, text: `;${MARK}}` });
     }
     for (const value of Object.values(node)) {
       if (Array.isArray(value)) {
