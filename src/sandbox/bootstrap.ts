@@ -9,6 +9,7 @@
  * string starting with "!" (JSON never does), so no host exception or stack ever enters the guest.
  */
 import { GUEST_HELPERS } from "./guestHelpers.ts";
+import { MARK_FUNCTION } from "./loopMarks.ts";
 
 export const BOOTSTRAP_FILENAME = "berth-helpers.js";
 export const LOG_MAX_BYTES = 64 * 1024; // per call, all lines together
@@ -27,6 +28,10 @@ const TypeErr = TypeError, Err = Error, SetC = Set, U32 = Uint32Array, ArrC = Ar
 const setHas = Set.prototype.has, setAdd = Set.prototype.add, strSlice = String.prototype.slice;
 const strIndexOf = String.prototype.indexOf, arrSlice = Array.prototype.slice, hasOwn = Object.prototype.hasOwnProperty;
 const LOG_MAX_BYTES = ${LOG_MAX_BYTES}, LOG_MAX_LINES = ${LOG_MAX_LINES}, LOG_TRUNCATED = ${JSON.stringify(LOG_TRUNCATED)};
+
+// The loop marks (loopMarks.ts): each loop body notes its number; after a time-out the host asks.
+let lastMark = 0;
+defineProperty_(G, "${MARK_FUNCTION}", { value: function mark(k) { lastMark = k; }, writable: false, enumerable: false, configurable: false });
 
 delete G.SharedArrayBuffer; // no threads here; nothing to share
 delete G.Atomics;
@@ -113,6 +118,7 @@ return {
    * S = rejected with the string value, T = returned something else (value = its type).
    */
   run(fn, payload, updates, slots) {
+    lastMark = 0;
     if (updates !== undefined) applyMemberUpdates(parseFrozen(updates));
     const p = parse(payload);
     let candidates;
@@ -131,6 +137,10 @@ return {
     const out = head + apply(strSlice, callState(), [1]);
     call = null;
     return out;
+  },
+  /** The loop the call (or the top-level code) was in last: its mark's number, 0 for none. */
+  lastMark() {
+    return lastMark;
   },
   /** After a throw: what the call had done by then (JSON [target, failure, deliberate, logs]). */
   state() {

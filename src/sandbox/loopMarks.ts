@@ -1,15 +1,17 @@
 /**
- * Where a time-out happened. QuickJS records a frame's position only when it calls something, so
- * an interrupt in a loop that calls nothing (`while (n >= 0) n += c.length;`) is reported at the
- * function's first line ("line 1:1"). Every loop body therefore starts with a call to a no-op
- * native function (`__berth_mark()`), inserted on the same line so line numbers stay; the columns
- * the insertions shift are mapped back (`original`). A source acorn cannot parse is left as it is:
- * QuickJS then reports its syntax error itself, at the right place.
+ * Where a time-out happened. QuickJS's own position of an interrupted frame is unreliable (it is
+ * whatever the frame last recorded: in a loop that calls nothing, often the function's first line,
+ * "line 1:1", and even with calls in the loop it depends on where the interrupt lands). Every loop
+ * body therefore starts with `__berth_mark(K)`, K the loop's number, which notes K guest-side
+ * (bootstrap.ts); after a time-out the host reads the last K and names that loop (`loops`). Marks
+ * are inserted on the same line so line numbers stay; the columns they shift are mapped back
+ * (`original`). A source acorn cannot parse is left as it is: QuickJS then reports its syntax
+ * error itself, at the right place.
  */
 import { parse, type Node } from "acorn";
 
 export const MARK_FUNCTION = "__berth_mark";
-const MARK = `${MARK_FUNCTION}();`;
+const mark = (k: number) => `${MARK_FUNCTION}(${k});`;
 
 const LOOPS = new Set(["WhileStatement", "DoWhileStatement", "ForStatement", "ForInStatement", "ForOfStatement"]);
 
@@ -23,6 +25,8 @@ export interface MarkedSource {
   source: string;
   /** Maps a (1-based line, 1-based column) of the marked source to the original's. */
   original(line: number, column: number): { line: number; column: number };
+  /** Where loop K (1-based, as its mark says) starts in the original source. */
+  loops: { line: number; column: number }[];
 }
 
 type AnyNode = Node & Record<string, unknown>;
@@ -32,31 +36,8 @@ export function markLoops(source: string): MarkedSource {
   try {
     ast = parse(source, { ecmaVersion: "latest", sourceType: "script", allowReturnOutsideFunction: false });
   } catch {
-    return { source, original: (line, column) => ({ line, column }) };
+    return { source, original: (line, column) => ({ line, column }), loops: [] };
   }
-  const insertions: Insertion[] = [];
-  const visit = (node: AnyNode) => {
-    if (LOOPS.has(node.type)) {
-      const body = node.body as AnyNode;
-      // A mark at the end too: reading a string's length (and perhaps more) leaves QuickJS's frame
-      // position unset again, so an interrupt at the loop's back-edge after one named the
-      // function's first line. The end mark is the last call before that back-edge.
-      if (body.type === "BlockStatement") insertions.push({ at: body.start + 1, text: MARK }, { at: body.end - 1, text: `;${MARK}` });
-      else insertions.push({ at: body.start, text: `{${MARK}` }, { at: body.end, text: `;${MARK}}` });
-    }
-    for (const value of Object.values(node)) {
-      if (Array.isArray(value)) {
-        for (const item of value) if (item && typeof item === "object" && typeof (item as AnyNode).type === "string") visit(item as AnyNode);
-      } else if (value && typeof value === "object" && typeof (value as AnyNode).type === "string") {
-        visit(value as AnyNode);
-      }
-    }
-  };
-  visit(ast as AnyNode);
-  if (insertions.length === 0) return { source, original: (line, column) => ({ line, column }) };
-  insertions.sort((a, b) => a.at - b.at);
-
-  // Build the marked source, and per line the (marked column, length) of each insertion.
   const lineStarts = [0];
   for (let i = 0; i < source.length; i++) if (source[i] === "\n") lineStarts.push(i + 1);
   const lineOf = (offset: number) => {
@@ -69,6 +50,33 @@ export function markLoops(source: string): MarkedSource {
     }
     return lo;
   };
+  const position = (offset: number) => {
+    const line = lineOf(offset);
+    return { line: line + 1, column: offset - lineStarts[line] + 1 };
+  };
+  const loops: { line: number; column: number }[] = [];
+  const insertions: Insertion[] = [];
+  const visit = (node: AnyNode) => {
+    if (LOOPS.has(node.type)) {
+      const body = node.body as AnyNode;
+      loops.push(position(node.start as number));
+      const k = loops.length;
+      if (body.type === "BlockStatement") insertions.push({ at: body.start + 1, text: mark(k) });
+      else insertions.push({ at: body.start, text: `{${mark(k)}` }, { at: body.end, text: "}" });
+    }
+    for (const value of Object.values(node)) {
+      if (Array.isArray(value)) {
+        for (const item of value) if (item && typeof item === "object" && typeof (item as AnyNode).type === "string") visit(item as AnyNode);
+      } else if (value && typeof value === "object" && typeof (value as AnyNode).type === "string") {
+        visit(value as AnyNode);
+      }
+    }
+  };
+  visit(ast as AnyNode);
+  if (insertions.length === 0) return { source, original: (line, column) => ({ line, column }), loops };
+  insertions.sort((a, b) => a.at - b.at);
+
+  // Per line the (marked column, length) of each insertion.
   const shifts = new Map<number, { markedColumn: number; length: number }[]>();
   let out = "";
   let last = 0;
@@ -92,6 +100,7 @@ export function markLoops(source: string): MarkedSource {
   out += source.slice(last);
   return {
     source: out,
+    loops,
     original(line, column) {
       let shift = 0;
       for (const s of shifts.get(line) ?? []) {

@@ -84,7 +84,7 @@ export class VmSession {
   private readonly ctx: QuickJSContext;
   private deadline = 0;
   private readonly heap: FixedHeap;
-  private internals!: { run: QuickJSHandle; state: QuickJSHandle; describe: QuickJSHandle; lockdown: QuickJSHandle; update: QuickJSHandle };
+  private internals!: { run: QuickJSHandle; state: QuickJSHandle; describe: QuickJSHandle; lockdown: QuickJSHandle; update: QuickJSHandle; lastMark: QuickJSHandle };
   private entry!: QuickJSHandle;
   readonly env: BindingEnv;
   /** The loaded source with its loop marks, and how its positions map back to the user's source. */
@@ -134,16 +134,11 @@ export class VmSession {
     if (made.error) return this.cannotStart(made.error);
     const internals = this.scope.manage(made.value);
     const get = (name: string) => this.scope.manage(ctx.getProp(internals, name));
-    this.internals = { run: get("run"), state: get("state"), describe: get("describe"), lockdown: get("lockdown"), update: get("update") };
+    this.internals = { run: get("run"), state: get("state"), describe: get("describe"), lockdown: get("lockdown"), update: get("update"), lastMark: get("lastMark") };
 
     // Loops get a call at the top of their body, so a time-out in one names its line (loopMarks.ts).
     const marked = markLoops(source);
     this.marks = marked;
-    if (marked.source !== source) {
-      const defined = ctx.evalCode(`Object.defineProperty(globalThis, "${MARK_FUNCTION}", { value: Math.abs, writable: false, enumerable: false, configurable: false })`, BOOTSTRAP_FILENAME, { type: "global" });
-      if (defined.error) return this.cannotStart(defined.error);
-      defined.value.dispose();
-    }
     this.startClock(this.limits.timeoutMs);
     const top = ctx.evalCode(marked.source, SCRIPTLET_FILENAME, { type: "global" });
     if (top.error) return this.invalid(top.error, "");
@@ -253,7 +248,20 @@ export class VmSession {
     let thrown: [string, string, string] = ["", "a value that could not be inspected", ""];
     if (r.error) r.error.dispose();
     else thrown = JSON.parse(r.value.consume((h) => ctx.getString(h))) as [string, string, string];
-    return this.inUserSource(classify(thrown, { timedOut, exhausted }, this.limits));
+    const e = classify(thrown, { timedOut, exhausted }, this.limits);
+    return e.kind === "timeout" ? this.atLastLoop(e) : this.inUserSource(e);
+  }
+
+  /** A time-out names the loop the code was in last (loopMarks.ts), when it was in one. */
+  private atLastLoop(e: GuestError): GuestError {
+    const r = this.ctx.callFunction(this.internals.lastMark, this.ctx.undefined);
+    let k = 0;
+    if (r.error) r.error.dispose();
+    else k = r.value.consume((h) => this.ctx.getNumber(h));
+    const loop = this.marks?.loops[k - 1];
+    if (!loop) return this.inUserSource(e);
+    const text = e.line === null ? `${e.text} (line ${loop.line}:${loop.column})` : e.text.replace(` (line ${e.line}:${e.column})`, ` (line ${loop.line}:${loop.column})`);
+    return { ...e, line: loop.line, column: loop.column, text };
   }
 
   /** A position in the marked source, told in the user's source. */
