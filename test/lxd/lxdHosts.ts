@@ -13,6 +13,7 @@ import { request } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { alive } from "../agent/support.ts";
 
 export const IMAGE_ALIAS = "berth-busybox";
 const BUSYBOX = ["/bin/busybox", "/usr/bin/busybox"].find((p) => existsSync(p) && isStatic(p));
@@ -264,14 +265,7 @@ function tail(file: string): string {
   }
 }
 
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { alive };
 
 function quietKill(pid: number): void {
   try {
