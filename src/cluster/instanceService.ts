@@ -8,7 +8,7 @@ import { CLUSTER_GROUP_KEY, validateDevices, validateInstanceConfig, VOLATILE_KE
 import { checkName } from "../domain/names.ts";
 import type { Devices, Instance, InstanceSource, InstanceType, MemberLifecycle, StoragePool } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
-import { DuplicateKey, type Store } from "../store/store.ts";
+import { DuplicateKey, MissingReference, type Store } from "../store/store.ts";
 import type { ClusterChanges } from "./changes.ts";
 import type { InstanceLocks } from "./instanceLocks.ts";
 import { instanceUrl, type InstanceRecords } from "./instanceRecords.ts";
@@ -99,6 +99,8 @@ export class InstanceService {
         ticket.release();
         // The name was taken while the placement was decided: the unique index says so.
         if (err instanceof DuplicateKey) throw conflict(`Instance "${name}" already exists in project "${project}"`);
+        // The member (or project) was removed while the placement was decided.
+        if (err instanceof MissingReference) throw conflict(`Cluster member "${instance.location}" or project "${project}" was removed while instance "${name}" was being placed; try again`);
         throw err;
       }
       ticket.commit();

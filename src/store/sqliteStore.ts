@@ -5,7 +5,7 @@
  * end instead of landing inside it; calls made through fn's `tx` run in it.
  */
 import { SqliteTables } from "./sqliteTables.ts";
-import { DuplicateKey, type Store } from "./store.ts";
+import { DuplicateKey, MissingReference, type Store } from "./store.ts";
 
 type Method = Exclude<keyof Store, "transaction" | "close">;
 
@@ -56,6 +56,7 @@ export class SqliteStore {
         } catch (err) {
           const code = (err as { code?: string }).code;
           if (code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY") throw new DuplicateKey((err as Error).message);
+          if (code === "SQLITE_CONSTRAINT_FOREIGNKEY") throw new MissingReference((err as Error).message);
           throw err;
         }
       };

@@ -33,6 +33,14 @@ export class DuplicateKey extends Error {
   }
 }
 
+/** A write that names a row that is gone (a member removed while an instance was placed on it): every implementation throws this. */
+export class MissingReference extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MissingReference";
+  }
+}
+
 export const TABLES = [
   "members", "cluster_groups", "group_members", "storage_pools", "projects", "instances", "server_config", "tokens", "operations", "join_tokens", "certificates", "trust_tokens",
 ] as const;

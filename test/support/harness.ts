@@ -59,7 +59,7 @@ export async function makeHarness(opts: Partial<BerthOptions> & { dir?: string }
   const executor = new TestExecutor();
   seedCertificate(dir);
   const berth = await createBerth({
-    dataDir: dir, localMember: false, adminToken: ADMIN, now: clock.now, logger: pino({ level: "silent" }),
+    dataDir: dir, localMember: false, adminToken: ADMIN, now: clock.now, logger: pino({ level: process.env.BERTH_TEST_LOG ?? "silent" }),
     livenessIntervalMs: 0, executor: executor.install, ...opts,
   });
   clock.onAdvance = async () => {

@@ -13,7 +13,7 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { DuplicateKey, type ReplicaChannel, type Store } from "../store.ts";
+import { DuplicateKey, MissingReference, type ReplicaChannel, type Store } from "../store.ts";
 import { PgChannel } from "./pgChannel.ts";
 import * as schema from "./pgSchema.ts";
 import { PgTables, type PgDb } from "./pgTables.ts";
@@ -60,6 +60,7 @@ function translate(err: unknown): unknown {
     const cause = (err as { cause?: Error }).cause ?? (err as Error);
     return new DuplicateKey(cause.message);
   }
+  if (sqlState(err) === "23503") return new MissingReference(((err as { cause?: Error }).cause ?? (err as Error)).message);
   return err;
 }
 
