@@ -25,6 +25,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Instance, MemberResources } from "../src/domain/types.ts";
 import { SqliteStore } from "../src/store/sqliteStore.ts";
+import { freePort } from "../test/support/ports.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BIN = join(ROOT, "bin", "berth.js");
@@ -73,10 +74,6 @@ function call(port: number, method: string, path: string, body?: unknown): Promi
   });
 }
 
-function freshPort(): number {
-  return 30000 + Math.floor(Math.random() * 20000);
-}
-
 interface Serving {
   port: number;
   /** ms from spawn until GET /1.0 answered 200. */
@@ -91,7 +88,7 @@ interface Serving {
  * answers 200; then asks for a placement (answered once the stored instances are loaded).
  */
 async function serve(dataDir: string, localMember = false): Promise<Serving> {
-  const port = freshPort();
+  const port = await freePort();
   const started = performance.now();
   const args = [BIN, "serve", "--listen", `127.0.0.1:${port}`, "--data", dataDir, ...(localMember ? [] : ["--no-local-member"])];
   const child = spawn(process.execPath, args, {

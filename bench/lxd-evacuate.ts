@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { IMAGE_ALIAS, LxdHost, lxdMissing, startLxdHosts, stopLxdHosts } from "../test/lxd/lxdHosts.ts";
+import { freePort } from "../test/support/ports.ts";
 import { startService } from "./support.ts";
 
 const N = Number(process.env.BERTH_BENCH_LXD_N ?? 8);
@@ -77,7 +78,7 @@ async function lxdClusterRun(): Promise<number> {
     await m1.ok(["cluster", "enable", "m1"]);
     for (const name of ["m2", "m3"]) {
       const token = (await m1.ok(["cluster", "add", name, "--quiet"])).trim();
-      const port = 20000 + Math.floor(Math.random() * 20000);
+      const port = await freePort();
       const host = new LxdHost(name, join(root, name), `127.0.0.1:${port}`);
       members.push(host);
       const preseed = [

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../test/support/ports.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const BENCH_TOKEN = "bench-admin-token";
@@ -22,7 +23,7 @@ export interface Service {
 /** Starts `berth serve` on a free loopback port with a fresh data dir. */
 export async function startService(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Service> {
   const dir = mkdtempSync(join(tmpdir(), "berth-bench-"));
-  const port = 30000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "bin/berth.js", "serve", "--listen", `127.0.0.1:${port}`, "--data", dir, "--no-local-member"], {
     cwd: ROOT, env: { ...process.env, BERTH_ADMIN_TOKEN: BENCH_TOKEN, BERTH_LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "ignore", "inherit"],

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeHarness } from "../support/harness.ts";
+import { freePort } from "../support/ports.ts";
 
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
@@ -52,7 +53,7 @@ describe("persistence", () => {
 
   it("a write the API acknowledged survives kill -9 of the service", async () => {
     const dir = tempDir();
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const start = () => {
       const child = spawn(process.execPath, ["bin/berth.js", "serve", "--listen", `127.0.0.1:${port}`, "--data", dir, "--no-local-member"], {

@@ -1,7 +1,6 @@
 /** Runs the real `berth` command against a real server started in the test process. */
 import { execFile, spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -125,8 +124,10 @@ export async function startCliHarness(opts: { tls?: boolean } = {}): Promise<Cli
     },
     spawnInTerminal(args) {
       const quote = (arg: string) => `'${arg.replace(/'/g, "'\\''")}'`;
-      const command = [process.execPath, BIN, ...args].map(quote).join(" ");
-      return new RunningCli(spawn("script", ["-qfec", command, "/dev/null"], { env: baseEnv(defaultEnv), cwd: workDir }));
+      // exec: the CLI replaces the shell script(1) starts, so Ctrl-C reaches only the CLI (dash, the
+      // usual /bin/sh, would otherwise wait for it and then die of the same SIGINT: exit 130).
+      const command = `exec ${[process.execPath, BIN, ...args].map(quote).join(" ")}`;
+      return new RunningCli(spawn("script", ["-qfec", command, "/dev/null"], { env: { ...baseEnv(defaultEnv), SHELL: "/bin/sh" }, cwd: workDir }));
     },
     async close() {
       executor.releaseAll();
@@ -137,17 +138,7 @@ export async function startCliHarness(opts: { tls?: boolean } = {}): Promise<Cli
   };
 }
 
-/** A port nothing listens on (bound, then released). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "../support/ports.ts";
 
 /** A running `berth` process (e.g. monitor) whose output is collected as it arrives. */
 export class RunningCli {

@@ -10,7 +10,7 @@
 import { execFile, spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { createServer } from "node:net";
+import { freePort } from "../support/ports.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { alive } from "../agent/support.ts";
@@ -212,16 +212,6 @@ export function buildBusyboxImage(root: string): string {
   return tarball;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, input?: string): Promise<LxcResult> {
   return new Promise((resolve) => {

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, expect, it } from "vitest";
 import { SqliteStore } from "../../src/store/sqliteStore.ts";
+import { freePort } from "../support/ports.ts";
 
 const children: ChildProcess[] = [];
 let dir = "";
@@ -15,7 +16,7 @@ afterEach(() => {
 
 it("resumes an evacuation interrupted by kill -9 and finishes it", async () => {
   dir = mkdtempSync(join(tmpdir(), "berth-resume-"));
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const token = "resume-admin-token";
   const start = (delayMs: number) => {

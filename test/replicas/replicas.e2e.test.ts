@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { freePort } from "../support/ports.ts";
 import { describeWithPostgres, startPostgres, type PostgresServer } from "../support/postgres.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -67,8 +68,7 @@ describeWithPostgres("three replicas on one PostgreSQL", () => {
   beforeAll(async () => {
     pg = await startPostgres();
     const store = await pg.createDatabase();
-    const base = 20000 + Math.floor(Math.random() * 20000);
-    replicas = ["r1", "r2", "r3"].map((name, i) => startReplica(name, base + i, store));
+    for (const name of ["r1", "r2", "r3"]) replicas.push(startReplica(name, await freePort(), store));
     for (const r of replicas) await until(`${r.name} to answer`, async () => (await call(r.url, "GET", "/1.0")).status === 200);
   }, 180_000);
   afterAll(async () => {

@@ -1,5 +1,11 @@
-/** Prints the plain closing line CI counts: "N passed, N failed" (", N skipped" when any). */
-import type { Reporter, TestModule } from "vitest/node";
+/**
+ * Prints the plain closing line CI counts: "N passed, N failed" (", N skipped" when any).
+ * A file that failed to load, or a suite whose beforeAll/afterAll threw (its tests then show as
+ * skipped), counts as one failure each: a red run never ends with "0 failed".
+ */
+import type { Reporter, TestModule, TestSuite } from "vitest/node";
+
+const hasFailedTest = (entity: TestModule | TestSuite) => [...entity.children.allTests()].some((t) => t.result().state === "failed");
 
 export default class CountReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown>): void {
@@ -13,8 +19,10 @@ export default class CountReporter implements Reporter {
         else if (state === "failed") failed++;
         else skipped++;
       }
-      // A file that failed to load has no tests but is a failure.
-      if (mod.state() === "failed" && [...mod.children.allTests()].length === 0) failed++;
+      const failedSuites = [...mod.children.allSuites()].filter((s) => s.state() === "failed" && !hasFailedTest(s));
+      // Only the outermost such suite counts (an inner suite fails with its parent's hook).
+      failed += failedSuites.filter((s) => !failedSuites.some((outer) => outer !== s && [...outer.children.allSuites()].includes(s))).length;
+      if (mod.state() === "failed" && failedSuites.length === 0 && !hasFailedTest(mod)) failed++;
     }
     failed += unhandledErrors.length;
     const tail = skipped > 0 ? `, ${skipped} skipped` : "";
