@@ -3,7 +3,7 @@ import { badRequest, conflict } from "../domain/errors.ts";
 import { checkName } from "../domain/names.ts";
 import type { ClusterGroup } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
-import type { Store } from "../store/store.ts";
+import { insertIfAbsent, type Store } from "../store/store.ts";
 import type { ClusterChanges } from "./changes.ts";
 import type { GroupCache } from "./groupCache.ts";
 import type { MemberService } from "./memberService.ts";
@@ -29,9 +29,9 @@ export class GroupService {
     return this.cache.exists(name);
   }
 
-  /** Creates "default" when it is missing (first start). */
+  /** Creates "default" when it is missing (first start; replicas may start together). */
   async ensureDefault(): Promise<void> {
-    if (!(await this.store.getGroup("default"))) await this.store.insertGroup("default", "Default cluster group", []);
+    if (!(await this.store.getGroup("default"))) await insertIfAbsent(() => this.store.insertGroup("default", "Default cluster group", []));
     await this.cache.load();
   }
 

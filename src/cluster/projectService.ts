@@ -3,7 +3,7 @@ import { badRequest, conflict, notFound } from "../domain/errors.ts";
 import { checkName } from "../domain/names.ts";
 import type { Project } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
-import type { Store } from "../store/store.ts";
+import { insertIfAbsent, type Store } from "../store/store.ts";
 import type { ClusterChanges } from "./changes.ts";
 import type { GroupCache } from "./groupCache.ts";
 import { mergeConfig, withoutUnset } from "./memberService.ts";
@@ -48,7 +48,8 @@ export class ProjectService {
   }
 
   async ensureDefault(): Promise<void> {
-    if (!(await this.store.getProject("default"))) await this.store.insertProject({ name: "default", description: "Default project", config: {} });
+    // Replicas may start together: the one that inserts second finds it made.
+    if (!(await this.store.getProject("default"))) await insertIfAbsent(() => this.store.insertProject({ name: "default", description: "Default project", config: {} }));
     await this.load();
   }
 

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { badRequest, notFound } from "../domain/errors.ts";
 import { TOKEN_ROLES, type TokenInfo, type TokenRole } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
-import type { Store } from "../store/store.ts";
+import { insertIfAbsent, type Store } from "../store/store.ts";
 import type { ClusterChanges } from "./changes.ts";
 
 const TOUCH_INTERVAL_MS = 60_000;
@@ -116,7 +116,8 @@ export class TokenService {
    */
   async bootstrapAdmin(given: string | undefined): Promise<string | undefined> {
     if (given) {
-      if (!(await this.store.findTokenByHash(hashToken(given)))) await this.create({ role: "admin", description: "bootstrap (BERTH_ADMIN_TOKEN)" }, given);
+      // Replicas started together with the same token: the second insert finds it made.
+      if (!(await this.store.findTokenByHash(hashToken(given)))) await insertIfAbsent(() => this.create({ role: "admin", description: "bootstrap (BERTH_ADMIN_TOKEN)" }, given));
       return undefined;
     }
     if ((await this.store.countTokens("admin")) > 0) return undefined;

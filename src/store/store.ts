@@ -33,6 +33,18 @@ export class DuplicateKey extends Error {
   }
 }
 
+/**
+ * Runs an insert of a row that must exist (the "default" group or project on first start); one
+ * that another replica starting at the same moment made first is as good.
+ */
+export async function insertIfAbsent(insert: () => Promise<unknown>): Promise<void> {
+  try {
+    await insert();
+  } catch (err) {
+    if (!(err instanceof DuplicateKey)) throw err;
+  }
+}
+
 /** A write that names a row that is gone (a member removed while an instance was placed on it): every implementation throws this. */
 export class MissingReference extends Error {
   constructor(message: string) {

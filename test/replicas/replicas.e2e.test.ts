@@ -174,6 +174,7 @@ describeWithPostgres("three replicas on one PostgreSQL", () => {
     expect(after.filter((i) => i.location === "n1")).toEqual([]);
     expect((await call(survivors[1].url, "GET", "/1.0/cluster/members/n1")).body.metadata.status).toBe("Evacuated");
     // A write through a survivor works.
-    expect((await call(survivors[1].url, "POST", "/1.0/instances", { name: "after", config: { "limits.cpu": "1" } })).status).toBe(202);
+    const after2 = await call(survivors[1].url, "POST", "/1.0/instances", { name: "after", config: { "limits.cpu": "1" } });
+    expect(after2.status, JSON.stringify(after2.body)).toBe(202);
   }, 300_000);
 });
