@@ -64,6 +64,12 @@ export class Scriptlets {
   /** member → the latest state read asked for it (an older read that answers late is dropped). */
   private readonly stateReads = new Map<string, number>();
   private subscribed = false;
+  /**
+   * Limits a config change in progress set (its guard runs before the change is committed), so
+   * that a sandbox started by that same change — installing the first scriptlet together with
+   * scriptlet.timeout_ms — starts with them, not with the config still in force.
+   */
+  private limits: SandboxLimits | null = null;
 
   constructor(private readonly deps: ScriptletDeps) {
     // Installing a scriptlet is a config change that must pass validation and a trial placement
@@ -111,7 +117,7 @@ export class Scriptlets {
       });
     }
     const sandbox = new ScriptletSandbox({
-      ...limitsOf(this.deps.config.get()),
+      ...(this.limits ?? limitsOf(this.deps.config.get())),
       poolSize: this.deps.poolSize,
       onLog: (log) => {
         const context = { instance: log.instance, project: log.project, reason: log.reason };
@@ -209,6 +215,7 @@ export class Scriptlets {
   }
 
   setLimits(limits: SandboxLimits): void {
+    this.limits = limits;
     this.sandbox?.setLimits(limits);
   }
 

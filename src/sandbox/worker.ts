@@ -97,6 +97,7 @@ async function installed(): Promise<VmSession | InvalidScriptlet> {
  * every later instance of the module in this process.)
  */
 async function warmUp(): Promise<void> {
+  if (!(WARM_UP_MS > 0)) return;
   const built = await VmSession.create(new Replica(), { timeoutMs: 1000, memoryMb: 16 }, WARM_UP_SOURCE);
   if (!("session" in built)) return;
   const until = performance.now() + WARM_UP_MS;
@@ -105,7 +106,8 @@ async function warmUp(): Promise<void> {
   for (let i = 0; i < 50 && performance.now() < until; i++) place(built.session, replica, WARM_UP_REQUEST, none, limits);
   drop(built.session);
 }
-const WARM_UP_MS = 300;
+// A worker warms QuickJS and V8 up this long before it is ready (the tests, which start many, skip it).
+const WARM_UP_MS = Number(process.env.BERTH_SANDBOX_WARM_UP_MS ?? 300);
 const WARM_UP_SOURCE = `function instance_placement(request, candidate_members) {
   const seen = {};
   for (let i = 0; i < 5000; i++) seen["k" + (i % 97)] = [i, String(i), { i }];

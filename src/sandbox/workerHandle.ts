@@ -8,14 +8,18 @@
  */
 import { MessageChannel, Worker } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
+import { pathToFileURL } from "node:url";
 import { Channel } from "./channel.ts";
 import { encodePlaceCall } from "./placeCall.ts";
 import { CandidateIds } from "./ranking.ts";
 import type { FromWorker, ToWorker, WorkerData, WorkerReply, WorkerRequest } from "./protocol.ts";
 
 // Compiled (dist/), the worker is plain worker.js. From source (vitest, tsx) it is worker.ts, which a
-// worker thread cannot load by itself (it does not inherit the loader hooks): workerEntry.mjs loads it through tsx.
-const ENTRY = import.meta.url.endsWith(".ts") ? new URL("./workerEntry.mjs", import.meta.url) : new URL("./worker.js", import.meta.url);
+// worker thread cannot load by itself (it does not inherit the loader hooks): workerEntry.mjs loads it
+// through tsx, which costs ~0.6 s a worker. The test run points BERTH_SANDBOX_WORKER at the compiled
+// worker when the build is newer than the source (test/support/globalSetup.ts).
+const ENTRY = process.env.BERTH_SANDBOX_WORKER ? pathToFileURL(process.env.BERTH_SANDBOX_WORKER)
+  : import.meta.url.endsWith(".ts") ? new URL("./workerEntry.mjs", import.meta.url) : new URL("./worker.js", import.meta.url);
 const WORKER_STACK_MB = 8;
 const START_TIMEOUT_MS = 30_000;
 const EAGER_POLL_MS = 1; // the main thread checks for the reply on every event-loop turn at least this long
