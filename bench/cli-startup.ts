@@ -143,7 +143,7 @@ async function filledDataDir(members: number, instances: number): Promise<{ dir:
         server_name: name, url: "", architecture: "x86_64", failure_domain: `rack${m % 10}`, description: "",
         roles: [], config: {}, groups: ["default"], resources,
       }, now);
-      await tx.recordHeartbeat(name, resources, null, now);
+      await tx.recordHeartbeats([{ name, resources, state: null, at: now }]);
     }
     for (let i = 0; i < instances; i++) {
       const instance: Instance = {

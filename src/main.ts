@@ -140,7 +140,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   let healing: HealingMonitor;
   const members = new MemberService(
     store, groupCache, config, bus, changes, now, (member) => view.pendingCount(member), (member) => agents.view(member),
-    () => healing?.heldBack() ?? null,
+    () => healing?.heldBack() ?? null, channel === null, // alone on its store: member rows are only this service's to change
   );
   const groups = new GroupService(store, groupCache, members, bus, changes);
   const pools = new PoolService(store, bus);
@@ -324,6 +324,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
       await operations.settle();
       index.stop();
       await scriptlets.close();
+      await members.writeHeartbeats();
       await channel?.close();
       await store.close();
       logger.info("berth stopped");

@@ -4,7 +4,7 @@ import { checkName } from "../domain/names.ts";
 import type { Member, MemberAgent, MemberLifecycle, MemberRecord, MemberResources, MemberStateReport } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
 import { deriveLiveness } from "../domain/liveness.ts";
-import type { NewMember, Store } from "../store/store.ts";
+import type { Heartbeat, NewMember, Store } from "../store/store.ts";
 import type { ClusterChanges } from "./changes.ts";
 import type { ConfigService } from "./configService.ts";
 import type { GroupCache } from "./groupCache.ts";
@@ -48,7 +48,37 @@ export function withoutUnset(config: Record<string, string>): Record<string, str
   return Object.fromEntries(Object.entries(config).filter(([, value]) => value !== ""));
 }
 
+/**
+ * Heartbeats are written in batches at most this long after they arrive (each agent sends one a
+ * second: one transaction per batch rather than one per heartbeat). Until then this service answers
+ * with them as if written; a crash loses at most this much of them, which only makes members look
+ * older (docs/healing.md: the fence margin covers it).
+ */
+export const HEARTBEAT_WRITE_DELAY_MS = 250;
+
+function applyHeartbeat(record: MemberRecord, beat: Heartbeat): MemberRecord {
+  return {
+    ...record, last_heartbeat: new Date(beat.at).toISOString(), resources: beat.resources ?? record.resources, member_state: beat.state ?? record.member_state,
+  };
+}
+
 export class MemberService {
+  /** Heartbeats not yet written, and the batch being written (both read as if stored). */
+  private unwritten = new Map<string, Heartbeat>();
+  private writing = new Map<string, Heartbeat>();
+  private writeTimer: NodeJS.Timeout | null = null;
+  private written: Promise<void> = Promise.resolve();
+  /** Bumped by every other write to a member: a heartbeat that sees it change re-reads before publishing. */
+  private memberWrites = 0;
+  /**
+   * Stored records as last read (each agent's heartbeat reads its member, and the liveness sweep
+   * lists them all, every second); see cacheRecords. `complete`: every member is in it, except
+   * those in `stale` (written since), which are read again.
+   */
+  private records = new Map<string, MemberRecord>();
+  private complete = false;
+  private readonly stale = new Set<string>();
+
   constructor(
     private readonly store: Store,
     private readonly groups: GroupCache,
@@ -62,10 +92,36 @@ export class MemberService {
     private readonly agentOf: (member: string) => MemberAgent | null = () => null,
     /** Why healing is held back (the partition guard), shown on Offline members; null when it is not. */
     private readonly healingHeld: () => string | null = () => null,
+    /**
+     * Whether this service is the only writer of member rows (one service on its SQLite store), so
+     * that records read once can be kept until it changes them. Replicas sharing a database read
+     * every time: another replica may have changed the row.
+     */
+    private readonly cacheRecords = false,
   ) {}
 
+  /** After a write to a member's row: records read before it are stale. */
+  private wrote(name: string): void {
+    this.memberWrites++;
+    this.records.delete(name);
+    if (this.complete) this.stale.add(name);
+  }
+
   async list(): Promise<Member[]> {
-    return (await this.store.listMembers()).map((r) => this.view(r));
+    return (await this.listRecords()).map((r) => this.view(this.withHeartbeat(r)));
+  }
+
+  /** Every stored record, in name order. */
+  private async listRecords(): Promise<MemberRecord[]> {
+    if (this.complete && this.stale.size === 0) return [...this.records.values()];
+    const writes = this.memberWrites;
+    const all = await this.store.listMembers();
+    if (this.cacheRecords && writes === this.memberWrites) {
+      this.records = new Map(all.map((r) => [r.server_name, r]));
+      this.complete = true;
+      this.stale.clear();
+    }
+    return all;
   }
 
   async get(name: string): Promise<Member> {
@@ -73,14 +129,63 @@ export class MemberService {
   }
 
   async record(name: string): Promise<MemberRecord> {
-    const record = await this.store.getMember(name);
+    const record = await this.find(name);
     if (!record) throw notFound(`Cluster member "${name}" not found`);
     return record;
   }
 
-  /** The stored record, or undefined when there is no such member. */
-  find(name: string): Promise<MemberRecord | undefined> {
-    return this.store.getMember(name);
+  /** The stored record (with its latest heartbeat, written or not), or undefined when there is no such member. */
+  async find(name: string): Promise<MemberRecord | undefined> {
+    let record = this.records.get(name);
+    if (!record && !(this.complete && !this.stale.has(name))) {
+      const writes = this.memberWrites;
+      record = await this.store.getMember(name);
+      // Kept only when no write landed while it was read (the row may be older than that write);
+      // once read again, a written member is in order again (the map is re-sorted with it).
+      if (this.cacheRecords && writes === this.memberWrites) {
+        if (record) this.records.set(name, record);
+        if (this.stale.delete(name)) this.records = new Map([...this.records].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      }
+    }
+    return record && this.withHeartbeat(record);
+  }
+
+  private withHeartbeat(record: MemberRecord): MemberRecord {
+    const beat = this.unwritten.get(record.server_name) ?? this.writing.get(record.server_name);
+    return beat ? applyHeartbeat(record, beat) : record;
+  }
+
+  /** Writes the heartbeats not yet written (the batch timer does it; close calls it). */
+  writeHeartbeats(): Promise<void> {
+    if (this.writeTimer) clearTimeout(this.writeTimer);
+    this.writeTimer = null;
+    this.written = this.written.then(async () => {
+      if (this.unwritten.size === 0) return;
+      this.writing = this.unwritten;
+      this.unwritten = new Map();
+      try {
+        await this.store.recordHeartbeats([...this.writing.values()]);
+        // The kept records as now stored; a read that began before this write is not kept.
+        this.memberWrites++;
+        for (const beat of this.writing.values()) {
+          const kept = this.records.get(beat.name);
+          if (kept) this.records.set(beat.name, applyHeartbeat(kept, beat));
+        }
+      } catch {
+        // Tried again with the next batch, unless a newer heartbeat replaced it.
+        for (const [name, beat] of this.writing) if (!this.unwritten.has(name)) this.unwritten.set(name, beat);
+        this.scheduleWrite();
+      } finally {
+        this.writing = new Map();
+      }
+    });
+    return this.written;
+  }
+
+  private scheduleWrite(): void {
+    if (this.writeTimer) return;
+    this.writeTimer = setTimeout(() => void this.writeHeartbeats(), HEARTBEAT_WRITE_DELAY_MS);
+    this.writeTimer.unref();
   }
 
   async exists(name: string): Promise<boolean> {
@@ -105,6 +210,7 @@ export class MemberService {
       resources: input.resources ?? null,
     };
     await this.store.insertMember(record, this.now());
+    this.wrote(name);
     await this.groups.load();
     const member = await this.get(name);
     this.changes.publish({ kind: "member", member });
@@ -129,6 +235,7 @@ export class MemberService {
       });
       if (groups) await tx.setMemberGroups(name, groups);
     });
+    this.wrote(name);
     if (groups) await this.groups.load();
     return this.publish(name, "cluster-member-updated");
   }
@@ -156,20 +263,42 @@ export class MemberService {
       await tx.revokeJoinTokens({ member: name }, "member removed", this.now());
       await tx.deleteMember(name);
     });
+    this.wrote(name);
+    this.unwritten.delete(name);
     await this.groups.load();
     this.changes.publish({ kind: "member-removed", name });
     this.bus.lifecycle("cluster-member-removed", `/1.0/cluster/members/${name}`);
   }
 
-  async heartbeat(name: string, resources: MemberResources | null, state: MemberStateReport | null): Promise<Member> {
-    await this.store.recordHeartbeat(name, resources, state, this.now());
-    const member = await this.get(name);
+  /**
+   * Records a heartbeat (with the resources and state it reported, if any; `resources` may be
+   * worked out from the stored record, e.g. completed for its architecture). It is written with the
+   * next batch (HEARTBEAT_WRITE_DELAY_MS). When another write to a member landed while the record
+   * was read, it is read again before the member is published, so that the scheduler's view never
+   * goes back to an older lifecycle state.
+   */
+  async heartbeat(
+    name: string, resources: MemberResources | null | ((record: MemberRecord) => MemberResources | null), state: MemberStateReport | null,
+  ): Promise<Member> {
+    let writes = this.memberWrites;
+    let record = await this.record(name);
+    const reported = typeof resources === "function" ? resources(record) : resources;
+    const earlier = this.unwritten.get(name);
+    this.unwritten.set(name, { name, at: this.now(), resources: reported ?? earlier?.resources ?? null, state: state ?? earlier?.state ?? null });
+    this.scheduleWrite();
+    record = this.withHeartbeat(record);
+    while (writes !== this.memberWrites) {
+      writes = this.memberWrites;
+      record = await this.record(name);
+    }
+    const member = this.view(record);
     this.changes.publish({ kind: "member", member });
     return member;
   }
 
   async setLifecycle(name: string, state: MemberLifecycle): Promise<Member> {
     await this.store.setMemberLifecycle(name, state);
+    this.wrote(name);
     return this.publish(name, undefined);
   }
 

@@ -18,7 +18,7 @@ import {
 } from "./rows.ts";
 import type { JoinTokenInfo } from "../domain/joinToken.ts";
 import type { CertificateInfo, TrustTokenInfo } from "../domain/trustToken.ts";
-import type { InstancePatch, InstanceResources, MemberPatch, NewCertificate, NewMember, NewOperation, NewTrustToken, PoolPatch, StoreTable } from "./store.ts";
+import type { Heartbeat, InstancePatch, InstanceResources, MemberPatch, NewCertificate, NewMember, NewOperation, NewTrustToken, PoolPatch, StoreTable } from "./store.ts";
 import { TABLES } from "./store.ts";
 
 /** listInstanceResources' two statements: from the start, and after a (project, name) (keyset paging on the unique index). */
@@ -46,7 +46,10 @@ export class SqliteTables {
       member: db.select().from(t.members).where(eq(t.members.name, p("name"))).prepare(),
       groupsOfMember: db.select({ group: t.groupMembers.group }).from(t.groupMembers)
         .where(eq(t.groupMembers.member, p("member"))).orderBy(asc(t.groupMembers.group)).prepare(),
-      heartbeat: db.update(t.members).set({ lastHeartbeat: sql`${p("now")}` }).where(eq(t.members.name, p("name"))).prepare(),
+      // One heartbeat a second from each agent: a plain statement, the JSON columns kept when not given.
+      heartbeat: sqlite.prepare(
+        "update members set last_heartbeat = ?, resources = coalesce(?, resources), member_state = coalesce(?, member_state) where name = ?",
+      ),
       instance: db.select().from(t.instances).where(and(eq(t.instances.project, p("project")), eq(t.instances.name, p("name")))).prepare(),
       groupExists: db.select({ name: t.clusterGroups.name }).from(t.clusterGroups).where(eq(t.clusterGroups.name, p("name"))).prepare(),
       project: db.select().from(t.projects).where(eq(t.projects.name, p("name"))).prepare(),
@@ -127,15 +130,10 @@ export class SqliteTables {
     this.db.update(t.members).set({ state }).where(eq(t.members.name, name)).run();
   }
 
-  recordHeartbeat(name: string, resources: MemberResources | null, state: MemberStateReport | null, now: number): void {
-    if (!resources && !state) {
-      this.q.heartbeat.run({ name, now });
-      return;
-    }
-    const values: Partial<typeof t.members.$inferInsert> = { lastHeartbeat: now };
-    if (resources) values.resources = resources;
-    if (state) values.memberState = state;
-    this.db.update(t.members).set(values).where(eq(t.members.name, name)).run();
+  recordHeartbeats(beats: readonly Heartbeat[]): void {
+    this.transaction(() => {
+      for (const b of beats) this.q.heartbeat.run(b.at, b.resources ? JSON.stringify(b.resources) : null, b.state ? JSON.stringify(b.state) : null, b.name);
+    });
   }
 
   /** Deletes a member and the agent tokens bound to it, in one transaction. */

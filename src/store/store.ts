@@ -25,6 +25,15 @@ import type { OperationRecord } from "./rows.ts";
 
 export type { OperationRecord } from "./rows.ts";
 
+/** One member's heartbeat, as MemberService writes them in batches. */
+export interface Heartbeat {
+  name: string;
+  resources: MemberResources | null;
+  state: MemberStateReport | null;
+  /** epoch ms */
+  at: number;
+}
+
 /** A write that would repeat a unique key (an instance name taken meanwhile): every implementation throws this. */
 export class DuplicateKey extends Error {
   constructor(message: string) {
@@ -129,8 +138,11 @@ export interface Store {
   insertMember(member: NewMember, now: number): Promise<void>;
   updateMember(name: string, patch: MemberPatch): Promise<void>;
   setMemberLifecycle(name: string, state: MemberLifecycle): Promise<void>;
-  /** Sets last_heartbeat = now, and the resources and state report when given. */
-  recordHeartbeat(name: string, resources: MemberResources | null, state: MemberStateReport | null, now: number): Promise<void>;
+  /**
+   * For each heartbeat, in one transaction: last_heartbeat = at, and the resources and state report
+   * when given (null keeps the stored one). A member that is gone is skipped.
+   */
+  recordHeartbeats(beats: readonly Heartbeat[]): Promise<void>;
   /** Deletes a member, its group links and the agent tokens bound to it. */
   deleteMember(name: string): Promise<void>;
 

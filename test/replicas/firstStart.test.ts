@@ -33,7 +33,7 @@ describeWithPostgres("replicas starting together on an empty database", () => {
       const berths = started.filter((s): s is PromiseFulfilledResult<Berth> => s.status === "fulfilled").map((s) => s.value);
       try {
         expect(started.filter((s) => s.status === "rejected").map((s) => String((s as PromiseRejectedResult).reason))).toEqual([]);
-        const call = async (path: string) => (await (await berths[0].app.request(path, { headers: { authorization: `Bearer ${ADMIN}` } })).json()).metadata;
+        const call = async (path: string) => ((await (await berths[0].app.request(path, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { metadata: any }).metadata;
         expect(await call("/1.0/cluster/groups")).toEqual(["/1.0/cluster/groups/default"]);
         expect(await call("/1.0/projects")).toEqual(["/1.0/projects/default"]);
         const admins = (await call("/1.0/tokens?recursion=1")).filter((t: { role: string }) => t.role === "admin");

@@ -62,13 +62,14 @@ export function storeConformance(label: string, setup: () => Promise<StoreFixtur
 
       await s.updateMember("n2", { description: "changed", config: {} });
       await s.setMemberLifecycle("n2", "EVACUATING");
-      await s.recordHeartbeat("n2", resources(8), null, 5000);
+      await s.recordHeartbeats([{ name: "n2", resources: resources(8), state: null, at: 5000 }, { name: "gone", resources: null, state: null, at: 5000 }]);
       const after = await s.getMember("n2");
       expect(after).toMatchObject({ description: "changed", config: {}, state: "EVACUATING", url: "https://n2:8443" });
       expect(after?.resources?.cpu.total).toBe(8);
       expect(Date.parse(after!.last_heartbeat!)).toBe(5000);
-      await s.recordHeartbeat("n2", null, null, 6000); // a bare heartbeat keeps the resources
+      await s.recordHeartbeats([{ name: "n2", resources: null, state: null, at: 6000 }]); // a bare heartbeat keeps the resources
       expect((await s.getMember("n2"))?.resources?.cpu.total).toBe(8);
+      expect(Date.parse((await s.getMember("n2"))!.last_heartbeat!)).toBe(6000);
 
       await s.insertToken({ id: "t1", hash: "h1", role: "agent", member: "n2", description: "" }, 1);
       await s.insertToken({ id: "t2", hash: "h2", role: "admin", member: null, description: "" }, 1);

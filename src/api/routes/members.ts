@@ -2,7 +2,7 @@
 import type { Context, Hono } from "hono";
 import { badRequest } from "../../domain/errors.ts";
 import { completeResources } from "../../domain/resources.ts";
-import type { MemberResources, MemberStateReport } from "../../domain/types.ts";
+import type { MemberRecord, MemberResources, MemberStateReport } from "../../domain/types.ts";
 import { async, sync } from "../envelope.ts";
 import type { Maintenance } from "../../members/maintenance.ts";
 import { notFound } from "../../domain/errors.ts";
@@ -67,8 +67,8 @@ export function memberRoutes(app: Hono<AuthEnv>, s: Services): void {
   app.post("/1.0/cluster/members/:name/heartbeat", async (c) => {
     const name = c.req.param("name");
     const body = await readBody(c, heartbeatSchema);
-    const record = await s.members.record(name);
-    const resources: MemberResources | null = body.resources ? completeResources(body.resources, record.architecture) : null;
+    const reported = body.resources;
+    const resources = reported ? (record: MemberRecord) => completeResources(reported, record.architecture) : null;
     const member = await s.members.heartbeat(name, resources, (body.state as MemberStateReport | undefined) ?? null);
     s.agents.report(name, body.agent, body.instances);
     const threshold = s.config.get()["cluster.offline_threshold"];

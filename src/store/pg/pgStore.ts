@@ -26,7 +26,7 @@ type Method = Exclude<keyof Store, "transaction" | "close">;
 
 const METHODS = [
   "dumpTable",
-  "listMembers", "getMember", "insertMember", "updateMember", "setMemberLifecycle", "recordHeartbeat", "deleteMember",
+  "listMembers", "getMember", "insertMember", "updateMember", "setMemberLifecycle", "recordHeartbeats", "deleteMember",
   "listGroups", "groupExists", "getGroup", "insertGroup", "updateGroup", "deleteGroup", "groupsOfMember", "setMemberGroups",
   "listPools", "getPool", "insertPool", "updatePool", "deletePool",
   "listProjects", "getProject", "insertProject", "updateProject", "deleteProject",

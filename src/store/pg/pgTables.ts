@@ -18,7 +18,7 @@ import {
   trustTokenFromRow, type OperationRecord,
 } from "../rows.ts";
 import type {
-  InstancePatch, InstanceResources, MemberPatch, NewCertificate, NewMember, NewOperation, NewTrustToken, PoolPatch, StoreTable,
+  Heartbeat, InstancePatch, InstanceResources, MemberPatch, NewCertificate, NewMember, NewOperation, NewTrustToken, PoolPatch, StoreTable,
 } from "../store.ts";
 import { TABLES } from "../store.ts";
 import * as t from "./pgSchema.ts";
@@ -87,11 +87,15 @@ export class PgTables {
     await this.db.update(t.members).set({ state }).where(eq(t.members.name, name));
   }
 
-  async recordHeartbeat(name: string, resources: MemberResources | null, state: MemberStateReport | null, now: number): Promise<void> {
-    const values: Partial<typeof t.members.$inferInsert> = { lastHeartbeat: now };
-    if (resources) values.resources = resources;
-    if (state) values.memberState = state;
-    await this.db.update(t.members).set(values).where(eq(t.members.name, name));
+  async recordHeartbeats(beats: readonly Heartbeat[]): Promise<void> {
+    await this.atomic(async (db) => {
+      for (const b of beats) {
+        const values: Partial<typeof t.members.$inferInsert> = { lastHeartbeat: b.at };
+        if (b.resources) values.resources = b.resources;
+        if (b.state) values.memberState = b.state;
+        await db.update(t.members).set(values).where(eq(t.members.name, b.name));
+      }
+    });
   }
 
   async deleteMember(name: string): Promise<void> {
