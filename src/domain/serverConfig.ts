@@ -11,6 +11,7 @@ export interface ServerConfig {
   "cluster.agent_step_timeout": number;
   "cluster.healing.fence_command": string;
   "cluster.evacuate.max_parallel": number;
+  "cluster.healing.max_parallel": number;
   "scheduler.strategy": Strategy;
   "scheduler.cpu_allocation_ratio": number;
   "scheduler.memory_allocation_ratio": number;
@@ -55,6 +56,12 @@ export const SERVER_CONFIG_KEYS: Record<ServerConfigKey, KeySpec> = {
   "cluster.evacuate.max_parallel": {
     kind: "integer", default: 4, min: 1, max: 256,
     description: "Instances handled at once during an evacuation or restore",
+  },
+  "cluster.healing.max_parallel": {
+    // A heal copies nothing (its moves are records; each target starts the instance afresh) and
+    // every second counts: far more at once than a maintenance evacuation.
+    kind: "integer", default: 64, min: 1, max: 1024,
+    description: "Instances handled at once when a member is healed (evacuation mode heal)",
   },
   "scheduler.strategy": {
     kind: "enum", default: "count", values: STRATEGIES,

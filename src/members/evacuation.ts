@@ -158,7 +158,8 @@ export class Evacuator {
         total += steps.length;
         report(round === 0 ? `Evacuating ${total} instance(s) from "${member}"` : `Evacuating ${steps.length} more instance(s) that arrived on "${member}"`);
         if (steps.length === 0) break;
-        await runLimited(steps, config.get()["cluster.evacuate.max_parallel"], async (step) => {
+        const parallel = config.get()[mode === "heal" ? "cluster.healing.max_parallel" : "cluster.evacuate.max_parallel"];
+        await runLimited(steps, parallel, async (step) => {
           // Cancelled: no new step begins (the ones in flight finish); the rest is left as it is.
           const cancelled = ctx.signal.aborted;
           if (cancelled) step.ticket?.release();

@@ -62,6 +62,20 @@ describe("the healing loop", () => {
     expect(await metrics.text()).toMatch(/berth_heals\{outcome="succeeded"\} 1/);
   });
 
+  it("runs cluster.healing.max_parallel steps at once, not the evacuation's limit", async () => {
+    expect((await h.request("PATCH", "/1.0", { config: { "cluster.evacuate.max_parallel": 1, "cluster.healing.max_parallel": 3 } })).status).toBe(200);
+    for (const name of ["n1", "n2", "n3"]) await h.addMember(name);
+    for (let i = 1; i <= 5; i++) await create(`w${i}`, "n1", { devices: shared });
+    h.executor.hold((a) => a.kind === "start");
+    await passWith(35, ["n2", "n3"]);
+    await Promise.all([1, 2, 3].map(() => h.executor.next((a) => a.kind === "start")));
+    await new Promise((r) => setTimeout(r, 50)); // a fourth would be asked for by now if the limit let it
+    expect(h.executor.holding.filter((a) => a.kind === "start")).toHaveLength(3);
+    h.executor.releaseAll();
+    await settle();
+    for (let i = 1; i <= 5; i++) expect((await get(`w${i}`)).location).not.toBe("n1");
+  });
+
   it("does nothing with healing_threshold 0, and never heals a member that never heartbeated", async () => {
     expect((await h.request("PATCH", "/1.0", { config: { "cluster.healing_threshold": 0 } })).status).toBe(200);
     for (const name of ["n1", "n2", "n3"]) await h.addMember(name);
