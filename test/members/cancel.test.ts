@@ -127,7 +127,7 @@ describe("cancelling a restore", () => {
 
 describe("cancelling a heal", () => {
   it("ends Cancelled, the member stays Evacuated, and what was not healed stays where it was", async () => {
-    expect((await h.request("PATCH", "/1.0", { config: { "cluster.offline_threshold": 20, "cluster.healing_threshold": 30 } })).status).toBe(200);
+    expect((await h.request("PATCH", "/1.0", { config: { "cluster.offline_threshold": 20, "cluster.healing_threshold": 30, "cluster.healing.max_parallel": 2 } })).status).toBe(200);
     expect((await h.request("POST", "/1.0/storage-pools", { name: "ceph", driver: "ceph" })).status).toBe(201);
     const shared = { root: { type: "disk", path: "/", pool: "ceph" } };
     for (const name of ["w1", "w2", "w3"]) await h.createInstance({ name, start: true, devices: shared }, "target=src");
