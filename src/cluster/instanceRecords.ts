@@ -55,6 +55,20 @@ export class InstanceRecords implements InstanceRecorder {
     this.bus.lifecycle("instance-migrated", instanceUrl(instance), { from: before.location, to: location }, project);
   }
 
+  /**
+   * A heal's move, in one write: the marks (volatile.*), Stopped (its dead host runs nothing we can
+   * see), and the new location. Published and announced as the three separate writes would be.
+   */
+  async recordHealed(project: string, name: string, marks: Record<string, string>, location: string): Promise<Instance> {
+    const before = await this.get(project, name);
+    const instance: Instance = { ...before, config: { ...before.config, ...marks }, status: before.status === "Running" ? "Stopped" : before.status, location };
+    await this.store.updateInstance(project, name, { config: instance.config, status: instance.status, location });
+    this.changes.publish({ kind: "instance", instance, previousLocation: before.location });
+    if (before.status !== instance.status) this.bus.lifecycle("instance-stopped", instanceUrl(before), { location: before.location }, project);
+    if (before.location !== location) this.bus.lifecycle("instance-migrated", instanceUrl(instance), { from: before.location, to: location }, project);
+    return instance;
+  }
+
   /** Writes Berth's own config keys (volatile.*); null removes one. */
   async setVolatile(project: string, name: string, changes: Record<string, string | null>): Promise<Instance> {
     const current = await this.get(project, name);

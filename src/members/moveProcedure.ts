@@ -149,17 +149,16 @@ export class MoveProcedure {
       if ((purpose === "evacuation" || purpose === "heal") && !instance.config[ORIGIN]) marks[ORIGIN] = instance.location;
       const live = order.live && executor.canLiveMigrate;
       try {
-        instance = await records.setVolatile(project, name, marks);
         if (purpose === "heal") {
-          // Its host answers nothing (and has fenced it, or is dead): the stop and the move are records.
-          if (instance.status === "Running") await records.recordStatus(project, name, "Stopped");
+          // Its host answers nothing (and has fenced it, or is dead): the stop and the move are records, in one write.
           report(progress.migrating(instance, target));
-          await records.recordLocation(project, name, target);
-        } else if (instance.status === "Running" && !live) {
-          report(progress.stopping(instance));
-          await executor.stop(instance, { force: false, timeoutS: timeoutOf(instance) });
-        }
-        if (purpose !== "heal") {
+          instance = await records.recordHealed(project, name, marks, target);
+        } else {
+          instance = await records.setVolatile(project, name, marks);
+          if (instance.status === "Running" && !live) {
+            report(progress.stopping(instance));
+            await executor.stop(instance, { force: false, timeoutS: timeoutOf(instance) });
+          }
           report(progress.migrating(instance, target));
           await executor.move(await records.get(project, name), target, { live });
         }
