@@ -21,7 +21,13 @@ export class CliError extends Error {
 }
 
 export interface Connection {
+  /** The address in use: the first of `urls`, or the one a request last reached. */
   url: string;
+  /**
+   * Every address to try, in order (BERTH_URL and --url may list several, comma-separated: the
+   * replicas of one service). A request that cannot reach one goes to the next.
+   */
+  urls?: string[];
   /** Absent when no token was found anywhere; the server then answers 401. */
   token?: string;
   /** Where the token came from, for error messages. */
@@ -38,19 +44,22 @@ export interface Connection {
  * ./data>/admin.token and, for an https:// URL, the fingerprint of <data>/server.crt.
  */
 export function resolveConnection(opts: { url?: string; token?: string; fingerprint?: string }, env: NodeJS.ProcessEnv = process.env): Connection {
-  const url = (opts.url || env.BERTH_URL || DEFAULT_URL).replace(/\/+$/, "");
+  const given = opts.url || env.BERTH_URL || DEFAULT_URL;
+  const urls = given.split(",").map((u) => u.trim().replace(/\/+$/, "")).filter((u) => u !== "");
+  if (urls.length === 0) throw new CliError(`${opts.url ? "--url" : "BERTH_URL"} names no address: ${JSON.stringify(given)}`);
+  const url = urls[0];
   const dataDir = env.BERTH_DATA || "./data";
   const pin = resolveFingerprint(url, opts.fingerprint, env, dataDir);
-  if (opts.token) return { url, token: opts.token, tokenSource: "--token", ...pin };
-  if (env.BERTH_TOKEN) return { url, token: env.BERTH_TOKEN, tokenSource: "BERTH_TOKEN", ...pin };
+  if (opts.token) return { url, urls, token: opts.token, tokenSource: "--token", ...pin };
+  if (env.BERTH_TOKEN) return { url, urls, token: env.BERTH_TOKEN, tokenSource: "BERTH_TOKEN", ...pin };
   const file = join(dataDir, "admin.token");
   try {
     const token = readFileSync(file, "utf8").trim();
-    if (token) return { url, token, tokenSource: file, ...pin };
+    if (token) return { url, urls, token, tokenSource: file, ...pin };
   } catch {
     // No token file: requests go out without a token and the server says 401.
   }
-  return { url, tokenSource: `none (no --token, no BERTH_TOKEN, no ${file})`, ...pin };
+  return { url, urls, tokenSource: `none (no --token, no BERTH_TOKEN, no ${file})`, ...pin };
 }
 
 function resolveFingerprint(url: string, flag: string | undefined, env: NodeJS.ProcessEnv, dataDir: string): Pick<Connection, "fingerprint" | "fingerprintSource"> {
@@ -86,6 +95,16 @@ export interface Query {
 }
 
 const FINAL_STATUSES = new Set(["Success", "Failure", "Cancelled"]);
+
+/**
+ * Whether a request surely never reached a service, so that another address may be tried: the
+ * connection was not made. A reset after connecting may have left a write done: only reads go on.
+ */
+function neverArrived(err: unknown, method: string): boolean {
+  const code = (err as { code?: string }).code ?? "";
+  if (["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EADDRNOTAVAIL"].includes(code)) return true;
+  return (method === "GET" || method === "HEAD") && (code === "ECONNRESET" || code === "ETIMEDOUT" || /socket hang up/.test(String((err as Error).message)));
+}
 
 export class BerthClient {
   /** The Berth-Notice header of the last answer (what a change had to say, e.g. a scriptlet's trial placement), decoded. */
@@ -186,17 +205,28 @@ export class BerthClient {
     if (this.connection.token) headers.authorization = `Bearer ${this.connection.token}`;
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     if (body !== undefined) headers["content-type"] = "application/json";
-    try {
-      return await pinnedRequest(this.connection.url, this.connection.fingerprint ?? null, { method, path, query: opts.query, headers, body, signal });
-    } catch (err) {
-      throw this.connectionError(signal?.aborted ? { message: "This operation was aborted" } : err);
+    // The address that answered last first, then the others in order.
+    const urls = this.connection.urls ?? [this.connection.url];
+    const order = [this.connection.url, ...urls.filter((u) => u !== this.connection.url)];
+    const tried: string[] = [];
+    for (const url of order) {
+      tried.push(url);
+      try {
+        const response = await pinnedRequest(url, this.connection.fingerprint ?? null, { method, path, query: opts.query, headers, body, signal });
+        this.connection.url = url;
+        return response;
+      } catch (err) {
+        if (signal?.aborted) throw this.connectionError({ message: "This operation was aborted" }, tried);
+        if (!neverArrived(err, method) || tried.length === order.length) throw this.connectionError(err, tried);
+      }
     }
+    throw new Error("unreachable");
   }
 
   /** The error the user sees when the request did not get an answer; err is the socket's (or TLS's) error. */
-  private connectionError(err: unknown): CliError {
+  private connectionError(err: unknown, tried: string[] = [this.connection.url]): CliError {
     const { code = "", message = String(err) } = err as { code?: string; message?: string };
-    const where = this.connection.url;
+    const where = tried.join(", ");
     if (err instanceof CertificateMismatchError) {
       return new CliError(
         `Refusing to connect to ${where}: its certificate has fingerprint ${err.actual}, but ${this.connection.fingerprintSource ?? "--fingerprint"} pins ${err.expected}. ` +

@@ -57,7 +57,7 @@ export async function buildProgram(args: string[]): Promise<CommandType> {
   program.exitOverride();
   program.version(VERSION, "-V, --version", "print Berth's version");
   program
-    .option("--url <url>", "Berth service URL (BERTH_URL, default http://127.0.0.1:8443)")
+    .option("--url <url>", "Berth service URL; several, comma-separated, are tried in turn (BERTH_URL, default http://127.0.0.1:8443)")
     .option("--token <token>", "API token (BERTH_TOKEN, default: the one in ./data/admin.token)")
     .option("--fingerprint <sha256>", "trust only the HTTPS certificate with this SHA-256 fingerprint (BERTH_FINGERPRINT, default: ./data/server.crt's)")
     .addOption(new Option("--format <format>", "output format").choices(FORMATS).default("table"));

@@ -99,4 +99,23 @@ describe("connecting", () => {
     expect(unknownCommand.code).toBe(1);
     expect(unknownCommand.stderr).toContain("unknown command 'clustre'");
   });
+
+  it("tries each address BERTH_URL or --url lists (the replicas of one service) until one answers", async () => {
+    const [dead1, dead2] = [`http://127.0.0.1:${await freePort()}`, `http://127.0.0.1:${await freePort()}`];
+    const [listed, created, flag, none] = await Promise.all([
+      h.run(["project", "list"], { env: { BERTH_URL: `${dead1}, ${h.url}`, BERTH_TOKEN: ADMIN_TOKEN } }),
+      // A write whose connection was refused never arrived: it goes to the next address, once.
+      h.run(["project", "create", "failover"], { env: { BERTH_URL: `${dead1},${dead2},${h.url}/`, BERTH_TOKEN: ADMIN_TOKEN } }),
+      h.run(["--url", `${dead2},${h.url}`, "project", "show", "default"], { env: { BERTH_URL: dead1, BERTH_TOKEN: ADMIN_TOKEN } }),
+      h.run(["cluster", "list"], { env: { BERTH_URL: `${dead1},${dead2}`, BERTH_TOKEN: ADMIN_TOKEN } }),
+    ]);
+    expect(listed).toMatchObject({ code: 0, stdout: expect.stringContaining("default") });
+    expect(created.code, created.stderr).toBe(0);
+    expect((await h.api("GET", "/1.0/projects")) as string[]).toContain("/1.0/projects/failover");
+    expect(flag).toMatchObject({ code: 0, stdout: expect.stringContaining("default") });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toBe(
+      `Error: Cannot connect to the Berth service at ${dead1}, ${dead2}: connection refused. Is "berth serve" running there? Set BERTH_URL or --url to use another address.\n`,
+    );
+  });
 });
