@@ -182,6 +182,9 @@ export class Agent {
   private async heartbeatLoop(signal: AbortSignal): Promise<void> {
     let lastStatus: string | undefined;
     let lastError: string | undefined;
+    // After a failed heartbeat the next comes sooner (1 s, doubling up to the interval): the service
+    // may have moved to another replica, and the fence lease is not renewed meanwhile.
+    let retryMs = 0;
     while (!signal.aborted) {
       try {
         const { resources, state } = await this.opts.probe();
@@ -195,13 +198,15 @@ export class Agent {
         if (answer.status !== lastStatus || lastError) this.log.info({ status: answer.status, message: answer.message, every_s: this.heartbeatMs / 1000 }, "heartbeat");
         lastStatus = answer.status;
         lastError = undefined;
+        retryMs = 0;
       } catch (err) {
         if (signal.aborted) break;
         const message = toError(err).message;
         if (message !== lastError) this.log.warn({ err: message }, "heartbeat failed");
         lastError = message;
+        retryMs = Math.min(this.heartbeatMs, retryMs === 0 ? 1000 : retryMs * 2);
       }
-      await sleep(this.heartbeatMs, signal);
+      await sleep(retryMs || this.heartbeatMs, signal);
     }
   }
 

@@ -9,6 +9,7 @@
 import { chmod, mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { isValidName } from "../domain/names.ts";
+import { splitAddresses } from "../net/failover.ts";
 import { readJson, writeJsonAtomic } from "./files.ts";
 import { DRIVER_NAMES, type DriverName } from "./protocol.ts";
 
@@ -69,7 +70,7 @@ async function loadCredential(data: string, flags: AgentFlags): Promise<Credenti
     throw new Error(`${data} is the data directory of member "${stored.name}", not "${flags.name}": give each member its own --data`);
   }
   const merged: Partial<Credential> = { ...stored };
-  if (flags.url) merged.url = flags.url.replace(/\/+$/, "");
+  if (flags.url) merged.url = splitAddresses(flags.url).join(",");
   if (flags.token) merged.credential = flags.token;
   if (flags.name) merged.name = flags.name;
   if (flags.fingerprint) merged.fingerprint = flags.fingerprint;
@@ -81,7 +82,9 @@ async function loadCredential(data: string, flags: AgentFlags): Promise<Credenti
         : `No agent credential in ${data} yet: the first start needs ${missing.join(", ")} (later starts need only --data ${flags.data})`,
     );
   }
-  if (!/^https?:\/\//.test(merged.url!)) throw new Error(`--url must be an http:// or https:// address of the Berth service, got ${JSON.stringify(merged.url)}`);
+  for (const url of splitAddresses(merged.url!)) {
+    if (!/^https?:\/\//.test(url)) throw new Error(`--url must be http:// or https:// addresses of the Berth service (several: comma-separated), got ${JSON.stringify(url)}`);
+  }
   if (!isValidName(merged.name!)) throw new Error(`--name ${JSON.stringify(merged.name)} is not a valid member name: use 1-63 letters, digits, ".", "_" or "-"`);
   const credential: Credential = { url: merged.url!, name: merged.name!, credential: merged.credential! };
   if (merged.fingerprint) credential.fingerprint = merged.fingerprint;

@@ -4,6 +4,7 @@
  * be given instead).
  */
 import type { Agent as HttpAgent, IncomingMessage } from "node:http";
+import { neverArrived, splitAddresses } from "../net/failover.ts";
 import type { AgentAnswer, AgentRequest, DesiredState, HeartbeatAnswer, HeartbeatBody } from "./protocol.ts";
 
 export interface HttpRequest {
@@ -69,10 +70,17 @@ export interface ClientOptions {
 }
 
 export class AgentClient {
-  private readonly base: string;
+  /** The service's addresses (its replicas: `url` may list several, comma-separated); requests go to `current`. */
+  private readonly bases: string[];
+  private current = 0;
 
   constructor(private readonly opts: ClientOptions) {
-    this.base = `${opts.url.replace(/\/+$/, "")}/1.0/cluster/members/${encodeURIComponent(opts.member)}`;
+    this.bases = splitAddresses(opts.url).map((u) => `${u}/1.0/cluster/members/${encodeURIComponent(opts.member)}`);
+  }
+
+  /** The address requests go to now. */
+  get url(): string {
+    return new URL(this.bases[this.current]).origin;
   }
 
   heartbeat(body: HeartbeatBody, signal?: AbortSignal): Promise<HeartbeatAnswer> {
@@ -89,8 +97,24 @@ export class AgentClient {
     await this.call("POST", `/answers/${encodeURIComponent(request.id)}`, answer, 30_000, signal);
   }
 
+  /**
+   * One request. A connection refused goes to the next address at once; after any other failure
+   * to get an answer the next request goes to the next address (the agent's loops try again).
+   */
   private async call<T>(method: string, path: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<T> {
-    const url = new URL(this.base + path);
+    for (let tried = 1; ; tried++) {
+      try {
+        return await this.callOnce<T>(this.bases[this.current], method, path, body, timeoutMs, signal);
+      } catch (err) {
+        if (!(err instanceof ServiceError) || err.status !== 0 || signal?.aborted) throw err;
+        this.current = (this.current + 1) % this.bases.length;
+        if (tried >= this.bases.length || !neverArrived(err.cause, method)) throw err;
+      }
+    }
+  }
+
+  private async callOnce<T>(base: string, method: string, path: string, body: unknown, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+    const url = new URL(base + path);
     const headers: Record<string, string> = { accept: "application/json", authorization: `Bearer ${this.opts.credential}` };
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     if (payload) {
@@ -103,7 +127,7 @@ export class AgentClient {
       response = await this.opts.transport({ method, url, headers, body: payload, timeoutMs, signal });
     } catch (err) {
       const { code = "", message = String(err) } = err as { code?: string; message?: string };
-      throw new ServiceError(`${what}: cannot reach the service at ${this.opts.url}: ${message}${code && !message.includes(code) ? ` (${code})` : ""}`, 0, { cause: err });
+      throw new ServiceError(`${what}: cannot reach the service at ${url.origin}: ${message}${code && !message.includes(code) ? ` (${code})` : ""}`, 0, { cause: err });
     }
     let envelope: { type?: string; error?: string; metadata?: unknown } | undefined;
     try {

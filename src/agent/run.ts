@@ -89,7 +89,9 @@ export async function joinWithToken(text: string, flags: AgentFlags): Promise<Ag
       });
       const envelope = JSON.parse(answer) as { error?: string; metadata?: { server_name: string; credential: string } };
       if (status !== 200 || !envelope.metadata) throw new Error(`joining failed (${status}): ${envelope.error ?? answer.slice(0, 200)}`);
-      return { ...flags, url: address, token: envelope.metadata.credential, name: envelope.metadata.server_name, fingerprint: token.fingerprint };
+      // Every address the token carries (the service's replicas), the one that answered first.
+      const url = [address, ...token.addresses.filter((a) => a !== address)].join(",");
+      return { ...flags, url, token: envelope.metadata.credential, name: envelope.metadata.server_name, fingerprint: token.fingerprint };
     } catch (err) {
       if ((err as Error).message.startsWith("joining failed")) throw err; // the service answered: do not try the next
       failures.push(`${address}: ${(err as Error).message}`);

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { normalizeFingerprint } from "../domain/fingerprint.ts";
 import type { Operation } from "../domain/types.ts";
 import { CERT_FILE, certificateFingerprint } from "../net/certificate.ts";
+import { neverArrived, splitAddresses } from "../net/failover.ts";
 import { CertificateMismatchError, pinnedRequest, PlainHttpRefusedError, readResponseText } from "../net/pinned.ts";
 
 export const DEFAULT_URL = "http://127.0.0.1:8443";
@@ -45,7 +46,7 @@ export interface Connection {
  */
 export function resolveConnection(opts: { url?: string; token?: string; fingerprint?: string }, env: NodeJS.ProcessEnv = process.env): Connection {
   const given = opts.url || env.BERTH_URL || DEFAULT_URL;
-  const urls = given.split(",").map((u) => u.trim().replace(/\/+$/, "")).filter((u) => u !== "");
+  const urls = splitAddresses(given);
   if (urls.length === 0) throw new CliError(`${opts.url ? "--url" : "BERTH_URL"} names no address: ${JSON.stringify(given)}`);
   const url = urls[0];
   const dataDir = env.BERTH_DATA || "./data";
@@ -95,16 +96,6 @@ export interface Query {
 }
 
 const FINAL_STATUSES = new Set(["Success", "Failure", "Cancelled"]);
-
-/**
- * Whether a request surely never reached a service, so that another address may be tried: the
- * connection was not made. A reset after connecting may have left a write done: only reads go on.
- */
-function neverArrived(err: unknown, method: string): boolean {
-  const code = (err as { code?: string }).code ?? "";
-  if (["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EADDRNOTAVAIL"].includes(code)) return true;
-  return (method === "GET" || method === "HEAD") && (code === "ECONNRESET" || code === "ETIMEDOUT" || /socket hang up/.test(String((err as Error).message)));
-}
 
 export class BerthClient {
   /** The Berth-Notice header of the last answer (what a change had to say, e.g. a scriptlet's trial placement), decoded. */

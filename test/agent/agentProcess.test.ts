@@ -7,6 +7,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ObservedInstance } from "../../src/agent/protocol.ts";
+import { freePort } from "../support/ports.ts";
 import { desiredInstance, FakeService } from "./fakeService.ts";
 import { AgentProcess, alive, cleanUpData, groupAlive, recordedProcesses, tempDir, tickerCommand, tickPidsAfter, ticks, waitUntil } from "./support.ts";
 
@@ -167,6 +168,24 @@ describe("berth agent (process driver) against a service", () => {
     expect(service.heartbeats.find((h) => h.agent)?.agent?.driver).toBe("none");
     service.setDesired([desiredInstance("rec", "Stopped")]);
     await service.waitForReport((l) => l[0]?.status === "Stopped", "rec is Stopped");
+  });
+
+  it("with several --url addresses (the replicas of one service), skips one that refuses connections and fails over when the one it uses dies", async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const second = await new FakeService().start();
+    try {
+      startAgent(["--url", `${dead},${service.url},${second.url}`, "--token", service.credential, "--name", service.member, "--data", data]);
+      service.setDesired([desiredInstance("rec", "Running")]);
+      await service.waitForReport(isRunning("rec"), "rec is Running, reported to the first address that answers");
+      expect(JSON.parse(readFileSync(join(data, "credential"), "utf8")).url).toBe(`${dead},${service.url},${second.url}`);
+      second.setDesired([desiredInstance("rec", "Running")]);
+      await service.close(); // the replica it used dies: the next one gets its heartbeats and long-polls
+      await second.waitForReport(isRunning("rec"), "rec is Running, reported to the next address");
+      await waitUntil(() => second.polls.length > 0, "the desired state long-polled from the next address");
+    } finally {
+      await second.close();
+      service = await new FakeService().start(); // afterEach closes one
+    }
   });
 
   it("says what a first start needs, and keeps retrying a service that refuses its credential", async () => {

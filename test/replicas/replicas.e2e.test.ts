@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { AgentProcess, tempDir } from "../agent/support.ts";
 import { freePort } from "../support/ports.ts";
 import { describeWithPostgres, startPostgres, type PostgresServer } from "../support/postgres.ts";
 
@@ -65,6 +66,8 @@ const member = (name: string, cpus: number) => ({
 describeWithPostgres("three replicas on one PostgreSQL", () => {
   let pg: PostgresServer;
   let replicas: Replica[] = [];
+  let agent: AgentProcess | null = null;
+  let agentData = "";
   beforeAll(async () => {
     pg = await startPostgres();
     const store = await pg.createDatabase();
@@ -72,6 +75,8 @@ describeWithPostgres("three replicas on one PostgreSQL", () => {
     for (const r of replicas) await until(`${r.name} to answer`, async () => (await call(r.url, "GET", "/1.0")).status === 200);
   }, 180_000);
   afterAll(async () => {
+    agent?.child.kill("SIGKILL");
+    if (agentData) rmSync(agentData, { recursive: true, force: true });
     for (const r of replicas) {
       r.child.kill("SIGKILL");
       await r.exited;
@@ -142,6 +147,20 @@ describeWithPostgres("three replicas on one PostgreSQL", () => {
     expect((await call(first.url, "POST", "/1.0/cluster/members/n4/heartbeat", {})).status).toBe(200);
     const leader = replicas.find((r) => r.name === roles.find((e) => e.replica_role === "leader").replica)!;
     await until(`${leader.name} to see n4`, async () => (await call(leader.url, "GET", "/1.0/cluster/members/n4")).status === 200);
+    // An agent joins through the leader; its join token lists every replica, the leader's first.
+    const added = await call(leader.url, "POST", "/1.0/cluster/members", { server_name: "ag", join: true });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
+    const token = added.body.metadata.join_token as string;
+    const tokenAddresses = JSON.parse(Buffer.from(token, "base64url").toString("utf8")).addresses as string[];
+    expect(tokenAddresses[0]).toBe(leader.url);
+    expect(new Set(tokenAddresses)).toEqual(new Set(replicas.map((r) => r.url)));
+    agentData = tempDir("replica-agent");
+    agent = new AgentProcess(["--join", token, "--data", agentData, "--driver", "none"]);
+    // Online with its first report; its resources come with the first full heartbeat.
+    await until("the agent's member to be Online with its resources", async () => {
+      const ag = (await call(leader.url, "GET", "/1.0/cluster/members/ag")).body.metadata;
+      return ag?.status === "Online" && ag.resources !== null;
+    });
     const onN1 = stored.filter((i) => i.location === "n1").map((i) => i.name);
     expect(onN1.length).toBeGreaterThanOrEqual(2);
     const evacuation = await call(leader.url, "POST", "/1.0/cluster/members/n1/state", { action: "evacuate" });
@@ -173,6 +192,15 @@ describeWithPostgres("three replicas on one PostgreSQL", () => {
     expect(after.map((i) => i.name).sort()).toEqual([...accepted].sort()); // nothing lost, nothing duplicated
     expect(after.filter((i) => i.location === "n1")).toEqual([]);
     expect((await call(survivors[1].url, "GET", "/1.0/cluster/members/n1")).body.metadata.status).toBe("Evacuated");
+    // The agent failed over: an instance placed on its member through a survivor runs there.
+    const onAgent = await call(survivors[0].url, "POST", "/1.0/instances?target=ag", { name: "on-agent", start: true });
+    expect(onAgent.status, JSON.stringify(onAgent.body)).toBe(202);
+    const started = await until("the instance on the agent's member to start", async () => {
+      const op = (await call(survivors[0].url, "GET", `${onAgent.body.operation}`)).body.metadata;
+      return op.status !== "Running" ? op : null;
+    }, 60_000);
+    expect(started.status, `${started.err}; agent log: ${agent!.stderr.slice(-2000)}`).toBe("Success");
+    expect((await call(survivors[1].url, "GET", "/1.0/instances/on-agent")).body.metadata).toMatchObject({ location: "ag", status: "Running" });
     // A write through a survivor works.
     const after2 = await call(survivors[1].url, "POST", "/1.0/instances", { name: "after", config: { "limits.cpu": "1" } });
     expect(after2.status, JSON.stringify(after2.body)).toBe(202);
