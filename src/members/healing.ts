@@ -47,7 +47,12 @@ export class HealingMonitor {
   private current: { member: string; operation: string; silentSince: number } | null = null;
   private held: string | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private dueTimer: NodeJS.Timeout | null = null;
   private ticking = false;
+  /** When the next member not yet due passes its threshold (epoch ms), as the last pass saw it; null: none. */
+  private nextDueAt: number | null = null;
+  /** Passes finished (tick() calls that ended), for tests of the timers. */
+  passes = 0;
   readonly stats: HealingStats = { started: 0, succeeded: 0, failed: 0, heldBack: 0, offlineToHealed: [] };
 
   constructor(private readonly deps: HealingDeps) {}
@@ -78,6 +83,7 @@ export class HealingMonitor {
   /** One pass: notices the end of the running heal, then starts the next one when one is due. */
   async tick(): Promise<void> {
     const { members, config, now, bus } = this.deps;
+    this.nextDueAt = null;
     if (this.current) {
       const op = await this.deps.operations.get(this.current.operation).catch(() => null);
       if (op && op.status === "Running") return; // one at a time
@@ -105,6 +111,11 @@ export class HealingMonitor {
       .filter((m) => m.last_heartbeat !== null && !["Evacuating", "Evacuated", "Restoring"].includes(m.status))
       .filter((m) => !this.refused.has(m.server_name) && silentFor(m) > this.thresholdFor(m.server_name) * 1000)
       .sort((a, b) => silentFor(b) - silentFor(a)); // the one silent longest first
+    for (const m of all) {
+      if (m.last_heartbeat === null || ["Evacuating", "Evacuated", "Restoring"].includes(m.status) || this.refused.has(m.server_name)) continue;
+      const at = Date.parse(m.last_heartbeat) + this.thresholdFor(m.server_name) * 1000 + 1;
+      if (at > now() && (this.nextDueAt === null || at < this.nextDueAt)) this.nextDueAt = at;
+    }
     if (due.length === 0) {
       this.held = null;
       return;
@@ -149,18 +160,37 @@ export class HealingMonitor {
     });
   }
 
+  /**
+   * A pass now and every intervalMs, and one more at the moment the next member becomes due when
+   * that comes sooner: a heal starts at its threshold, not up to a pass later.
+   */
   start(intervalMs = 1000): void {
     this.stop();
-    this.timer = setInterval(() => {
+    const pass = () => {
       if (this.ticking) return;
       this.ticking = true;
-      this.tick().catch((err) => this.deps.onError?.(err)).finally(() => { this.ticking = false; });
-    }, intervalMs);
+      this.tick().catch((err) => this.deps.onError?.(err)).finally(() => {
+        this.ticking = false;
+        this.passes++;
+        if (this.timer === null) return; // stopped meanwhile
+        if (this.dueTimer) clearTimeout(this.dueTimer);
+        this.dueTimer = null;
+        const wait = this.nextDueAt === null ? Infinity : this.nextDueAt - this.deps.now();
+        if (wait < intervalMs) {
+          this.dueTimer = setTimeout(pass, Math.max(0, wait));
+          this.dueTimer.unref();
+        }
+      });
+    };
+    this.timer = setInterval(pass, intervalMs);
     this.timer.unref();
+    setImmediate(pass); // the first pass at once: it also learns when the next member is due
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.dueTimer) clearTimeout(this.dueTimer);
     this.timer = null;
+    this.dueTimer = null;
   }
 }

@@ -31,6 +31,14 @@ const passWith = async (seconds: number, alive: string[]) => {
   await h.clock.advance(1);
 };
 const settle = () => h.berth.services.operations.settle();
+/** Polls (real time) until test() holds: for what the monitor's own timers do. */
+const waitFor = async (test: () => Promise<boolean>, what: string) => {
+  const end = Date.now() + 20_000;
+  while (!(await test())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
 
 describe("the healing loop", () => {
   it("heals a member silent past the threshold: what can start elsewhere moves and runs, the rest stays and is reported", async () => {
@@ -74,6 +82,24 @@ describe("the healing loop", () => {
     h.executor.releaseAll();
     await settle();
     for (let i = 1; i <= 5; i++) expect((await get(`w${i}`)).location).not.toBe("n1");
+  });
+
+  it("with its timer running, starts a heal when the member's threshold passes, not at the next pass", async () => {
+    for (const name of ["n1", "n2", "n3"]) await h.addMember(name);
+    await create("web", "n1", { devices: shared });
+    await passWith(29, ["n2", "n3"]); // n1 silent for 29 s of 30
+    h.clock.ms += 900;
+    h.berth.healing.start(600_000); // a pass now; the next one ten minutes away
+    try {
+      await waitFor(async () => h.berth.healing.passes === 1, "the first pass");
+      expect((await get("web")).location).toBe("n1");
+      h.clock.ms += 200; // 30.1 s: due; the pass timed for the threshold starts the heal
+      await waitFor(async () => (await get("web")).location !== "n1", "the heal");
+    } finally {
+      h.berth.healing.stop();
+    }
+    await settle();
+    expect((await member("n1")).status).toBe("Evacuated");
   });
 
   it("does nothing with healing_threshold 0, and never heals a member that never heartbeated", async () => {
