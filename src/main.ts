@@ -141,6 +141,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const members = new MemberService(
     store, groupCache, config, bus, changes, now, (member) => view.pendingCount(member), (member) => agents.view(member),
     () => healing?.heldBack() ?? null, channel === null, // alone on its store: member rows are only this service's to change
+    (err) => logger.warn({ err }, "writing heartbeats failed; they are tried again with the next batch"),
   );
   const groups = new GroupService(store, groupCache, members, bus, changes);
   const pools = new PoolService(store, bus);

@@ -98,6 +98,8 @@ export class MemberService {
      * every time: another replica may have changed the row.
      */
     private readonly cacheRecords = false,
+    /** A batch of heartbeats could not be written (it is tried again with the next). */
+    private readonly onWriteError: (err: unknown) => void = () => {},
   ) {}
 
   /** After a write to a member's row: records read before it are stale. */
@@ -171,7 +173,8 @@ export class MemberService {
           const kept = this.records.get(beat.name);
           if (kept) this.records.set(beat.name, applyHeartbeat(kept, beat));
         }
-      } catch {
+      } catch (err) {
+        this.onWriteError(err);
         // Tried again with the next batch, unless a newer heartbeat replaced it.
         for (const [name, beat] of this.writing) if (!this.unwritten.has(name)) this.unwritten.set(name, beat);
         this.scheduleWrite();
