@@ -225,6 +225,9 @@ export class Agent {
 
   /** Takes a desired state in: records what is listed, reconciles, answers requests. */
   private async apply(state: DesiredState): Promise<void> {
+    // Records first, then known and desired together: a look in between (an action ending, the
+    // observe loop) must not see a newly known instance as one that is no longer listed.
+    const taken: [string, DesiredInstance][] = [];
     for (const instance of state.instances) {
       const key = instanceKey(instance);
       try {
@@ -232,16 +235,19 @@ export class Agent {
         const before = this.known.get(key);
         if (!before || JSON.stringify(before) !== JSON.stringify(instance)) {
           await this.opts.records.save(instance);
-          this.known.set(key, instance);
+          taken.push([key, instance]);
         }
       } catch (err) {
         this.log.error({ err: toError(err).message, instance: key }, "cannot take this instance in");
       }
     }
-    if (state.revision !== this.desired?.revision) this.log.info({ revision: state.revision, instances: state.instances.length }, "desired state");
-    this.desired = { ...state, instances: state.instances.filter((i) => this.known.has(instanceKey(i))) };
+    const recorded = new Set(taken.map(([key]) => key));
+    const instances = state.instances.filter((i) => this.known.has(instanceKey(i)) || recorded.has(instanceKey(i)));
     // The supervisors must know what to fence before any of it starts.
-    await this.fence.fenceable(this.desired.instances.filter((i) => i.fence).map(instanceKey));
+    await this.fence.fenceable(instances.filter((i) => i.fence).map(instanceKey));
+    for (const [key, instance] of taken) this.known.set(key, instance);
+    if (state.revision !== this.desired?.revision) this.log.info({ revision: state.revision, instances: state.instances.length }, "desired state");
+    this.desired = { ...state, instances };
     this.kick();
     this.answerRequests(state.requests ?? []);
   }
