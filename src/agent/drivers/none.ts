@@ -1,5 +1,4 @@
 /** The none driver: bookkeeping only. Nothing runs; an instance is observed as it was last ordered, at once. */
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { instanceDir, readJson, writeJsonAtomic } from "../files.ts";
 import type { DesiredInstance } from "../protocol.ts";
@@ -23,12 +22,10 @@ export class NoneDriver implements Driver {
   async start(instance: DesiredInstance): Promise<void> {
     const state = await readJson<NoneState>(this.stateFile(instance));
     if (state?.status === "Running") return;
-    await mkdir(instanceDir(this.ctx.data, instance), { recursive: true });
     await writeJsonAtomic(this.stateFile(instance), { status: "Running", startedAt: Date.now() } satisfies NoneState);
   }
 
   async stop(instance: DesiredInstance): Promise<void> {
-    await mkdir(instanceDir(this.ctx.data, instance), { recursive: true });
     await writeJsonAtomic(this.stateFile(instance), { status: "Stopped" } satisfies NoneState);
   }
 
