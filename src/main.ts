@@ -5,6 +5,8 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pino, { type Logger } from "pino";
 import { createApp } from "./api/app.ts";
+import { heartbeatFastPath, type FastPath } from "./api/heartbeatFastPath.ts";
+import { createMetrics } from "./api/metrics.ts";
 import { memberStateRoutes } from "./api/routes/members.ts";
 import { schedulerRoutes } from "./api/routes/scheduler.ts";
 import type { Services } from "./api/services.ts";
@@ -91,6 +93,8 @@ export interface Berth {
   /** The feed of committed changes the scheduler and sandbox follow. */
   changes: ClusterChanges;
   app: ReturnType<typeof createApp>;
+  /** Heartbeats taken off node:http before hono (the listening servers put it in front of app.fetch). */
+  fastPath: FastPath;
   liveness: LivenessMonitor;
   healing: HealingMonitor;
   maintenance: Maintenance;
@@ -209,12 +213,13 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const relocation = new Relocation(records, placement, moves, operations, (member) => groupCache.ofMember(member));
   await scriptlets.loadStored();
   const query = placementQuery(placement, scriptlets);
+  const metrics = createMetrics(services);
   const app = createApp(services, {
     version: VERSION, serverName: opts.localMemberName ?? hostname(), uiDir: opts.uiDir ?? DEFAULT_UI_DIR,
     certificate: { pem: certificate.cert, fingerprint: certificate.fingerprint }, endpoints,
   }, [
     memberStateRoutes(maintenance), schedulerRoutes(query, relocation),
-  ]);
+  ], metrics);
   const liveness = new LivenessMonitor(members, changes, bus, (err) => logger.warn({ err }, "the liveness sweep failed"));
   logWhatFails(bus, logger);
   healing = new HealingMonitor({
@@ -309,6 +314,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     services,
     changes,
     app,
+    fastPath: heartbeatFastPath(services, metrics),
     liveness,
     healing,
     maintenance,

@@ -4,7 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import { BerthError, notFound } from "../domain/errors.ts";
 import { authenticate, type AuthEnv } from "./auth.ts";
 import { errorBody, errorResponse, sync } from "./envelope.ts";
-import { createMetrics } from "./metrics.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
 import { catalogRoutes } from "./routes/catalog.ts";
 import { certificateRoutes } from "./routes/certificates.ts";
 import { eventRoutes } from "./routes/events.ts";
@@ -35,9 +35,8 @@ export interface AppInfo {
 /** Extra route groups added by later modules (placement, scriptlets, evacuation). */
 export type RouteModule = (app: Hono<AuthEnv>, s: Services) => void;
 
-export function createApp(s: Services, info: AppInfo, extra: RouteModule[] = []): Hono<AuthEnv> {
+export function createApp(s: Services, info: AppInfo, extra: RouteModule[] = [], metrics: Metrics = createMetrics(s)): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
-  const metrics = createMetrics(s);
   const logError = (err: unknown) => s.logger.error({ err }, "request failed");
 
   app.onError((err, c) => errorResponse(c, err, logError));

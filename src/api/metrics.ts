@@ -8,6 +8,8 @@ import type { Services } from "./services.ts";
 export interface Metrics {
   registry: Registry;
   middleware: MiddlewareHandler;
+  /** Counts one answered request and its latency (the middleware, and paths that bypass hono). */
+  observe(method: string, route: string, status: number, seconds: number): void;
 }
 
 export function createMetrics(s: Services): Metrics {
@@ -93,14 +95,26 @@ export function createMetrics(s: Services): Metrics {
     name: "berth_http_request_duration_seconds", help: "HTTP request latency", labelNames: ["method", "route"],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
   });
+  // prom-client hashes a label set on every call: keep each set's child (there are a few dozen).
+  const counted = new Map<string, { inc: () => void }>();
+  const timed = new Map<string, { observe: (seconds: number) => void }>();
+  const observe = (method: string, route: string, status: number, seconds: number) => {
+    const key = `${method} ${route}`;
+    let timer = timed.get(key);
+    if (!timer) timed.set(key, (timer = latency.labels(method, route)));
+    timer.observe(seconds);
+    const keyed = `${key} ${status}`;
+    let counter = counted.get(keyed);
+    if (!counter) counted.set(keyed, (counter = requests.labels(method, route, String(status))));
+    counter.inc();
+  };
   const middleware: MiddlewareHandler = async (c, next) => {
     const start = performance.now();
     await next();
     const path = routePath(c); // after next(): the route that answered
     const route = path && path !== "/*" && path !== "*" ? path : "unmatched";
     if (route === "/1.0/events") return; // a stream, not a request with a latency
-    requests.inc({ method: c.req.method, route, status: String(c.res.status) });
-    latency.observe({ method: c.req.method, route }, (performance.now() - start) / 1000);
+    observe(c.req.method, route, c.res.status, (performance.now() - start) / 1000);
   };
-  return { registry, middleware };
+  return { registry, middleware, observe };
 }

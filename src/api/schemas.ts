@@ -85,6 +85,8 @@ export const heartbeatSchema = z.strictObject({
   healing_threshold: z.number().min(0).max(10 * 365 * 86400).optional(),
 });
 
+export type HeartbeatInput = z.infer<typeof heartbeatSchema>;
+
 export const agentAnswerSchema = z.strictObject({
   log: z.string().max(1024 * 1024).optional(),
   /** migrate-out: where the target's LXD pulls the instance from. */

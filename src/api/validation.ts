@@ -20,7 +20,11 @@ export function describeZodError(error: z.ZodError, root = "body"): string {
 
 /** Parses the JSON body against the schema; 400 for malformed JSON or a wrong shape, 413 when too big. */
 export async function readBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-  const text = await readText(c);
+  return parseBody(await readText(c), schema);
+}
+
+/** A body's text checked against the schema: 400 for malformed JSON or a wrong shape (an empty body is {}). */
+export function parseBody<S extends z.ZodType>(text: string, schema: S): z.infer<S> {
   let raw: unknown;
   if (text.trim() === "") raw = {};
   else {

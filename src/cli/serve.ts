@@ -7,8 +7,9 @@
 import { createServer as createHttpsServer } from "node:https";
 import { networkInterfaces } from "node:os";
 import { createAdaptorServer, type ServerType } from "@hono/node-server";
+import type { FastPath } from "../api/heartbeatFastPath.ts";
 import { chmodSync, lstatSync, unlinkSync } from "node:fs";
-import { createServer as createHttpServer } from "node:http";
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { connect } from "node:net";
 import { join, resolve } from "node:path";
 import { WebSocketServer } from "ws";
@@ -113,7 +114,7 @@ interface Bound {
  * against a CA (requestCert, rejectUnauthorized: false), as LXD: a trusted one (by fingerprint,
  * the trust store) makes the request admin; an absent or unknown one leaves it untrusted.
  */
-function appServer(fetch: Fetch, certificate?: { cert: string; key: string }): Bound {
+function appServer(fetch: Fetch, certificate?: { cert: string; key: string }, fastPath?: FastPath): Bound {
   const websockets = new WebSocketServer({ noServer: true });
   const server = certificate
     ? createAdaptorServer({
@@ -121,6 +122,14 @@ function appServer(fetch: Fetch, certificate?: { cert: string; key: string }): B
       serverOptions: { cert: certificate.cert, key: certificate.key, requestCert: true, rejectUnauthorized: false },
     })
     : createAdaptorServer({ fetch, websocket: { server: websockets }, createServer: createHttpServer });
+  if (fastPath) {
+    // In front of hono's listener: what the fast path does not take goes on to hono unchanged.
+    const [hono] = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
+    server.removeAllListeners("request");
+    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+      if (!fastPath(req, res, hono)) hono(req, res);
+    });
+  }
   return { server, websockets };
 }
 
@@ -190,7 +199,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let socketPath: string | null = null;
   try {
     for (const { host, port, tls } of wanted) {
-      const b = appServer(berth.app.fetch as Fetch, tls ? berth.certificate : undefined);
+      const b = appServer(berth.app.fetch as Fetch, tls ? berth.certificate : undefined, berth.fastPath);
       bound.push(b);
       try {
         await listening(b.server, (done) => b.server.listen(port, host, done));

@@ -2,7 +2,6 @@
 import type { Context, Hono } from "hono";
 import { badRequest } from "../../domain/errors.ts";
 import { completeResources } from "../../domain/resources.ts";
-import type { MemberRecord, MemberResources, MemberStateReport } from "../../domain/types.ts";
 import { async, sync } from "../envelope.ts";
 import type { Maintenance } from "../../members/maintenance.ts";
 import { notFound } from "../../domain/errors.ts";
@@ -10,6 +9,7 @@ import { agentAnswerSchema, heartbeatSchema, memberCreateSchema, memberStateActi
 import type { Services } from "../services.ts";
 import { queryBool, queryInt, readBody } from "../validation.ts";
 import { listing } from "../views.ts";
+import { answerHeartbeat } from "../heartbeat.ts";
 import type { AuthEnv } from "../auth.ts";
 
 export function memberRoutes(app: Hono<AuthEnv>, s: Services): void {
@@ -65,17 +65,7 @@ export function memberRoutes(app: Hono<AuthEnv>, s: Services): void {
   });
 
   app.post("/1.0/cluster/members/:name/heartbeat", async (c) => {
-    const name = c.req.param("name");
-    const body = await readBody(c, heartbeatSchema);
-    const reported = body.resources;
-    const resources = reported ? (record: MemberRecord) => completeResources(reported, record.architecture) : null;
-    const member = await s.members.heartbeat(name, resources, (body.state as MemberStateReport | undefined) ?? null);
-    s.agents.report(name, body.agent, body.instances);
-    const threshold = s.config.get()["cluster.offline_threshold"];
-    return sync(c, {
-      status: member.status, message: member.message, offline_threshold: threshold, heartbeat_interval: Math.max(1, Math.floor(threshold / 4)),
-      ...s.healing.acknowledge(name, body.healing_threshold),
-    });
+    return sync(c, await answerHeartbeat(s, c.req.param("name"), await readBody(c, heartbeatSchema)));
   });
 
   // What the member's agent should run, long-polled: ?since=REVISION&wait=SECONDS (at most 60).
