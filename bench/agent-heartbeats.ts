@@ -8,7 +8,9 @@
  *
  * Goal: < 25 % of one core for 1,000 heartbeats/s.
  */
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { Agent, request } from "node:http";
 import { pathToFileURL } from "node:url";
 import { addMembers, startService, type Service } from "./support.ts";
 
@@ -65,6 +67,46 @@ async function paced(call: () => Promise<unknown>, seconds: number, pid: number)
   return share;
 }
 
+/** What agent i sends: its resources and the two instances it observes (the names need not exist to be reported). */
+const beatBody = (i: number) => ({
+  resources, agent: { driver: "process", version: "bench" },
+  instances: [{ project: "default", name: `a${i}`, status: "Running", pid: 1000 + i }, { project: "default", name: `b${i}`, status: "Stopped" }],
+});
+
+const BARE_SERVER = `
+const server = require("node:http").createServer((req, res) => {
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", () => {
+    const beat = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    const text = JSON.stringify({ type: "sync", status: "Success", status_code: 200, operation: "", error_code: 0, error: "",
+      metadata: { status: "Online", message: "Fully operational", offline_threshold: 20, heartbeat_interval: 5, seen: beat.instances.length } });
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+    res.end(text);
+  });
+});
+server.listen(0, "127.0.0.1", () => console.log(server.address().port));`;
+
+/** The bare node:http baseline in its own process, and a keep-alive client for it like the service's. */
+async function bareServer(): Promise<{ pid: number; call: (body: unknown) => Promise<void>; stop: () => void }> {
+  const child = spawn(process.execPath, ["-e", BARE_SERVER], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.once("data", (d: Buffer) => resolve(Number(String(d).trim())));
+    child.once("exit", (code) => reject(new Error(`the bare server exited (${code})`)));
+  });
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const call = (body: unknown) => new Promise<void>((resolve, reject) => {
+    const payload = JSON.stringify(body);
+    const req = request({ host: "127.0.0.1", port, method: "POST", path: "/heartbeat", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (res) => {
+      res.resume();
+      res.once("end", () => resolve());
+    });
+    req.once("error", reject);
+    req.end(payload);
+  });
+  return { pid: child.pid!, call, stop: () => { agent.destroy(); child.kill("SIGKILL"); } };
+}
+
 const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))];
 
 export async function main(): Promise<void> {
@@ -76,10 +118,7 @@ export async function main(): Promise<void> {
     const tokens: string[] = [];
     for (const name of names) tokens.push((await service.call("POST", "/1.0/tokens", { role: "agent", member: name })).body.metadata.token);
     // Each agent reports two instances it observes (the names need not exist to be reported).
-    const beat = (i: number) => service.call("POST", `/1.0/cluster/members/${names[i]}/heartbeat`, {
-      resources, agent: { driver: "process", version: "bench" },
-      instances: [{ project: "default", name: `a${i}`, status: "Running", pid: 1000 + i }, { project: "default", name: `b${i}`, status: "Stopped" }],
-    }, tokens[i]);
+    const beat = (i: number) => service.call("POST", `/1.0/cluster/members/${names[i]}/heartbeat`, beatBody(i), tokens[i]);
 
     const creator = service.client();
     const quiet = await createLatencies(creator, "quiet", 4);
@@ -90,6 +129,15 @@ export async function main(): Promise<void> {
     // The floor: the same rate of the cheapest request (GET /, which answers ["/1.0"]), as the
     // heartbeats are sent — HTTP on loopback alone.
     const floor = await paced(() => service.call("GET", "/"), 5, service.pid);
+    // And below it: a bare node:http server that parses the same heartbeats and answers the same
+    // envelope, nothing else — node and the kernel's loopback, the least any Node service pays.
+    const bare = await bareServer();
+    let bareShare: number;
+    try {
+      bareShare = await paced(() => bare.call(beatBody(0)), 5, bare.pid);
+    } finally {
+      bare.stop();
+    }
 
     // 1,000 heartbeats a second: each agent once a second, spread evenly.
     let stop = false;
@@ -129,6 +177,8 @@ export async function main(): Promise<void> {
       `(goal < 25 %; idle: ${(idleShare * 100).toFixed(1)} %; with creates beside them: ${(share * 100).toFixed(1)} %)`);
     console.log(`agent-heartbeats: floor ${(floor * 100).toFixed(1)} % of one core for ${AGENTS} GET / a second ` +
       `(heartbeats/floor ratio ${(beatsShare / floor).toFixed(2)})`);
+    console.log(`agent-heartbeats: a bare node:http server parsing the same heartbeats: ${(bareShare * 100).toFixed(1)} % of one core ` +
+      `(heartbeats/bare ratio ${(beatsShare / bareShare).toFixed(2)})`);
     console.log(`agent-heartbeats: create p99 ${p99(loaded).toFixed(1)} ms under load vs ${p99(quiet).toFixed(1)} ms without ` +
       `(ratio ${(p99(loaded) / p99(quiet)).toFixed(2)}; ${loaded.length} and ${quiet.length} creates)`);
   } finally {

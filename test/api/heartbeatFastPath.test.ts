@@ -38,7 +38,7 @@ const json = (token: string) => ({ authorization: `Bearer ${token}`, "content-ty
 
 async function admin(method: string, path: string, body?: unknown) {
   const r = await fetch(`${server.url}${path}`, { method, headers: json(ADMIN), body: body === undefined ? undefined : JSON.stringify(body) });
-  const parsed = await r.json();
+  const parsed = (await r.json()) as { error: string; metadata: any };
   if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${parsed.error}`);
   return parsed.metadata;
 }
