@@ -8,8 +8,9 @@
  * No vitest here, so that bench/ can start one too (bench/replicas.ts); the tests' skip-or-fail
  * wrapper is in ./postgres.ts.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { afterExit } from "./afterExit.ts";
 import { freePort } from "./ports.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -61,12 +62,21 @@ export async function startPostgres(): Promise<PostgresServer> {
     chownSync(dir, uid, gid);
   }
   chmodSync(dir, 0o700);
-  const run = (file: string, args: string[]) => {
-    const [cmd, argv] = asServerUser(file, args);
-    const result = spawnSync(cmd, argv, { encoding: "utf8", timeout: 120_000 });
-    if (result.status !== 0) throw new Error(`${file} ${args.join(" ")} failed (${result.status}): ${result.stderr || result.stdout}`);
+  // From here on, whatever happens (a failed initdb, this process killed), the server is stopped and
+  // the directory removed once this process is gone, unless stop() did it.
+  const stopArgs = ["-D", data, "-m", "immediate", "-w", "stop"];
+  const cancelReaper = afterExit(asServerUser("pg_ctl", stopArgs).flat(), ...(process.env.BERTH_PG_KEEP ? [] : [["rm", "-rf", dir]]));
+  const remove = () => {
+    cancelReaper();
+    if (process.env.BERTH_PG_KEEP) console.warn(`kept the PostgreSQL directory ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   };
-  run("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"]);
+  const run = (file: string, args: string[], timeout = 120_000) => new Promise<void>((resolve, reject) => {
+    const [cmd, argv] = asServerUser(file, args);
+    execFile(cmd, argv, { encoding: "utf8", timeout }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${file} ${args.join(" ")} failed (${err.code ?? err.signal}): ${stderr || stdout}`)) : resolve());
+  });
+  await run("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C"]);
   const port = await freePort();
   // fsync off: a test server's data is thrown away; durability across a crash of the *server* is
   // not what these tests are about (a crash of a Berth replica is).
@@ -74,20 +84,10 @@ export async function startPostgres(): Promise<PostgresServer> {
     `port=${port}`, "listen_addresses=127.0.0.1", `unix_socket_directories=${dir}`, "fsync=off",
     "synchronous_commit=off", "full_page_writes=off", "max_connections=300", "shared_buffers=32MB",
   ];
-  const [cmd, argv] = asServerUser("pg_ctl", ["-D", data, "-l", join(dir, "server.log"), "-w", "-t", "120", "-o", settings.map((s) => `-c ${s}`).join(" "), "start"]);
-  const started = spawnSync(cmd, argv, { encoding: "utf8", timeout: 150_000 });
-  if (started.status !== 0) throw new Error(`pg_ctl start failed (${started.status}): ${started.stderr || started.stdout}`);
+  await run("pg_ctl", ["-D", data, "-l", join(dir, "server.log"), "-w", "-t", "120", "-o", settings.map((s) => `-c ${s}`).join(" "), "start"], 150_000);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    const [c, a] = asServerUser("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
-    spawnSync(c, a, { encoding: "utf8", timeout: 60_000 });
-    if (process.env.BERTH_PG_KEEP) console.warn(`kept the PostgreSQL directory ${dir}`);
-    else rmSync(dir, { recursive: true, force: true });
-  };
-  process.once("exit", () => void stop());
+  let stopping: Promise<void> | null = null;
+  const stop = () => stopping ??= run("pg_ctl", stopArgs, 60_000).catch(() => {}).then(remove);
   return {
     url,
     port,
