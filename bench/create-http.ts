@@ -8,7 +8,7 @@
  * Target: ≥ 1,500 creates/s.
  */
 import { pathToFileURL } from "node:url";
-import { addMembers, load, startService } from "./support.ts";
+import { addMembers, createBody, load, startService } from "./support.ts";
 
 const MEMBERS = 1000;
 const CLIENTS = 16;
@@ -26,10 +26,7 @@ export async function main(): Promise<string[]> {
     await load(CLIENTS, 1000, 2000, async (i) => (await service.call("POST", "/1.0/instances", { name: `warm${i}` })).status === 202);
     const floor = await load(CLIENTS, SECONDS * 500, 50_000, async () => (await service.call("GET", "/1.0")).status === 200);
     const creates = await load(CLIENTS, SECONDS * 1000, 30_000, async (i) => {
-      const r = await service.call("POST", "/1.0/instances", {
-        name: `i${i}`, config: { "limits.cpu": String(1 + (i % 4)), "limits.memory": `${1 + (i % 8)}GiB` },
-        devices: { root: { type: "disk", path: "/", pool: "default", size: "10GiB" } },
-      });
+      const r = await service.call("POST", "/1.0/instances", createBody(`i${i}`, i));
       return r.status === 202; // placed and stored; the operation has nothing left to do (no start)
     });
     say(`create-http: ${creates.perSecond.toFixed(0)} creates/s (${creates.ok} ok, ${creates.failed} failed) at ${MEMBERS} members, ${CLIENTS} clients`);

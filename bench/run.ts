@@ -24,6 +24,7 @@ const BENCHES: Bench[] = [
   { name: "agent-heartbeats", file: "./agent-heartbeats.ts", byDefault: true, about: "1,000 simulated agents heartbeating at 1/s: service CPU and create p99 (~40 s)" },
   { name: "heal", file: "./heal.ts", byDefault: false, about: "time from a dead member's last heartbeat to 1,000 instances running elsewhere, store executor and agents (~1-2 min)" },
   { name: "cli-startup", file: "./cli-startup.ts", byDefault: true, about: "berth CLI calls and berth serve start-up with 100,000 instances (~30 s)" },
+  { name: "replicas", file: "./replicas.ts", byDefault: false, about: "creates/s through 1 and 3 PostgreSQL replicas beside SQLite; kill -9 of the leader to the next write and to a new leader (~1-2 min; starts PostgreSQL)" },
   { name: "lxd-evacuate", file: "./lxd-evacuate.ts", byDefault: false, about: "N running LXD containers evacuated by Berth (lxd agents) beside LXD's own lxc cluster evacuate (minutes; real LXD)" },
 ];
 

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterExit } from "../test/support/afterExit.ts";
 import { freePort } from "../test/support/ports.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -17,17 +18,30 @@ export interface Service {
   call(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any }>;
   /** A second client with its own connections (so one load does not queue behind another's sockets). */
   client(): (method: string, path: string, body?: unknown, token?: string) => Promise<{ status: number; body: any }>;
+  /** SIGTERM (SIGKILL after 15 s), then the data dir is removed. Again after stop or kill: nothing. */
   stop(): Promise<void>;
+  /** kill -9 (the signal is sent before this returns its promise), then the data dir is removed. */
+  kill(): Promise<void>;
 }
 
-/** Starts `berth serve` on a free loopback port with a fresh data dir. */
-export async function startService(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Service> {
+/**
+ * Starts `berth serve` on a free loopback port with a fresh data dir; `serveArgs` go after the
+ * defaults (`--store postgres://… --replica-name r1 --no-unix` for a replica).
+ */
+export async function startService(env: Record<string, string> = {}, nodeArgs: string[] = [], serveArgs: string[] = []): Promise<Service> {
   const dir = mkdtempSync(join(tmpdir(), "berth-bench-"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "bin/berth.js", "serve", "--listen", `127.0.0.1:${port}`, "--data", dir, "--no-local-member"], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, "bin/berth.js", "serve", "--listen", `127.0.0.1:${port}`, "--data", dir, "--no-local-member", ...serveArgs], {
     cwd: ROOT, env: { ...process.env, BERTH_ADMIN_TOKEN: BENCH_TOKEN, BERTH_LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "ignore", "inherit"],
   });
+  // Killed and its data dir removed even if this process is killed first (Ctrl-C under tsx, kill -9).
+  const cancelReaper = afterExit(["kill", "-9", String(child.pid)], ["rm", "-rf", dir]);
+  let gone = false;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => {
+    gone = true;
+    resolve();
+  }));
   // node:http with keep-alive: a much lighter client than fetch, so the client's own cost on this
   // 2-core machine does not hide the server's.
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
@@ -57,22 +71,35 @@ export async function startService(env: Record<string, string> = {}, nodeArgs: s
     agents.push(own);
     return callWith(own);
   };
-  for (let i = 0; ; i++) {
+  let ended: Promise<void> | null = null;
+  const end = (signal: NodeJS.Signals) => ended ??= (async () => {
+    for (const a of agents) a.destroy();
+    if (!gone) {
+      child.kill(signal);
+      const late = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      await exited;
+      clearTimeout(late);
+    }
+    rmSync(dir, { recursive: true, force: true });
+    cancelReaper();
+  })();
+  const deadline = Date.now() + 60_000;
+  for (;;) {
     try {
       if ((await fetch(`${url}/`)).ok) break;
     } catch {
-      if (i > 400) throw new Error("berth serve did not start");
+      // not listening yet
+    }
+    if (gone || Date.now() > deadline) {
+      await end("SIGKILL");
+      throw new Error(gone ? "berth serve exited before it answered" : "berth serve did not answer within 60 s");
     }
     await new Promise((r) => setTimeout(r, 25));
   }
   return {
     url, call, client, pid: child.pid!,
-    async stop() {
-      for (const a of agents) a.destroy();
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => end("SIGTERM"),
+    kill: () => end("SIGKILL"),
   };
 }
 
@@ -108,4 +135,12 @@ export async function addMembers(service: Service, count: number, failureDomains
     return r.status === 201 && hb.status === 200;
   });
   return names;
+}
+
+/** The create of the HTTP benchmarks: 1-4 cpus, 1-8 GiB, a 10 GiB root disk, placed automatically (202 once stored: nothing starts). */
+export function createBody(name: string, i: number): unknown {
+  return {
+    name, config: { "limits.cpu": String(1 + (i % 4)), "limits.memory": `${1 + (i % 8)}GiB` },
+    devices: { root: { type: "disk", path: "/", pool: "default", size: "10GiB" } },
+  };
 }

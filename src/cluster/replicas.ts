@@ -41,6 +41,8 @@ export function standalone(self: string, urls: () => string[]): ReplicaStatus {
 
 /** A replica is listed while it announced itself within this long. */
 export const REPLICA_SEEN_MS = 5_000;
+/** How often a replica announces itself, tries to take the leadership and reads the feed (tickMs overrides). */
+export const REPLICA_TICK_MS = 1_000;
 const FEED_KEEP_MS = 3_600_000;
 
 export interface ReplicaDeps {
@@ -104,7 +106,7 @@ export class Replicas implements ReplicaStatus {
       this.demote();
     });
     await this.tick();
-    const every = this.deps.tickMs ?? 1000;
+    const every = this.deps.tickMs ?? REPLICA_TICK_MS;
     const loop = () => {
       this.timer = setTimeout(() => {
         // tick() reports its own failures; the loop goes on whatever happened.

@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { AgentProcess, tempDir } from "../agent/support.ts";
 import { freePort } from "../support/ports.ts";
+import { until } from "../support/until.ts";
 import { describeWithPostgres, startPostgres, type PostgresServer } from "../support/postgres.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -27,21 +28,6 @@ async function call(url: string, method: string, path: string, body?: unknown): 
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: response.status, body: await response.json() };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const value = await fn();
-      if (value) return value;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
 }
 
 function startReplica(name: string, port: number, store: string): Replica {
