@@ -63,6 +63,7 @@ export class Agent {
   private loops: Promise<void>[] = [];
   private readonly fence: FenceLeaseKeeper;
   private readonly monotonic: () => number;
+  private fencingFailure: string | undefined;
 
   constructor(private readonly opts: AgentOptions) {
     this.now = opts.now ?? Date.now;
@@ -74,6 +75,8 @@ export class Agent {
   /** Adopts, fetches the desired state, reconciles and reports; then runs until stop(). */
   async start(): Promise<void> {
     await this.fence.load();
+    // Before anything can start: what enforces the lease when this agent cannot (lxd's fence watcher).
+    await this.opts.driver.ensureFencing?.();
     this.known = await this.opts.records.load((path, err) => this.log.error({ err, path }, "ignoring an unreadable instance record"));
     await this.adoptOwned();
     for (const key of this.known.keys()) await this.refresh(key);
@@ -215,11 +218,24 @@ export class Agent {
     while (!signal.aborted) {
       await sleep(this.opts.driver.observeIntervalMs, signal);
       if (signal.aborted) break;
+      await this.ensureFencing();
       for (const key of [...this.known.keys()]) {
         if (!this.busy.has(key)) await this.refresh(key);
       }
       this.kick();
       await this.reportIfChanged();
+    }
+  }
+
+  /** Replaces the driver's fence helper if it died (someone killed it); a failure is logged when it changes. */
+  private async ensureFencing(): Promise<void> {
+    try {
+      await this.opts.driver.ensureFencing?.();
+      this.fencingFailure = undefined;
+    } catch (err) {
+      const message = toError(err).message;
+      if (message !== this.fencingFailure) this.log.error({ err: message }, "nothing enforces the fence deadline on this member's instances");
+      this.fencingFailure = message;
     }
   }
 

@@ -33,6 +33,12 @@ export interface Driver {
   remove?(instance: DesiredInstance): Promise<void>;
   /** Instances the driver finds that this member owns, whether or not the agent has a record of them (lxd: the user.berth.* key). */
   owned?(): Promise<DesiredInstance[]>;
+  /**
+   * Makes sure something that outlives the agent enforces the fence lease on this driver's
+   * instances (lxd: the fence watcher; the process driver's supervisors do it per instance). Called
+   * before anything starts, and again at every look, so a helper that died is replaced.
+   */
+  ensureFencing?(): Promise<void>;
   /** What the driver knows better than systeminformation (lxd: LXD's own resources and pools). */
   resources?(): Promise<Partial<MemberResources>>;
   /** The source side of a move that carries the root filesystem: prepares it and says where to pull it from. */
