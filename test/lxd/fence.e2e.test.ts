@@ -1,10 +1,11 @@
 /**
  * The self-fence of lxd containers (docs/lxd.md) with a real LXD daemon and a real `berth agent
- * --driver lxd`: the agent starts one fence watcher and a restarted agent adopts it; after kill -9
- * of the agent (LXD stays up) the watcher force-stops, once the fence deadline has passed, the
- * container healing would move and leaves the pinned one running; the returning agent starts the
- * fenced one again only after reading its desired state; a deliberate stop of the agent leaves the
- * watcher on guard, and removing the agent's data directory ends it.
+ * --driver lxd`: the agent starts one fence watcher, replaces it when it dies, and a restarted
+ * agent adopts it; after kill -9 of the agent (LXD stays up) the watcher force-stops, once the
+ * fence deadline has passed, the container healing would move and leaves the pinned one running;
+ * the returning agent starts the fenced one again only after reading its desired state; a
+ * deliberate stop of the agent leaves the watcher on guard, and removing the agent's data
+ * directory ends it.
  *
  * One member only, so the partition guard holds healing back: what stops the container here is the
  * agent's side of the fence alone. Thresholds: offline 10 s, healing 10 s, so the deadline is 8 s
@@ -53,7 +54,13 @@ describeWithLxd("the fence of lxd containers", () => {
     const m1 = await c!.join("m1", [], ["lxd", "--lxd-socket", host.socket]);
     const watcherFile = join(m1.data, "lxd-fence-watcher.pid");
     await waitUntil(() => existsSync(watcherFile), `the agent starts its fence watcher; stderr: ${m1.process.stderr}`);
+    const first = Number(readFileSync(watcherFile, "utf8"));
+    expect(watchersOf(m1.data)).toEqual([first]);
+    // A watcher that dies (someone killed it) is replaced by the running agent.
+    process.kill(first, "SIGKILL");
+    await waitUntil(() => Number(readFileSync(watcherFile, "utf8")) !== first, "the agent starts another watcher", 60_000);
     const watcher = Number(readFileSync(watcherFile, "utf8"));
+    await waitUntil(() => watchersOf(m1.data).length === 1, "one watcher runs");
     expect(watchersOf(m1.data)).toEqual([watcher]);
 
     const source = { type: "image", alias: IMAGE_ALIAS };
