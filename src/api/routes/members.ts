@@ -70,7 +70,7 @@ export function memberRoutes(app: Hono<AuthEnv>, s: Services): void {
     const reported = body.resources;
     const resources = reported ? (record: MemberRecord) => completeResources(reported, record.architecture) : null;
     const member = await s.members.heartbeat(name, resources, (body.state as MemberStateReport | undefined) ?? null);
-    s.agents.report(name, body.agent, body.instances);
+    s.agents.report(name, body.agent, body.instances, reported?.storage?.pools);
     const threshold = s.config.get()["cluster.offline_threshold"];
     return sync(c, {
       status: member.status, message: member.message, offline_threshold: threshold, heartbeat_interval: Math.max(1, Math.floor(threshold / 4)),
