@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import { toError } from "../domain/errors.ts";
 import type { MemberResources, MemberStateReport } from "../domain/types.ts";
 import { ServiceError, type AgentClient } from "./client.ts";
+import { DefinitionChanges } from "./definitionChanges.ts";
 import type { Driver, Observation } from "./drivers/driver.ts";
 import { FenceLeaseKeeper } from "./fenceLease.ts";
 import { checkInstanceName, type InstanceRecords } from "./files.ts";
@@ -54,6 +55,7 @@ export class Agent {
   private readonly busy = new Set<string>();
   private readonly actions = new Set<Promise<void>>();
   private readonly answered = new Set<string>();
+  private readonly changes = new DefinitionChanges();
   private heartbeatMs = DEFAULT_HEARTBEAT_MS;
   private lastReport: string | null = null;
   private reporting: Promise<void> | null = null;
@@ -249,6 +251,7 @@ export class Agent {
         if (!before || JSON.stringify(before) !== JSON.stringify(instance)) {
           await this.opts.records.save(instance);
           this.known.set(key, instance);
+          if (before && this.opts.driver.update) this.changes.note(key, before, instance);
         }
       } catch (err) {
         this.log.error({ err: toError(err).message, instance: key }, "cannot take this instance in");
@@ -262,9 +265,13 @@ export class Agent {
     this.answerRequests(state.requests ?? []);
   }
 
-  /** Reconciles now and starts the actions that closes the gap. */
+  /** Reconciles now and starts the actions that closes the gap; changes of definition go first. */
   private kick(): void {
     if (!this.desired || this.stopping.signal.aborted) return;
+    for (const [key, previous] of this.changes.take((key) => !this.busy.has(key))) {
+      const instance = this.known.get(key);
+      if (instance) this.occupy(key, () => this.applyChange(key, instance, previous));
+    }
     const { actions, wakeAt } = reconcile({
       desired: this.desired.instances,
       known: this.known,
@@ -280,15 +287,30 @@ export class Agent {
   }
 
   private launch(action: Action): void {
-    this.busy.add(action.key);
-    const done = this.perform(action)
-      .catch((err: unknown) => this.log.error({ err: toError(err), instance: action.key }, "an action failed unexpectedly"))
+    this.occupy(action.key, () => this.perform(action));
+  }
+
+  /** Runs work on the instance, which is busy meanwhile (nothing else is done to it), then reconciles. */
+  private occupy(key: string, work: () => Promise<void>): void {
+    this.busy.add(key);
+    const done = work()
+      .catch((err: unknown) => this.log.error({ err: toError(err), instance: key }, "an action failed unexpectedly"))
       .finally(() => {
         this.actions.delete(done);
-        this.busy.delete(action.key);
+        this.busy.delete(key);
         this.kick();
       });
     this.actions.add(done);
+  }
+
+  /** Berth changed the instance's definition: the driver applies it to what runs (lxd: PUT on the container). */
+  private async applyChange(key: string, instance: DesiredInstance, previous: DesiredInstance): Promise<void> {
+    try {
+      if (await this.opts.driver.update!(instance, previous)) this.log.info({ instance: key }, "applied the instance's new definition");
+    } catch (err) {
+      this.changes.notApplied(key, previous);
+      this.log.warn({ instance: key, err: toError(err).message }, "the instance's new definition could not be applied (tried again with its next change)");
+    }
   }
 
   private async perform(action: Action): Promise<void> {
@@ -309,6 +331,7 @@ export class Agent {
         await driver.remove?.(instance);
         await this.opts.records.remove(instance);
         this.known.delete(key);
+        this.changes.forget(key);
         this.observed.delete(key);
       }
     } catch (err) {

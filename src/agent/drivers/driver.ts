@@ -29,6 +29,12 @@ export interface Driver {
   status(instance: DesiredInstance): Promise<Observation>;
   /** The instance's recent output, at most 64 KiB ("" where the driver keeps none). */
   log(instance: { project: string; name: string }): Promise<string>;
+  /**
+   * Berth changed the instance's definition (config, devices, profiles, description) from
+   * `previous`: applies the change to what runs it, if the driver keeps such a thing (lxd: the
+   * container). Resolves true when it changed anything.
+   */
+  update?(instance: DesiredInstance, previous: DesiredInstance): Promise<boolean>;
   /** After a stop, when the instance is no longer listed here (moved away, deleted): removes what the driver keeps of it. */
   remove?(instance: DesiredInstance): Promise<void>;
   /** Instances the driver finds that this member owns, whether or not the agent has a record of them (lxd: the user.berth.* key). */

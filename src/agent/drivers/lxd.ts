@@ -19,6 +19,7 @@ import { agentScriptCommand } from "../agentScript.ts";
 import { instanceDir, readJson, writeJsonAtomic } from "../files.ts";
 import type { DesiredInstance, MigrationOffer } from "../protocol.ts";
 import type { Driver, DriverContext, Observation } from "./driver.ts";
+import { mergeChange, sameDefinition, type LxdDefinition } from "./lxdChange.ts";
 import { LxdError, type LxdClient } from "./lxdClient.ts";
 import { ensureFenceWatcher } from "./lxdFenceWatcherProcess.ts";
 import { fenceWatcherLogPath, lxdInstancePath, NAME_KEY, orderedPath, ownedBy, OWNER_KEY, PROJECT_KEY, type LxdInstance, type Ordered } from "./lxdShared.ts";
@@ -119,6 +120,29 @@ export class LxdDriver implements Driver {
       profiles: instance.profiles,
       source: { ...source, type: "image" },
     }, 600);
+  }
+
+  /**
+   * Applies a change Berth made to the instance to its container, if there is one and it is this
+   * member's (lxdChange.ts: keys and devices Berth dropped are dropped, LXD's own and those set by
+   * hand stay). Running or not: LXD applies what it can live, the rest at the next start.
+   */
+  async update(instance: DesiredInstance, previous: DesiredInstance): Promise<boolean> {
+    const next = this.definition(instance);
+    const before = this.definition(previous);
+    if (sameDefinition(next, before)) return false; // a change LXD does not see (power state, Berth's own keys)
+    const found = await this.find(instance);
+    if (!found || this.notOurs(instance, found)) return false;
+    const merged = mergeChange(found, before, next);
+    if (sameDefinition(merged, found)) return false;
+    this.ctx.logger.info({ instance: `${instance.project}/${instance.name}` }, "applying Berth's change of the instance to its LXD container");
+    await this.lxd.run("PUT", lxdInstancePath(instance), { architecture: found.architecture, ephemeral: found.ephemeral, stateful: found.stateful, ...merged }, 120);
+    return true;
+  }
+
+  /** What Berth defines of the container (lxdConfig: less Berth's own keys, with the ownership keys). */
+  private definition(instance: DesiredInstance): LxdDefinition {
+    return { config: lxdConfig(instance, this.ctx.member), devices: instance.devices, profiles: instance.profiles, description: instance.description };
   }
 
   async stop(instance: DesiredInstance, timeoutS: number): Promise<void> {

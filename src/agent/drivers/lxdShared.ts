@@ -19,6 +19,8 @@ export interface LxdInstance {
   devices: Record<string, Record<string, string>>;
   profiles: string[];
   description: string;
+  ephemeral?: boolean;
+  stateful?: boolean;
 }
 
 /** The Berth instance an LXD container is, when it carries this member's marks; else null. */
