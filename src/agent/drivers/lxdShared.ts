@@ -6,19 +6,17 @@
  */
 import { join } from "node:path";
 import { instanceDir } from "../files.ts";
+import type { LxdDefinition } from "./lxdChange.ts";
 
 export const OWNER_KEY = "user.berth.member";
 export const PROJECT_KEY = "user.berth.project";
 export const NAME_KEY = "user.berth.name";
 
-export interface LxdInstance {
+/** An LXD instance as GET /1.0/instances/NAME shows it (what the driver reads of it). */
+export interface LxdInstance extends LxdDefinition {
   name: string;
   status: string;
   architecture: string;
-  config: Record<string, string>;
-  devices: Record<string, Record<string, string>>;
-  profiles: string[];
-  description: string;
   ephemeral?: boolean;
   stateful?: boolean;
 }
