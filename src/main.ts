@@ -31,7 +31,7 @@ import { AgentExecutor } from "./members/agentExecutor.ts";
 import { AgentRegistry } from "./members/agents.ts";
 import { HealingMonitor } from "./members/healing.ts";
 import { DesiredState } from "./members/desiredState.ts";
-import { chooseHealAction, recreatable } from "./members/evacuationRules.ts";
+import { chooseHealAction } from "./members/evacuationRules.ts";
 import { StoreExecutor } from "./members/executor.ts";
 import { LivenessMonitor } from "./members/livenessMonitor.ts";
 import { LocalProbe } from "./members/localMember.ts";
@@ -167,8 +167,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const storeExecutor = new StoreExecutor(records, opts.executorDelayMs ?? Number(process.env.BERTH_EXECUTOR_DELAY_MS ?? 0));
   // On a member with an agent a step completes when the agent reports it done (agentExecutor.ts).
   const desired = new DesiredState(records, changes, (instance) => chooseHealAction(instance, (pool) => pools.find(pool)?.driver).action === "heal");
-  const memberExecutor = new AgentExecutor(storeExecutor, agents, () => config.get()["cluster.agent_step_timeout"] * 1000, desired,
-    (instance) => recreatable(instance, (pool) => pools.find(pool)?.driver));
+  const memberExecutor = new AgentExecutor(storeExecutor, agents, () => config.get()["cluster.agent_step_timeout"] * 1000, desired, (pool) => pools.driverOf(pool));
   const executor = opts.executor ? opts.executor(memberExecutor, records) : memberExecutor;
   changes.subscribe((change) => { if (change.kind === "member-removed") agents.forget(change.name); });
   const scriptlets = new Scriptlets({ config, members, instances: records, projects, changes, bus, logger, poolSize: opts.sandboxPoolSize });

@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import { toError } from "../domain/errors.ts";
 import type { MemberResources, MemberStateReport } from "../domain/types.ts";
 import { ServiceError, type AgentClient } from "./client.ts";
+import { DefinitionChanges } from "./definitionChanges.ts";
 import type { Driver, Observation } from "./drivers/driver.ts";
 import { FenceLeaseKeeper } from "./fenceLease.ts";
 import { checkInstanceName, type InstanceRecords } from "./files.ts";
@@ -54,6 +55,7 @@ export class Agent {
   private readonly busy = new Set<string>();
   private readonly actions = new Set<Promise<void>>();
   private readonly answered = new Set<string>();
+  private readonly changes = new DefinitionChanges();
   private heartbeatMs = DEFAULT_HEARTBEAT_MS;
   private lastReport: string | null = null;
   private reporting: Promise<void> | null = null;
@@ -63,6 +65,7 @@ export class Agent {
   private loops: Promise<void>[] = [];
   private readonly fence: FenceLeaseKeeper;
   private readonly monotonic: () => number;
+  private fencingFailure: string | undefined;
 
   constructor(private readonly opts: AgentOptions) {
     this.now = opts.now ?? Date.now;
@@ -74,6 +77,8 @@ export class Agent {
   /** Adopts, fetches the desired state, reconciles and reports; then runs until stop(). */
   async start(): Promise<void> {
     await this.fence.load();
+    // Before anything can start: what enforces the lease when this agent cannot (lxd's fence watcher).
+    await this.opts.driver.ensureFencing?.();
     this.known = await this.opts.records.load((path, err) => this.log.error({ err, path }, "ignoring an unreadable instance record"));
     await this.adoptOwned();
     for (const key of this.known.keys()) await this.refresh(key);
@@ -215,6 +220,7 @@ export class Agent {
     while (!signal.aborted) {
       await sleep(this.opts.driver.observeIntervalMs, signal);
       if (signal.aborted) break;
+      await this.ensureFencing();
       for (const key of [...this.known.keys()]) {
         if (!this.busy.has(key)) await this.refresh(key);
       }
@@ -223,11 +229,23 @@ export class Agent {
     }
   }
 
+  /** Replaces the driver's fence helper if it died (someone killed it); a failure is logged when it changes. */
+  private async ensureFencing(): Promise<void> {
+    try {
+      await this.opts.driver.ensureFencing?.();
+      this.fencingFailure = undefined;
+    } catch (err) {
+      const message = toError(err).message;
+      if (message !== this.fencingFailure) this.log.error({ err: message }, "nothing enforces the fence deadline on this member's instances");
+      this.fencingFailure = message;
+    }
+  }
+
   /** Takes a desired state in: records what is listed, reconciles, answers requests. */
   private async apply(state: DesiredState): Promise<void> {
     // Records first, then known and desired together: a look in between (an action ending, the
     // observe loop) must not see a newly known instance as one that is no longer listed.
-    const taken: [string, DesiredInstance][] = [];
+    const taken: [string, DesiredInstance, DesiredInstance | undefined][] = [];
     for (const instance of state.instances) {
       const key = instanceKey(instance);
       try {
@@ -235,7 +253,7 @@ export class Agent {
         const before = this.known.get(key);
         if (!before || JSON.stringify(before) !== JSON.stringify(instance)) {
           await this.opts.records.save(instance);
-          taken.push([key, instance]);
+          taken.push([key, instance, before]);
         }
       } catch (err) {
         this.log.error({ err: toError(err).message, instance: key }, "cannot take this instance in");
@@ -245,16 +263,23 @@ export class Agent {
     const instances = state.instances.filter((i) => this.known.has(instanceKey(i)) || recorded.has(instanceKey(i)));
     // The supervisors must know what to fence before any of it starts.
     await this.fence.fenceable(instances.filter((i) => i.fence).map(instanceKey));
-    for (const [key, instance] of taken) this.known.set(key, instance);
+    for (const [key, instance, before] of taken) {
+      this.known.set(key, instance);
+      if (before && this.opts.driver.update) this.changes.note(key, before, instance);
+    }
     if (state.revision !== this.desired?.revision) this.log.info({ revision: state.revision, instances: state.instances.length }, "desired state");
     this.desired = { ...state, instances };
     this.kick();
     this.answerRequests(state.requests ?? []);
   }
 
-  /** Reconciles now and starts the actions that closes the gap. */
+  /** Reconciles now and starts the actions that closes the gap; changes of definition go first. */
   private kick(): void {
     if (!this.desired || this.stopping.signal.aborted) return;
+    for (const [key, previous] of this.changes.take((key) => !this.busy.has(key))) {
+      const instance = this.known.get(key);
+      if (instance) this.occupy(key, () => this.applyChange(key, instance, previous));
+    }
     const { actions, wakeAt } = reconcile({
       desired: this.desired.instances,
       known: this.known,
@@ -270,15 +295,30 @@ export class Agent {
   }
 
   private launch(action: Action): void {
-    this.busy.add(action.key);
-    const done = this.perform(action)
-      .catch((err: unknown) => this.log.error({ err: toError(err), instance: action.key }, "an action failed unexpectedly"))
+    this.occupy(action.key, () => this.perform(action));
+  }
+
+  /** Runs work on the instance, which is busy meanwhile (nothing else is done to it), then reconciles. */
+  private occupy(key: string, work: () => Promise<void>): void {
+    this.busy.add(key);
+    const done = work()
+      .catch((err: unknown) => this.log.error({ err: toError(err), instance: key }, "an action failed unexpectedly"))
       .finally(() => {
         this.actions.delete(done);
-        this.busy.delete(action.key);
+        this.busy.delete(key);
         this.kick();
       });
     this.actions.add(done);
+  }
+
+  /** Berth changed the instance's definition: the driver applies it to what runs (lxd: PUT on the container). */
+  private async applyChange(key: string, instance: DesiredInstance, previous: DesiredInstance): Promise<void> {
+    try {
+      if (await this.opts.driver.update!(instance, previous)) this.log.info({ instance: key }, "applied the instance's new definition");
+    } catch (err) {
+      this.changes.notApplied(key, previous);
+      this.log.warn({ instance: key, err: toError(err).message }, "the instance's new definition could not be applied (tried again with its next change)");
+    }
   }
 
   private async perform(action: Action): Promise<void> {
@@ -299,6 +339,7 @@ export class Agent {
         await driver.remove?.(instance);
         await this.opts.records.remove(instance);
         this.known.delete(key);
+        this.changes.forget(key);
         this.observed.delete(key);
       }
     } catch (err) {

@@ -5,6 +5,7 @@ import pino from "pino";
 import { VERSION } from "../domain/version.ts";
 import { LocalProbe } from "../members/localMember.ts";
 import { Agent } from "./agent.ts";
+import { runsAs } from "./agentScript.ts";
 import { loadAgentConfig, type AgentFlags, type Credential } from "./agentConfig.ts";
 import { AgentClient, nodeTransport, type Transport } from "./client.ts";
 import { createDriver } from "./drivers/index.ts";
@@ -110,12 +111,6 @@ async function claimDataDir(data: string): Promise<void> {
   await writeFile(file, `${process.pid}\n`);
 }
 
-async function isAgent(pid: number): Promise<boolean> {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => null);
-  return cmdline === null ? true : cmdline.split("\0").includes("agent");
+function isAgent(pid: number): Promise<boolean> {
+  return runsAs(pid, (args) => args.includes("agent"));
 }

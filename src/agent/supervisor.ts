@@ -19,7 +19,7 @@
 import { spawn } from "node:child_process";
 import { appendFileSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { bootId, exitReason, fenceDue, monotonicMs, statePath, stopPath, type FenceLease, type SupervisorSpec, type SupervisorState } from "./supervisorState.ts";
+import { bootId, exitReason, fenceDue, fenceReason, monotonicMs, statePath, stopPath, type FenceLease, type SupervisorSpec, type SupervisorState } from "./supervisorState.ts";
 
 const specFile = process.argv[2];
 if (!specFile) {
@@ -92,7 +92,7 @@ function readLease(): FenceLease | undefined {
 
 function fence(lease: FenceLease): void {
   if (state.fenced) return;
-  const reason = `fenced: no acknowledged heartbeat for ${lease.thresholdS - lease.marginS} s (healing threshold ${lease.thresholdS} s, margin ${lease.marginS} s)`;
+  const reason = fenceReason(lease);
   stopping = true;
   record({ status: "Stopping", fenced: true, reason });
   note(`${reason}: SIGKILL`);

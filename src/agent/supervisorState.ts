@@ -80,6 +80,11 @@ export function monotonicMs(): number {
   return Number(process.hrtime.bigint() / 1_000_000n);
 }
 
+/** Why an instance was fenced, as its log and the fence watcher's show it. */
+export function fenceReason(lease: FenceLease): string {
+  return `fenced: no acknowledged heartbeat for ${lease.thresholdS - lease.marginS} s (healing threshold ${lease.thresholdS} s, margin ${lease.marginS} s)`;
+}
+
 /** Whether the lease says this instance must be fenced now. A lease of another boot fences nothing. */
 export function fenceDue(lease: FenceLease | undefined, instance: string, now: number, boot: string | undefined): boolean {
   if (!lease || lease.deadline === null || lease.bootId !== boot) return false;

@@ -12,7 +12,7 @@ export async function answerHeartbeat(s: Services, name: string, body: Heartbeat
   const reported = body.resources;
   const resources = reported ? (record: MemberRecord) => completeResources(reported, record.architecture) : null;
   const member = await s.members.heartbeat(name, resources, (body.state as MemberStateReport | undefined) ?? null);
-  s.agents.report(name, body.agent, body.instances);
+  s.agents.report(name, body.agent, body.instances, reported?.storage?.pools);
   const threshold = s.config.get()["cluster.offline_threshold"];
   return {
     status: member.status, message: member.message, offline_threshold: threshold, heartbeat_interval: Math.max(1, Math.floor(threshold / 4)),

@@ -147,6 +147,11 @@ export const STORAGE_DRIVERS: readonly StorageDriver[] = [
 ];
 export const REMOTE_DRIVERS: ReadonlySet<StorageDriver> = new Set(["ceph", "cephfs", "powerflex", "pure", "nfs"]);
 
+/** Whether a storage driver's name (Berth's own, or one an agent reports) is a remote (shared) one. */
+export function isRemoteDriver(driver: string | undefined): boolean {
+  return driver !== undefined && (REMOTE_DRIVERS as ReadonlySet<string>).has(driver);
+}
+
 /** LXD's pool states: Pending while defined on some members (?target=), Created once created cluster-wide. */
 export type PoolStatus = "Pending" | "Created";
 

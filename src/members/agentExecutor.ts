@@ -18,6 +18,7 @@ import type { InstanceExecutor, MoveMethod, StopOptions } from "../domain/execut
 import type { Instance } from "../domain/types.ts";
 import type { AgentRegistry } from "./agents.ts";
 import { DesiredState } from "./desiredState.ts";
+import { recreatable } from "./evacuationRules.ts";
 
 export class AgentExecutor implements InstanceExecutor {
   /** The process driver cannot carry a running process across machines, nor LXD here (no CRIU): moves stop, move, start. */
@@ -29,17 +30,23 @@ export class AgentExecutor implements InstanceExecutor {
     /** cluster.agent_step_timeout, in ms. */
     private readonly timeoutMs: () => number,
     private readonly desired: DesiredState,
-    /** Why the instance may be recreated from its image rather than migrated (evacuationRules.recreatable), or null. */
-    private readonly recreatable: (instance: Instance) => string | null,
+    /** The driver of a pool as Berth's own pool list has it (storage pools), for pools no agent reports. */
+    private readonly declaredPoolDriver: (pool: string) => string | undefined,
   ) {}
 
   private isLxd(member: string): boolean {
     return this.agents.view(member)?.driver === "lxd";
   }
 
+  /**
+   * Between two lxd members: recreate when evacuationRules.recreatable says so, judging the root
+   * disk's pool by the driver the source's agent reports for it (LXD's own, which knows whether the
+   * pool is shared), else by Berth's pool list; otherwise migrate, so the root filesystem travels.
+   */
   moveMethod(instance: Instance, from: string, to: string): MoveMethod | undefined {
     if (!this.isLxd(from) && !this.isLxd(to)) return undefined;
-    return this.isLxd(from) && this.isLxd(to) && this.recreatable(instance) === null ? "migrate" : "recreate";
+    const poolDriver = (pool: string) => this.agents.poolDriver(from, pool) ?? this.declaredPoolDriver(pool);
+    return this.isLxd(from) && this.isLxd(to) && recreatable(instance, poolDriver) === null ? "migrate" : "recreate";
   }
 
   async start(instance: Instance): Promise<void> {

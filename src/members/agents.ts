@@ -26,6 +26,8 @@ export interface AgentInfo {
 interface AgentEntry extends AgentInfo {
   /** When the agent last spoke, ms since the epoch. */
   lastSeen: number;
+  /** Each storage pool's driver as the agent last reported it (lxd: LXD's own), by pool name. */
+  pools: Map<string, string>;
   /** Reports received: a wait judges failures only on reports newer than its start. */
   reports: number;
   observed: Map<string, ObservedInstance>;
@@ -44,15 +46,19 @@ export class AgentRegistry {
 
   constructor(private readonly bus: EventBus, private readonly now: () => number) {}
 
-  /** A heartbeat from an agent: its info, and (when given) the complete list of what it observes. */
-  report(member: string, info: AgentInfo | undefined, instances: ObservedInstance[] | undefined): void {
+  /**
+   * A heartbeat from an agent: its info, (when given) the complete list of what it observes, and
+   * (when it reports resources) its storage pools with their drivers.
+   */
+  report(member: string, info: AgentInfo | undefined, instances: ObservedInstance[] | undefined, pools?: Record<string, { driver?: string }>): void {
     let entry = this.agents.get(member);
     if (!entry) {
       if (!info && !instances) return; // a heartbeat from something that is not an agent
-      entry = { driver: info?.driver ?? "unknown", version: info?.version ?? "", lastSeen: 0, reports: 0, observed: new Map() };
+      entry = { driver: info?.driver ?? "unknown", version: info?.version ?? "", lastSeen: 0, reports: 0, observed: new Map(), pools: new Map() };
       this.agents.set(member, entry);
     }
     if (info) Object.assign(entry, info);
+    if (pools) entry.pools = new Map(Object.entries(pools).flatMap(([name, pool]) => (pool.driver ? [[name, pool.driver] as const] : [])));
     entry.lastSeen = this.now();
     entry.reports++;
     if (instances) {
@@ -76,6 +82,11 @@ export class AgentRegistry {
     const entry = this.agents.get(member);
     if (!entry) return null;
     return { driver: entry.driver, version: entry.version, last_seen: new Date(entry.lastSeen).toISOString() };
+  }
+
+  /** The pool's driver as the member's agent reported it; undefined when it reports no such pool (or no driver). */
+  poolDriver(member: string, pool: string): string | undefined {
+    return this.agents.get(member)?.pools.get(pool);
   }
 
   /** What the member's agent last reported for the instance; undefined when it does not report it. */

@@ -1,7 +1,7 @@
 /** Pure rules of evacuation (DESIGN §5): what happens to each instance, and why. */
 import type { EvacuateMode } from "../domain/instanceConfig.ts";
 import { EVACUATE_MODES } from "../domain/instanceConfig.ts";
-import { REMOTE_DRIVERS, type Instance, type StorageDriver } from "../domain/types.ts";
+import { isRemoteDriver, REMOTE_DRIVERS, type Instance, type StorageDriver } from "../domain/types.ts";
 
 export type EvacuationAction = "migrate" | "live-migrate" | "stop" | "force-stop" | "heal" | "stay";
 
@@ -36,12 +36,13 @@ export function localDependency(instance: Instance, poolDriver: (pool: string) =
  * Whether a move may recreate the instance from its image on the target instead of carrying its
  * root filesystem: it is declared stateless (berth.stateless=true), or its root disk is on a remote
  * (shared) pool. A root disk that comes from a profile (not in the instance's devices) is local.
+ * poolDriver may name drivers Berth does not know (an agent's report): those are local.
  */
-export function recreatable(instance: Instance, poolDriver: (pool: string) => StorageDriver | undefined): string | null {
+export function recreatable(instance: Instance, poolDriver: (pool: string) => string | undefined): string | null {
   if (["true", "1"].includes(instance.config["berth.stateless"] ?? "")) return "declared stateless (berth.stateless=true)";
   const root = Object.values(instance.devices).find((d) => d.type === "disk" && d.path === "/");
   const driver = root?.pool ? poolDriver(root.pool) : undefined;
-  if (driver && REMOTE_DRIVERS.has(driver)) return `its root disk is on remote pool "${root!.pool}" (${driver})`;
+  if (isRemoteDriver(driver)) return `its root disk is on remote pool "${root!.pool}" (${driver})`;
   return null;
 }
 

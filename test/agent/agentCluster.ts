@@ -1,7 +1,7 @@
 /**
- * A service and real `berth agent` processes (process driver) joined with tokens, for the
- * end-to-end suites: the admin API over HTTPS pinned to the service's certificate, operations
- * waited for, and everything killed and removed at the end.
+ * A service and real `berth agent` processes (process driver, unless told) joined with tokens,
+ * for the end-to-end suites: the admin API over HTTPS pinned to the service's certificate,
+ * operations waited for, and everything killed and removed at the end.
  */
 import { pino } from "pino";
 import { expect } from "vitest";
@@ -45,16 +45,19 @@ export class AgentCluster {
     return (await this.api("GET", `/1.0/cluster/members/${name}`)).metadata;
   }
 
-  /** Adds a member with a join token and starts its agent (wrap: e.g. `ip netns exec NS`); waits until it is Online. */
-  async join(name: string, wrap: string[] = []): Promise<ClusterAgent> {
+  /**
+   * Adds a member with a join token and starts its agent (wrap: e.g. `ip netns exec NS`; driver:
+   * the agent's --driver and what goes with it); waits until it is Online.
+   */
+  async join(name: string, wrap: string[] = [], driver: string[] = ["process"]): Promise<ClusterAgent> {
     const added = await this.api("POST", "/1.0/cluster/members", { server_name: name, join: true });
     expect(added.status, added.error).toBe(201);
     const data = tempDir(`cluster-${name}`);
-    const agent = { process: new AgentProcess(["--join", added.metadata.join_token, "--data", data, "--driver", "process"], {}, wrap), data };
+    const agent = { process: new AgentProcess(["--join", added.metadata.join_token, "--data", data, "--driver", ...driver], {}, wrap), data };
     this.agents.set(name, agent);
     await waitUntil(async () => {
       const m = await this.member(name);
-      return m.status === "Online" && m.agent?.driver === "process";
+      return m.status === "Online" && m.agent?.driver === driver[0];
     }, `${name} joins; stderr: ${agent.process.stderr}`, 90_000);
     return agent;
   }

@@ -30,7 +30,7 @@ async function fixture(reportDelayMs: number) {
   agents.report("n2", { driver: "none", version: "test" }, []);
   const loops = [follow("n1"), follow("n2")];
   return {
-    executor: new AgentExecutor(new StoreExecutor(records), agents, () => 30_000, desired, () => null),
+    executor: new AgentExecutor(new StoreExecutor(records), agents, () => 30_000, desired, () => undefined),
     create: (name: string, member: string) => h.createInstance({ name }, `target=${member}`),
     read: async (name: string) => records.get("default", name),
     close: async () => {

@@ -29,10 +29,22 @@ export interface Driver {
   status(instance: DesiredInstance): Promise<Observation>;
   /** The instance's recent output, at most 64 KiB ("" where the driver keeps none). */
   log(instance: { project: string; name: string }): Promise<string>;
+  /**
+   * Berth changed the instance's definition (config, devices, profiles, description) from
+   * `previous`: applies the change to what runs it, if the driver keeps such a thing (lxd: the
+   * container). Resolves true when it changed anything.
+   */
+  update?(instance: DesiredInstance, previous: DesiredInstance): Promise<boolean>;
   /** After a stop, when the instance is no longer listed here (moved away, deleted): removes what the driver keeps of it. */
   remove?(instance: DesiredInstance): Promise<void>;
   /** Instances the driver finds that this member owns, whether or not the agent has a record of them (lxd: the user.berth.* key). */
   owned?(): Promise<DesiredInstance[]>;
+  /**
+   * Makes sure something that outlives the agent enforces the fence lease on this driver's
+   * instances (lxd: the fence watcher; the process driver's supervisors do it per instance). Called
+   * before anything starts, and again at every look, so a helper that died is replaced.
+   */
+  ensureFencing?(): Promise<void>;
   /** What the driver knows better than systeminformation (lxd: LXD's own resources and pools). */
   resources?(): Promise<Partial<MemberResources>>;
   /** The source side of a move that carries the root filesystem: prepares it and says where to pull it from. */

@@ -13,33 +13,16 @@
  *   exited, someone ran `lxc stop`) is Error, as a crash is with the process driver.
  */
 import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
 import { toError } from "../../domain/errors.ts";
 import type { GpuCard, MemberResources } from "../../domain/types.ts";
+import { agentScriptCommand } from "../agentScript.ts";
 import { instanceDir, readJson, writeJsonAtomic } from "../files.ts";
 import type { DesiredInstance, MigrationOffer } from "../protocol.ts";
 import type { Driver, DriverContext, Observation } from "./driver.ts";
+import { mergeChange, sameDefinition, type LxdDefinition } from "./lxdChange.ts";
 import { LxdError, type LxdClient } from "./lxdClient.ts";
-
-export const OWNER_KEY = "user.berth.member";
-const PROJECT_KEY = "user.berth.project";
-const NAME_KEY = "user.berth.name";
-
-interface LxdInstance {
-  name: string;
-  status: string;
-  architecture: string;
-  config: Record<string, string>;
-  devices: Record<string, Record<string, string>>;
-  profiles: string[];
-  description: string;
-}
-
-/** What the driver ordered last: a container seen Stopped after a start it did not stop is a failure. */
-interface Ordered {
-  ordered: "Running" | "Stopped";
-  startedAt?: number;
-}
+import { ensureFenceWatcher } from "./lxdFenceWatcherProcess.ts";
+import { fenceWatcherLogPath, lxdInstancePath, NAME_KEY, orderedPath, ownedBy, OWNER_KEY, PROJECT_KEY, type LxdInstance, type Ordered } from "./lxdShared.ts";
 
 /**
  * The instance config LXD is given: Berth's own keys (volatile.*, berth.*, exec.*,
@@ -66,25 +49,31 @@ export class LxdDriver implements Driver {
   readonly name = "lxd";
   readonly observeIntervalMs = 2_000;
 
-  constructor(private readonly ctx: DriverContext, private readonly lxd: LxdClient) {}
+  private watcher: number | null = null;
 
-  private path(i: { project: string; name: string }, suffix = ""): string {
-    return `/1.0/instances/${encodeURIComponent(i.name)}${suffix}?project=${encodeURIComponent(i.project)}`;
-  }
+  constructor(
+    private readonly ctx: DriverContext,
+    private readonly lxd: LxdClient,
+    /** How to run the fence watcher (agentScript.ts). */
+    private readonly watcherCommand: string[] = agentScriptCommand("lxdFenceWatcher"),
+  ) {}
 
-  private orderedFile(i: { project: string; name: string }): string {
-    return join(instanceDir(this.ctx.data, i), "state.json");
+  /** Starts the fence watcher (docs/lxd.md), or adopts the one that runs. */
+  async ensureFencing(): Promise<void> {
+    const { pid, started } = await ensureFenceWatcher(this.watcherCommand, this.ctx.data, this.lxd.socketPath, this.ctx.member);
+    if (pid !== this.watcher) this.ctx.logger.info({ pid, log: fenceWatcherLogPath(this.ctx.data) }, started ? "started the lxd fence watcher" : "adopted the running lxd fence watcher");
+    this.watcher = pid;
   }
 
   private async order(i: { project: string; name: string }, ordered: Ordered): Promise<void> {
     await mkdir(instanceDir(this.ctx.data, i), { recursive: true });
-    await writeJsonAtomic(this.orderedFile(i), ordered);
+    await writeJsonAtomic(orderedPath(this.ctx.data, i), ordered);
   }
 
   /** The LXD instance, or null when there is none of that name. */
   private async find(i: { project: string; name: string }): Promise<LxdInstance | null> {
     try {
-      return await this.lxd.get<LxdInstance>(this.path(i));
+      return await this.lxd.get<LxdInstance>(lxdInstancePath(i));
     } catch (err) {
       if (err instanceof LxdError && err.status === 404) return null;
       throw err;
@@ -110,7 +99,7 @@ export class LxdDriver implements Driver {
       found = await this.find(instance);
     }
     if (found?.status === "Running") return;
-    await this.lxd.run("PUT", this.path(instance, "/state"), { action: "start", timeout: -1 }, 300);
+    await this.lxd.run("PUT", lxdInstancePath(instance, "/state"), { action: "start", timeout: -1 }, 300);
     await this.order(instance, { ordered: "Running", startedAt: Date.now() });
   }
 
@@ -133,6 +122,29 @@ export class LxdDriver implements Driver {
     }, 600);
   }
 
+  /**
+   * Applies a change Berth made to the instance to its container, if there is one and it is this
+   * member's (lxdChange.ts: keys and devices Berth dropped are dropped, LXD's own and those set by
+   * hand stay). Running or not: LXD applies what it can live, the rest at the next start.
+   */
+  async update(instance: DesiredInstance, previous: DesiredInstance): Promise<boolean> {
+    const next = this.definition(instance);
+    const before = this.definition(previous);
+    if (sameDefinition(next, before)) return false; // a change LXD does not see (power state, Berth's own keys)
+    const found = await this.find(instance);
+    if (!found || this.notOurs(instance, found)) return false;
+    const merged = mergeChange(found, before, next);
+    if (sameDefinition(merged, found)) return false;
+    this.ctx.logger.info({ instance: `${instance.project}/${instance.name}` }, "applying Berth's change of the instance to its LXD container");
+    await this.lxd.run("PUT", lxdInstancePath(instance), { architecture: found.architecture, ephemeral: found.ephemeral, stateful: found.stateful, ...merged }, 120);
+    return true;
+  }
+
+  /** What Berth defines of the container (lxdConfig: less Berth's own keys, with the ownership keys). */
+  private definition(instance: DesiredInstance): LxdDefinition {
+    return { config: lxdConfig(instance, this.ctx.member), devices: instance.devices, profiles: instance.profiles, description: instance.description };
+  }
+
   async stop(instance: DesiredInstance, timeoutS: number): Promise<void> {
     const found = await this.find(instance);
     if (!found) return;
@@ -141,14 +153,14 @@ export class LxdDriver implements Driver {
     if (found.status === "Stopped") return;
     if (timeoutS > 0) {
       try {
-        await this.lxd.run("PUT", this.path(instance, "/state"), { action: "stop", timeout: Math.ceil(timeoutS) }, Math.ceil(timeoutS) + 60);
+        await this.lxd.run("PUT", lxdInstancePath(instance, "/state"), { action: "stop", timeout: Math.ceil(timeoutS) }, Math.ceil(timeoutS) + 60);
         return;
       } catch (err) {
         this.ctx.logger.warn({ instance: `${instance.project}/${instance.name}`, err: toError(err).message }, `no clean stop within ${timeoutS} s; forcing it`);
       }
     }
     const now = await this.find(instance);
-    if (now && now.status !== "Stopped") await this.lxd.run("PUT", this.path(instance, "/state"), { action: "stop", force: true }, 120);
+    if (now && now.status !== "Stopped") await this.lxd.run("PUT", lxdInstancePath(instance, "/state"), { action: "stop", force: true }, 120);
   }
 
   async status(instance: DesiredInstance): Promise<Observation> {
@@ -156,7 +168,7 @@ export class LxdDriver implements Driver {
     if (!found) return { status: "Stopped" };
     const refused = this.notOurs(instance, found);
     if (refused) return { status: "Error", reason: refused };
-    const ordered = await readJson<Ordered>(this.orderedFile(instance));
+    const ordered = await readJson<Ordered>(orderedPath(this.ctx.data, instance));
     switch (found.status) {
       case "Running":
         return { status: "Running", startedAt: ordered?.startedAt };
@@ -172,7 +184,7 @@ export class LxdDriver implements Driver {
 
   /** The container's console log (LXD keeps it), its last 64 KiB. */
   async log(instance: { project: string; name: string }): Promise<string> {
-    const { status, envelope } = await this.lxd.raw("GET", this.path(instance, "/console")).catch(() => ({ status: 0, envelope: null }));
+    const { status, envelope } = await this.lxd.raw("GET", lxdInstancePath(instance, "/console")).catch(() => ({ status: 0, envelope: null }));
     if (status !== 200 || !envelope) return "";
     return typeof envelope.metadata === "string" ? envelope.metadata.slice(-64 * 1024) : "";
   }
@@ -181,9 +193,9 @@ export class LxdDriver implements Driver {
   async remove(instance: DesiredInstance): Promise<void> {
     const found = await this.find(instance);
     if (!found || this.notOurs(instance, found)) return;
-    if (found.status !== "Stopped") await this.lxd.run("PUT", this.path(instance, "/state"), { action: "stop", force: true }, 120);
+    if (found.status !== "Stopped") await this.lxd.run("PUT", lxdInstancePath(instance, "/state"), { action: "stop", force: true }, 120);
     try {
-      await this.lxd.run("DELETE", this.path(instance), undefined, 300);
+      await this.lxd.run("DELETE", lxdInstancePath(instance), undefined, 300);
     } catch (err) {
       if (!(err instanceof LxdError && err.status === 404)) throw err;
     }
@@ -192,12 +204,11 @@ export class LxdDriver implements Driver {
   /** Every LXD instance (in every project) that carries this member's ownership key. */
   async owned(): Promise<DesiredInstance[]> {
     const all = await this.lxd.get<LxdInstance[]>("/1.0/instances?recursion=1&all-projects=true");
-    return all
-      .filter((i) => i.config[OWNER_KEY] === this.ctx.member && i.config[PROJECT_KEY] && i.config[NAME_KEY] === i.name)
-      .map((i) => ({
-        project: i.config[PROJECT_KEY]!, name: i.name, type: "container", config: {}, devices: {}, profiles: i.profiles, description: i.description,
-        desired: i.status === "Running" ? "Running" : "Stopped",
-      }));
+    return all.flatMap((i) => {
+      const owned = ownedBy(i, this.ctx.member);
+      if (!owned) return [];
+      return [{ ...owned, type: "container", config: {}, devices: {}, profiles: i.profiles, description: i.description, desired: i.status === "Running" ? "Running" : "Stopped" }];
+    });
   }
 
   async resources(): Promise<Partial<MemberResources>> {
@@ -240,7 +251,7 @@ export class LxdDriver implements Driver {
           "run `lxc config set core.https_address ADDRESS:8443` there",
       );
     }
-    const op = (await this.lxd.send("POST", this.path(i), { migration: true })) as { operation: string; metadata: Record<string, string> };
+    const op = (await this.lxd.send("POST", lxdInstancePath(i), { migration: true })) as { operation: string; metadata: Record<string, string> };
     return { operation: `https://${address}${op.operation}`, certificate: server.environment.certificate, secrets: op.metadata, architecture: found.architecture };
   }
 

@@ -5,10 +5,9 @@
  */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { open, readFile, mkdir, rm } from "node:fs/promises";
-import { createRequire } from "node:module";
+import { open, mkdir, rm } from "node:fs/promises";
 import { dirname } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { agentScriptCommand, runsAs } from "../agentScript.ts";
 import { instanceDir, logFile, readJson, writeJsonAtomic } from "../files.ts";
 import { instanceKey, shutdownTimeoutS, type DesiredInstance } from "../protocol.ts";
 import { sleep } from "../sleep.ts";
@@ -22,17 +21,6 @@ const SUPERVISOR_START_MS = 30_000;
 /** What a stop may take beyond the instance's time-out before the driver kills everything itself. */
 const STOP_MARGIN_MS = 10_000;
 
-/**
- * How to run the supervisor: compiled, dist/agent/supervisor.js under plain node. From source
- * (vitest) it is supervisor.ts, which node runs only through tsx's loader.
- */
-export function supervisorCommand(): string[] {
-  const here = import.meta.url;
-  if (!here.endsWith(".ts")) return [process.execPath, fileURLToPath(new URL("../supervisor.js", here))];
-  const tsx = pathToFileURL(createRequire(here).resolve("tsx")).href;
-  return [process.execPath, "--import", tsx, fileURLToPath(new URL("../supervisor.ts", here))];
-}
-
 /** A run as the driver finds it: its state file, and whether its supervisor is alive. */
 interface Look {
   dir: string;
@@ -45,7 +33,7 @@ export class ProcessDriver implements Driver {
   readonly observeIntervalMs = 500;
   private readonly boot = bootId();
 
-  constructor(private readonly ctx: DriverContext, private readonly supervisor: string[] = supervisorCommand()) {}
+  constructor(private readonly ctx: DriverContext, private readonly supervisor: string[] = agentScriptCommand("supervisor")) {}
 
   async start(instance: DesiredInstance): Promise<void> {
     const key = instanceKey(instance);
@@ -202,18 +190,6 @@ function groupAlive(pgid: number): boolean {
 }
 
 /** Whether pid is alive and is this instance's supervisor (not another process that got the pid later). */
-async function isSupervisor(pid: number, dir: string): Promise<boolean> {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
-  let cmdline: string;
-  try {
-    cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8");
-  } catch {
-    return process.platform !== "linux"; // no /proc (macOS): the pid check is all there is
-  }
-  // A zombie (exited, not yet reaped) has an empty command line.
-  return cmdline.split("\0").includes(specPath(dir));
+function isSupervisor(pid: number, dir: string): Promise<boolean> {
+  return runsAs(pid, (args) => args.includes(specPath(dir)));
 }

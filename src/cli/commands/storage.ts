@@ -1,6 +1,6 @@
 /** `berth storage ...`: storage pools (shared drivers let an instance start on any member). */
 import type { Command } from "commander";
-import { REMOTE_DRIVERS, type StorageDriver, type StoragePool } from "../../domain/types.ts";
+import { isRemoteDriver, type StoragePool } from "../../domain/types.ts";
 import { collect, parseAssignments } from "../args.ts";
 import { contextOf, seg } from "../context.ts";
 import type { Column } from "../output.ts";
@@ -8,7 +8,7 @@ import type { Column } from "../output.ts";
 const POOL_COLUMNS: Column<StoragePool>[] = [
   { header: "NAME", value: (p) => p.name },
   { header: "DRIVER", value: (p) => p.driver },
-  { header: "SHARED", value: (p) => (REMOTE_DRIVERS.has(p.driver as StorageDriver) ? "yes" : "no") },
+  { header: "SHARED", value: (p) => (isRemoteDriver(p.driver) ? "yes" : "no") },
   { header: "DESCRIPTION", value: (p) => p.description },
 ];
 
