@@ -288,6 +288,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
         else tokens.forgetCached();
       },
       operationEnded: (id) => operations.wake(id),
+      groupsOf: (member) => groupCache.ofMember(member),
       onLead: async (epoch) => {
         logger.info({ replica: replicaName, epoch }, "this replica leads: it runs the liveness sweep, healing and orphaned operations");
         lead();

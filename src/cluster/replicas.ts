@@ -60,8 +60,12 @@ export interface ReplicaDeps {
   whileLeading: () => Promise<void>;
   onFollow: () => void;
   onError: (err: unknown, what: string) => void;
+  /** The groups this replica knows a member to be in. */
+  groupsOf: (member: string) => string[];
   tickMs?: number;
 }
+
+const sameGroups = (a: string[], b: string[]) => a.length === b.length && a.every((g, i) => g === b[i]);
 
 type Reloaded = "config" | "groups" | "projects" | "pools" | "tokens" | "certificates";
 
@@ -185,7 +189,11 @@ export class Replicas implements ReplicaStatus {
       return;
     }
     const change = entry.body as ClusterChange;
-    if (change.kind === "group" || change.kind === "group-removed" || change.kind === "member" || change.kind === "member-removed") await this.deps.reload("groups");
+    // A member's change moves it between groups only when its groups differ from what this replica
+    // knows (a heartbeat never does: re-reading the groups for each would keep a follower busy).
+    const regroups = change.kind === "group" || change.kind === "group-removed" || change.kind === "member-removed" ||
+      (change.kind === "member" && !sameGroups(change.member.groups, this.deps.groupsOf(change.member.server_name)));
+    if (regroups) await this.deps.reload("groups");
     if (change.kind === "project" || change.kind === "project-removed") await this.deps.reload("projects");
     this.replay(() => this.deps.changes.publish(change));
   }
@@ -224,7 +232,9 @@ export class Replicas implements ReplicaStatus {
     } catch (err) {
       this.deps.onError(err, "the replicas' tick");
     }
-    await this.follow(); // a missed notification costs at most one tick
+    // A missed notification costs at most one tick. Not awaited: a long catch-up must not hold back
+    // the next attempt at the leadership (the bound is lease + 2 s).
+    void this.follow();
   }
 
   private demote(): void {
