@@ -60,7 +60,7 @@ export const SERVER_CONFIG_KEYS: Record<ServerConfigKey, KeySpec> = {
   "cluster.healing.max_parallel": {
     // A heal copies nothing (its moves are records; each target starts the instance afresh) and
     // every second counts: far more at once than a maintenance evacuation.
-    kind: "integer", default: 64, min: 1, max: 1024,
+    kind: "integer", default: 256, min: 1, max: 1024,
     description: "Instances handled at once when a member is healed (evacuation mode heal)",
   },
   "scheduler.strategy": {

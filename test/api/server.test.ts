@@ -25,7 +25,7 @@ describe("GET/PATCH/PUT /1.0", () => {
     const r = await h.request("GET", "/1.0");
     expect(r.body.metadata.config).toEqual({});
     expect(r.body.metadata.effective_config).toMatchObject({
-      "cluster.offline_threshold": "20", "cluster.healing_threshold": "0", "cluster.evacuate.max_parallel": "4", "cluster.healing.max_parallel": "64",
+      "cluster.offline_threshold": "20", "cluster.healing_threshold": "0", "cluster.evacuate.max_parallel": "4", "cluster.healing.max_parallel": "256",
       "scheduler.strategy": "count", "scheduler.cpu_allocation_ratio": "4", "scheduler.memory_allocation_ratio": "1",
       "scriptlet.timeout_ms": "200", "scriptlet.memory_mb": "32", "instances.placement.scriptlet": "",
     });
