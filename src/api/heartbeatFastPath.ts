@@ -45,6 +45,7 @@ export function heartbeatFastPath(s: Services, metrics: Pick<Metrics, "observe">
       metrics.observe("POST", ROUTE, status, (performance.now() - started) / 1000);
     };
     const fail = (err: unknown) => {
+      if (res.destroyed) return; // the client went away mid-request: nobody to answer
       if (err instanceof BerthError) return answer(err.status, errorBody(err.status, err.message, err.details ?? null));
       s.logger.error({ err }, "request failed");
       answer(500, errorBody(500, "Internal error; see the service log"));
