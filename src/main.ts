@@ -37,6 +37,7 @@ import { Maintenance } from "./members/maintenance.ts";
 import { MoveProcedure } from "./members/moveProcedure.ts";
 import { certificateFromPem, generateSelfSigned, loadOrCreateCertificate, type ServerCertificate } from "./net/certificate.ts";
 import { OperationManager } from "./operations/manager.ts";
+import { moveConfirmation } from "./placement/confirmFit.ts";
 import { placementQuery } from "./placement/query.ts";
 import { Relocation } from "./members/relocation.ts";
 import { SchedulerIndex } from "./placement/schedulerIndex.ts";
@@ -158,7 +159,8 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   await pools.load();
   await projects.ensureDefault();
 
-  const records = new InstanceRecords(store, bus, changes);
+  // A move's new location is confirmed against what is stored on the target, in the write's transaction.
+  const records = new InstanceRecords(store, bus, changes, moveConfirmation(() => config.get(), (record) => members.latest(record)));
   const locks = new InstanceLocks();
   const storeExecutor = new StoreExecutor(records, opts.executorDelayMs ?? Number(process.env.BERTH_EXECUTOR_DELAY_MS ?? 0));
   // On a member with an agent a step completes when the agent reports it done (agentExecutor.ts).
