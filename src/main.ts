@@ -39,12 +39,13 @@ import { certificateFromPem, generateSelfSigned, loadOrCreateCertificate, type S
 import { OperationManager } from "./operations/manager.ts";
 import { moveConfirmation } from "./placement/confirmFit.ts";
 import { placementQuery } from "./placement/query.ts";
+import { storedChanges } from "./placement/resync.ts";
 import { Relocation } from "./members/relocation.ts";
 import { SchedulerIndex } from "./placement/schedulerIndex.ts";
 import { SchedulerPlacement } from "./placement/schedulerPlacement.ts";
 import { Scriptlets } from "./placement/scriptlets.ts";
 import { ClusterView } from "./scheduler/index.ts";
-import { Replicas, standalone, type ReplicaStatus } from "./cluster/replicas.ts";
+import { RELOADED, Replicas, standalone, type Reloaded, type ReplicaStatus } from "./cluster/replicas.ts";
 import { PgStore } from "./store/pg/pgStore.ts";
 import { SqliteStore } from "./store/sqliteStore.ts";
 import type { ReplicaChannel, Store } from "./store/store.ts";
@@ -192,6 +193,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     list: () => replicas?.list() ?? standalone(replicaName, () => ownEndpoints().urls).list(),
     leaseChanges: () => replicas?.leaseChanges() ?? 0,
     epoch: () => replicas?.epoch() ?? 0,
+    resyncs: () => replicas?.resyncs() ?? 0,
   };
   const generatedAdminToken = await tokens.bootstrapAdmin(opts.adminToken);
   if (generatedAdminToken) {
@@ -273,18 +275,24 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     if (resumed > 0) logger.info({ resumed }, "resumed interrupted operations");
   };
   if (channel) {
+    const reload = async (what: Reloaded) => {
+      if (what === "config") {
+        await config.load();
+        await scriptlets.loadStored();
+      } else if (what === "groups") await groupCache.load();
+      else if (what === "projects") await projects.load();
+      else if (what === "pools") await pools.load();
+      else if (what === "certificates") trust.forgetCached();
+      else tokens.forgetCached();
+    };
     replicas = new Replicas({
       self: replicaName, channel, changes, bus, urls: () => ownEndpoints().urls,
-      reload: async (what) => {
-        if (what === "config") {
-          await config.load();
-          await scriptlets.loadStored();
-        } else if (what === "groups") await groupCache.load();
-        else if (what === "projects") await projects.load();
-        else if (what === "pools") await pools.load();
-        else if (what === "certificates") trust.forgetCached();
-        else tokens.forgetCached();
-      },
+      reload,
+      resync: () => storedChanges({
+        view, members: () => members.list(), instances: () => records.list(), projects: () => projects.list(),
+        reload: async () => { for (const what of RELOADED) await reload(what); },
+      }),
+      onResync: (why) => logger.warn({ replica: replicaName, why }, "re-reading everything from the store: a change another replica committed may not have reached the feed"),
       operationEnded: (id) => operations.wake(id),
       onLead: async (epoch) => {
         logger.info({ replica: replicaName, epoch }, "this replica leads: it runs the liveness sweep, healing and orphaned operations");

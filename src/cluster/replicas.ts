@@ -9,6 +9,12 @@
  *   scheduler's view and the sandbox replica follow it as they follow local ones) after the
  *   in-memory tables it touches are re-read (config, groups, projects, pools, tokens); another
  *   replica's event is delivered to this replica's /1.0/events subscribers.
+ * - Re-reading: a change's feed entry is appended just after its commit, not in its transaction,
+ *   so a replica killed between the two leaves the others without that change. Whenever a replica
+ *   disappears from the announced ones, or the leadership changes hands (a new epoch), each
+ *   survivor re-reads what it keeps in memory from the store (deps.resync) and replays the
+ *   store's members, instances and projects to its own views, in the feed's order: after every
+ *   entry it had, and in place of the changes appended while it read.
  * - Leadership: once a second each replica tries to take the leadership (ReplicaChannel.tryLead);
  *   the one that holds it runs the background work (the liveness sweep, healing, and operations
  *   whose replica died: onLead/whileLeading), the others stop it (onFollow).
@@ -18,7 +24,7 @@
 import type { BerthEvent } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { FeedEntry, ReplicaChannel, ReplicaInfo } from "../store/store.ts";
-import type { ClusterChange, ClusterChanges } from "./changes.ts";
+import { changeKey, type ClusterChange, type ClusterChanges } from "./changes.ts";
 
 export type ReplicaRole = "leader" | "follower" | "standalone";
 
@@ -32,11 +38,13 @@ export interface ReplicaStatus {
   leaseChanges(): number;
   /** The leadership epoch this replica last saw (grows with each new leader). */
   epoch(): number;
+  /** Times this replica re-read everything from the store (a replica disappeared, the leadership changed hands). */
+  resyncs(): number;
 }
 
 /** The status of the only replica (the embedded SQLite store). */
 export function standalone(self: string, urls: () => string[]): ReplicaStatus {
-  return { self, role: () => "standalone", list: () => [{ name: self, urls: urls(), role: "standalone" }], leaseChanges: () => 0, epoch: () => 0 };
+  return { self, role: () => "standalone", list: () => [{ name: self, urls: urls(), role: "standalone" }], leaseChanges: () => 0, epoch: () => 0, resyncs: () => 0 };
 }
 
 /** A replica is listed while it announced itself within this long. */
@@ -52,6 +60,13 @@ export interface ReplicaDeps {
   urls: () => string[];
   /** Re-reads what the services keep in memory after another replica changed it (by the event's action). */
   reload: (what: Reloaded) => Promise<void>;
+  /**
+   * Re-reads everything the services keep in memory, and returns what the store holds as the
+   * changes that bring the views following ClusterChanges to it (placement/resync.ts).
+   */
+  resync: () => Promise<ClusterChange[]>;
+  /** A re-read began, and why (for the log). */
+  onResync: (why: string) => void;
   /** Another replica finished an operation: wake who waits for it here. */
   operationEnded: (id: string) => void;
   onLead: (epoch: number) => Promise<void>;
@@ -61,7 +76,9 @@ export interface ReplicaDeps {
   tickMs?: number;
 }
 
-type Reloaded = "config" | "groups" | "projects" | "pools" | "tokens" | "certificates";
+export type Reloaded = "config" | "groups" | "projects" | "pools" | "tokens" | "certificates";
+/** Every in-memory table a replica reloads. */
+export const RELOADED: readonly Reloaded[] = ["config", "groups", "projects", "pools", "tokens", "certificates"];
 
 const RELOAD_BY_ACTION: [RegExp, Reloaded][] = [
   [/^config-updated$/, "config"],
@@ -84,6 +101,13 @@ export class Replicas implements ReplicaStatus {
   private changesOfLease = 0;
   private seen: ReplicaInfo[] = [];
   private leaderName: string | null = null;
+  /** The lease's epoch at the last tick (null: not read yet). */
+  private leaseEpoch: number | null = null;
+  /** Change entries up to this id are older than the last re-read, which replaced them. */
+  private resyncedThrough = 0;
+  /** While a re-read runs: what this replica published meanwhile (newer than what the re-read found). */
+  private publishedDuringResync: Set<string> | null = null;
+  private resyncCount = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   /** Appends in the order they were made (the feed's ids then follow this replica's order). */
@@ -147,8 +171,14 @@ export class Replicas implements ReplicaStatus {
     return this.currentEpoch;
   }
 
+  /** Times this replica re-read everything from the store since it started. */
+  resyncs(): number {
+    return this.resyncCount;
+  }
+
   private publish(kind: FeedEntry["kind"], body: ClusterChange | BerthEvent): void {
     if (this.replaying || this.stopped) return;
+    if (kind === "change") this.publishedDuringResync?.add(changeKey(body as ClusterChange));
     this.appending = this.appending.then(() => this.deps.channel.append(this.self, kind, body))
       .catch((err) => this.deps.onError(err, `appending a ${kind} to the replicas' feed`));
   }
@@ -182,6 +212,7 @@ export class Replicas implements ReplicaStatus {
       this.replay(() => this.deps.bus.deliver(event));
       return;
     }
+    if (entry.id <= this.resyncedThrough) return; // the re-read found this, or something newer
     const change = entry.body as ClusterChange;
     if (change.kind === "group" || change.kind === "group-removed" || change.kind === "member" || change.kind === "member-removed") await this.deps.reload("groups");
     if (change.kind === "project" || change.kind === "project-removed") await this.deps.reload("projects");
@@ -199,22 +230,33 @@ export class Replicas implements ReplicaStatus {
 
   private async tick(): Promise<void> {
     const { channel } = this.deps;
+    const reasons: string[] = [];
     try {
       await channel.announce(this.self, this.deps.urls());
-      this.seen = await channel.listReplicas(REPLICA_SEEN_MS);
+      const seen = await channel.listReplicas(REPLICA_SEEN_MS);
+      const gone = this.seen.filter((r) => r.id !== this.self && !seen.some((s) => s.id === r.id)).map((r) => r.id);
+      if (gone.length > 0) reasons.push(`replica ${gone.join(", ")} was not seen for ${REPLICA_SEEN_MS / 1000} s`);
+      this.seen = seen;
       const epoch = await channel.tryLead(this.self);
-      if (epoch !== null && !this.leading) {
+      const tookLead = epoch !== null && !this.leading;
+      if (tookLead) {
         this.leading = true;
         this.currentEpoch = epoch;
         this.changesOfLease++;
         this.leaderName = this.self;
-        await this.deps.onLead(epoch);
       } else if (epoch === null) {
         if (this.leading) this.demote();
         const lease = await channel.lease();
         this.leaderName = lease?.holder ?? null;
         this.currentEpoch = lease?.epoch ?? this.currentEpoch;
       }
+      if (this.leaseEpoch !== null && this.currentEpoch !== this.leaseEpoch) {
+        reasons.push(`the leadership changed hands (epoch ${this.leaseEpoch} → ${this.currentEpoch}, now ${this.leaderName ?? "nobody"})`);
+      }
+      this.leaseEpoch = this.currentEpoch;
+      // A replica taking over from one that died re-reads first, then resumes the dead one's work.
+      if (reasons.length > 0) await this.resync(reasons.join("; "));
+      if (tookLead) await this.deps.onLead(epoch);
       if (this.leading) {
         await this.deps.whileLeading();
         await channel.pruneFeed(FEED_KEEP_MS);
@@ -223,6 +265,30 @@ export class Replicas implements ReplicaStatus {
       this.deps.onError(err, "the replicas' tick");
     }
     await this.follow(); // a missed notification costs at most one tick
+  }
+
+  /**
+   * Re-reads everything from the store, after every feed entry read so far and before any later
+   * one (on the feed's chain). Entries appended before the store was read describe changes it
+   * found (a change's entry follows its commit): those up to `through` are not applied again; what
+   * this replica published while the reads ran is newer than what they found and stays.
+   */
+  private resync(why: string): Promise<void> {
+    this.following = this.following.then(async () => {
+      this.deps.onResync(why);
+      await this.catchUp();
+      const through = await this.deps.channel.lastId();
+      const published = (this.publishedDuringResync = new Set());
+      try {
+        const changes = await this.deps.resync();
+        for (const change of changes) if (!published.has(changeKey(change))) this.replay(() => this.deps.changes.publish(change));
+      } finally {
+        this.publishedDuringResync = null;
+      }
+      this.resyncedThrough = Math.max(this.resyncedThrough, through);
+      this.resyncCount++;
+    }).catch((err) => this.deps.onError(err, `re-reading everything from the store (${why})`));
+    return this.following;
   }
 
   private demote(): void {
