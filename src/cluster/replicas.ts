@@ -13,15 +13,16 @@
  *   so a replica killed between the two leaves the others without that change. Whenever a replica
  *   disappears from the announced ones, or the leadership changes hands (a new epoch), each
  *   survivor re-reads what it keeps in memory from the store (deps.resync) and replays the
- *   store's members, instances and projects to its own views, in the feed's order: after every
- *   entry it had, and in place of the changes appended while it read.
+ *   store's members, instances and projects to its own views, after every feed entry it had.
+ *   What it heard newer than the read is kept: its own changes made while the read ran, and a
+ *   member's heartbeat (heartbeats are published before their batch is written).
  * - Leadership: once a second each replica tries to take the leadership (ReplicaChannel.tryLead);
  *   the one that holds it runs the background work (the liveness sweep, healing, and operations
  *   whose replica died: onLead/whileLeading), the others stop it (onFollow).
  * - Announcing: each replica records its addresses once a second; join tokens and GET /1.0 list
  *   every replica seen in the last REPLICA_SEEN_MS.
  */
-import type { BerthEvent } from "../domain/types.ts";
+import type { BerthEvent, Member, MemberStatus } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
 import type { FeedEntry, ReplicaChannel, ReplicaInfo } from "../store/store.ts";
 import { changeKey, type ClusterChange, type ClusterChanges } from "./changes.ts";
@@ -103,8 +104,8 @@ export class Replicas implements ReplicaStatus {
   private leaderName: string | null = null;
   /** The lease's epoch at the last tick (null: not read yet). */
   private leaseEpoch: number | null = null;
-  /** Change entries up to this id are older than the last re-read, which replaced them. */
-  private resyncedThrough = 0;
+  /** Each member as this replica's views last heard of it (its latest heartbeat may not be stored yet). */
+  private readonly heard = new Map<string, Member>();
   /** While a re-read runs: what this replica published meanwhile (newer than what the re-read found). */
   private publishedDuringResync: Set<string> | null = null;
   private resyncCount = 0;
@@ -115,7 +116,11 @@ export class Replicas implements ReplicaStatus {
 
   constructor(private readonly deps: ReplicaDeps) {
     this.self = deps.self;
-    deps.changes.subscribe((change) => this.publish("change", change));
+    deps.changes.subscribe((change) => {
+      if (change.kind === "member") this.heard.set(change.member.server_name, change.member);
+      else if (change.kind === "member-removed") this.heard.delete(change.name);
+      this.publish("change", change);
+    });
     deps.bus.subscribe((event) => this.publish("event", event));
   }
 
@@ -212,7 +217,6 @@ export class Replicas implements ReplicaStatus {
       this.replay(() => this.deps.bus.deliver(event));
       return;
     }
-    if (entry.id <= this.resyncedThrough) return; // the re-read found this, or something newer
     const change = entry.body as ClusterChange;
     if (change.kind === "group" || change.kind === "group-removed" || change.kind === "member" || change.kind === "member-removed") await this.deps.reload("groups");
     if (change.kind === "project" || change.kind === "project-removed") await this.deps.reload("projects");
@@ -250,7 +254,8 @@ export class Replicas implements ReplicaStatus {
         this.leaderName = lease?.holder ?? null;
         this.currentEpoch = lease?.epoch ?? this.currentEpoch;
       }
-      if (this.leaseEpoch !== null && this.currentEpoch !== this.leaseEpoch) {
+      // (From no lease at all to the first leader: nobody died.)
+      if (this.leaseEpoch !== null && this.leaseEpoch !== 0 && this.currentEpoch !== this.leaseEpoch) {
         reasons.push(`the leadership changed hands (epoch ${this.leaseEpoch} → ${this.currentEpoch}, now ${this.leaderName ?? "nobody"})`);
       }
       this.leaseEpoch = this.currentEpoch;
@@ -269,23 +274,23 @@ export class Replicas implements ReplicaStatus {
 
   /**
    * Re-reads everything from the store, after every feed entry read so far and before any later
-   * one (on the feed's chain). Entries appended before the store was read describe changes it
-   * found (a change's entry follows its commit): those up to `through` are not applied again; what
-   * this replica published while the reads ran is newer than what they found and stays.
+   * one (on the feed's chain), and replays it to this replica's views, except what they heard
+   * newer: what this replica published while the reads ran, and members' later heartbeats.
    */
   private resync(why: string): Promise<void> {
     this.following = this.following.then(async () => {
       this.deps.onResync(why);
       await this.catchUp();
-      const through = await this.deps.channel.lastId();
       const published = (this.publishedDuringResync = new Set());
       try {
-        const changes = await this.deps.resync();
-        for (const change of changes) if (!published.has(changeKey(change))) this.replay(() => this.deps.changes.publish(change));
+        for (const change of await this.deps.resync()) {
+          if (published.has(changeKey(change))) continue;
+          const replayed = change.kind === "member" ? { ...change, member: withLaterHeartbeat(change.member, this.heard.get(change.member.server_name)) } : change;
+          this.replay(() => this.deps.changes.publish(replayed));
+        }
       } finally {
         this.publishedDuringResync = null;
       }
-      this.resyncedThrough = Math.max(this.resyncedThrough, through);
       this.resyncCount++;
     }).catch((err) => this.deps.onError(err, `re-reading everything from the store (${why})`));
     return this.following;
@@ -297,4 +302,22 @@ export class Replicas implements ReplicaStatus {
     this.changesOfLease++;
     this.deps.onFollow();
   }
+}
+
+const HEARTBEAT_STATUSES: ReadonlySet<MemberStatus> = new Set(["Online", "Offline", "Pending"]);
+
+/**
+ * A member as stored, with the later heartbeat this replica heard of it, if any: a heartbeat is
+ * published before its batch is written, so a read of the store can be older than the feed. Its
+ * lifecycle (Evacuating, …), config and groups are the store's; the heartbeat's time and
+ * resources, and the status they make when the lifecycle does not decide it, are the heard one's.
+ */
+export function withLaterHeartbeat(stored: Member, heard: Member | undefined): Member {
+  if (!heard?.last_heartbeat) return stored;
+  if (stored.last_heartbeat !== null && Date.parse(stored.last_heartbeat) >= Date.parse(heard.last_heartbeat)) return stored;
+  const byHeartbeat = HEARTBEAT_STATUSES.has(stored.status) && HEARTBEAT_STATUSES.has(heard.status);
+  return {
+    ...stored, last_heartbeat: heard.last_heartbeat, resources: heard.resources,
+    ...(byHeartbeat ? { status: heard.status, message: heard.message } : {}),
+  };
 }

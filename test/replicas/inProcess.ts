@@ -7,8 +7,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
-import { expect } from "vitest";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { createBerth, type Berth, type BerthOptions } from "../../src/main.ts";
+import { startPostgres, type PostgresServer } from "../support/postgres.ts";
 
 export const ADMIN = "in-process-admin";
 const GiB = 1024 ** 3;
@@ -56,4 +57,25 @@ export async function addMember(replica: InProcessReplica, name: string, cpus: n
   const added = await replica.call("POST", "/1.0/cluster/members", { server_name: name, resources: { cpu: { total: cpus }, memory: { total: 64 * GiB } } });
   expect(added.status, JSON.stringify(added.body)).toBe(201);
   expect((await replica.call("POST", `/1.0/cluster/members/${name}/heartbeat`, {})).status).toBe(200);
+}
+
+/**
+ * Inside a describeWithPostgres: one server for the file (started before its tests, stopped after
+ * them), and what each test opens (replicas, stores, channels), closed after it, last first.
+ */
+export function postgresForFile(): { database(): Promise<string>; closeAfter<T extends { close(): Promise<void> }>(opened: T): T } {
+  let server: PostgresServer | null = null;
+  const opened: { close(): Promise<void> }[] = [];
+  beforeAll(async () => { server = await startPostgres(); }, 120_000);
+  afterEach(async () => {
+    for (const c of opened.splice(0).reverse()) await c.close();
+  });
+  afterAll(async () => { await server?.stop(); });
+  return {
+    database: () => server!.createDatabase(),
+    closeAfter: (c) => {
+      opened.push(c);
+      return c;
+    },
+  };
 }

@@ -6,26 +6,19 @@
  * the moving instance is not yet). When A's move goes on, its write is checked against what is
  * stored too, and refused: n2 is never over-committed, the instance is back where it was.
  */
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
-import { describeWithPostgres, startPostgres, type PostgresServer } from "../support/postgres.ts";
+import { expect, it } from "vitest";
+import { describeWithPostgres } from "../support/postgres.ts";
 import { TestExecutor } from "../support/testExecutor.ts";
-import { addMember, startReplica, type InProcessReplica } from "./inProcess.ts";
+import { addMember, postgresForFile, startReplica } from "./inProcess.ts";
 
 describeWithPostgres("a move and creates on two replicas race onto one member", () => {
-  let pg: PostgresServer;
-  const replicas: InProcessReplica[] = [];
-  beforeAll(async () => { pg = await startPostgres(); }, 120_000);
-  afterEach(async () => {
-    for (const r of replicas.splice(0)) await r.close();
-  });
-  afterAll(async () => { await pg?.stop(); });
+  const pg = postgresForFile();
 
   it("the move's write is checked against what is stored: refused, the instance back where it was, the member not over-committed", async () => {
-    const store = await pg.createDatabase();
+    const store = await pg.database();
     const executorA = new TestExecutor();
-    const a = await startReplica(store, "a", { executor: executorA.install });
-    const b = await startReplica(store, "b");
-    replicas.push(a, b);
+    const a = pg.closeAfter(await startReplica(store, "a", { executor: executorA.install }));
+    const b = pg.closeAfter(await startReplica(store, "b"));
     expect((await a.call("PATCH", "/1.0", { config: { "scheduler.cpu_allocation_ratio": 1 } })).status).toBe(200);
     await addMember(a, "n1", 16);
     await addMember(a, "n2", 4);

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { ClusterChanges, type ClusterChange } from "../../src/cluster/changes.ts";
 import { Replicas, type ReplicaDeps } from "../../src/cluster/replicas.ts";
-import type { Instance } from "../../src/domain/types.ts";
+import type { Instance, Member } from "../../src/domain/types.ts";
 import { EventBus } from "../../src/events/bus.ts";
 import { MemoryDatabase } from "./memoryChannel.ts";
 
@@ -68,12 +68,13 @@ describe("replicas: a full re-read when a replica disappears or the leadership c
     expect(db.feed).toEqual([]); // replayed to its own views only
   });
 
-  it("the leadership changing hands: every follower re-reads", async () => {
+  it("the leadership changing hands: every follower re-reads (not the first leader's arrival: nobody died)", async () => {
     const db = new MemoryDatabase();
-    db.takeLead("r1");
     const r2 = survivor(db, async () => [{ kind: "instance", instance: instance("lost", "n2") }]);
     await r2.replica.start();
-    await new Promise((resolve) => setTimeout(resolve, 50)); // a few ticks with the lease unchanged
+    db.takeLead("r1");
+    await expect.poll(() => r2.replica.epoch(), { timeout: 10_000 }).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // a few more ticks with r1 leading
     expect(r2.replica.resyncs()).toBe(0);
 
     db.takeLead("r3");
@@ -82,32 +83,30 @@ describe("replicas: a full re-read when a replica disappears or the leadership c
     expect(locations(r2.heard)).toEqual({ lost: "n2" });
   });
 
-  it("feed entries older than the re-read do not undo it; their events are still delivered", async () => {
+  it("a member's heartbeat heard from the feed, not yet written when the store was read, is not undone; its stored lifecycle is taken", async () => {
     const db = new MemoryDatabase();
     db.takeLead("r1");
-    const channel = db.channel();
-    let reading = false;
-    const r2 = survivor(db, async () => {
-      reading = true;
-      return [{ kind: "instance", instance: instance("x", "new") }];
-    }, {
-      channel: {
-        ...channel,
-        // Appended just before the re-read looked at the feed's end: x's move to "old" was committed before the store was read.
-        lastId: async () => {
-          if (!reading && r2.replica.resyncs() === 0 && db.lease?.holder === "r3") {
-            db.append("r1", "change", { kind: "instance", instance: instance("x", "old") } satisfies ClusterChange);
-            db.append("r1", "event", { type: "lifecycle", timestamp: new Date(0).toISOString(), metadata: { action: "instance-updated" }, project: "default" });
-          }
-          return channel.lastId();
-        },
-      },
+    const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+    const n = (name: string, status: Member["status"], heartbeat: string | null, cpus: number): Member => ({
+      server_name: name, url: "", architecture: "x86_64", failure_domain: "", description: "", roles: [], groups: ["default"], config: {},
+      status, message: status, last_heartbeat: heartbeat, agent: null,
+      resources: { cpu: { total: cpus } } as Member["resources"],
     });
+    // As stored when the survivor reads: r1 wrote n1's lifecycle, not yet the heartbeats it published.
+    const r2 = survivor(db, async () => [
+      { kind: "member", member: n("n1", "Evacuating", at(1), 4) },
+      { kind: "member", member: n("n2", "Pending", null, 0) },
+    ]);
     await r2.replica.start();
+    db.append("r1", "change", { kind: "member", member: n("n1", "Online", at(5), 8) } satisfies ClusterChange);
+    db.append("r1", "change", { kind: "member", member: n("n2", "Online", at(5), 16) } satisfies ClusterChange);
+    await expect.poll(() => r2.heard.length, { timeout: 10_000 }).toBe(2);
+
     db.takeLead("r3");
     await expect.poll(() => r2.replica.resyncs(), { timeout: 10_000 }).toBe(1);
-    await expect.poll(() => r2.events, { timeout: 10_000 }).toContain("instance-updated");
-    expect(r2.heard.filter((c) => c.kind === "instance").map((c) => (c as { instance: Instance }).instance.location)).toEqual(["new"]);
+    const last = (name: string) => (r2.heard.filter((c) => c.kind === "member" && c.member.server_name === name).at(-1) as { member: Member }).member;
+    expect(last("n1")).toMatchObject({ status: "Evacuating", last_heartbeat: at(5), resources: { cpu: { total: 8 } } });
+    expect(last("n2")).toMatchObject({ status: "Online", last_heartbeat: at(5), resources: { cpu: { total: 16 } } });
   });
 
   it("what this replica publishes while the re-read runs is newer than what the re-read found, and stays", async () => {

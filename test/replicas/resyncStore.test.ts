@@ -4,12 +4,12 @@
  * changes the feed never carries, and dies (its session ends). Replica "b" (a whole Berth) takes
  * the leadership, re-reads everything from the store, and its views then hold a's changes.
  */
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import type { Instance } from "../../src/domain/types.ts";
 import { PgStore } from "../../src/store/pg/pgStore.ts";
 import type { ReplicaChannel } from "../../src/store/store.ts";
-import { describeWithPostgres, startPostgres, type PostgresServer } from "../support/postgres.ts";
-import { addMember, startReplica, type InProcessReplica } from "./inProcess.ts";
+import { describeWithPostgres } from "../support/postgres.ts";
+import { addMember, postgresForFile, startReplica, type InProcessReplica } from "./inProcess.ts";
 
 const instance = (name: string, location: string): Instance => ({
   name, project: "default", type: "container", architecture: "x86_64", location, status: "Stopped", description: "",
@@ -17,25 +17,16 @@ const instance = (name: string, location: string): Instance => ({
 });
 
 describeWithPostgres("a replica killed between a commit and its feed entry", () => {
-  let pg: PostgresServer;
-  const closing: { close(): Promise<void> }[] = [];
-  beforeAll(async () => { pg = await startPostgres(); }, 120_000);
-  afterEach(async () => {
-    for (const c of closing.splice(0).reverse()) await c.close();
-  });
-  afterAll(async () => { await pg?.stop(); });
+  const pg = postgresForFile();
 
   it("the survivor that takes the leadership re-reads the store: its scheduler view holds what the dead replica committed, and not what it deleted", async () => {
-    const url = await pg.createDatabase();
-    const storeA = await PgStore.open({ url });
-    closing.push(storeA);
-    const channelA: ReplicaChannel = await storeA.openChannel();
-    closing.push(channelA);
+    const url = await pg.database();
+    const storeA = pg.closeAfter(await PgStore.open({ url }));
+    const channelA: ReplicaChannel = pg.closeAfter(await storeA.openChannel());
     expect(await channelA.tryLead("a")).toBe(1);
     await channelA.announce("a", []);
 
-    const b: InProcessReplica = await startReplica(url, "b");
-    closing.push(b);
+    const b: InProcessReplica = pg.closeAfter(await startReplica(url, "b"));
     expect(b.berth.replicas.role()).toBe("follower");
     await addMember(b, "n1", 16);
     for (const name of ["known1", "known2"]) {
