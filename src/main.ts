@@ -260,7 +260,10 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
 
   // start() sweeps at once and then on its timer; without a timer (tests) sweep once here. With
   // several replicas only the leader sweeps, heals and resumes the operations of a replica that
-  // died (Replicas takes and watches the leadership).
+  // died (Replicas takes and watches the leadership). It starts them as the leader of the epoch it
+  // took (store.ts asLeader): the timers started here carry that epoch, so every pass's writes (a
+  // heal's operation, the feed rows of the sweep's status changes) are refused once another
+  // replica leads.
   const livenessIntervalMs = opts.livenessIntervalMs ?? 1000;
   const lead = () => {
     if (livenessIntervalMs <= 0) return;

@@ -18,13 +18,16 @@
  *   member's heartbeat (heartbeats are published before their batch is written).
  * - Leadership: once a second each replica tries to take the leadership (ReplicaChannel.tryLead);
  *   the one that holds it runs the background work (the liveness sweep, healing, and operations
- *   whose replica died: onLead/whileLeading), the others stop it (onFollow).
+ *   whose replica died: onLead/whileLeading), the others stop it (onFollow). That work runs as
+ *   the leader of the epoch it took (asLeader): each of its writes checks the lease is still at
+ *   that epoch, so a leader paused past the loss of its lease writes nothing once another replica
+ *   took it; a refused write makes it step down at once.
  * - Announcing: each replica records its addresses once a second; join tokens and GET /1.0 list
  *   every replica seen in the last REPLICA_SEEN_MS.
  */
 import type { BerthEvent, Member, MemberStatus } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
-import type { FeedEntry, ReplicaChannel, ReplicaInfo } from "../store/store.ts";
+import { asLeader, type FeedEntry, type LeaderFence, type LeaseLost, type ReplicaChannel, type ReplicaInfo } from "../store/store.ts";
 import { changeKey, type ClusterChange, type ClusterChanges } from "./changes.ts";
 
 export type ReplicaRole = "leader" | "follower" | "standalone";
@@ -70,7 +73,9 @@ export interface ReplicaDeps {
   onResync: (why: string) => void;
   /** Another replica finished an operation: wake who waits for it here. */
   operationEnded: (id: string) => void;
+  /** This replica took the leadership: runs as its leader (asLeader), and so does whatever it starts (timers included). */
   onLead: (epoch: number) => Promise<void>;
+  /** Each tick while leading, as its leader. */
   whileLeading: () => Promise<void>;
   onFollow: () => void;
   onError: (err: unknown, what: string) => void;
@@ -261,10 +266,12 @@ export class Replicas implements ReplicaStatus {
       this.leaseEpoch = this.currentEpoch;
       // A replica taking over from one that died re-reads first, then resumes the dead one's work.
       if (reasons.length > 0) await this.resync(reasons.join("; "));
-      if (tookLead) await this.deps.onLead(epoch);
+      if (tookLead) await asLeader(this.fence(epoch), () => this.deps.onLead(epoch));
       if (this.leading) {
-        await this.deps.whileLeading();
-        await channel.pruneFeed(FEED_KEEP_MS);
+        await asLeader(this.fence(this.currentEpoch), async () => {
+          await this.deps.whileLeading();
+          await channel.pruneFeed(FEED_KEEP_MS);
+        });
       }
     } catch (err) {
       this.deps.onError(err, "the replicas' tick");
@@ -294,6 +301,18 @@ export class Replicas implements ReplicaStatus {
       this.resyncCount++;
     }).catch((err) => this.deps.onError(err, `re-reading everything from the store (${why})`));
     return this.following;
+  }
+
+  /** The leadership of `epoch`: a write refused under it (another replica leads now) makes this one step down. */
+  private fence(epoch: number): LeaderFence {
+    return { epoch, lost: (err) => this.stepDown(epoch, err) };
+  }
+
+  private stepDown(epoch: number, err: LeaseLost): void {
+    if (!this.leading || this.currentEpoch !== epoch) return; // stepped down already
+    this.deps.onError(err, `a write made as the leader of epoch ${epoch} was refused: another replica leads now, so this one steps down`);
+    this.demote();
+    this.deps.channel.resign().catch((failed) => this.deps.onError(failed, "letting go of the leadership"));
   }
 
   private demote(): void {

@@ -30,6 +30,7 @@ export class MemoryDatabase {
       pruneFeed: async () => 0,
       listen: async (onId) => void this.listeners.push(onId),
       tryLead: async () => null,
+      resign: async () => {},
       lease: async () => this.lease,
       claimOperation: async () => true,
       releaseOperation: async () => {},
