@@ -331,7 +331,7 @@ const HEARTBEAT_STATUSES: ReadonlySet<MemberStatus> = new Set(["Online", "Offlin
  * lifecycle (Evacuating, …), config and groups are the store's; the heartbeat's time and
  * resources, and the status they make when the lifecycle does not decide it, are the heard one's.
  */
-export function withLaterHeartbeat(stored: Member, heard: Member | undefined): Member {
+function withLaterHeartbeat(stored: Member, heard: Member | undefined): Member {
   if (!heard?.last_heartbeat) return stored;
   if (stored.last_heartbeat !== null && Date.parse(stored.last_heartbeat) >= Date.parse(heard.last_heartbeat)) return stored;
   const byHeartbeat = HEARTBEAT_STATUSES.has(stored.status) && HEARTBEAT_STATUSES.has(heard.status);
