@@ -39,13 +39,15 @@ import { Maintenance } from "./members/maintenance.ts";
 import { MoveProcedure } from "./members/moveProcedure.ts";
 import { certificateFromPem, generateSelfSigned, loadOrCreateCertificate, type ServerCertificate } from "./net/certificate.ts";
 import { OperationManager } from "./operations/manager.ts";
+import { moveConfirmation } from "./placement/confirmFit.ts";
 import { placementQuery } from "./placement/query.ts";
+import { storedChanges } from "./placement/resync.ts";
 import { Relocation } from "./members/relocation.ts";
 import { SchedulerIndex } from "./placement/schedulerIndex.ts";
 import { SchedulerPlacement } from "./placement/schedulerPlacement.ts";
 import { Scriptlets } from "./placement/scriptlets.ts";
 import { ClusterView } from "./scheduler/index.ts";
-import { Replicas, standalone, type ReplicaStatus } from "./cluster/replicas.ts";
+import { RELOADED, Replicas, standalone, type Reloaded, type ReplicaStatus } from "./cluster/replicas.ts";
 import { PgStore } from "./store/pg/pgStore.ts";
 import { SqliteStore } from "./store/sqliteStore.ts";
 import type { ReplicaChannel, Store } from "./store/store.ts";
@@ -162,7 +164,8 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   await pools.load();
   await projects.ensureDefault();
 
-  const records = new InstanceRecords(store, bus, changes);
+  // A move's new location is confirmed against what is stored on the target, in the write's transaction.
+  const records = new InstanceRecords(store, bus, changes, moveConfirmation(() => config.get(), (record) => members.latest(record)));
   const locks = new InstanceLocks();
   const storeExecutor = new StoreExecutor(records, opts.executorDelayMs ?? Number(process.env.BERTH_EXECUTOR_DELAY_MS ?? 0));
   // On a member with an agent a step completes when the agent reports it done (agentExecutor.ts).
@@ -193,6 +196,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     list: () => replicas?.list() ?? standalone(replicaName, () => ownEndpoints().urls).list(),
     leaseChanges: () => replicas?.leaseChanges() ?? 0,
     epoch: () => replicas?.epoch() ?? 0,
+    resyncs: () => replicas?.resyncs() ?? 0,
   };
   const generatedAdminToken = await tokens.bootstrapAdmin(opts.adminToken);
   if (generatedAdminToken) {
@@ -260,7 +264,10 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
 
   // start() sweeps at once and then on its timer; without a timer (tests) sweep once here. With
   // several replicas only the leader sweeps, heals and resumes the operations of a replica that
-  // died (Replicas takes and watches the leadership).
+  // died (Replicas takes and watches the leadership). It starts them as the leader of the epoch it
+  // took (store.ts asLeader): the timers started here carry that epoch, so every pass's writes (a
+  // heal's operation, the feed rows of the sweep's status changes) are refused once another
+  // replica leads.
   const livenessIntervalMs = opts.livenessIntervalMs ?? 1000;
   const lead = () => {
     if (livenessIntervalMs <= 0) return;
@@ -275,18 +282,24 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     if (resumed > 0) logger.info({ resumed }, "resumed interrupted operations");
   };
   if (channel) {
+    const reload = async (what: Reloaded) => {
+      if (what === "config") {
+        await config.load();
+        await scriptlets.loadStored();
+      } else if (what === "groups") await groupCache.load();
+      else if (what === "projects") await projects.load();
+      else if (what === "pools") await pools.load();
+      else if (what === "certificates") trust.forgetCached();
+      else tokens.forgetCached();
+    };
     replicas = new Replicas({
       self: replicaName, channel, changes, bus, urls: () => ownEndpoints().urls,
-      reload: async (what) => {
-        if (what === "config") {
-          await config.load();
-          await scriptlets.loadStored();
-        } else if (what === "groups") await groupCache.load();
-        else if (what === "projects") await projects.load();
-        else if (what === "pools") await pools.load();
-        else if (what === "certificates") trust.forgetCached();
-        else tokens.forgetCached();
-      },
+      reload,
+      resync: () => storedChanges({
+        view, members: () => members.list(), instances: () => records.list(), projects: () => projects.list(),
+        reload: async () => { for (const what of RELOADED) await reload(what); },
+      }),
+      onResync: (why) => logger.warn({ replica: replicaName, why }, "re-reading everything from the store: a change another replica committed may not have reached the feed"),
       operationEnded: (id) => operations.wake(id),
       groupsOf: (member) => groupCache.ofMember(member),
       onLead: async (epoch) => {

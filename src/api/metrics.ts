@@ -82,6 +82,13 @@ export function createMetrics(s: Services): Metrics {
     },
   });
   new Gauge({
+    name: "berth_replica_resyncs", help: "Times this replica re-read everything from the store because a replica disappeared or the leadership changed hands",
+    registers: [registry],
+    collect() {
+      this.set(s.replicas?.resyncs() ?? 0);
+    },
+  });
+  new Gauge({
     name: "berth_replica_lease_epoch", help: "The leadership epoch this replica last saw (grows with each new leader)",
     registers: [registry],
     collect() {

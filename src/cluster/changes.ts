@@ -13,6 +13,24 @@ export type ClusterChange =
 
 export type ChangeListener = (change: ClusterChange) => void;
 
+/** What a change is about ("instance:project/name", "member:n1", …): two changes with one key are states of one thing. */
+export function changeKey(change: ClusterChange): string {
+  switch (change.kind) {
+    case "member":
+      return `member:${change.member.server_name}`;
+    case "group":
+      return `group:${change.group.name}`;
+    case "project":
+      return `project:${change.project.name}`;
+    case "instance":
+      return `instance:${change.instance.project}/${change.instance.name}`;
+    case "instance-removed":
+      return `instance:${change.project}/${change.name}`;
+    default:
+      return `${change.kind.replace("-removed", "")}:${change.name}`;
+  }
+}
+
 /**
  * A change is published after it is committed: a listener that fails can never turn that write
  * into an error for the request that made it. Its failure is reported (logged) and the other

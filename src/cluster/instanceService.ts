@@ -157,7 +157,8 @@ export class InstanceService {
 
   /**
    * PATCH merges config and devices; PUT replaces them. Berth's volatile keys are kept either way.
-   * Raising limits must fit the member: checked and reserved before anything is written.
+   * Raising limits must fit the member: checked and reserved in the view, then confirmed against
+   * what is stored in the transaction that writes them (409 when either refuses; nothing written).
    */
   async update(project: string, name: string, input: InstanceUpdate, replace: boolean): Promise<Instance> {
     await this.deps.placement.ready(); // the size check reads the scheduler's view
@@ -186,8 +187,18 @@ export class InstanceService {
         description: input.description ?? (replace ? "" : current.description),
       };
       const ticket = this.deps.placement.reserveResize(current, next);
+      const patch = { config, devices, profiles: next.profiles, description: next.description };
       try {
-        await this.deps.store.updateInstance(project, name, { config, devices, profiles: next.profiles, description: next.description });
+        // A growth is confirmed against what is stored on the member, in the write's transaction:
+        // another replica may have filled the member since this view last heard of it.
+        if (ticket) {
+          await this.deps.store.transaction(async (tx) => {
+            await ticket.confirm(tx);
+            await tx.updateInstance(project, name, patch);
+          });
+        } else {
+          await this.deps.store.updateInstance(project, name, patch);
+        }
       } catch (err) {
         ticket?.release();
         throw err;

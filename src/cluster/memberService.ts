@@ -110,7 +110,7 @@ export class MemberService {
   }
 
   async list(): Promise<Member[]> {
-    return (await this.listRecords()).map((r) => this.view(this.withHeartbeat(r)));
+    return (await this.listRecords()).map((r) => this.view(this.latest(r)));
   }
 
   /** Every stored record, in name order. */
@@ -149,10 +149,14 @@ export class MemberService {
         if (this.stale.delete(name)) this.records = new Map([...this.records].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
       }
     }
-    return record && this.withHeartbeat(record);
+    return record && this.latest(record);
   }
 
-  private withHeartbeat(record: MemberRecord): MemberRecord {
+  /**
+   * A stored record with the heartbeat this service received and has not written yet, if any (a
+   * check against the stored truth counts the member's latest resources); reads nothing.
+   */
+  latest(record: MemberRecord): MemberRecord {
     const beat = this.unwritten.get(record.server_name) ?? this.writing.get(record.server_name);
     return beat ? applyHeartbeat(record, beat) : record;
   }
@@ -289,7 +293,7 @@ export class MemberService {
     const earlier = this.unwritten.get(name);
     this.unwritten.set(name, { name, at: this.now(), resources: reported ?? earlier?.resources ?? null, state: state ?? earlier?.state ?? null });
     this.scheduleWrite();
-    record = this.withHeartbeat(record);
+    record = this.latest(record);
     while (writes !== this.memberWrites) {
       writes = this.memberWrites;
       record = await this.record(name);

@@ -3,8 +3,29 @@
  * reserve where an instance goes, reserve a change of an instance's size on its member, and tell
  * when no placement towards a member is in flight any more.
  */
+import { BerthError } from "../domain/errors.ts";
 import type { Instance, PlacementReason } from "../domain/types.ts";
 import type { Store } from "../store/store.ts";
+
+/**
+ * The check against what is stored refused a placement (placement/confirmFit.ts): the member is
+ * fuller than this process's view of it, because something was stored there that the view has
+ * not heard of yet (another replica's create or move). A 409; a move may choose another member.
+ */
+export class NoLongerFits extends BerthError {
+  constructor(message: string) {
+    super(409, message);
+    this.name = "NoLongerFits";
+  }
+}
+
+/**
+ * Inside the transaction that puts `instance` (as stored there) on `member` — a move's new
+ * location — checks it fits against what is stored: the member's row is locked until the
+ * transaction ends, so placements and moves onto it from every replica take turns. Throws
+ * NoLongerFits, or 409 when the member is gone.
+ */
+export type ConfirmPlacement = (tx: Store, instance: Instance, member: string) => Promise<void>;
 
 /** A placement decided and reserved; commit once the instance is stored (or moved), release if that fails. */
 export interface PlacementTicket {
@@ -21,9 +42,9 @@ export interface PlacementTicket {
    */
   refit(instance: Instance): void;
   /**
-   * Inside the transaction that stores the instance: checks the reservation against what is stored
-   * (the member's row locked until the transaction ends). Throws 409 when it no longer fits. Needed
-   * when several replicas place on one database; one process's view is the truth already.
+   * Inside the transaction that stores the instance (or its new limits): checks the reservation
+   * against what is stored (the member's row locked until the transaction ends). Throws
+   * NoLongerFits when it no longer fits. Needed when several replicas place on one database.
    */
   confirm(tx: Store): Promise<void>;
 }

@@ -9,16 +9,26 @@
  *   scheduler's view and the sandbox replica follow it as they follow local ones) after the
  *   in-memory tables it touches are re-read (config, groups, projects, pools, tokens); another
  *   replica's event is delivered to this replica's /1.0/events subscribers.
+ * - Re-reading: a change's feed entry is appended just after its commit, not in its transaction,
+ *   so a replica killed between the two leaves the others without that change. Whenever a replica
+ *   disappears from the announced ones, or the leadership changes hands (a new epoch), each
+ *   survivor re-reads what it keeps in memory from the store (deps.resync) and replays the
+ *   store's members, instances and projects to its own views, after every feed entry it had.
+ *   What it heard newer than the read is kept: its own changes made while the read ran, and a
+ *   member's heartbeat (heartbeats are published before their batch is written).
  * - Leadership: once a second each replica tries to take the leadership (ReplicaChannel.tryLead);
  *   the one that holds it runs the background work (the liveness sweep, healing, and operations
- *   whose replica died: onLead/whileLeading), the others stop it (onFollow).
+ *   whose replica died: onLead/whileLeading), the others stop it (onFollow). That work runs as
+ *   the leader of the epoch it took (asLeader): each of its writes checks the lease is still at
+ *   that epoch, so a leader paused past the loss of its lease writes nothing once another replica
+ *   took it; a refused write makes it step down at once.
  * - Announcing: each replica records its addresses once a second; join tokens and GET /1.0 list
  *   every replica seen in the last REPLICA_SEEN_MS.
  */
-import type { BerthEvent } from "../domain/types.ts";
+import type { BerthEvent, Member, MemberStatus } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
-import type { FeedEntry, ReplicaChannel, ReplicaInfo } from "../store/store.ts";
-import type { ClusterChange, ClusterChanges } from "./changes.ts";
+import { asLeader, type FeedEntry, type LeaderFence, type LeaseLost, type ReplicaChannel, type ReplicaInfo } from "../store/store.ts";
+import { changeKey, type ClusterChange, type ClusterChanges } from "./changes.ts";
 
 export type ReplicaRole = "leader" | "follower" | "standalone";
 
@@ -32,11 +42,13 @@ export interface ReplicaStatus {
   leaseChanges(): number;
   /** The leadership epoch this replica last saw (grows with each new leader). */
   epoch(): number;
+  /** Times this replica re-read everything from the store (a replica disappeared, the leadership changed hands). */
+  resyncs(): number;
 }
 
 /** The status of the only replica (the embedded SQLite store). */
 export function standalone(self: string, urls: () => string[]): ReplicaStatus {
-  return { self, role: () => "standalone", list: () => [{ name: self, urls: urls(), role: "standalone" }], leaseChanges: () => 0, epoch: () => 0 };
+  return { self, role: () => "standalone", list: () => [{ name: self, urls: urls(), role: "standalone" }], leaseChanges: () => 0, epoch: () => 0, resyncs: () => 0 };
 }
 
 /** A replica is listed while it announced itself within this long. */
@@ -54,9 +66,18 @@ export interface ReplicaDeps {
   urls: () => string[];
   /** Re-reads what the services keep in memory after another replica changed it (by the event's action). */
   reload: (what: Reloaded) => Promise<void>;
+  /**
+   * Re-reads everything the services keep in memory, and returns what the store holds as the
+   * changes that bring the views following ClusterChanges to it (placement/resync.ts).
+   */
+  resync: () => Promise<ClusterChange[]>;
+  /** A re-read began, and why (for the log). */
+  onResync: (why: string) => void;
   /** Another replica finished an operation: wake who waits for it here. */
   operationEnded: (id: string) => void;
+  /** This replica took the leadership: runs as its leader (asLeader), and so does whatever it starts (timers included). */
   onLead: (epoch: number) => Promise<void>;
+  /** Each tick while leading, as its leader. */
   whileLeading: () => Promise<void>;
   onFollow: () => void;
   onError: (err: unknown, what: string) => void;
@@ -67,7 +88,9 @@ export interface ReplicaDeps {
 
 const sameGroups = (a: string[], b: string[]) => a.length === b.length && a.every((g, i) => g === b[i]);
 
-type Reloaded = "config" | "groups" | "projects" | "pools" | "tokens" | "certificates";
+export type Reloaded = "config" | "groups" | "projects" | "pools" | "tokens" | "certificates";
+/** Every in-memory table a replica reloads. */
+export const RELOADED: readonly Reloaded[] = ["config", "groups", "projects", "pools", "tokens", "certificates"];
 
 const RELOAD_BY_ACTION: [RegExp, Reloaded][] = [
   [/^config-updated$/, "config"],
@@ -90,6 +113,13 @@ export class Replicas implements ReplicaStatus {
   private changesOfLease = 0;
   private seen: ReplicaInfo[] = [];
   private leaderName: string | null = null;
+  /** The lease's epoch at the last tick (null: not read yet). */
+  private leaseEpoch: number | null = null;
+  /** Each member as this replica's views last heard of it (its latest heartbeat may not be stored yet). */
+  private readonly heard = new Map<string, Member>();
+  /** While a re-read runs: what this replica published meanwhile (newer than what the re-read found). */
+  private publishedDuringResync: Set<string> | null = null;
+  private resyncCount = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   /** Appends in the order they were made (the feed's ids then follow this replica's order). */
@@ -97,7 +127,11 @@ export class Replicas implements ReplicaStatus {
 
   constructor(private readonly deps: ReplicaDeps) {
     this.self = deps.self;
-    deps.changes.subscribe((change) => this.publish("change", change));
+    deps.changes.subscribe((change) => {
+      if (change.kind === "member") this.heard.set(change.member.server_name, change.member);
+      else if (change.kind === "member-removed") this.heard.delete(change.name);
+      this.publish("change", change);
+    });
     deps.bus.subscribe((event) => this.publish("event", event));
   }
 
@@ -153,8 +187,14 @@ export class Replicas implements ReplicaStatus {
     return this.currentEpoch;
   }
 
+  /** Times this replica re-read everything from the store since it started. */
+  resyncs(): number {
+    return this.resyncCount;
+  }
+
   private publish(kind: FeedEntry["kind"], body: ClusterChange | BerthEvent): void {
     if (this.replaying || this.stopped) return;
+    if (kind === "change") this.publishedDuringResync?.add(changeKey(body as ClusterChange));
     this.appending = this.appending.then(() => this.deps.channel.append(this.self, kind, body))
       .catch((err) => this.deps.onError(err, `appending a ${kind} to the replicas' feed`));
   }
@@ -209,25 +249,39 @@ export class Replicas implements ReplicaStatus {
 
   private async tick(): Promise<void> {
     const { channel } = this.deps;
+    const reasons: string[] = [];
     try {
       await channel.announce(this.self, this.deps.urls());
-      this.seen = await channel.listReplicas(REPLICA_SEEN_MS);
+      const seen = await channel.listReplicas(REPLICA_SEEN_MS);
+      const gone = this.seen.filter((r) => r.id !== this.self && !seen.some((s) => s.id === r.id)).map((r) => r.id);
+      if (gone.length > 0) reasons.push(`replica ${gone.join(", ")} was not seen for ${REPLICA_SEEN_MS / 1000} s`);
+      this.seen = seen;
       const epoch = await channel.tryLead(this.self);
-      if (epoch !== null && !this.leading) {
+      const tookLead = epoch !== null && !this.leading;
+      if (tookLead) {
         this.leading = true;
         this.currentEpoch = epoch;
         this.changesOfLease++;
         this.leaderName = this.self;
-        await this.deps.onLead(epoch);
       } else if (epoch === null) {
         if (this.leading) this.demote();
         const lease = await channel.lease();
         this.leaderName = lease?.holder ?? null;
         this.currentEpoch = lease?.epoch ?? this.currentEpoch;
       }
+      // (From no lease at all to the first leader: nobody died.)
+      if (this.leaseEpoch !== null && this.leaseEpoch !== 0 && this.currentEpoch !== this.leaseEpoch) {
+        reasons.push(`the leadership changed hands (epoch ${this.leaseEpoch} → ${this.currentEpoch}, now ${this.leaderName ?? "nobody"})`);
+      }
+      this.leaseEpoch = this.currentEpoch;
+      // A replica taking over from one that died re-reads first, then resumes the dead one's work.
+      if (reasons.length > 0) await this.resync(reasons.join("; "));
+      if (tookLead) await asLeader(this.fence(epoch), () => this.deps.onLead(epoch));
       if (this.leading) {
-        await this.deps.whileLeading();
-        await channel.pruneFeed(FEED_KEEP_MS);
+        await asLeader(this.fence(this.currentEpoch), async () => {
+          await this.deps.whileLeading();
+          await channel.pruneFeed(FEED_KEEP_MS);
+        });
       }
     } catch (err) {
       this.deps.onError(err, "the replicas' tick");
@@ -237,10 +291,64 @@ export class Replicas implements ReplicaStatus {
     void this.follow();
   }
 
+  /**
+   * Re-reads everything from the store, after every feed entry read so far and before any later
+   * one (on the feed's chain), and replays it to this replica's views, except what they heard
+   * newer: what this replica published while the reads ran, and members' later heartbeats.
+   */
+  private resync(why: string): Promise<void> {
+    this.following = this.following.then(async () => {
+      this.deps.onResync(why);
+      await this.catchUp();
+      const published = (this.publishedDuringResync = new Set());
+      try {
+        for (const change of await this.deps.resync()) {
+          if (published.has(changeKey(change))) continue;
+          const replayed = change.kind === "member" ? { ...change, member: withLaterHeartbeat(change.member, this.heard.get(change.member.server_name)) } : change;
+          this.replay(() => this.deps.changes.publish(replayed));
+        }
+      } finally {
+        this.publishedDuringResync = null;
+      }
+      this.resyncCount++;
+    }).catch((err) => this.deps.onError(err, `re-reading everything from the store (${why})`));
+    return this.following;
+  }
+
+  /** The leadership of `epoch`: a write refused under it (another replica leads now) makes this one step down. */
+  private fence(epoch: number): LeaderFence {
+    return { epoch, lost: (err) => this.stepDown(epoch, err) };
+  }
+
+  private stepDown(epoch: number, err: LeaseLost): void {
+    if (!this.leading || this.currentEpoch !== epoch) return; // stepped down already
+    this.deps.onError(err, `a write made as the leader of epoch ${epoch} was refused: another replica leads now, so this one steps down`);
+    this.demote();
+    this.deps.channel.resign().catch((failed) => this.deps.onError(failed, "letting go of the leadership"));
+  }
+
   private demote(): void {
     if (!this.leading) return;
     this.leading = false;
     this.changesOfLease++;
     this.deps.onFollow();
   }
+}
+
+const HEARTBEAT_STATUSES: ReadonlySet<MemberStatus> = new Set(["Online", "Offline", "Pending"]);
+
+/**
+ * A member as stored, with the later heartbeat this replica heard of it, if any: a heartbeat is
+ * published before its batch is written, so a read of the store can be older than the feed. Its
+ * lifecycle (Evacuating, …), config and groups are the store's; the heartbeat's time and
+ * resources, and the status they make when the lifecycle does not decide it, are the heard one's.
+ */
+function withLaterHeartbeat(stored: Member, heard: Member | undefined): Member {
+  if (!heard?.last_heartbeat) return stored;
+  if (stored.last_heartbeat !== null && Date.parse(stored.last_heartbeat) >= Date.parse(heard.last_heartbeat)) return stored;
+  const byHeartbeat = HEARTBEAT_STATUSES.has(stored.status) && HEARTBEAT_STATUSES.has(heard.status);
+  return {
+    ...stored, last_heartbeat: heard.last_heartbeat, resources: heard.resources,
+    ...(byHeartbeat ? { status: heard.status, message: heard.message } : {}),
+  };
 }

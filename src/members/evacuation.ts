@@ -84,8 +84,9 @@ export class Evacuator {
     }
   };
 
-  private placeElsewhere(instance: Instance, member: string): Promise<PlacementTicket> {
-    return this.deps.placement.place({ instance, reason: "evacuation", exclude: [member] });
+  /** A placement off `member` (and off members a move found full, `full`). */
+  private placeElsewhere(instance: Instance, member: string, full: string[] = []): Promise<PlacementTicket> {
+    return this.deps.placement.place({ instance, reason: "evacuation", exclude: [member, ...full] });
   }
 
   /**
@@ -235,7 +236,7 @@ export class Evacuator {
       const result = await this.deps.moves.run({
         project: entry.project, name: entry.name, from: member, target: entry.target!, ticket: step.ticket,
         live: entry.action === "live-migrate", purpose: entry.action === "heal" ? "heal" : "evacuation", report,
-        retarget: (instance) => this.placeElsewhere(instance, member),
+        retarget: (instance, full) => this.placeElsewhere(instance, member, full),
       });
       step.ticket = null;
       if (result.outcome === "moved") return { ...entry, target: result.to, outcome: "moved" };

@@ -8,7 +8,11 @@
  * - it is somewhere else than expected (someone else moved it): nothing to do;
  * - the target no longer takes instances (it began an evacuation after it was chosen), or no
  *   longer fits the instance (its limits grew after the decision): choose another one when the
- *   caller allows it, else fail with the reason.
+ *   caller allows it, else fail with the reason;
+ * - the write that puts the instance on the target is refused by the check against what is stored
+ *   there (another replica filled it, placement/confirmFit.ts): nothing of that write landed; choose
+ *   another target (not one refused already; MAX_TARGETS in all) when the caller allows
+ *   it, else put the instance back as it was and fail with the reason.
  *
  * volatile.last_state.power=RUNNING is set before the stop and cleared after the start, so a
  * crash in between still restarts the instance; volatile.evacuate.origin (evacuation) keeps the
@@ -16,7 +20,7 @@
  */
 import type { InstanceLocks } from "../cluster/instanceLocks.ts";
 import type { InstanceRecords } from "../cluster/instanceRecords.ts";
-import type { PlacementTicket } from "../cluster/placementPort.ts";
+import { NoLongerFits, type PlacementTicket } from "../cluster/placementPort.ts";
 import { BerthError, conflict, toError } from "../domain/errors.ts";
 import type { InstanceExecutor } from "../domain/executor.ts";
 import { progress } from "../domain/progress.ts";
@@ -38,8 +42,11 @@ export interface MoveOrder {
   ticket: PlacementTicket | null;
   live: boolean;
   purpose: MovePurpose;
-  /** Chooses and reserves another target when the chosen one stopped taking instances; throws a 409 when none can. */
-  retarget?: (instance: Instance) => Promise<PlacementTicket>;
+  /**
+   * Chooses and reserves another target, not one of `exclude`, when the chosen one stopped taking
+   * instances or was found full; throws a 409 when none can.
+   */
+  retarget?: (instance: Instance, exclude: string[]) => Promise<PlacementTicket>;
   report?: (message: string) => void;
 }
 
@@ -62,6 +69,8 @@ export interface MoveDeps {
 }
 
 const POWER = "volatile.last_state.power";
+/** Targets one move tries at most when the check against what is stored finds them full. */
+const MAX_TARGETS = 3;
 const ORIGIN = "volatile.evacuate.origin";
 
 const timeoutOf = (i: Instance) => Number(i.config["boot.host_shutdown_timeout"] ?? 30);
@@ -136,7 +145,7 @@ export class MoveProcedure {
         release();
         if (!order.retarget) throw conflict(`Cannot move "${name}" to "${target}": ${refused}`);
         try {
-          ticket = await order.retarget(instance);
+          ticket = await order.retarget(instance, []);
         } catch (err) {
           if (err instanceof BerthError && err.status === 409) return { outcome: "no-target", why: `${refused}, and ${err.message}` };
           throw err;
@@ -148,24 +157,46 @@ export class MoveProcedure {
       if (running && instance.config[POWER] !== "RUNNING") marks[POWER] = "RUNNING";
       if ((purpose === "evacuation" || purpose === "heal") && !instance.config[ORIGIN]) marks[ORIGIN] = instance.location;
       const live = order.live && executor.canLiveMigrate;
+      const full: string[] = []; // targets the check against what is stored refused
+      let noTarget: string | null = null;
       try {
-        if (purpose === "heal") {
-          // Its host answers nothing (and has fenced it, or is dead): the stop and the move are records, in one write.
-          report(progress.migrating(instance, target));
-          instance = await records.recordHealed(project, name, marks, target);
-        } else {
+        if (purpose !== "heal") {
           instance = await records.setVolatile(project, name, marks);
           if (instance.status === "Running" && !live) {
             report(progress.stopping(instance));
             await executor.stop(instance, { force: false, timeoutS: timeoutOf(instance) });
           }
-          report(progress.migrating(instance, target));
-          await executor.move(await records.get(project, name), target, { live });
+        }
+        for (;;) {
+          try {
+            report(progress.migrating(instance, target));
+            // A heal: its host answers nothing (and has fenced it, or is dead): the stop and the move are records, in one write.
+            if (purpose === "heal") instance = await records.recordHealed(project, name, marks, target);
+            else await executor.move(await records.get(project, name), target, { live });
+            break;
+          } catch (thrown) {
+            if (!(thrown instanceof NoLongerFits) || !order.retarget || full.length + 1 >= MAX_TARGETS) throw thrown;
+            release();
+            full.push(target);
+            report(`${thrown.message}; choosing another member`);
+            try {
+              ticket = await order.retarget(instance, full);
+            } catch (err) {
+              if (!(err instanceof BerthError && err.status === 409)) throw err;
+              noTarget = `${thrown.message}, and ${err.message}`;
+              break;
+            }
+            target = ticket.location;
+          }
         }
       } catch (thrown) {
         release();
         await this.putBack(project, name, order.from, running && purpose !== "heal", marks); // a dead host starts nothing
         throw toError(thrown);
+      }
+      if (noTarget !== null) {
+        await this.putBack(project, name, order.from, running && purpose !== "heal", marks);
+        return { outcome: "no-target", why: noTarget };
       }
       ticket?.commit();
       ticket = null;

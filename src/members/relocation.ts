@@ -84,7 +84,7 @@ export class Relocation {
     const result = await this.moves.run({
       project, name, from, target, ticket, live, purpose: "relocation", report,
       // A chosen target that stopped taking instances is chosen again; a member the user named is not.
-      retarget: namedMember ? undefined : (instance) => this.placement.place({ instance, reason: "relocation", target: requested, exclude: [from] }),
+      retarget: namedMember ? undefined : (instance, full) => this.placement.place({ instance, reason: "relocation", target: requested, exclude: [from, ...full] }),
     });
     if (result.outcome === "no-target") throw conflict(`Instance "${name}" could not be moved: ${result.why}`);
     if (result.outcome === "gone") return { from, to: null, status: null, note: result.why };

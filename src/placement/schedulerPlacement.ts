@@ -18,7 +18,7 @@ import {
   type QueryOutcome, type Rejection, type SchedulerConfig,
 } from "../scheduler/index.ts";
 import type { Store } from "../store/store.ts";
-import { confirmFit } from "./confirmFit.ts";
+import { confirmFit, schedulerConfigOf } from "./confirmFit.ts";
 import { instanceKey, placedRequest, type SchedulerIndex } from "./schedulerIndex.ts";
 
 export interface PlacementDeps {
@@ -64,12 +64,7 @@ export class SchedulerPlacement implements InstancePlacement {
   }
 
   schedulerConfig(): SchedulerConfig {
-    const c = this.deps.config.get();
-    return {
-      strategy: c["scheduler.strategy"],
-      cpuAllocationRatio: c["scheduler.cpu_allocation_ratio"],
-      memoryAllocationRatio: c["scheduler.memory_allocation_ratio"],
-    };
+    return schedulerConfigOf(this.deps.config.get());
   }
 
   /**
@@ -130,7 +125,7 @@ export class SchedulerPlacement implements InstancePlacement {
     const hooks = this.hooks;
     hooks?.pending(key, instance, outcome.member);
     const architecture = view.info(outcome.member)?.architecture ?? "x86_64";
-    return this.ticket(outcome.member, architecture, key, placedRequest(instance), (commit) => {
+    return this.ticket(outcome.member, architecture, instance, key, placedRequest(instance), (commit) => {
       if (commit) view.commit(key);
       else view.release(key);
       hooks?.pending(key, instance, null);
@@ -154,7 +149,7 @@ export class SchedulerPlacement implements InstancePlacement {
     }
     view.reserve(key, member, request);
     const architecture = view.info(member)?.architecture ?? instance.architecture;
-    return this.ticket(member, architecture, key, request, (commit) => {
+    return this.ticket(member, architecture, instance, key, request, (commit) => {
       if (commit) view.commit(key);
       else view.release(key);
     });
@@ -185,7 +180,7 @@ export class SchedulerPlacement implements InstancePlacement {
     const key = `resize:${instanceKey(current.project, current.name)}`;
     view.reserve(key, current.location, growth);
     const architecture = view.info(current.location)?.architecture ?? current.architecture;
-    return this.ticket(current.location, architecture, null, growth, () => view.release(key));
+    return this.ticket(current.location, architecture, current, null, growth, () => view.release(key));
   }
 
   async ready(): Promise<void> {
@@ -203,11 +198,15 @@ export class SchedulerPlacement implements InstancePlacement {
   }
 
   /**
-   * A ticket whose settle runs once, counted as outstanding on its member until then. `key` is the
-   * view reservation a refit replaces (null: a resize's growth, which never refits).
+   * A ticket for `instance` whose settle runs once, counted as outstanding on its member until then.
+   * `key` is the view reservation a refit replaces (null: a resize's growth, which never refits;
+   * its confirm counts the instance as stored, plus the growth).
    */
-  private ticket(member: string, architecture: string, key: string | null, reserved: PlacedRequest, settle: (commit: boolean) => void): PlacementTicket {
-    const ticketFor = key === null ? { project: "", name: "" } : { project: key.slice(0, key.indexOf("/")), name: key.slice(key.indexOf("/") + 1) };
+  private ticket(
+    member: string, architecture: string, instance: { project: string; name: string }, key: string | null, reserved: PlacedRequest,
+    settle: (commit: boolean) => void,
+  ): PlacementTicket {
+    const who = { project: instance.project, name: instance.name };
     let entry = this.outstanding.get(member);
     if (!entry) this.outstanding.set(member, (entry = { count: 0, waiters: [] }));
     entry.count++;
@@ -238,7 +237,9 @@ export class SchedulerPlacement implements InstancePlacement {
       view.reserve(key, member, next);
       reserved = next;
     };
-    const confirm = (tx: Store) => confirmFit(tx, member, ticketFor, reserved, this.schedulerConfig());
+    const confirm = (tx: Store) => confirmFit(tx, member, who, reserved, this.schedulerConfig(), {
+      latest: (record) => this.deps.members.latest(record), countSelf: key === null,
+    });
     return { location: member, architecture, commit: () => done(true), release: () => done(false), refit, confirm };
   }
 

@@ -16,6 +16,7 @@ import type { Instance, PlacementReason } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
 import { ScriptletSandbox, type ScriptletOutcome, type ScriptletRequest, type SandboxLimits } from "../sandbox/index.ts";
 import type { ChooseHook } from "../scheduler/index.ts";
+import { outsideLeader } from "../store/store.ts";
 
 export interface ScriptletDeps {
   config: ConfigService;
@@ -122,7 +123,9 @@ export class Scriptlets {
       onLog: (log) => {
         const context = { instance: log.instance, project: log.project, reason: log.reason };
         logger[log.level]({ scriptlet: true, ...context }, log.message);
-        bus.emit("logging", { level: log.level, message: log.message, context }, log.project);
+        // The sandbox's workers call back in the context they were started in, which may be the
+        // leader's work of an epoch long gone: a log is never the leader's write (store.ts asLeader).
+        outsideLeader(() => bus.emit("logging", { level: log.level, message: log.message, context }, log.project));
       },
     });
     const memberList = await members.list();

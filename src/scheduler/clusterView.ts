@@ -143,6 +143,11 @@ export class ClusterView {
     return this.instances.get(key)?.member;
   }
 
+  /** Every instance placed (not reservations), as [key, member]. */
+  instanceLocations(): [key: string, member: string][] {
+    return [...this.instances.values()].map((a) => [a.key, a.member]);
+  }
+
   /** Holds resources for a placement in flight; counts at once, so a concurrent decision sees it. */
   reserve(key: string, member: string, request: PlacedRequest): void {
     if (this.reservations.has(key)) throw new Error(`A placement of "${key}" is already in flight`);

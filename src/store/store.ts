@@ -13,8 +13,14 @@
  * - an instance's project and location must exist (a member that hosts instances cannot be
  *   deleted); a group link names an existing member and group;
  * - names are unique where the schema says so: a second insert of the same key rejects with
- *   DuplicateKey.
+ *   DuplicateKey;
+ * - writes made inside asLeader(fence, …) — the leader's own work: the liveness sweep, healing, the
+ *   operations it adopted — are fenced: each runs in a transaction that first reads the leader
+ *   lease's epoch (FOR SHARE, so a new leader's takeover waits for it) and rejects with LeaseLost,
+ *   writing nothing, when it is not the fence's. A store one process owns alone (SQLite) has no
+ *   lease and no other leader: it checks nothing.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import type {
   ClusterGroup, Instance, InstanceStatus, MemberLifecycle, MemberRecord, MemberResources, MemberStateReport,
   OperationStatus, Project, StoragePool, TokenInfo, TokenRole,
@@ -52,6 +58,43 @@ export async function insertIfAbsent(insert: () => Promise<unknown>): Promise<vo
   } catch (err) {
     if (!(err instanceof DuplicateKey)) throw err;
   }
+}
+
+/**
+ * The leadership a replica holds while it does the leader's work: the lease's epoch when it took
+ * it, and what to do when a write finds the lease at another epoch (step down).
+ */
+export interface LeaderFence {
+  epoch: number;
+  lost(err: LeaseLost): void;
+}
+
+/** A write made as leader found that another replica took the leadership since (a newer epoch): nothing was written. */
+export class LeaseLost extends Error {
+  constructor(readonly epoch: number, readonly found: number | null) {
+    super(`This replica's leadership (epoch ${epoch}) was taken over (the lease is at ${found === null ? "no epoch" : `epoch ${found}`}): a write it made as leader was refused`);
+    this.name = "LeaseLost";
+  }
+}
+
+const fences = new AsyncLocalStorage<LeaderFence>();
+
+/**
+ * Runs fn as the leader of `fence.epoch`: every store write made from it — through every await,
+ * and from the timers it starts (AsyncLocalStorage follows them) — is fenced (see the rules above).
+ */
+export function asLeader<T>(fence: LeaderFence, fn: () => T): T {
+  return fences.run(fence, fn);
+}
+
+/** Runs fn outside any leader's work: for callbacks that may run in a context the leader's work created, but are not its writes. */
+export function outsideLeader<T>(fn: () => T): T {
+  return fences.exit(fn);
+}
+
+/** The fence of the leader's work running now, if any (for store implementations). */
+export function leaderFence(): LeaderFence | undefined {
+  return fences.getStore();
 }
 
 /** A write that names a row that is gone (a member removed while an instance was placed on it): every implementation throws this. */
@@ -278,18 +321,23 @@ export interface ReplicaInfo {
  * process, however it dies (kill -9 closes the socket and the database lets go at once).
  */
 export interface ReplicaChannel {
-  /** Appends an entry (a row) and notifies every replica of its id (NOTIFY carries only the id). */
+  /** Appends an entry (a row) and notifies every replica of its id (NOTIFY carries only the id); fenced inside asLeader. */
   append(origin: string, kind: FeedEntry["kind"], body: unknown): Promise<number>;
   /** Entries after `id`, oldest first, at most `limit`. */
   after(id: number, limit: number): Promise<FeedEntry[]>;
   /** The newest entry's id (0: none). */
   lastId(): Promise<number>;
-  /** Forgets entries older than this many ms (the database's clock); returns how many. */
+  /** Forgets entries older than this many ms (the database's clock); returns how many. Fenced inside asLeader. */
   pruneFeed(olderThanMs: number): Promise<number>;
   /** Calls onId for each notified id; onLost when the session is lost (leadership and claims are gone then). */
   listen(onId: (id: number) => void, onLost: (err: Error) => void): Promise<void>;
-  /** Takes, or confirms, the leadership; returns the lease's epoch while held, null when another replica holds it. */
+  /**
+   * Takes, or confirms, the leadership; returns the lease's epoch while held, null when another
+   * replica holds it (also when the lease moved to another epoch since this one took it).
+   */
   tryLead(holder: string): Promise<number | null>;
+  /** Lets go of the leadership (a write made as leader was refused: another replica leads). */
+  resign(): Promise<void>;
   /** The current leader's epoch and name, as recorded when it took the lease. */
   lease(): Promise<{ holder: string; epoch: number } | null>;
   /** Claims an operation for this process (false: a live replica runs it); a claim ends with the process. */

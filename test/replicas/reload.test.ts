@@ -6,30 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ClusterChanges } from "../../src/cluster/changes.ts";
 import { Replicas } from "../../src/cluster/replicas.ts";
 import { EventBus } from "../../src/events/bus.ts";
-import type { FeedEntry, ReplicaChannel } from "../../src/store/store.ts";
-
-function memoryChannel(feed: FeedEntry[], listeners: ((id: number) => void)[]): ReplicaChannel {
-  return {
-    append: async (origin, kind, body) => {
-      const id = feed.length + 1;
-      feed.push({ id, origin, kind, body });
-      for (const l of listeners) l(id);
-      return id;
-    },
-    after: async (id, limit) => feed.filter((e) => e.id > id).slice(0, limit),
-    lastId: async () => feed.length,
-    pruneFeed: async () => 0,
-    listen: async (onId) => void listeners.push(onId),
-    tryLead: async () => null,
-    lease: async () => null,
-    claimOperation: async () => true,
-    releaseOperation: async () => {},
-    announce: async () => {},
-    listReplicas: async () => [],
-    sharedValue: async (_name, make) => make(),
-    close: async () => {},
-  };
-}
+import { MemoryDatabase } from "./memoryChannel.ts";
 
 describe("replicas: reloads by the feed's events", () => {
   const started: Replicas[] = [];
@@ -38,12 +15,11 @@ describe("replicas: reloads by the feed's events", () => {
   });
 
   it("a certificate added or removed on one replica makes the others drop their cached trust store", async () => {
-    const feed: FeedEntry[] = [];
-    const listeners: ((id: number) => void)[] = [];
+    const db = new MemoryDatabase();
     const reloaded: string[] = [];
     const make = (self: string, bus: EventBus) => new Replicas({
-      self, channel: memoryChannel(feed, listeners), changes: new ClusterChanges(), bus, urls: () => [],
-      reload: async (what) => void (self === "r2" && reloaded.push(what)),
+      self, channel: db.channel(), changes: new ClusterChanges(), bus, urls: () => [],
+      reload: async (what) => void (self === "r2" && reloaded.push(what)), resync: async () => [], onResync: () => {},
       operationEnded: () => {}, onLead: async () => {}, whileLeading: async () => {}, onFollow: () => {},
       onError: (err) => { throw err; }, tickMs: 60_000, groupsOf: () => ["default"],
     });
@@ -62,13 +38,12 @@ describe("replicas: reloads by the feed's events", () => {
   });
 
   it("a member's change re-reads the groups only when it moved the member between groups (a heartbeat does not)", async () => {
-    const feed: FeedEntry[] = [];
-    const listeners: ((id: number) => void)[] = [];
+    const db = new MemoryDatabase();
     const reloaded: string[] = [];
     const published: string[] = [];
     const make = (self: string, changes: ClusterChanges) => new Replicas({
-      self, channel: memoryChannel(feed, listeners), changes, bus: new EventBus(), urls: () => [],
-      reload: async (what) => void (self === "r2" && reloaded.push(what)),
+      self, channel: db.channel(), changes, bus: new EventBus(), urls: () => [],
+      reload: async (what) => void (self === "r2" && reloaded.push(what)), resync: async () => [], onResync: () => {},
       operationEnded: () => {}, onLead: async () => {}, whileLeading: async () => {}, onFollow: () => {},
       onError: (err) => { throw err; }, tickMs: 60_000, groupsOf: (m) => (m === "n1" ? ["default", "fast"] : ["default"]),
     });

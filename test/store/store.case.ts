@@ -1,10 +1,18 @@
 /**
  * The store conformance suite: what every Store implementation must do (src/store/store.ts), run
  * against each one: SQLite (sqlite.test.ts) and PostgreSQL (postgres.test.ts). Each test starts
- * from an empty store and uses only the interface.
+ * from an empty store and uses only the interface — except the check of a move's new location
+ * (placement/confirmFit.ts through cluster/instanceRecords.ts), which runs in the store's
+ * transaction and row lock and so must hold on every store.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ClusterChanges, type ClusterChange } from "../../src/cluster/changes.ts";
+import { InstanceRecords } from "../../src/cluster/instanceRecords.ts";
+import { NoLongerFits } from "../../src/cluster/placementPort.ts";
+import { defaultServerConfig } from "../../src/domain/serverConfig.ts";
 import type { Instance, MemberResources } from "../../src/domain/types.ts";
+import { EventBus } from "../../src/events/bus.ts";
+import { moveConfirmation } from "../../src/placement/confirmFit.ts";
 import { DuplicateKey, type NewMember, type Store } from "../../src/store/store.ts";
 
 export interface StoreFixture {
@@ -198,6 +206,67 @@ export function storeConformance(label: string, setup: () => Promise<StoreFixtur
       });
       expect(on.map((i) => [i.name, i.config["limits.cpu"]]).sort()).toEqual([["a", "2"], ["c", "4"]]);
       expect(await s.instanceResourcesOn("n3")).toEqual([]);
+    });
+
+    /** The instance records of one replica, whose view never hears of what the others store; cpus not over-committed (ratio 1). */
+    const recordsOf = (store: Store, published: ClusterChange[] = [], afterCheck: () => Promise<void> = async () => {}) => {
+      const changes = new ClusterChanges();
+      changes.subscribe((change) => published.push(change));
+      const config = { ...defaultServerConfig(), "scheduler.cpu_allocation_ratio": 1 };
+      const confirm = moveConfirmation(() => config, (record) => record);
+      return new InstanceRecords(store, new EventBus(), changes, async (tx, instance, target) => {
+        await confirm(tx, instance, target);
+        await afterCheck();
+      });
+    };
+
+    it("a move's new location is checked against what is stored on the target, in the write's transaction: refused, nothing written, when others filled it", async () => {
+      await s.insertMember(member("n1"), 1);
+      await s.insertMember(member("n2"), 1); // 4 cpus
+      await s.insertInstance(instance("mover", "n1", { status: "Running" })); // 2 cpus
+      const published: ClusterChange[] = [];
+      const records = recordsOf(s, published);
+      // Another replica's commits, through its own handle: n2's 4 cpus are taken.
+      const other = await f.reopen();
+      await other.insertInstance(instance("a", "n2"));
+      await other.insertInstance(instance("b", "n2"));
+
+      const refused = records.recordLocation("default", "mover", "n2");
+      await expect(refused).rejects.toBeInstanceOf(NoLongerFits);
+      await expect(refused).rejects.toThrow(/"mover".*no longer fits on cluster member "n2".*needs 2 more cpu, 0 of 4 free/);
+      // A heal's move (marks, Stopped and the location in one write) is refused whole.
+      await expect(records.recordHealed("default", "mover", { "volatile.evacuate.origin": "n1" }, "n2")).rejects.toBeInstanceOf(NoLongerFits);
+      expect(await s.getInstance("default", "mover")).toEqual(instance("mover", "n1", { status: "Running" }));
+      expect(published).toEqual([]);
+
+      await other.deleteInstance("default", "b"); // room for it again
+      await records.recordLocation("default", "mover", "n2");
+      expect((await s.getInstance("default", "mover"))?.location).toBe("n2");
+      expect(published).toMatchObject([{ kind: "instance", instance: { name: "mover", location: "n2" }, previousLocation: "n1" }]);
+    });
+
+    it("of two moves onto a member with room for one, made at once by two views that know nothing of each other, exactly one lands", async () => {
+      await s.insertMember(member("n1"), 1);
+      await s.insertMember(member("n2"), 1);
+      await s.insertInstance(instance("filler", "n2")); // n2: 2 of 4 cpus free
+      await s.insertInstance(instance("m1", "n1"));
+      await s.insertInstance(instance("m2", "n1"));
+      // Each move, once checked, waits for the other to be checked too (or a while, when the
+      // other cannot get to its check: the member's row is locked): checked both, both would land.
+      let checked = 0;
+      let bothChecked!: () => void;
+      const both = new Promise<void>((resolve) => { bothChecked = resolve; });
+      const meet = async () => {
+        if (++checked === 2) bothChecked();
+        await Promise.race([both, new Promise((resolve) => setTimeout(resolve, 300))]);
+      };
+      const results = await Promise.allSettled([
+        recordsOf(s, [], meet).recordLocation("default", "m1", "n2"),
+        recordsOf(s, [], meet).recordLocation("default", "m2", "n2"), // PostgreSQL: another pooled connection; SQLite: its one writer
+      ]);
+      expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
+      expect(results.find((r) => r.status === "rejected")).toMatchObject({ reason: expect.any(NoLongerFits) });
+      expect(await s.listInstances({ location: "n2" })).toHaveLength(2);
     });
 
     it("server config: write and remove keys, read them all", async () => {

@@ -3,11 +3,13 @@
  * leadership and operation claims as session advisory locks on one dedicated connection, replica
  * announces and shared values. The advisory locks are the session's: when a replica dies (kill -9
  * included) its connection closes and the database releases them at once, so another replica can
- * take the leadership, and resume the operations it ran, on its next try.
+ * take the leadership, and resume the operations it ran, on its next try. Appends and prunes of
+ * the feed made inside asLeader (store.ts) are fenced as the store's writes are (leaderFence.ts).
  */
 import { createHash } from "node:crypto";
 import pg from "pg";
-import type { FeedEntry, ReplicaChannel, ReplicaInfo } from "../store.ts";
+import { leaderFence, type FeedEntry, type LeaderFence, type ReplicaChannel, type ReplicaInfo } from "../store.ts";
+import { checkFence, LEASE_EPOCH_FOR_SHARE } from "./leaderFence.ts";
 
 const CHANNEL = "berth_feed";
 /** Advisory lock keys: the leadership, and one per operation (the first 8 bytes of SHA-256 of its id, with a prefix). */
@@ -17,6 +19,8 @@ const DB_NOW = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
 export class PgChannel implements ReplicaChannel {
   private leading = false;
+  /** The lease's epoch when this session took the leadership. */
+  private taken = 0;
   private readonly claimed = new Set<string>();
   private lost: Error | null = null;
   /** The session's queries, one at a time (a pg client runs one query at a time). */
@@ -44,12 +48,37 @@ export class PgChannel implements ReplicaChannel {
 
   async append(origin: string, kind: FeedEntry["kind"], body: unknown): Promise<number> {
     // One statement: the row and the notification commit together.
-    const { rows } = await this.pool.query<{ id: string }>(
+    const { rows } = await this.write<{ id: string }>(
       `with entry as (insert into changes (origin, kind, body, created_at) values ($1, $2, $3, ${DB_NOW}) returning id)
        select id, pg_notify('${CHANNEL}', id::text) from entry`,
       [origin, kind, JSON.stringify(body)],
     );
     return Number(rows[0].id);
+  }
+
+  /** A write on the pool; inside asLeader, in a transaction that first checks the lease's epoch. */
+  private async write<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    const fence = leaderFence();
+    if (!fence) return this.pool.query<R>(text, values);
+    return this.fenced(fence, (client) => client.query<R>(text, values));
+  }
+
+  private async fenced<T>(fence: LeaderFence, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("begin");
+      try {
+        checkFence(fence, (await client.query(LEASE_EPOCH_FOR_SHARE)).rows);
+        const result = await fn(client);
+        await client.query("commit");
+        return result;
+      } catch (err) {
+        await client.query("rollback").catch(() => {});
+        throw err;
+      }
+    } finally {
+      client.release();
+    }
   }
 
   async after(id: number, limit: number): Promise<FeedEntry[]> {
@@ -65,7 +94,7 @@ export class PgChannel implements ReplicaChannel {
   }
 
   async pruneFeed(olderThanMs: number): Promise<number> {
-    const result = await this.pool.query(`delete from changes where created_at < ${DB_NOW} - $1`, [olderThanMs]);
+    const result = await this.write(`delete from changes where created_at < ${DB_NOW} - $1`, [olderThanMs]);
     return result.rowCount ?? 0;
   }
 
@@ -99,10 +128,22 @@ export class PgChannel implements ReplicaChannel {
         `insert into leases (name, holder, epoch, expires_at) values ('leader', $1, 1, 0)
          on conflict (name) do update set holder = excluded.holder, epoch = leases.epoch + 1 returning epoch`, [holder],
       );
-      return Number(taken.rows[0].epoch);
+      this.taken = Number(taken.rows[0].epoch);
+      return this.taken;
     }
     const { rows } = await this.onSession<{ epoch: string }>("select epoch from leases where name = 'leader'");
-    return Number(rows[0]?.epoch ?? 0);
+    const epoch = Number(rows[0]?.epoch ?? 0);
+    if (epoch === this.taken) return epoch;
+    // Another replica took the lease since (this session lost the lock meanwhile): not the leader any more.
+    await this.resign();
+    return null;
+  }
+
+  async resign(): Promise<void> {
+    if (!this.leading) return;
+    this.leading = false;
+    if (this.lost) return; // the session, and the lock with it, is gone already
+    await this.onSession("select pg_advisory_unlock($1)", [LEADER_LOCK.toString()]);
   }
 
   async lease(): Promise<{ holder: string; epoch: number } | null> {

@@ -7,13 +7,15 @@
  *   connection in BEGIN … COMMIT for fn, so calls made beside it run on other connections with
  *   the database's isolation (READ COMMITTED) and never see fn's writes before it commits.
  * - A unique violation (SQLSTATE 23505) becomes DuplicateKey.
+ * - Inside asLeader (store.ts) every write, and every transaction, first checks the leader lease's
+ *   epoch (leaderFence.ts) in its own transaction; reads are not fenced.
  * - Replicas starting together migrate one at a time (an advisory lock around the migrator).
  */
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { DuplicateKey, MissingReference, type ReplicaChannel, type Store } from "../store.ts";
+import { DuplicateKey, leaderFence, MissingReference, type ReplicaChannel, type Store } from "../store.ts";
 import { PgChannel } from "./pgChannel.ts";
 import * as schema from "./pgSchema.ts";
 import { PgTables, type PgDb } from "./pgTables.ts";
@@ -40,6 +42,15 @@ const METHODS = [
   "insertOperation", "updateOperation", "getOperation", "listOperations", "countOperationsByStatus", "pruneOperations",
 ] as const satisfies readonly Method[];
 
+/** The methods that only read: every other one writes, and is fenced inside asLeader. */
+const READS: ReadonlySet<Method> = new Set<Method>([
+  "dumpTable", "listMembers", "getMember", "listGroups", "groupExists", "getGroup", "groupsOfMember", "listPools", "getPool",
+  "listProjects", "getProject", "listInstances", "listInstanceResources", "instanceResourcesOn", "lockMember", "getInstance",
+  "countInstances", "countInstancesByLocationAndStatus", "readConfig", "findTokenByHash", "listTokens", "countTokens",
+  "findJoinTokenByHash", "getJoinToken", "listJoinTokens", "getCertificate", "listCertificates", "findTrustTokenByHash",
+  "getTrustToken", "listTrustTokens", "getOperation", "listOperations", "countOperationsByStatus",
+]);
+
 type Listed = (typeof METHODS)[number];
 const complete: Exclude<Method, Listed> extends never ? true : never = true;
 type Shape = { [K in Method]: (...args: Parameters<Store[K]>) => ReturnType<Store[K]> };
@@ -64,23 +75,39 @@ function translate(err: unknown): unknown {
   return err;
 }
 
-/** A Store over one drizzle executor (the pool, or an open transaction). */
-function storeOver(db: PgDb, close: () => Promise<void>): Store {
+type Call = (tables: PgTables, args: unknown[]) => Promise<unknown>;
+
+/**
+ * A Store over one drizzle executor (the pool, or an open transaction). `fenced`: an open
+ * transaction whose fence was checked at its start (its writes need no check of their own).
+ */
+function storeOver(db: PgDb, close: () => Promise<void>, fenced = false): Store {
   const tables = new PgTables(db);
   const store = {} as Record<string, unknown>;
   for (const name of METHODS) {
-    const method = (tables[name] as (...args: unknown[]) => Promise<unknown>).bind(tables);
+    const call: Call = (on, args) => (on[name] as (...a: unknown[]) => Promise<unknown>).apply(on, args);
+    const write = !READS.has(name);
     store[name] = async (...args: unknown[]) => {
+      const fence = write && !fenced ? leaderFence() : undefined;
       try {
-        return await method(...args);
+        if (!fence) return await call(tables, args);
+        return await db.transaction(async (tx) => {
+          const inside = new PgTables(tx as unknown as PgDb);
+          await inside.checkFence(fence);
+          return call(inside, args);
+        });
       } catch (err) {
         throw translate(err);
       }
     };
   }
   store.transaction = async <T>(fn: (tx: Store) => Promise<T>): Promise<T> => {
+    const fence = fenced ? undefined : leaderFence();
     try {
-      return await db.transaction((tx) => fn(storeOver(tx as unknown as PgDb, close)));
+      return await db.transaction(async (tx) => {
+        if (fence) await new PgTables(tx as unknown as PgDb).checkFence(fence);
+        return fn(storeOver(tx as unknown as PgDb, close, fenced || fence !== undefined));
+      });
     } catch (err) {
       throw translate(err);
     }

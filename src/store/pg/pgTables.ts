@@ -20,7 +20,8 @@ import {
 import type {
   Heartbeat, InstancePatch, InstanceResources, MemberPatch, NewCertificate, NewMember, NewOperation, NewTrustToken, PoolPatch, StoreTable,
 } from "../store.ts";
-import { TABLES } from "../store.ts";
+import { TABLES, type LeaderFence } from "../store.ts";
+import { checkFence, LEASE_EPOCH_FOR_SHARE } from "./leaderFence.ts";
 import * as t from "./pgSchema.ts";
 
 export type PgDb = NodePgDatabase<typeof t>;
@@ -43,6 +44,11 @@ export class PgTables {
   async dumpTable(table: StoreTable): Promise<unknown[]> {
     if (!TABLES.includes(table)) throw new Error(`unknown table ${table}`);
     return (await this.db.execute(sql.raw(`select * from "${table}"`))).rows;
+  }
+
+  /** Inside a transaction: refuses (LeaseLost) unless the leader lease is at the fence's epoch, and holds it there until the end. */
+  async checkFence(fence: LeaderFence): Promise<void> {
+    checkFence(fence, (await this.db.execute(sql.raw(LEASE_EPOCH_FOR_SHARE))).rows);
   }
 
   /** Locks a member's row until the open transaction ends (placements on it from any replica wait). */
