@@ -66,6 +66,11 @@ export interface BerthOptions {
   replicaName?: string;
   /** Run the embedded local member (default true on SQLite, false on PostgreSQL). */
   localMember?: boolean;
+  /**
+   * Confirm each placement and move against what is stored on the member, in the write's
+   * transaction (default: only on a shared database; one process's own view is the whole truth).
+   */
+  confirmStored?: boolean;
   localMemberName?: string;
   adminToken?: string;
   now?: () => number;
@@ -165,7 +170,8 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   await projects.ensureDefault();
 
   // A move's new location is confirmed against what is stored on the target, in the write's transaction.
-  const records = new InstanceRecords(store, bus, changes, moveConfirmation(() => config.get(), (record) => members.latest(record)));
+  const confirmStored = opts.confirmStored ?? channel !== null;
+  const records = new InstanceRecords(store, bus, changes, confirmStored ? moveConfirmation(() => config.get(), (record) => members.latest(record)) : null);
   const locks = new InstanceLocks();
   const storeExecutor = new StoreExecutor(records, opts.executorDelayMs ?? Number(process.env.BERTH_EXECUTOR_DELAY_MS ?? 0));
   // On a member with an agent a step completes when the agent reports it done (agentExecutor.ts).
@@ -184,7 +190,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
   const memberLifecycle = async (name: string) => (await members.find(name))?.state;
   const instances = new InstanceService({
     store, bus, changes, now, records, locks, placement, executor, memberLifecycle,
-    projectExists: (name) => projects.exists(name), findPool: (name) => pools.find(name), sharedStore: channel !== null,
+    projectExists: (name) => projects.exists(name), findPool: (name) => pools.find(name), sharedStore: confirmStored,
   });
   const moves = new MoveProcedure({
     records, locks, executor, memberLifecycle, reserveAt: (instance, member, confine) => placement.reserveAt(instance, member, confine),

@@ -23,8 +23,8 @@ export class InstanceRecords implements InstanceRecorder {
     private readonly store: Store,
     private readonly bus: EventBus,
     private readonly changes: ClusterChanges,
-    /** The check of a new location against what is stored on the member (placement/confirmFit.ts). */
-    private readonly confirm: ConfirmPlacement,
+    /** The check of a new location against what is stored on the member (placement/confirmFit.ts); null: none (one process). */
+    private readonly confirm: ConfirmPlacement | null,
   ) {}
 
   list(filter: { project?: string; location?: string } = {}): Promise<Instance[]> {
@@ -82,11 +82,13 @@ export class InstanceRecords implements InstanceRecorder {
    * member it is on already (a resumed heal) is only written.
    */
   private async moveInStore(before: Instance, location: string, patch: InstancePatch): Promise<void> {
+    const confirm = this.confirm;
+    if (!confirm) return this.store.updateInstance(before.project, before.name, patch);
     await this.store.transaction(async (tx) => {
       if (before.location !== location) {
         const stored = await tx.getInstance(before.project, before.name);
         if (!stored) throw notFound(`Instance "${before.name}" not found in project "${before.project}"`);
-        await this.confirm(tx, stored, location);
+        await confirm(tx, stored, location);
       }
       await tx.updateInstance(before.project, before.name, patch);
     });

@@ -46,8 +46,9 @@ export interface InstanceServiceDeps {
   /** A member's stored lifecycle state, or undefined when there is no such member. */
   memberLifecycle: (name: string) => Promise<MemberLifecycle | undefined>;
   /**
-   * Several replicas share the database: a create checks its placement against the stored truth
-   * in the transaction that stores it (PlacementTicket.confirm). One process needs no such check.
+   * Several replicas share the database: a create or a resize checks its placement against the
+   * stored truth in the transaction that stores it (PlacementTicket.confirm). One process needs no
+   * such check (BerthOptions.confirmStored; moves follow the same rule, InstanceRecords).
    */
   sharedStore?: boolean;
 }
@@ -191,7 +192,7 @@ export class InstanceService {
       try {
         // A growth is confirmed against what is stored on the member, in the write's transaction:
         // another replica may have filled the member since this view last heard of it.
-        if (ticket) {
+        if (ticket && this.deps.sharedStore) {
           await this.deps.store.transaction(async (tx) => {
             await ticket.confirm(tx);
             await tx.updateInstance(project, name, patch);

@@ -11,7 +11,7 @@ import { makeHarness, type Harness } from "../support/harness.ts";
 
 let h: Harness;
 beforeEach(async () => {
-  h = await makeHarness();
+  h = await makeHarness({ confirmStored: true }); // as on a shared database
   expect((await h.request("PATCH", "/1.0", { config: { "scheduler.cpu_allocation_ratio": 1 } })).status).toBe(200);
 });
 afterEach(async () => { await h.close(); });
