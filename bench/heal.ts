@@ -31,7 +31,7 @@ function cpuSeconds(pid: number): number {
 
 async function prepare(service: Service): Promise<void> {
   await service.call("PATCH", "/1.0", { config: { "cluster.offline_threshold": THRESHOLD_S, "cluster.healing_threshold": THRESHOLD_S,
-    // HEAL_PARALLEL=N: cluster.healing.max_parallel (default: the service's, 64).
+    // HEAL_PARALLEL=N: cluster.healing.max_parallel (default: the service's, 256).
     ...(process.env.HEAL_PARALLEL ? { "cluster.healing.max_parallel": Number(process.env.HEAL_PARALLEL) } : {}) } });
   await service.call("POST", "/1.0/storage-pools", { name: "ceph", driver: "ceph" });
 }
