@@ -112,6 +112,8 @@ export interface Berth {
   certificate: ServerCertificate;
   /** This replica among the others on its database (standalone on SQLite). */
   replicas: ReplicaStatus;
+  /** The listeners are bound (BerthOptions.endpoints now answers): other replicas learn this one's addresses at once. */
+  listening(): Promise<void>;
   /** Heartbeats the local member now (also runs on a timer). */
   heartbeatLocal(): Promise<void>;
   close(): Promise<void>;
@@ -342,6 +344,7 @@ export async function createBerth(opts: BerthOptions): Promise<Berth> {
     certificate,
     replicas: replicaStatus,
     heartbeatLocal,
+    listening: async () => { await replicas?.announce(); },
     async close() {
       if (heartbeatTimer) clearTimeout(heartbeatTimer);
       await replicas?.stop();

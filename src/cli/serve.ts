@@ -223,6 +223,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     throw err;
   }
   endpoints = serviceEndpoints(listeners);
+  await berth.listening();
   return {
     berth,
     servers: bound.map((b) => b.server),

@@ -155,6 +155,18 @@ export class Replicas implements ReplicaStatus {
     loop();
   }
 
+  /**
+   * Records this replica's addresses now rather than at the next tick: the service calls it once
+   * its listeners are bound (its first announcement, made while it started, had none).
+   */
+  async announce(): Promise<void> {
+    try {
+      await this.deps.channel.announce(this.self, this.deps.urls());
+    } catch (err) {
+      this.deps.onError(err, "announcing this replica's addresses");
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);

@@ -77,7 +77,8 @@ describeWithPostgres("three replicas on one PostgreSQL", () => {
     const roles = await until("one leader among three listed replicas", async () => {
       const envs = await Promise.all(replicas.map(async (r) => (await call(r.url, "GET", "/1.0")).body.metadata.environment));
       const leaders = envs.filter((e) => e.replica_role === "leader");
-      return leaders.length === 1 && envs.every((e) => e.replicas.length === 3) ? envs : null;
+      // Each replica records its addresses once it listens; the others read them at their next tick.
+      return leaders.length === 1 && envs.every((e) => e.replicas.length === 3 && e.replicas.every((r: { urls: string[] }) => r.urls.length > 0)) ? envs : null;
     });
     expect(new Set(roles.map((e) => e.certificate_fingerprint)).size).toBe(1); // one shared certificate
 
