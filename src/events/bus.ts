@@ -27,24 +27,17 @@ export class EventBus {
     if (this.listeners.size === 0) return;
     const event: BerthEvent = { type, timestamp: new Date(this.now()).toISOString(), metadata };
     if (project !== undefined) event.project = project;
+    this.deliver(event);
+  }
+
+  /** Delivers an event (this replica's, or as another replica emitted it, with its timestamp) to this bus's subscribers. */
+  deliver(event: BerthEvent): void {
     for (const listener of this.listeners) {
       try {
         listener(event);
       } catch (err) {
         // A broken subscriber must not break the emitter (nor the write that emitted): it is
         // dropped, and the failure reported.
-        this.listeners.delete(listener);
-        this.onListenerError(err, event);
-      }
-    }
-  }
-
-  /** Delivers an event another replica emitted (as it was, with its timestamp) to this bus's subscribers. */
-  deliver(event: BerthEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (err) {
         this.listeners.delete(listener);
         this.onListenerError(err, event);
       }

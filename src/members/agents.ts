@@ -5,18 +5,8 @@
  * service knows again within one heartbeat interval. Steps on such members wait here for the
  * observed state (agentExecutor.ts); a crash the agent reports becomes an event.
  */
+import type { ObservedInstance, ObservedStatus } from "../domain/agentProtocol.ts";
 import type { EventBus } from "../events/bus.ts";
-
-export type ObservedStatus = "Running" | "Stopped" | "Error";
-
-export interface ObservedInstance {
-  project: string;
-  name: string;
-  status: ObservedStatus;
-  pid?: number;
-  /** Why it is in Error (e.g. "exited with code 3"). */
-  reason?: string;
-}
 
 export interface AgentInfo {
   driver: string;

@@ -9,45 +9,8 @@ import { randomUUID } from "node:crypto";
 import type { ClusterChanges } from "../cluster/changes.ts";
 import type { InstanceRecords } from "../cluster/instanceRecords.ts";
 import { BerthError } from "../domain/errors.ts";
+import type { AgentAnswer, AgentRequest, DesiredInstance, DesiredState as Desired } from "../domain/agentProtocol.ts";
 import type { Instance } from "../domain/types.ts";
-
-export interface DesiredInstance extends Pick<Instance, "project" | "name" | "type" | "config" | "devices" | "profiles" | "description" | "source"> {
-  desired: "Running" | "Stopped";
-  /** Healing would start it elsewhere were this member lost: its agent fences it by the fence deadline (docs/healing.md). */
-  fence: boolean;
-}
-
-export interface AgentRequest {
-  id: string;
-  /** log: recent output; migrate-out / migrate-in: the LXD migration handshake between two lxd agents. */
-  kind: "log" | "migrate-out" | "migrate-in";
-  project: string;
-  name: string;
-  /** migrate-in: the instance to create on the target, and where to pull it from. */
-  instance?: DesiredInstance;
-  offer?: MigrationOffer;
-}
-
-/** Where a target's LXD pulls an instance from (the source agent's answer to migrate-out). */
-export interface MigrationOffer {
-  operation: string;
-  certificate: string;
-  secrets: Record<string, string>;
-  architecture: string;
-}
-
-/** An agent's answer to a request. */
-export interface AgentAnswer {
-  log?: string;
-  offer?: MigrationOffer;
-  error?: string;
-}
-
-export interface Desired {
-  revision: number;
-  instances: DesiredInstance[];
-  requests: AgentRequest[];
-}
 
 interface Pending {
   request: AgentRequest;

@@ -5,34 +5,12 @@
  * end instead of landing inside it; calls made through fn's `tx` run in it.
  */
 import { SqliteTables } from "./sqliteTables.ts";
-import { DuplicateKey, MissingReference, type Store } from "./store.ts";
+import { DuplicateKey, MissingReference, STORE_METHODS, type Store, type StoreMethod } from "./store.ts";
 
-type Method = Exclude<keyof Store, "transaction" | "close">;
-
-/** Every data method of the Store interface; SqliteTables has each one, synchronous. */
-const METHODS = [
-  "dumpTable",
-  "listMembers", "getMember", "insertMember", "updateMember", "setMemberLifecycle", "recordHeartbeats", "deleteMember",
-  "listGroups", "groupExists", "getGroup", "insertGroup", "updateGroup", "deleteGroup", "groupsOfMember", "setMemberGroups",
-  "listPools", "getPool", "insertPool", "updatePool", "deletePool",
-  "listProjects", "getProject", "insertProject", "updateProject", "deleteProject",
-  "listInstances", "listInstanceResources", "instanceResourcesOn", "lockMember", "getInstance", "countInstances", "countInstancesByLocationAndStatus",
-  "insertInstance", "updateInstance", "setInstanceStatus", "deleteInstance",
-  "readConfig", "writeConfig",
-  "insertToken", "findTokenByHash", "listTokens", "touchToken", "deleteToken", "countTokens",
-  "insertJoinToken", "findJoinTokenByHash", "getJoinToken", "listJoinTokens", "useJoinToken", "revokeJoinTokens",
-  "insertCertificate", "getCertificate", "listCertificates", "deleteCertificate",
-  "insertTrustToken", "findTrustTokenByHash", "getTrustToken", "listTrustTokens", "useTrustToken", "revokeTrustToken",
-  "insertOperation", "updateOperation", "getOperation", "listOperations", "countOperationsByStatus", "pruneOperations",
-] as const satisfies readonly Method[];
-
-// Compile-time proof that the list is complete and that SqliteTables has every method with the
-// interface's parameters and (synchronous) results.
-type Listed = (typeof METHODS)[number];
-const complete: Exclude<Method, Listed> extends never ? true : never = true;
-type SyncShape = { [K in Method]: (...args: Parameters<Store[K]>) => Awaited<ReturnType<Store[K]>> };
+// Compile-time proof that SqliteTables has every method with the interface's parameters and
+// (synchronous) results.
+type SyncShape = { [K in StoreMethod]: (...args: Parameters<Store[K]>) => Awaited<ReturnType<Store[K]>> };
 const conforms = (tables: SqliteTables): SyncShape => tables;
-void complete;
 void conforms;
 
 export interface SqliteStore extends Store {}
@@ -46,9 +24,9 @@ export class SqliteStore {
 
   constructor(path: string) {
     const tables = (this.tables = new SqliteTables(path));
-    const self = this as unknown as Record<Method, (...args: unknown[]) => Promise<unknown>>;
-    const inside = {} as Record<Method, (...args: unknown[]) => Promise<unknown>>;
-    for (const name of METHODS) {
+    const self = this as unknown as Record<StoreMethod, (...args: unknown[]) => Promise<unknown>>;
+    const inside = {} as Record<StoreMethod, (...args: unknown[]) => Promise<unknown>>;
+    for (const name of STORE_METHODS) {
       const bound = (tables[name] as (...args: unknown[]) => unknown).bind(tables);
       const method = (...args: unknown[]) => {
         try {

@@ -298,6 +298,29 @@ export interface Store {
   pruneOperations(olderThan: number): Promise<number>;
 }
 
+/** The Store's data methods: every method but transaction and close. */
+export type StoreMethod = Exclude<keyof Store, "transaction" | "close">;
+
+/** Every data method of the Store interface, which each store wraps (connections, errors, fencing). */
+export const STORE_METHODS = [
+  "dumpTable",
+  "listMembers", "getMember", "insertMember", "updateMember", "setMemberLifecycle", "recordHeartbeats", "deleteMember",
+  "listGroups", "groupExists", "getGroup", "insertGroup", "updateGroup", "deleteGroup", "groupsOfMember", "setMemberGroups",
+  "listPools", "getPool", "insertPool", "updatePool", "deletePool",
+  "listProjects", "getProject", "insertProject", "updateProject", "deleteProject",
+  "listInstances", "listInstanceResources", "instanceResourcesOn", "lockMember", "getInstance", "countInstances", "countInstancesByLocationAndStatus",
+  "insertInstance", "updateInstance", "setInstanceStatus", "deleteInstance",
+  "readConfig", "writeConfig",
+  "insertToken", "findTokenByHash", "listTokens", "touchToken", "deleteToken", "countTokens",
+  "insertJoinToken", "findJoinTokenByHash", "getJoinToken", "listJoinTokens", "useJoinToken", "revokeJoinTokens",
+  "insertCertificate", "getCertificate", "listCertificates", "deleteCertificate",
+  "insertTrustToken", "findTrustTokenByHash", "getTrustToken", "listTrustTokens", "useTrustToken", "revokeTrustToken",
+  "insertOperation", "updateOperation", "getOperation", "listOperations", "countOperationsByStatus", "pruneOperations",
+] as const satisfies readonly StoreMethod[];
+// Compile-time proof that the list is complete.
+const complete: Exclude<StoreMethod, (typeof STORE_METHODS)[number]> extends never ? true : never = true;
+void complete;
+
 /** One entry of the replicas' shared feed: a committed change or an event, as its writer published it. */
 export interface FeedEntry {
   id: number;

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "vitest";
 import { unixRequest } from "../support/unixHttp.ts";
+import { memberBody } from "../support/memberBody.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/berth.js", import.meta.url));
 
@@ -134,11 +135,7 @@ export async function startLxcHarness(opts: { tls?: boolean } = {}): Promise<Lxc
     },
     api,
     async addMember(name, extra = {}) {
-      await api("POST", "/1.0/cluster/members", {
-        server_name: name,
-        resources: { cpu: { total: 8 }, memory: { total: 16 * 1024 ** 3 }, storage: { pools: { default: { total: 100 * 1024 ** 3 } } } },
-        ...extra,
-      });
+      await api("POST", "/1.0/cluster/members", memberBody(name, extra));
       await api("POST", `/1.0/cluster/members/${name}/heartbeat`, {});
     },
     async close() {

@@ -4,7 +4,7 @@
  * driver does. A step completes only once that report is in.
  */
 import { AgentExecutor } from "../../src/members/agentExecutor.ts";
-import type { ObservedInstance } from "../../src/members/agents.ts";
+import type { ObservedInstance } from "../../src/domain/agentProtocol.ts";
 import { StoreExecutor } from "../../src/members/executor.ts";
 import { makeHarness } from "../support/harness.ts";
 import { executorConformance } from "./executor.case.ts";

@@ -6,6 +6,7 @@ import pino from "pino";
 import type { Instance, Operation } from "../../src/domain/types.ts";
 import { createBerth, type Berth, type BerthOptions } from "../../src/main.ts";
 import { seedCertificate } from "./certificate.ts";
+import { memberBody } from "./memberBody.ts";
 import { TestExecutor } from "./testExecutor.ts";
 
 export const ADMIN = "test-admin-token";
@@ -104,11 +105,7 @@ export async function makeHarness(opts: Partial<BerthOptions> & { dir?: string }
   return {
     berth, executor, clock, dir, request, run, createInstance, heartbeat,
     async addMember(name, extra = {}) {
-      const r = await request("POST", "/1.0/cluster/members", {
-        server_name: name,
-        resources: { cpu: { total: 8 }, memory: { total: 16 * 1024 ** 3 }, storage: { pools: { default: { total: 100 * 1024 ** 3 } } } },
-        ...extra,
-      });
+      const r = await request("POST", "/1.0/cluster/members", memberBody(name, extra));
       if (r.status !== 201) throw new Error(`add member ${name}: ${r.status} ${r.body.error}`);
       await heartbeat(name);
     },

@@ -11,6 +11,7 @@ import { chromium, type Browser, type BrowserContext, type Locator, type Page } 
 import { pino } from "pino";
 import { describe, it } from "vitest";
 import { startServer } from "../../src/cli/serve.ts";
+import { memberBody } from "../support/memberBody.ts";
 import { TestExecutor } from "../support/testExecutor.ts";
 
 export const CHROMIUM = process.env.BERTH_CHROMIUM ?? "/usr/bin/chromium";
@@ -101,11 +102,7 @@ export async function startUiServer(): Promise<UiServer> {
     executor,
     api,
     async addMember(name, extra = {}) {
-      await api("POST", "/1.0/cluster/members", {
-        server_name: name,
-        resources: { cpu: { total: 8 }, memory: { total: 16 * 1024 ** 3 }, storage: { pools: { default: { total: 100 * 1024 ** 3 } } } },
-        ...extra,
-      });
+      await api("POST", "/1.0/cluster/members", memberBody(name, extra));
       await api("POST", `/1.0/cluster/members/${name}/heartbeat`, {});
     },
     async viewerToken() {

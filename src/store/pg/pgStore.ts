@@ -15,7 +15,7 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { DuplicateKey, leaderFence, MissingReference, type ReplicaChannel, type Store } from "../store.ts";
+import { DuplicateKey, leaderFence, MissingReference, STORE_METHODS, type ReplicaChannel, type Store, type StoreMethod } from "../store.ts";
 import { PgChannel } from "./pgChannel.ts";
 import * as schema from "./pgSchema.ts";
 import { PgTables, type PgDb } from "./pgTables.ts";
@@ -24,26 +24,8 @@ const MIGRATIONS = fileURLToPath(new URL("./migrations", import.meta.url));
 /** pg_advisory_lock key held while migrating: "berth" in ASCII. */
 const MIGRATION_LOCK = 0x6265727468;
 
-type Method = Exclude<keyof Store, "transaction" | "close">;
-
-const METHODS = [
-  "dumpTable",
-  "listMembers", "getMember", "insertMember", "updateMember", "setMemberLifecycle", "recordHeartbeats", "deleteMember",
-  "listGroups", "groupExists", "getGroup", "insertGroup", "updateGroup", "deleteGroup", "groupsOfMember", "setMemberGroups",
-  "listPools", "getPool", "insertPool", "updatePool", "deletePool",
-  "listProjects", "getProject", "insertProject", "updateProject", "deleteProject",
-  "listInstances", "listInstanceResources", "instanceResourcesOn", "lockMember", "getInstance", "countInstances", "countInstancesByLocationAndStatus",
-  "insertInstance", "updateInstance", "setInstanceStatus", "deleteInstance",
-  "readConfig", "writeConfig",
-  "insertToken", "findTokenByHash", "listTokens", "touchToken", "deleteToken", "countTokens",
-  "insertJoinToken", "findJoinTokenByHash", "getJoinToken", "listJoinTokens", "useJoinToken", "revokeJoinTokens",
-  "insertCertificate", "getCertificate", "listCertificates", "deleteCertificate",
-  "insertTrustToken", "findTrustTokenByHash", "getTrustToken", "listTrustTokens", "useTrustToken", "revokeTrustToken",
-  "insertOperation", "updateOperation", "getOperation", "listOperations", "countOperationsByStatus", "pruneOperations",
-] as const satisfies readonly Method[];
-
 /** The methods that only read: every other one writes, and is fenced inside asLeader. */
-const READS: ReadonlySet<Method> = new Set<Method>([
+const READS: ReadonlySet<StoreMethod> = new Set<StoreMethod>([
   "dumpTable", "listMembers", "getMember", "listGroups", "groupExists", "getGroup", "groupsOfMember", "listPools", "getPool",
   "listProjects", "getProject", "listInstances", "listInstanceResources", "instanceResourcesOn", "lockMember", "getInstance",
   "countInstances", "countInstancesByLocationAndStatus", "readConfig", "findTokenByHash", "listTokens", "countTokens",
@@ -51,11 +33,8 @@ const READS: ReadonlySet<Method> = new Set<Method>([
   "getTrustToken", "listTrustTokens", "getOperation", "listOperations", "countOperationsByStatus",
 ]);
 
-type Listed = (typeof METHODS)[number];
-const complete: Exclude<Method, Listed> extends never ? true : never = true;
-type Shape = { [K in Method]: (...args: Parameters<Store[K]>) => ReturnType<Store[K]> };
+type Shape = { [K in StoreMethod]: (...args: Parameters<Store[K]>) => ReturnType<Store[K]> };
 const conforms = (tables: PgTables): Shape => tables;
-void complete;
 void conforms;
 
 /** The database's error code, wherever drizzle put it (its DrizzleQueryError keeps pg's error as cause). */
@@ -84,7 +63,7 @@ type Call = (tables: PgTables, args: unknown[]) => Promise<unknown>;
 function storeOver(db: PgDb, close: () => Promise<void>, fenced = false): Store {
   const tables = new PgTables(db);
   const store = {} as Record<string, unknown>;
-  for (const name of METHODS) {
+  for (const name of STORE_METHODS) {
     const call: Call = (on, args) => (on[name] as (...a: unknown[]) => Promise<unknown>).apply(on, args);
     const write = !READS.has(name);
     store[name] = async (...args: unknown[]) => {
