@@ -14,8 +14,9 @@ import { DefinitionChanges } from "./definitionChanges.ts";
 import type { Driver, Observation } from "./drivers/driver.ts";
 import { FenceLeaseKeeper } from "./fenceLease.ts";
 import { checkInstanceName, type InstanceRecords } from "./files.ts";
-import { instanceKey, type AgentAnswer, type AgentRequest, type DesiredInstance, type DesiredState, type HeartbeatAnswer, type MigrationOffer, type ObservedInstance } from "./protocol.ts";
+import { instanceKey, type DesiredInstance, type DesiredState, type HeartbeatAnswer, type ObservedInstance } from "./protocol.ts";
 import { afterFailure, reconcile, type Action, type Backoff } from "./reconcile.ts";
+import { RequestAnswerer } from "./requests.ts";
 import { sleep } from "./sleep.ts";
 import { monotonicMs } from "./supervisorState.ts";
 
@@ -54,7 +55,7 @@ export class Agent {
   private readonly backoff = new Map<string, Backoff>();
   private readonly busy = new Set<string>();
   private readonly actions = new Set<Promise<void>>();
-  private readonly answered = new Set<string>();
+  private readonly requests: RequestAnswerer;
   private readonly changes = new DefinitionChanges();
   private heartbeatMs = DEFAULT_HEARTBEAT_MS;
   private lastReport: string | null = null;
@@ -72,6 +73,7 @@ export class Agent {
     this.log = opts.logger;
     this.monotonic = opts.monotonic ?? monotonicMs;
     this.fence = new FenceLeaseKeeper(opts.fenceFile, this.monotonic);
+    this.requests = new RequestAnswerer({ client: opts.client, driver: opts.driver, log: this.log, signal: this.stopping.signal, busy: this.busy });
   }
 
   /** Adopts, fetches the desired state, reconciles and reports; then runs until stop(). */
@@ -270,7 +272,7 @@ export class Agent {
     if (state.revision !== this.desired?.revision) this.log.info({ revision: state.revision, instances: state.instances.length }, "desired state");
     this.desired = { ...state, instances };
     this.kick();
-    this.answerRequests(state.requests ?? []);
+    this.requests.answer(state.requests ?? []);
   }
 
   /** Reconciles now and starts the actions that closes the gap; changes of definition go first. */
@@ -418,63 +420,6 @@ export class Agent {
       this.reporting = null;
     });
     return this.reporting;
-  }
-
-  private answerRequests(requests: AgentRequest[]): void {
-    const listed = new Set(requests.map((r) => r.id));
-    for (const id of this.answered) if (!listed.has(id)) this.answered.delete(id);
-    for (const request of requests) {
-      if (this.answered.has(request.id)) continue;
-      this.answered.add(request.id);
-      void this.answer(request).catch((err: unknown) => {
-        this.answered.delete(request.id); // asked again with the next answer of the poll
-        this.log.warn({ err: toError(err).message, request: request.id }, "answering a request failed");
-      });
-    }
-  }
-
-  private async answer(request: AgentRequest): Promise<void> {
-    const { driver, client } = this.opts;
-    const signal = this.stopping.signal;
-    switch (request.kind) {
-      case "log":
-        await client.answer(request, { log: await driver.log(request) }, signal);
-        return;
-      case "migrate-out":
-      case "migrate-in": {
-        // The LXD migration handshake (lxd driver): failures are answered, so the move fails at once with the reason.
-        let answer: AgentAnswer;
-        try {
-          if (request.kind === "migrate-out") {
-            if (!driver.migrateOut) throw new Error(`the ${driver.name} driver cannot migrate instances`);
-            answer = { offer: await driver.migrateOut(request) };
-          } else {
-            if (!driver.migrateIn || !request.instance || !request.offer) throw new Error(`the ${driver.name} driver cannot migrate instances in, or the request lacks the instance or the offer`);
-            await this.migrateIn(request.instance, request.offer);
-            answer = {};
-          }
-        } catch (err) {
-          answer = { error: toError(err).message };
-          this.log.warn({ request: request.kind, instance: instanceKey(request), err: answer.error }, "migration step failed");
-        }
-        await client.answer(request, answer, signal);
-        return;
-      }
-      default:
-        this.log.warn({ request: request.id, kind: (request as AgentRequest).kind }, "ignoring a request of an unknown kind");
-    }
-  }
-
-  /** Pulls an instance in while holding it busy, so reconcile does not start creating it from its image meanwhile. */
-  private async migrateIn(instance: DesiredInstance, offer: MigrationOffer): Promise<void> {
-    const key = instanceKey(instance);
-    while (this.busy.has(key)) await sleep(100, this.stopping.signal);
-    this.busy.add(key);
-    try {
-      await this.opts.driver.migrateIn!(instance, offer);
-    } finally {
-      this.busy.delete(key);
-    }
   }
 }
 
