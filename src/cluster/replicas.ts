@@ -27,7 +27,7 @@
  */
 import type { BerthEvent, Member, MemberStatus } from "../domain/types.ts";
 import type { EventBus } from "../events/bus.ts";
-import { asLeader, type FeedEntry, type LeaderFence, type LeaseLost, type ReplicaChannel, type ReplicaInfo } from "../store/store.ts";
+import { asLeader, leaderFence, outsideLeader, type FeedEntry, type LeaderFence, type LeaseLost, type NewFeedEntry, type ReplicaChannel, type ReplicaInfo } from "../store/store.ts";
 import { changeKey, type ClusterChange, type ClusterChanges } from "./changes.ts";
 
 export type ReplicaRole = "leader" | "follower" | "standalone";
@@ -56,6 +56,8 @@ export const REPLICA_SEEN_MS = 5_000;
 /** How often a replica announces itself, tries to take the leadership and reads the feed (tickMs overrides). */
 export const REPLICA_TICK_MS = 1_000;
 const FEED_KEEP_MS = 3_600_000;
+/** At most this many entries in one append. */
+const APPEND_BATCH = 500;
 
 export interface ReplicaDeps {
   self: string;
@@ -122,8 +124,10 @@ export class Replicas implements ReplicaStatus {
   private resyncCount = 0;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
-  /** Appends in the order they were made (the feed's ids then follow this replica's order). */
-  private appending: Promise<unknown> = Promise.resolve();
+  /** Published and not appended yet, in order, each with the leader's fence it was published under. */
+  private pending: { entry: NewFeedEntry; fence: LeaderFence | undefined }[] = [];
+  /** The appends under way (one batch at a time, so the feed's ids follow this replica's order). */
+  private appending: Promise<void> | null = null;
 
   constructor(private readonly deps: ReplicaDeps) {
     this.self = deps.self;
@@ -171,7 +175,7 @@ export class Replicas implements ReplicaStatus {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.demote();
-    await this.appending.catch(() => {});
+    await this.appending;
     await this.following.catch(() => {});
   }
 
@@ -207,8 +211,34 @@ export class Replicas implements ReplicaStatus {
   private publish(kind: FeedEntry["kind"], body: ClusterChange | BerthEvent): void {
     if (this.replaying || this.stopped) return;
     if (kind === "change") this.publishedDuringResync?.add(changeKey(body as ClusterChange));
-    this.appending = this.appending.then(() => this.deps.channel.append(this.self, kind, body))
-      .catch((err) => this.deps.onError(err, `appending a ${kind} to the replicas' feed`));
+    this.pending.push({ entry: { kind, body }, fence: leaderFence() });
+    this.appending ??= this.appendPending();
+  }
+
+  /**
+   * Appends what was published, in order: whatever was published while one append was under way
+   * goes in the next, as one batch (a heal publishes thousands of entries in a few seconds). A
+   * batch holds entries published under one fence (the leader's epoch, or none), and is appended
+   * under it: the leader's are fenced, the others are not.
+   */
+  private async appendPending(): Promise<void> {
+    try {
+      while (this.pending.length > 0) {
+        const epoch = this.pending[0].fence?.epoch;
+        let n = 1;
+        while (n < this.pending.length && n < APPEND_BATCH && this.pending[n].fence?.epoch === epoch) n++;
+        const fence = this.pending[0].fence;
+        const batch = this.pending.splice(0, n).map((p) => p.entry);
+        const append = () => this.deps.channel.append(this.self, batch);
+        try {
+          await (fence ? asLeader(fence, append) : outsideLeader(append));
+        } catch (err) {
+          this.deps.onError(err, `appending ${batch.length} entries to the replicas' feed`);
+        }
+      }
+    } finally {
+      this.appending = null;
+    }
   }
 
   /** Reads and applies what is new, one pass at a time. */

@@ -321,6 +321,12 @@ export const STORE_METHODS = [
 const complete: Exclude<StoreMethod, (typeof STORE_METHODS)[number]> extends never ? true : never = true;
 void complete;
 
+/** An entry as a replica appends it to the feed. */
+export interface NewFeedEntry {
+  kind: FeedEntry["kind"];
+  body: unknown;
+}
+
 /** One entry of the replicas' shared feed: a committed change or an event, as its writer published it. */
 export interface FeedEntry {
   id: number;
@@ -344,8 +350,12 @@ export interface ReplicaInfo {
  * process, however it dies (kill -9 closes the socket and the database lets go at once).
  */
 export interface ReplicaChannel {
-  /** Appends an entry (a row) and notifies every replica of its id (NOTIFY carries only the id); fenced inside asLeader. */
-  append(origin: string, kind: FeedEntry["kind"], body: unknown): Promise<number>;
+  /**
+   * Appends entries (rows, in this order) and notifies every replica of the last id (NOTIFY carries
+   * only an id); returns it. Ids become visible in the order they were taken: a reader of
+   * `after(applied)` never passes over an entry that commits later. Fenced inside asLeader.
+   */
+  append(origin: string, entries: readonly NewFeedEntry[]): Promise<number>;
   /** Entries after `id`, oldest first, at most `limit`. */
   after(id: number, limit: number): Promise<FeedEntry[]>;
   /** The newest entry's id (0: none). */

@@ -61,7 +61,7 @@ describeWithPostgres("fencing of the leader's writes on PostgreSQL", () => {
 
     // While it leads, its writes land.
     await asA(() => store.setMemberLifecycle("n1", "EVACUATING"));
-    await asA(() => channel.append("a", "event", { n: 1 }));
+    await asA(() => channel.append("a", [{ kind: "event", body: { n: 1 } }]));
     expect((await store.getMember("n1"))?.state).toBe("EVACUATING");
     const feedWhileLeading = await channel.lastId();
     expect(feedWhileLeading).toBe(1);
@@ -74,7 +74,7 @@ describeWithPostgres("fencing of the leader's writes on PostgreSQL", () => {
     await expect(asA(() => store.transaction(async (tx) => {
       await tx.updateMember("n1", { description: "written by a stale leader" });
     }))).rejects.toThrow(/leadership \(epoch 1\) was taken over \(the lease is at epoch 2\)/);
-    await expect(asA(() => channel.append("a", "change", { kind: "member", member: { server_name: "n1", status: "Offline" } }))).rejects.toBeInstanceOf(LeaseLost);
+    await expect(asA(() => channel.append("a", [{ kind: "change", body: { kind: "member", member: { server_name: "n1", status: "Offline" } } }]))).rejects.toBeInstanceOf(LeaseLost);
     await expect(asA(() => channel.pruneFeed(0))).rejects.toBeInstanceOf(LeaseLost);
 
     expect(await store.getMember("n1")).toMatchObject({ state: "EVACUATING", description: "" });

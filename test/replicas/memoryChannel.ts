@@ -24,7 +24,7 @@ export class MemoryDatabase {
 
   channel(): ReplicaChannel {
     return {
-      append: async (origin, kind, body) => this.append(origin, kind, body),
+      append: async (origin, entries) => entries.reduce((_, e) => this.append(origin, e.kind, e.body), 0),
       after: async (id, limit) => this.feed.filter((e) => e.id > id).slice(0, limit),
       lastId: async () => this.feed.length,
       pruneFeed: async () => 0,

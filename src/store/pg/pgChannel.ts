@@ -8,12 +8,14 @@
  */
 import { createHash } from "node:crypto";
 import pg from "pg";
-import { leaderFence, type FeedEntry, type LeaderFence, type ReplicaChannel, type ReplicaInfo } from "../store.ts";
+import { leaderFence, type FeedEntry, type NewFeedEntry, type ReplicaChannel, type ReplicaInfo } from "../store.ts";
 import { checkFence, LEASE_EPOCH_FOR_SHARE } from "./leaderFence.ts";
 
 const CHANNEL = "berth_feed";
 /** Advisory lock keys: the leadership, and one per operation (the first 8 bytes of SHA-256 of its id, with a prefix). */
 const LEADER_LOCK = 0x62657274686c64n; // "berthld"
+/** Held by each append from before its ids are taken until it commits: "berthfd". */
+const FEED_LOCK = 0x62657274686664n;
 const operationLock = (id: string) => createHash("sha256").update(`berth-operation:${id}`).digest().readBigInt64BE(0);
 const DB_NOW = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
@@ -46,29 +48,43 @@ export class PgChannel implements ReplicaChannel {
     return new PgChannel(pool, session);
   }
 
-  async append(origin: string, kind: FeedEntry["kind"], body: unknown): Promise<number> {
-    // One statement: the row and the notification commit together.
-    const { rows } = await this.write<{ id: string }>(
-      `with entry as (insert into changes (origin, kind, body, created_at) values ($1, $2, $3, ${DB_NOW}) returning id)
-       select id, pg_notify('${CHANNEL}', id::text) from entry`,
-      [origin, kind, JSON.stringify(body)],
-    );
-    return Number(rows[0].id);
+  /**
+   * Appends the entries in one transaction that holds the feed's lock (FEED_LOCK) from before
+   * their ids are taken until they commit: ids become visible in the order they were taken, so a
+   * replica reading "after the last id applied" never passes over an entry that commits later
+   * (two replicas appending at once did that: test/replicas/feedOrder.test.ts). One notification
+   * carries the last id; readers read everything after what they applied.
+   */
+  async append(origin: string, entries: readonly NewFeedEntry[]): Promise<number> {
+    if (entries.length === 0) return 0;
+    return this.transaction(async (client) => {
+      await client.query("select pg_advisory_xact_lock($1)", [FEED_LOCK.toString()]);
+      const { rows } = await client.query<{ id: string }>(
+        `with entry as (
+           insert into changes (origin, kind, body, created_at)
+           select $1, e.kind, e.body, ${DB_NOW} from unnest($2::text[], $3::jsonb[]) with ordinality as e(kind, body, n) order by e.n
+           returning id)
+         select max(id) as id, pg_notify('${CHANNEL}', max(id)::text) from entry`,
+        [origin, entries.map((e) => e.kind), entries.map((e) => JSON.stringify(e.body))],
+      );
+      return Number(rows[0].id);
+    });
   }
 
   /** A write on the pool; inside asLeader, in a transaction that first checks the lease's epoch. */
   private async write<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
-    const fence = leaderFence();
-    if (!fence) return this.pool.query<R>(text, values);
-    return this.fenced(fence, (client) => client.query<R>(text, values));
+    if (!leaderFence()) return this.pool.query<R>(text, values);
+    return this.transaction((client) => client.query<R>(text, values));
   }
 
-  private async fenced<T>(fence: LeaderFence, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /** fn in a transaction on one connection of the pool; inside asLeader, after the lease's epoch is checked. */
+  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const fence = leaderFence();
     const client = await this.pool.connect();
     try {
       await client.query("begin");
       try {
-        checkFence(fence, (await client.query(LEASE_EPOCH_FOR_SHARE)).rows);
+        if (fence) checkFence(fence, (await client.query(LEASE_EPOCH_FOR_SHARE)).rows);
         const result = await fn(client);
         await client.query("commit");
         return result;
