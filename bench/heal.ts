@@ -8,6 +8,7 @@
  * Printed beside the threshold measured in the same run (the moment healing may start).
  *
  *   npm run bench -- heal      (about 1 minute; opt-in)
+ *   HEAL_STORE=postgres npm run bench -- heal   (the same on one PostgreSQL replica, a throwaway server)
  *
  * Goal: threshold + 2 s.
  */
@@ -16,6 +17,7 @@ import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { postgresUnavailable, startPostgres, type PostgresServer } from "../test/support/postgresServer.ts";
 import { load, startService, type Service } from "./support.ts";
 
 const INSTANCES = 1000;
@@ -86,7 +88,7 @@ function report(label: string, lastBeat: number, { done, began }: { done: number
 }
 
 async function withStoreExecutor(): Promise<void> {
-  const service = await startService();
+  const service = await startService({}, [], await storeArgs());
   let beating = true;
   try {
     await prepare(service);
@@ -116,7 +118,7 @@ async function withStoreExecutor(): Promise<void> {
 }
 
 async function withAgents(): Promise<void> {
-  const service = await startService({}, process.env.HEAL_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.HEAL_PROF}/service`] : []);
+  const service = await startService({}, process.env.HEAL_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.HEAL_PROF}/service`] : [], await storeArgs());
   const agents: { child: ChildProcess; data: string }[] = [];
   try {
     await prepare(service);
@@ -162,10 +164,28 @@ async function withAgents(): Promise<void> {
   }
 }
 
+let postgres: PostgresServer | null = null;
+
+/** `berth serve` arguments for the store: SQLite, or with HEAL_STORE=postgres a new database on the throwaway server. */
+async function storeArgs(): Promise<string[]> {
+  if (!postgres) return [];
+  return ["--store", await postgres.createDatabase(), "--replica-name", "heal", "--no-unix"];
+}
+
 export async function main(): Promise<void> {
   const only = process.env.HEAL_ONLY; // "store" or "agents": one half
-  if (only !== "agents") await withStoreExecutor();
-  if (only !== "store") await withAgents();
+  if (process.env.HEAL_STORE === "postgres") {
+    const why = postgresUnavailable();
+    if (why !== null) throw new Error(`HEAL_STORE=postgres needs a PostgreSQL server: ${why}`);
+    postgres = await startPostgres();
+    console.log("heal: on PostgreSQL (one replica)");
+  }
+  try {
+    if (only !== "agents") await withStoreExecutor();
+    if (only !== "store") await withAgents();
+  } finally {
+    await postgres?.stop();
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
