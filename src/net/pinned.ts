@@ -159,14 +159,21 @@ export async function pinnedRequest(url: string, fingerprint: string | null, opt
   const { http, https } = await load();
   const agent = target.protocol === "https:" && pin !== null ? await pinnedAgent(pin) : undefined;
   const request = target.protocol === "https:" ? https.request : http.request;
-  return new Promise<IncomingMessage>((resolve, reject) => {
+  const send = (mayRetry: boolean) => new Promise<IncomingMessage>((resolve, reject) => {
     const req = request(target, { method: opts.method ?? "GET", headers, signal: opts.signal, agent }, resolve);
-    req.once("error", reject);
+    req.once("error", (err: NodeJS.ErrnoException) => {
+      // A kept-alive connection the server closed (its idle timeout) just as this request went out
+      // on it: the request was never read. Once more, on a new connection (as Node's documentation
+      // advises for reusedSocket); any other failure is the caller's.
+      if (mayRetry && req.reusedSocket && err.code === "ECONNRESET" && !opts.signal?.aborted) resolve(send(false));
+      else reject(err);
+    });
     if (opts.timeoutMs !== undefined) {
       req.setTimeout(opts.timeoutMs, () => req.destroy(Object.assign(new Error(`No answer from ${target.origin} within ${opts.timeoutMs} ms`), { code: "ETIMEDOUT" })));
     }
     req.end(body);
   });
+  return send(true);
 }
 
 /** The whole body of a response as UTF-8 text. */

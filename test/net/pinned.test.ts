@@ -95,6 +95,34 @@ describe("pinnedRequest", () => {
     expect(ports.size).toBe(1);
   });
 
+  it("sends a request again, once, when the server closed its kept-alive connection as the request went out", async () => {
+    // The second request on any connection is dropped unanswered, as a server's idle timeout does
+    // when it fires just as a client reuses the connection.
+    const connections = new Set<unknown>();
+    const requestsOn = new WeakMap<object, number>();
+    let requests = 0;
+    const racy = createHttpsServer({ cert: cert.cert, key: cert.key }, (req, res) => {
+      requests++;
+      connections.add(req.socket);
+      const n = (requestsOn.get(req.socket) ?? 0) + 1;
+      requestsOn.set(req.socket, n);
+      if (n > 1 || req.url === "/always-dropped") req.socket.destroy();
+      else res.end("answered");
+    });
+    const racyUrl = `https://127.0.0.1:${await listen(racy)}`;
+    try {
+      expect((await pinnedRequestText(racyUrl, cert.fingerprint, { path: "/first" })).text).toBe("answered");
+      expect((await pinnedRequestText(racyUrl, cert.fingerprint, { path: "/second", method: "POST", body: { n: 2 } })).text).toBe("answered");
+      expect(requests).toBe(3); // the second was dropped once, then answered on a new connection
+      expect(connections.size).toBe(2);
+      // Once only: a request dropped on its retry as well fails with the reset.
+      await expect(pinnedRequestText(racyUrl, cert.fingerprint, { path: "/always-dropped" })).rejects.toMatchObject({ code: "ECONNRESET" });
+    } finally {
+      racy.closeAllConnections();
+      await close(racy);
+    }
+  });
+
   it("plain HTTP: allowed on loopback, refused to another host when a fingerprint is pinned", async () => {
     const plain = createHttpServer((_req, res) => res.end("plain"));
     const port = await listen(plain);
